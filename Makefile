@@ -1,0 +1,77 @@
+# hlsflow — `make up` runs the whole system on this machine, `make test`
+# passes the tests. Both install what is missing first (ffmpeg, chromium and
+# Node packages through apt-get and npm, Go modules through the proxy).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO          ?= go
+DATA        ?= .hlsflow
+ARCH        ?= arm64
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+# apt-get needs root; use sudo when we are not.
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Areas add their own targets to these lists from mk/*.mk.
+SETUP_TARGETS :=
+TEST_TARGETS  :=
+BENCH_TARGETS :=
+
+include $(sort $(wildcard mk/*.mk))
+
+# Every Go package except the CDK app, which is tested apart: compiling the
+# CDK bindings with the race detector costs minutes for no benefit.
+GO_PKGS = $$($(GO) list ./... | grep -v '/infra')
+
+.PHONY: help up test bench build lint setup setup-system setup-go tidy-check clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
+
+setup-system: ## install ffmpeg and chromium with apt-get when missing
+	@missing=""; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+setup-go: ## download the Go modules
+	@$(GO) mod download
+
+setup: setup-system setup-go $(SETUP_TARGETS) ## all the set-up the tests need
+
+up: setup-system setup-go ## run the whole system on this machine (S3, events, functions, edge, live ingest)
+	$(GO) run ./cmd/hlsflow up --data $(DATA)
+
+build: ## build the Lambda bootstraps into dist/functions (ARCH=arm64|x86_64)
+	@for d in functions/*/bootstrap; do \
+		[ -d "$$d" ] || continue; \
+		name=$$(basename $$(dirname $$d)); \
+		goarch=$$([ "$(ARCH)" = x86_64 ] && echo amd64 || echo arm64); \
+		echo "build $$name ($(ARCH))"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$goarch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+			-o dist/functions/$$name/bootstrap ./$$d || exit 1; \
+	done
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+tidy-check: ## go mod tidy must leave no diff
+	@cp go.mod /tmp/hlsflow-go.mod && cp go.sum /tmp/hlsflow-go.sum && $(GO) mod tidy && \
+		if ! cmp -s go.mod /tmp/hlsflow-go.mod || ! cmp -s go.sum /tmp/hlsflow-go.sum; then \
+			echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
+
+test: setup lint ## run every test (Go with -race, the CDK app, and the areas' extra checks)
+	$(GO) test -race -timeout 25m $(GO_PKGS)
+	@for t in $(TEST_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
+bench: setup ## run the benchmarks; prints one `name: value` line per figure
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
+clean: ## remove build outputs (keeps caches and the local data dir)
+	rm -rf dist/functions cdk.out

@@ -1,0 +1,76 @@
+// Package catalog holds the contracts others build on: the video id derived
+// from an upload key, the bucket layout of a video's outputs, and the
+// status.json document that tells a video's state.
+package catalog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// maxSlug bounds the readable part of an id so ids stay short in URLs.
+const maxSlug = 40
+
+// VideoID derives the id of the video uploaded at key. It is stable (the
+// same key always gives the same id), distinct for distinct keys, and safe
+// as a URL path segment whatever the key holds:
+//
+//	slug(base name without extension) + "-" + first 12 hex of sha256(key)
+//
+// The slug keeps ASCII letters and digits, lowercased, with every other run
+// of characters folded to one "-", cut to 40 characters. A key with no such
+// characters (say, "видео.mp4") gets the slug "video". So
+// "uploads/My Video (1).mp4" becomes "my-video-1-" followed by 12 hex digits.
+func VideoID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return slug(key) + "-" + hex.EncodeToString(sum[:])[:12]
+}
+
+func slug(key string) string {
+	base := path.Base(strings.ReplaceAll(key, "\\", "/"))
+	if ext := path.Ext(base); ext != base {
+		base = strings.TrimSuffix(base, ext)
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(base) {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			if b.Len() >= maxSlug {
+				break
+			}
+			continue
+		}
+		dash = true
+	}
+	s := strings.Trim(b.String(), "-")
+	if s == "" {
+		return "video"
+	}
+	return s
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`)
+
+// ValidID reports whether id has the shape of a video or stream id, so an id
+// taken from a URL can be used in a key without escaping the vod/ prefix.
+func ValidID(id string) bool {
+	return idPattern.MatchString(id) && !strings.Contains(id, "--")
+}
+
+// Prefix is where a video's outputs live in the media bucket.
+func Prefix(id string) string { return "vod/" + id + "/" }
+
+// StatusKey is the key of a video's status.json in the media bucket.
+func StatusKey(id string) string { return Prefix(id) + "status.json" }
+
+// MasterKey is the key of a video's master playlist in the media bucket.
+func MasterKey(id string) string { return Prefix(id) + "master.m3u8" }

@@ -1,0 +1,68 @@
+package catalog
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestVideoID(t *testing.T) {
+	tests := []struct {
+		name, key, wantPrefix string
+	}{
+		{"plain", "clip.mp4", "clip-"},
+		{"spaces and parens", "uploads/My Video (1).mp4", "my-video-1-"},
+		{"non-ascii only", "видео.mp4", "video-"},
+		{"mixed", "été 2024/Café-Noir.MOV", "caf-noir-"},
+		{"traversal", "../../etc/passwd", "passwd-"},
+		{"no extension", "raw", "raw-"},
+		{"dot file", ".hidden", "hidden-"},
+		{"long", strings.Repeat("a", 300) + ".mp4", strings.Repeat("a", maxSlug) + "-"},
+		{"backslashes", `C:\Users\x\clip one.mp4`, "clip-one-"},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := VideoID(tt.key)
+			if !strings.HasPrefix(id, tt.wantPrefix) {
+				t.Errorf("VideoID(%q) = %q, want prefix %q", tt.key, id, tt.wantPrefix)
+			}
+			if !ValidID(id) {
+				t.Errorf("VideoID(%q) = %q is not a valid id", tt.key, id)
+			}
+			if VideoID(tt.key) != id {
+				t.Errorf("VideoID(%q) not stable", tt.key)
+			}
+			if other, ok := seen[id]; ok {
+				t.Errorf("keys %q and %q share id %q", other, tt.key, id)
+			}
+			seen[id] = tt.key
+		})
+	}
+}
+
+func TestVideoIDDistinguishesKeysWithSameSlug(t *testing.T) {
+	a, b := VideoID("a/clip.mp4"), VideoID("b/clip.mp4")
+	if a == b {
+		t.Fatalf("different keys gave the same id %q", a)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for _, tt := range []struct {
+		id   string
+		want bool
+	}{
+		{"clip-0123456789ab", true},
+		{"..", false},
+		{"a/b", false},
+		{"", false},
+		{"-lead", false},
+		{"Upper", false},
+		{"a--b", false},
+		{"%2e%2e", false},
+	} {
+		if got := ValidID(tt.id); got != tt.want {
+			t.Errorf("ValidID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseInterleaved(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantPos  []string
+		wantWait bool
+		wantS3   string
+	}{
+		{"flags first", []string{"--wait", "a.mp4"}, []string{"a.mp4"}, true, DefaultS3},
+		{"flags after", []string{"a.mp4", "--wait", "--s3", "127.0.0.1:1"}, []string{"a.mp4"}, true, "127.0.0.1:1"},
+		{"double dash keeps dashes", []string{"--", "--odd.mp4"}, []string{"--odd.mp4"}, false, DefaultS3},
+		{"no flags", []string{"x", "y"}, []string{"x", "y"}, false, DefaultS3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Common
+			fs := newFlagSet("t", Env{Stderr: &bytes.Buffer{}})
+			c.register(fs)
+			wait := fs.Bool("wait", false, "")
+			pos, err := parse(fs, tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(pos, tt.wantPos) || *wait != tt.wantWait || c.S3 != tt.wantS3 {
+				t.Errorf("got pos=%q wait=%v s3=%q, want %q %v %q", pos, *wait, c.S3, tt.wantPos, tt.wantWait, tt.wantS3)
+			}
+		})
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{"no args", nil, 2, ""},
+		{"unknown", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"upload without file", []string{"upload"}, 2, "want exactly one FILE"},
+		{"upload missing file", []string{"upload", "/nonexistent/x.mp4"}, 1, "open /nonexistent/x.mp4"},
+		{"upload a directory", []string{"upload", "."}, 1, "is a directory"},
+		{"status bad id", []string{"status", "../etc"}, 1, "is not a video id"},
+		{"help flag", []string{"status", "-h"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Main(context.Background(), Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}, tt.args)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tt.inStderr) {
+				t.Errorf("stderr %q does not contain %q", errb.String(), tt.inStderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,60 @@
+package media
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrUnsupported is wrapped by every refusal of Probe; the rest of the
+// message is a sentence meant for the person who uploaded the file.
+var ErrUnsupported = errors.New("unsupported input")
+
+// Limits bounds what Probe accepts. A zero field means no limit.
+type Limits struct {
+	MaxWidth, MaxHeight int
+	MaxPixels           int
+	MaxDuration         time.Duration
+	MaxFPS              float64
+	MaxSize             int64
+}
+
+// DefaultLimits accepts up to 8K (7680x4320, 33.2 Mpixels, either
+// orientation), 8 hours, 240 fps and 100 GiB.
+var DefaultLimits = Limits{
+	MaxWidth:    7680,
+	MaxHeight:   7680,
+	MaxPixels:   7680 * 4320,
+	MaxDuration: 8 * time.Hour,
+	MaxFPS:      240,
+	MaxSize:     100 << 30,
+}
+
+// Source is what Probe learned about an input.
+type Source struct {
+	FormatName string  // ffprobe's format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+	Demuxer    string  // the allow-listed -f value to force when decoding
+	Duration   float64 // seconds
+	Size       int64   // bytes, 0 if unknown
+	BitRate    int64   // bits/s of the whole file
+	Video      *Video  // nil for audio-only sources
+	Audio      *Audio  // nil when the source has no audio
+}
+
+// Video describes the video stream that will be encoded.
+type Video struct {
+	Index                   int // stream index in the input
+	Codec, Profile, PixFmt  string
+	CodedWidth, CodedHeight int
+	Rotation                int // degrees clockwise as displayed: 0, 90, 180 or 270
+	Width, Height           int // display size, rotation and sample aspect ratio applied
+	FPS                     float64
+	BitRate                 int64
+}
+
+// Audio describes the audio stream that will be encoded.
+type Audio struct {
+	Index                int
+	Codec                string
+	Channels, SampleRate int
+	BitRate              int64
+}
