@@ -59,6 +59,7 @@ func commands() []command {
 		{"up", "", "run the whole system on this machine", runUp},
 		{"upload", "FILE [--wait]", "upload a video; prints its id and playback URL", runUpload},
 		{"status", "ID", "print a video's status.json", runStatus},
+		{"id", "KEY", "print the video id the pipeline gives an upload key", runID},
 		{"stream", "create NAME", "create a live stream; prints its secret publish URL", runStream},
 	}
 }

@@ -66,3 +66,24 @@ func TestMainExitCodes(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressBarInAFileIsLineByLine(t *testing.T) {
+	var buf bytes.Buffer
+	b := progressBar{w: &buf}
+	for _, f := range []float64{0, 0.01, 0.05, 0.12, 0.13, 0.5, 1} {
+		b.draw("processing", f)
+	}
+	b.draw("ready", 1)
+	b.done()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	// 0% (0.00-0.05 fold together), 10% (0.12, 0.13 fold), 50%, 100%, ready.
+	if len(lines) != 5 {
+		t.Fatalf("got %d lines, want 5:\n%s", len(lines), buf.String())
+	}
+	if strings.Contains(buf.String(), "\r") {
+		t.Errorf("carriage return written to a non-terminal")
+	}
+	if !strings.HasSuffix(lines[4], "100% ready") {
+		t.Errorf("last line %q", lines[4])
+	}
+}

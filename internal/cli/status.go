@@ -46,3 +46,16 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	}
 	return nil
 }
+
+func runID(_ context.Context, env Env, args []string) error {
+	fs := newFlagSet("id", env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want exactly one object KEY", errUsage)
+	}
+	fmt.Fprintln(env.Stdout, catalog.VideoID(pos[0]))
+	return nil
+}

@@ -2,13 +2,149 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/hlsflow/hlsflow/functions/transcode"
+	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/localcloud"
 )
 
+// stopGrace bounds how long Ctrl-C waits for running jobs before they are
+// marked and the process exits.
+const stopGrace = 30 * time.Second
+
 func runUp(ctx context.Context, env Env, args []string) error {
-	return fmt.Errorf("not wired yet")
+	var c Common
+	fs := newFlagSet("up", env)
+	c.register(fs)
+	verbose := fs.Bool("verbose", false, "log every S3 request")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: up takes no arguments, got %q", errUsage, pos)
+	}
+	// Starting the S3 server changes the working directory (versitygw's
+	// posix backend works relative to it): make paths absolute first.
+	data, err := filepath.Abs(c.Data)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", c.Data, err)
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	// Claim the edge port before anything starts, so a busy port fails fast
+	// with one line naming it.
+	edgeLn, err := net.Listen("tcp", c.Edge)
+	if err != nil {
+		return listenError(c.Edge, err)
+	}
+	defer edgeLn.Close()
+
+	access, secret := credentialsFrom(env)
+	st, err := storeFor(ctx, env, &c)
+	if err != nil {
+		return err
+	}
+	th := transcode.New(st, c.MediaBucket, c.UploadsBucket)
+	th.Log = log.With("function", "transcode")
+	if err := th.Configure(env.Getenv); err != nil {
+		return fmt.Errorf("configure transcode: %w", err)
+	}
+
+	cloud, err := localcloud.Start(ctx, localcloud.Config{
+		DataDir:     data,
+		S3Addr:      c.S3,
+		AccessKey:   access,
+		SecretKey:   secret,
+		Region:      c.Region,
+		Concurrency: max(1, runtime.NumCPU()/2), // each job runs a multi-threaded ffmpeg
+		Functions: map[string]localcloud.Function{
+			"transcode": {Handler: lambda.NewHandler(th.Handle), Timeout: 15 * time.Minute},
+		},
+		Notifications: []localcloud.Notification{
+			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
+		},
+		Logger:  log.With("part", "localcloud"),
+		Verbose: *verbose,
+	})
+	if err != nil {
+		return err
+	}
+	closeCloud := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+		defer cancel()
+		if err := cloud.Close(cctx); err != nil {
+			log.Error("stop local cloud", "err", err)
+		}
+	}
+
+	e, err := edge.New(edge.Config{Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge")})
+	if err != nil {
+		closeCloud()
+		return err
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	edgeErr := make(chan error, 1)
+	go func() { edgeErr <- srv.Serve(edgeLn) }()
+
+	printEndpoints(env, &c, access, secret, data)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(env.Stderr, "stopping: finishing running jobs (Ctrl-C again to force)…")
+	case err = <-edgeErr:
+		err = fmt.Errorf("edge: %w", err)
+	case <-cloud.Stopped():
+		err = fmt.Errorf("local cloud stopped: %w", cloud.Err())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = srv.Shutdown(sctx)
+	cancel()
+	closeCloud()
+	return err
+}
+
+func listenError(addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return fmt.Errorf("listen %s: %v", addr, unwrapSyscall(op.Err))
+	}
+	return fmt.Errorf("listen %s: %w", addr, err)
+}
+
+func unwrapSyscall(err error) error {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
+
+func printEndpoints(env Env, c *Common, access, secret, data string) {
+	w := env.Stdout
+	fmt.Fprintln(w, "hlsflow is up")
+	fmt.Fprintf(w, "  S3 + Lambda API  %s   (buckets: %s, %s)\n", httpURL(c.S3), c.UploadsBucket, c.MediaBucket)
+	fmt.Fprintf(w, "  credentials      AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n", access, secret, c.Region)
+	fmt.Fprintf(w, "  edge (CDN)       %s   playback: %s/vod/{id}/master.m3u8\n", httpURL(c.Edge), httpURL(c.Edge))
+	fmt.Fprintf(w, "  data             %s\n", data)
+	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)
+	fmt.Fprintln(w, "stop with Ctrl-C")
 }
 
 func runStream(ctx context.Context, env Env, args []string) error {
-	return fmt.Errorf("not wired yet")
+	return fmt.Errorf("live streams are not wired into the CLI yet")
 }

@@ -148,6 +148,7 @@ type countingReader struct {
 	w     io.Writer
 	show  bool
 	last  time.Time
+	bar   progressBar
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
@@ -159,14 +160,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 		if c.total > 0 {
 			frac = float64(c.n) / float64(c.total)
 		}
-		(&progressBar{w: c.w}).draw("uploading", frac)
+		c.bar.w = c.w
+		c.bar.draw("uploading", frac)
 	}
 	return n, err
 }
 
 func (c *countingReader) finish() {
 	if c.show {
-		(&progressBar{w: c.w}).draw("uploaded", 1)
-		fmt.Fprintln(c.w)
+		c.bar.w = c.w
+		c.bar.draw("uploaded", 1)
+		c.bar.done()
 	}
 }

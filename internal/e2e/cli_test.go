@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+)
+
+// hlsflow runs the CLI against the system under test.
+func hlsflow(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	if sys.Local == nil {
+		t.Skip("the CLI tests need the local system's binary and addresses")
+	}
+	u := strings.TrimPrefix
+	args = append(args, "--s3", u(sys.S3Endpoint, "http://"), "--edge", u(sys.EdgeURL, "http://"), "--data", sys.Local.DataDir)
+	cmd := exec.Command(sys.Local.Bin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run hlsflow %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestCLIUploadWaitAndStatus(t *testing.T) {
+	out, errOut, code := hlsflow(t, "upload", mediaFile(t, "02_flower_960x540_h264_aac.mp4"), "--wait", "--key", "cli/flower.mp4")
+	if code != 0 {
+		t.Fatalf("upload --wait exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	id := catalog.VideoID("cli/flower.mp4")
+	if !strings.Contains(out, "id: "+id) {
+		t.Errorf("stdout lacks the id %s:\n%s", id, out)
+	}
+	if !regexp.MustCompile(`playback: http://[^ ]+/vod/` + regexp.QuoteMeta(id) + `/master\.m3u8`).MatchString(out) {
+		t.Errorf("stdout lacks the playback URL:\n%s", out)
+	}
+	if !strings.Contains(errOut, "100%") {
+		t.Errorf("no progress bar reached 100%%:\n%s", errOut)
+	}
+
+	out, errOut, code = hlsflow(t, "status", id)
+	if code != 0 {
+		t.Fatalf("status exit %d: %s", code, errOut)
+	}
+	var st catalog.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status output is not status.json: %v\n%s", err, out)
+	}
+	if st.ID != id || st.State != catalog.StateReady || len(st.Renditions) == 0 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestCLIUploadWaitFailsOnBrokenVideo(t *testing.T) {
+	p := writeFile(t, "broken.mp4", []byte("definitely not a video"))
+	out, errOut, code := hlsflow(t, "upload", p, "--wait", "--key", "cli/broken.mp4")
+	if code == 0 {
+		t.Fatalf("upload --wait of a broken file exited 0\nstdout: %s\nstderr: %s", out, errOut)
+	}
+	if !strings.Contains(errOut, "failed") {
+		t.Errorf("stderr does not say the video failed: %s", errOut)
+	}
+	if _, _, code := hlsflow(t, "status", "no-such-video-000000000000"); code == 0 {
+		t.Errorf("status of an unknown id exited 0")
+	}
+}

@@ -1,0 +1,183 @@
+// Package events turns versitygw's bucket-event webhook posts into the S3
+// event JSON that AWS delivers to Lambda, and hands each event to the
+// function a notification configuration names, as an async invocation.
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	awsevents "github.com/aws/aws-lambda-go/events"
+)
+
+// gwEvent is the body versitygw posts: its own record layout, with
+// eventName "s3:ObjectCreated:Put", the key as stored (not URL-encoded)
+// and an ARN made of bucket and key. Its start-up test post is
+// {"Event":"s3:TestEvent",...} with no Records.
+type gwEvent struct {
+	Event   string     `json:"Event"`
+	Records []gwRecord `json:"Records"`
+}
+
+type gwRecord struct {
+	EventTime    string `json:"eventTime"`
+	EventName    string `json:"eventName"`
+	AwsRegion    string `json:"awsRegion"`
+	UserIdentity struct {
+		PrincipalID string `json:"PrincipalId"`
+	} `json:"userIdentity"`
+	RequestParameters struct {
+		SourceIPAddress string `json:"sourceIPAddress"`
+	} `json:"requestParameters"`
+	ResponseElements struct {
+		RequestID string `json:"x-amz-request-id"`
+		HostID    string `json:"x-amz-id-2"`
+	} `json:"responseElements"`
+	S3 struct {
+		Bucket struct {
+			Name          string `json:"name"`
+			OwnerIdentity struct {
+				PrincipalID string `json:"PrincipalId"`
+			} `json:"ownerIdentity"`
+		} `json:"bucket"`
+		Object struct {
+			Key       string  `json:"key"`
+			Size      int64   `json:"size"`
+			ETag      *string `json:"eTag"`
+			VersionID *string `json:"versionId"`
+			Sequencer string  `json:"sequencer"`
+		} `json:"object"`
+	} `json:"s3"`
+}
+
+// Record is one normalised event and what notification filters match on.
+type Record struct {
+	Bucket, Key, EventName string // EventName as AWS names it: "ObjectCreated:Put"
+	Event                  awsevents.S3Event
+}
+
+// parse decodes a webhook body into normalised records; a test event or a
+// body without records yields none.
+func parse(body []byte, region string) ([]Record, error) {
+	var ev gwEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, fmt.Errorf("decode bucket event: %w", err)
+	}
+	out := make([]Record, 0, len(ev.Records))
+	for _, r := range ev.Records {
+		rec := Normalize(r, region)
+		out = append(out, Record{
+			Bucket: r.S3.Bucket.Name, Key: r.S3.Object.Key,
+			EventName: rec.EventName, Event: awsevents.S3Event{Records: []awsevents.S3EventRecord{rec}},
+		})
+	}
+	return out, nil
+}
+
+// Normalize builds the record AWS would deliver for r: event version 2.1,
+// eventName without the "s3:" prefix, the key URL-encoded, the bucket
+// ARN, and the ETag without quotes.
+func Normalize(r gwRecord, region string) awsevents.S3EventRecord {
+	if r.AwsRegion != "" {
+		region = r.AwsRegion
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.EventTime)
+	if err != nil {
+		t = time.Now()
+	}
+	var etag, version string
+	if r.S3.Object.ETag != nil {
+		etag = strings.Trim(*r.S3.Object.ETag, `"`)
+	}
+	if r.S3.Object.VersionID != nil {
+		version = *r.S3.Object.VersionID
+	}
+	bucket := r.S3.Bucket.Name
+	return awsevents.S3EventRecord{
+		EventVersion: "2.1",
+		EventSource:  "aws:s3",
+		AWSRegion:    region,
+		EventTime:    t.UTC().Truncate(time.Millisecond),
+		EventName:    strings.TrimPrefix(r.EventName, "s3:"),
+		PrincipalID:  awsevents.S3UserIdentity{PrincipalID: "AWS:" + r.UserIdentity.PrincipalID},
+		RequestParameters: awsevents.S3RequestParameters{
+			SourceIPAddress: r.RequestParameters.SourceIPAddress,
+		},
+		ResponseElements: map[string]string{
+			"x-amz-request-id": r.ResponseElements.RequestID,
+			"x-amz-id-2":       r.ResponseElements.HostID,
+		},
+		S3: awsevents.S3Entity{
+			SchemaVersion: "1.0",
+			Bucket: awsevents.S3Bucket{
+				Name:          bucket,
+				OwnerIdentity: awsevents.S3UserIdentity{PrincipalID: r.S3.Bucket.OwnerIdentity.PrincipalID},
+				Arn:           "arn:aws:s3:::" + bucket,
+			},
+			Object: awsevents.S3Object{
+				Key:       EncodeKey(r.S3.Object.Key),
+				Size:      r.S3.Object.Size,
+				ETag:      etag,
+				VersionID: version,
+				Sequencer: r.S3.Object.Sequencer,
+			},
+		},
+	}
+}
+
+// EncodeKey encodes an object key as S3 event notifications do: form
+// encoding (Java's URLEncoder, which S3 uses) with "/" left as is. Spaces
+// become "+", a literal "+" becomes "%2B", non-ASCII bytes are
+// percent-encoded; letters, digits and "-_.*" stay. aws-lambda-go's
+// S3Object.URLDecodedKey (url.QueryUnescape) reverses it.
+func EncodeKey(key string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(key) + len(key)/4)
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '-', c == '_', c == '.', c == '*', c == '/':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// Marshal encodes ev as AWS sends it. aws-lambda-go's types add an empty
+// "urlDecodedKey" (its own convenience field, filled on decoding) and an
+// empty "versionId" for unversioned buckets; AWS sends neither.
+func Marshal(ev awsevents.S3Event) ([]byte, error) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode s3 event: %w", err)
+	}
+	var generic struct {
+		Records []map[string]any `json:"Records"`
+	}
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return nil, fmt.Errorf("encode s3 event: %w", err)
+	}
+	for _, r := range generic.Records {
+		s3, _ := r["s3"].(map[string]any)
+		obj, _ := s3["object"].(map[string]any)
+		delete(obj, "urlDecodedKey")
+		if v, _ := obj["versionId"].(string); v == "" {
+			delete(obj, "versionId")
+		}
+	}
+	b, err = json.Marshal(generic)
+	if err != nil {
+		return nil, fmt.Errorf("encode s3 event: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,439 @@
+package localcloud_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	awsevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// One cloud per test binary: versitygw allows one gateway per process.
+var (
+	once     sync.Once
+	cloud    *localcloud.Cloud
+	cloudErr error
+	dataDir  string
+	rec      = &recorder{byKey: map[string][]awsevents.S3EventRecord{}, changed: make(chan struct{})}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cloud != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := cloud.Close(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "close local cloud:", err)
+		}
+		cancel()
+	}
+	if dataDir != "" {
+		os.RemoveAll(dataDir)
+	}
+	os.Exit(code)
+}
+
+// recorder is the "transcode" stand-in: it records every S3 event it is
+// given and fails for keys under fail/.
+type recorder struct {
+	mu      sync.Mutex
+	byKey   map[string][]awsevents.S3EventRecord
+	calls   map[string]int
+	changed chan struct{}
+}
+
+func (r *recorder) handle(_ context.Context, ev awsevents.S3Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		r.calls = map[string]int{}
+	}
+	for _, x := range ev.Records {
+		k := x.S3.Object.URLDecodedKey
+		r.calls[k]++
+		if strings.HasPrefix(k, "fail/") {
+			return fmt.Errorf("cannot process %s", k)
+		}
+		r.byKey[k] = append(r.byKey[k], x)
+	}
+	close(r.changed)
+	r.changed = make(chan struct{})
+	return nil
+}
+
+// wait returns the events for key once there are n, or fails the test.
+func (r *recorder) wait(t *testing.T, key string, n int) []awsevents.S3EventRecord {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		r.mu.Lock()
+		got, ch := append([]awsevents.S3EventRecord(nil), r.byKey[key]...), r.changed
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%d events for %q after 30s, want %d", len(got), key, n)
+		}
+	}
+}
+
+func shared(t testing.TB) *localcloud.Cloud {
+	t.Helper()
+	once.Do(func() {
+		dataDir, cloudErr = os.MkdirTemp("", "hlsflow-localcloud-test-")
+		if cloudErr != nil {
+			return
+		}
+		cloud, cloudErr = localcloud.Start(context.Background(), localcloud.Config{
+			DataDir: dataDir, S3Addr: "127.0.0.1:0",
+			AccessKey: "test", SecretKey: "test",
+			Backoff: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
+			Functions: map[string]localcloud.Function{
+				"record": {Handler: lambda.NewHandler(rec.handle), Timeout: 10 * time.Second},
+				"double": {Handler: lambda.NewHandler(func(n int) (int, error) { return 2 * n, nil })},
+			},
+			Notifications: []localcloud.Notification{{Bucket: "uploads", Function: "record"}},
+		})
+	})
+	if cloudErr != nil {
+		t.Fatalf("start local cloud: %v", cloudErr)
+	}
+	return cloud
+}
+
+func awsConfig(c *localcloud.Cloud, secret string) aws.Config {
+	return aws.Config{
+		Region:       c.Region(),
+		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKey(), secret, ""),
+		BaseEndpoint: aws.String(c.Endpoint()),
+	}
+}
+
+func TestWrongCredentialsStoreNothing(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	good := store.New(awsConfig(c, c.SecretKey()))
+
+	t.Run("sdk", func(t *testing.T) {
+		key := "denied/sdk.txt"
+		bad := store.New(awsConfig(c, "wrong"))
+		err := bad.PutBytes(ctx, "uploads", key, []byte("x"), store.Object{})
+		var re interface{ HTTPStatusCode() int }
+		if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+			t.Fatalf("put with wrong secret: %v, want 403", err)
+		}
+		if _, err := good.Head(ctx, "uploads", key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("object exists after a refused put: %v", err)
+		}
+	})
+	t.Run("raw signed request", func(t *testing.T) {
+		key := "denied/raw.txt"
+		body := []byte("raw body")
+		req, err := http.NewRequest(http.MethodPut, c.Endpoint()+"/uploads/"+key, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		creds := aws.Credentials{AccessKeyID: c.AccessKey(), SecretAccessKey: "wrong"}
+		if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).
+			SignHTTP(ctx, creds, req, "UNSIGNED-PAYLOAD", "s3", c.Region(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", resp.StatusCode)
+		}
+		if _, err := good.Head(ctx, "uploads", key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("object exists after a refused put: %v", err)
+		}
+	})
+	t.Run("unsigned", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPut, c.Endpoint()+"/uploads/denied/anon.txt", strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403", resp.StatusCode)
+		}
+	})
+}
+
+func TestPutDeliversAWSEvent(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	cases := []struct{ name, key, encoded string }{
+		{"spaces and parens", "events/my video (1).mp4", "events/my+video+%281%29.mp4"},
+		{"plus and accents", "events/vidéo+1.mp4", "events/vid%C3%A9o%2B1.mp4"},
+		{"percent and query chars", "events/100% done?&x=1#.mp4", "events/100%25+done%3F%26x%3D1%23.mp4"},
+		{"double slash", "events/a//b.mp4", "events/a//b.mp4"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte("not really a video: " + tc.key)
+			if err := st.PutBytes(ctx, "uploads", tc.key, body, store.Object{}); err != nil {
+				t.Fatal(err)
+			}
+			info, err := st.Head(ctx, "uploads", tc.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rec.wait(t, tc.key, 1)[0]
+			if r.EventName != "ObjectCreated:Put" || r.EventSource != "aws:s3" || r.EventVersion != "2.1" || r.AWSRegion != c.Region() {
+				t.Errorf("name/source/version/region = %q/%q/%q/%q", r.EventName, r.EventSource, r.EventVersion, r.AWSRegion)
+			}
+			o := r.S3.Object
+			if o.Key != tc.encoded {
+				t.Errorf("key %q, want %q", o.Key, tc.encoded)
+			}
+			if o.Size != int64(len(body)) || o.ETag != strings.Trim(info.ETag, `"`) {
+				t.Errorf("size/etag = %d/%q, want %d/%q", o.Size, o.ETag, len(body), info.ETag)
+			}
+			if r.S3.Bucket.Name != "uploads" || r.S3.Bucket.Arn != "arn:aws:s3:::uploads" {
+				t.Errorf("bucket %q arn %q", r.S3.Bucket.Name, r.S3.Bucket.Arn)
+			}
+		})
+	}
+}
+
+func TestMultipartUploadOneEvent(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	key := "events/multipart big.bin"
+	const part = 5 << 20
+	data := make([]byte, 3*part)
+	rand.Read(data)
+	// Three parts through the multipart API, as the SDK's upload managers
+	// and the aws CLI send large files.
+	cm, err := st.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("uploads"), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i := range 3 {
+		n := int32(i + 1)
+		out, err := st.Client.UploadPart(ctx, &s3.UploadPartInput{
+			Bucket: aws.String("uploads"), Key: aws.String(key), UploadId: cm.UploadId,
+			PartNumber: aws.Int32(n), Body: bytes.NewReader(data[i*part : (i+1)*part]),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(n)})
+	}
+	if _, err := st.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String("uploads"), Key: aws.String(key), UploadId: cm.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetBytes(ctx, "uploads", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes that differ from the %d uploaded", len(got), len(data))
+	}
+	rec.wait(t, key, 1)
+	// Parts must not produce events of their own: give strays time to come.
+	time.Sleep(time.Second)
+	evs := rec.wait(t, key, 1)
+	if len(evs) != 1 {
+		t.Fatalf("got %d events for one multipart upload, want 1", len(evs))
+	}
+	if evs[0].EventName != "ObjectCreated:CompleteMultipartUpload" || evs[0].S3.Object.Size != int64(len(data)) {
+		t.Errorf("event %q size %d", evs[0].EventName, evs[0].S3.Object.Size)
+	}
+}
+
+func TestFailingHandlerIsDeadLettered(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	key := "fail/broken video.mp4"
+	if err := st.PutBytes(ctx, "uploads", key, []byte("x"), store.Object{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(c.DeadLetterDir(), "*-record-*.json"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d lambdas.DeadLetter
+			if err := json.Unmarshal(b, &d); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			var ev awsevents.S3Event
+			if err := json.Unmarshal(d.Event, &ev); err != nil || len(ev.Records) != 1 {
+				t.Fatalf("dead letter event: %v", err)
+			}
+			if ev.Records[0].S3.Object.URLDecodedKey != key {
+				continue
+			}
+			if d.Attempts != 3 || d.Error == nil || !strings.Contains(d.Error.Message, "cannot process") {
+				t.Errorf("dead letter attempts %d error %+v", d.Attempts, d.Error)
+			}
+			rec.mu.Lock()
+			calls := rec.calls[key]
+			rec.mu.Unlock()
+			if calls != 3 {
+				t.Errorf("handler called %d times, want 3 (1 + 2 retries)", calls)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead letter for %q in %s", key, c.DeadLetterDir())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestInvokeAPIOnS3Port(t *testing.T) {
+	c := shared(t)
+	cases := []struct {
+		name, secret string
+		wantErr      bool
+	}{{"right secret", c.SecretKey(), false}, {"wrong secret", "wrong", true}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lc := awslambda.NewFromConfig(awsConfig(c, tc.secret), func(o *awslambda.Options) { o.RetryMaxAttempts = 1 })
+			out, err := lc.Invoke(context.Background(), &awslambda.InvokeInput{FunctionName: aws.String("double"), Payload: []byte("21")})
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("invoke with wrong secret succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out.Payload) != "42" || out.FunctionError != nil {
+				t.Errorf("payload %s function error %v", out.Payload, aws.ToString(out.FunctionError))
+			}
+		})
+	}
+}
+
+func TestAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	_, err = localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(), S3Addr: addr})
+	want := "listen " + addr + ": address already in use"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}
+
+func TestAWSCLI(t *testing.T) {
+	awsCLI, err := exec.LookPath("aws")
+	if err != nil {
+		t.Skip("aws CLI not installed")
+	}
+	c := shared(t)
+	file := filepath.Join(t.TempDir(), "hello world.txt")
+	if err := os.WriteFile(file, []byte("hello from the aws CLI"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(awsCLI, append([]string{"--endpoint-url", c.Endpoint()}, args...)...)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "AWS_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, c.Environ()...)
+		cmd.Env = append(cmd.Env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("s3", "cp", file, "s3://uploads/cli/hello world.txt")
+	if out := run("s3", "ls", "s3://uploads/cli/"); !strings.Contains(out, "hello world.txt") {
+		t.Errorf("aws s3 ls does not list the upload:\n%s", out)
+	}
+	r := rec.wait(t, "cli/hello world.txt", 1)[0]
+	if r.S3.Object.Key != "cli/hello+world.txt" {
+		t.Errorf("event key %q", r.S3.Object.Key)
+	}
+}
+
+// BenchmarkUpReady measures how long Start takes until an upload is
+// accepted; it prints "up_ready_s: SECONDS" (the mean) for make bench.
+// Run it alone (-run '^$'): it needs the process's one gateway.
+func BenchmarkUpReady(b *testing.B) {
+	if cloud != nil {
+		b.Skip("the shared test cloud holds this process's gateway; run with -run '^$'")
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		start := time.Now()
+		c, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: dir, S3Addr: "127.0.0.1:0", AccessKey: "test", SecretKey: "test"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := store.New(awsConfig(c, "test"))
+		for {
+			err := st.PutBytes(context.Background(), "uploads", "ready.txt", []byte("x"), store.Object{})
+			if err == nil {
+				break
+			}
+			if time.Since(start) > 30*time.Second {
+				b.Fatalf("not ready after 30s: %v", err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := c.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+		b.StartTimer()
+	}
+	mean := total.Seconds() / float64(b.N)
+	b.ReportMetric(mean, "up_ready_s")
+	fmt.Printf("up_ready_s: %.3f\n", mean)
+}
