@@ -1,0 +1,171 @@
+// Package edge is the local stand-in for CloudFront: it serves the media
+// bucket's vod/ and live/ objects over HTTP with Range, ETag/304, CORS and
+// the objects' own Cache-Control, keeps hot objects in a memory cache bound
+// by bytes, and hands /api/* and everything else to the handlers it is given.
+//
+//	e, err := edge.New(edge.Config{Store: st, API: api, Web: web})
+//	err = e.ListenAndServe(ctx, edge.DefaultAddr) // returns when ctx is done
+//
+// An Edge is also a plain http.Handler for a server of the caller's own.
+package edge
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// Defaults for a zero Config.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultBucket          = "media"
+	DefaultCacheBytes      = 256 << 20
+	DefaultMaxCachedObject = 16 << 20
+)
+
+// Config says what the edge serves and how much it may keep in memory.
+type Config struct {
+	// Store reaches the media bucket; required.
+	Store *store.Store
+	// Bucket is the media bucket; default "media".
+	Bucket string
+	// CacheBytes bounds the memory cache; 0 means DefaultCacheBytes and a
+	// negative value turns the cache off (every request goes to S3).
+	CacheBytes int64
+	// MaxCachedObject is the largest object kept in memory; larger ones
+	// are streamed with S3 range reads. 0 means DefaultMaxCachedObject.
+	MaxCachedObject int64
+	// AllowOrigins lists the origins that may read media from a browser;
+	// empty means any ("*").
+	AllowOrigins []string
+	// API serves /api and /api/*; Web serves every other path outside
+	// /vod/ and /live/. A nil handler answers 404 with a JSON error.
+	API, Web http.Handler
+	// Logger receives origin failures, which clients never see in
+	// detail; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Stats counts what the edge did since it started.
+type Stats struct {
+	Hits          int64 // media requests answered from memory
+	Misses        int64 // media requests that needed S3
+	OriginGets    int64 // S3 GetObject calls (whole objects and ranges)
+	OriginHeads   int64 // S3 HeadObject calls
+	CachedBytes   int64 // bytes the cache holds now, entry overhead included
+	CachedObjects int   // entries the cache holds now
+}
+
+// Edge is an http.Handler that serves the media bucket like a CDN.
+type Edge struct {
+	client    *s3.Client
+	bucket    string
+	maxCached int64
+	cache     *lru // nil when caching is off
+	flights   singleflight.Group
+	allowAny  bool
+	origins   map[string]bool
+	api, web  http.Handler
+	log       *slog.Logger
+	now       func() time.Time // replaced in tests to step through max-age
+
+	hits, misses, gets, heads atomic.Int64
+}
+
+var _ http.Handler = (*Edge)(nil)
+
+// New checks cfg, fills in its defaults and returns a ready Edge.
+func New(cfg Config) (*Edge, error) {
+	if cfg.Store == nil || cfg.Store.Client == nil {
+		return nil, errors.New("edge: config has no store")
+	}
+	e := &Edge{
+		client:    cfg.Store.Client,
+		bucket:    cmp.Or(cfg.Bucket, DefaultBucket),
+		maxCached: cmp.Or(cfg.MaxCachedObject, DefaultMaxCachedObject),
+		api:       cfg.API,
+		web:       cfg.Web,
+		log:       cmp.Or(cfg.Logger, slog.Default()),
+		now:       time.Now,
+		origins:   map[string]bool{},
+	}
+	if e.maxCached < 0 {
+		return nil, fmt.Errorf("edge: max cached object %d is negative", e.maxCached)
+	}
+	switch size := cmp.Or(cfg.CacheBytes, DefaultCacheBytes); {
+	case size > 0:
+		e.cache = newLRU(size)
+		// An object bigger than the whole cache could never stay in it.
+		e.maxCached = min(e.maxCached, size)
+	default:
+		e.maxCached = 0
+	}
+	for _, o := range cfg.AllowOrigins {
+		if o == "*" {
+			e.allowAny = true
+		}
+		e.origins[o] = true
+	}
+	if len(cfg.AllowOrigins) == 0 {
+		e.allowAny = true
+	}
+	return e, nil
+}
+
+// Stats returns the edge's counters.
+func (e *Edge) Stats() Stats {
+	s := Stats{
+		Hits: e.hits.Load(), Misses: e.misses.Load(),
+		OriginGets: e.gets.Load(), OriginHeads: e.heads.Load(),
+	}
+	if e.cache != nil {
+		s.CachedBytes, s.CachedObjects = e.cache.size()
+	}
+	return s
+}
+
+// ServeHTTP routes /vod/* and /live/* to the media bucket, /api and /api/*
+// to the API handler and everything else to the web handler.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/api" || strings.HasPrefix(p, "/api/"):
+		serveOr404(e.api, w, r)
+	case p == "/vod" || p == "/live" || strings.HasPrefix(p, "/vod/") || strings.HasPrefix(p, "/live/"):
+		e.serveMedia(w, r)
+	default:
+		serveOr404(e.web, w, r)
+	}
+}
+
+func serveOr404(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	if h == nil {
+		jsonError(w, http.StatusNotFound, "not found")
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// jsonError answers with a short message meant for people; callers never
+// pass origin errors here, so nothing internal leaks.
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	for _, k := range []string{"Cache-Control", "Etag", "Last-Modified", "Content-Range", "Accept-Ranges"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"error\":%q}\n", msg)
+}

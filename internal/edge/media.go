@@ -1,0 +1,146 @@
+package edge
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Headers a player may read cross-origin beyond the safelisted ones; hls.js
+// and other players need Content-Range and Content-Length for byte ranges.
+const exposeHeaders = "Accept-Ranges, Age, Content-Length, Content-Range, ETag, X-Cache"
+
+// Request headers a player may send cross-origin.
+const allowHeaders = "Range, If-Range, If-None-Match, If-Modified-Since, Cache-Control, Pragma"
+
+func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
+	e.setCORS(w.Header(), r)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		h := w.Header()
+		h.Set("Allow", "GET, HEAD, OPTIONS")
+		if r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", allowHeaders)
+			h.Set("Access-Control-Max-Age", "86400")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		jsonError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	key, ok := mediaKey(r.URL.Path)
+	if !ok {
+		jsonError(w, http.StatusBadRequest, "bad path")
+		return
+	}
+	obj, hit, err := e.object(r.Context(), key)
+	switch {
+	case errors.Is(err, errNotFound):
+		jsonError(w, http.StatusNotFound, "not found")
+		return
+	case err != nil && r.Context().Err() != nil:
+		return // the client went away while waiting; nobody to answer
+	case err != nil:
+		e.log.Error("edge: origin read failed", "key", key, "err", err)
+		jsonError(w, http.StatusBadGateway, "origin unavailable")
+		return
+	}
+	e.serveObject(w, r, obj, hit)
+}
+
+func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, obj *object, hit bool) {
+	h := w.Header()
+	h["Content-Type"] = []string{obj.contentType}
+	if obj.cacheControl != "" {
+		h["Cache-Control"] = []string{obj.cacheControl}
+	}
+	if obj.etag != "" {
+		h["Etag"] = []string{obj.etag}
+	}
+	// A streamed object's metadata may come from memory, its body never.
+	if hit && obj.data != nil {
+		h["X-Cache"] = hitFromEdge
+		age := int64(e.now().Sub(obj.fetched).Seconds())
+		h["Age"] = []string{strconv.FormatInt(max(age, 0), 10)}
+	} else {
+		h["X-Cache"] = missFromEdge
+	}
+	if obj.data != nil {
+		// http.ServeContent does Range (single, suffix, open-ended, multi),
+		// If-None-Match/If-Range/If-Modified-Since, HEAD and 416.
+		mr := &memReader{Reader: bytes.NewReader(obj.data), data: obj.data}
+		http.ServeContent(directWriter{w}, r, "", obj.lastModified, mr)
+		return
+	}
+	rr := &rangeReader{ctx: r.Context(), e: e, obj: obj}
+	defer rr.Close()
+	http.ServeContent(w, r, "", obj.lastModified, rr)
+	if rr.err != nil {
+		// The object changed or S3 failed mid-response; the client sees a
+		// short body, and the next request starts from fresh metadata.
+		e.log.Warn("edge: streaming from origin failed", "key", obj.key, "err", rr.err)
+		if e.cache != nil {
+			e.cache.remove(obj.key, obj)
+		}
+	}
+}
+
+var (
+	hitFromEdge  = []string{"Hit from edge"}
+	missFromEdge = []string{"Miss from edge"}
+)
+
+func (e *Edge) setCORS(h http.Header, r *http.Request) {
+	if e.allowAny {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Add("Vary", "Origin")
+		if o := r.Header.Get("Origin"); o != "" && e.origins[o] {
+			h.Set("Access-Control-Allow-Origin", o)
+		}
+	}
+	h.Set("Access-Control-Expose-Headers", exposeHeaders)
+}
+
+// mediaKey maps a request path (already percent-decoded by net/http) to a
+// key under vod/ or live/. It accepts only plain segments of letters,
+// digits and -_.~ that do not start with a dot, so "..", encoded or
+// double-encoded dots, backslashes, NUL and other control bytes never reach
+// S3, and the key can never leave its prefix.
+func mediaKey(p string) (string, bool) {
+	key := strings.TrimPrefix(p, "/")
+	prefix, rest, ok := strings.Cut(key, "/")
+	if !ok || (prefix != "vod" && prefix != "live") || len(key) > 1024 {
+		return "", false
+	}
+	n := 0
+	for seg := range strings.SplitSeq(rest, "/") {
+		if !validSegment(seg) {
+			return "", false
+		}
+		n++
+	}
+	// A stream or video folder, then at least a file name.
+	return key, n >= 2
+}
+
+func validSegment(s string) bool {
+	if s == "" || s[0] == '.' || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '.', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,276 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// errNotFound means the key is not in the media bucket.
+var errNotFound = errors.New("not found")
+
+// originTimeout bounds one fetch of a whole object for the cache. The fetch
+// is shared by every request waiting for the key, so it does not stop when
+// the first of them goes away.
+const originTimeout = 30 * time.Second
+
+// object is what the edge knows of one S3 object. data holds the whole body
+// for small objects; it is nil for objects streamed from S3 by range.
+// Objects are never changed once built, so requests share them freely.
+type object struct {
+	key          string
+	size         int64
+	etag         string
+	contentType  string
+	cacheControl string
+	lastModified time.Time
+	fetched      time.Time
+	expires      time.Time // zero: not cacheable
+	data         []byte
+}
+
+// object returns the object at key from the cache or, on a miss, from S3;
+// concurrent misses for one key share a single fetch.
+func (e *Edge) object(ctx context.Context, key string) (*object, bool, error) {
+	if e.cache != nil {
+		if obj := e.cache.get(key, e.now()); obj != nil {
+			e.hits.Add(1)
+			return obj, true, nil
+		}
+	}
+	e.misses.Add(1)
+	ch := e.flights.DoChan(key, func() (any, error) {
+		// A flight that ended between our lookup and this one filled it.
+		if e.cache != nil {
+			if obj := e.cache.get(key, e.now()); obj != nil {
+				return obj, nil
+			}
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), originTimeout)
+		defer cancel()
+		obj, err := e.fetch(fctx, key)
+		if err == nil && e.cache != nil && !obj.expires.IsZero() {
+			e.cache.add(obj)
+		}
+		return obj, err
+	})
+	select {
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, false, res.Err
+		}
+		return res.Val.(*object), false, nil
+	}
+}
+
+// fetch reads key's metadata and, when it is small enough to keep, its body.
+func (e *Edge) fetch(ctx context.Context, key string) (*object, error) {
+	e.heads.Add(1)
+	head, err := e.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &e.bucket, Key: &key})
+	if err != nil {
+		return nil, originError("head", key, err)
+	}
+	obj := e.newObject(key, head.ContentLength, head.ETag, head.ContentType, head.CacheControl, head.LastModified)
+	if obj.size > e.maxCached {
+		return obj, nil
+	}
+	e.gets.Add(1)
+	// If-Match: if the object was replaced since the HEAD, fail rather
+	// than keep a body that does not match the metadata.
+	out, err := e.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &e.bucket, Key: &key, IfMatch: head.ETag})
+	if err != nil {
+		return nil, originError("get", key, err)
+	}
+	defer out.Body.Close()
+	data := make([]byte, obj.size)
+	if _, err := io.ReadFull(out.Body, data); err != nil {
+		return nil, fmt.Errorf("get s3 object %s: %w", key, err)
+	}
+	obj.data = data
+	return obj, nil
+}
+
+func (e *Edge) newObject(key string, size *int64, etag, ctype, cc *string, modified *time.Time) *object {
+	now := e.now()
+	obj := &object{
+		key:          key,
+		size:         aws.ToInt64(size),
+		etag:         quoteETag(aws.ToString(etag)),
+		contentType:  aws.ToString(ctype),
+		cacheControl: aws.ToString(cc),
+		lastModified: aws.ToTime(modified),
+		fetched:      now,
+	}
+	// Objects stored without a type come back as a generic binary type;
+	// players want the HLS types, so judge those by the extension.
+	switch obj.contentType {
+	case "", "binary/octet-stream", "application/octet-stream":
+		obj.contentType = store.ContentType(key)
+	}
+	if ttl, ok := sharedTTL(obj.cacheControl); ok {
+		obj.expires = now.Add(ttl)
+	}
+	return obj
+}
+
+func quoteETag(t string) string {
+	if t == "" || strings.HasPrefix(t, `"`) || strings.HasPrefix(t, `W/"`) {
+		return t
+	}
+	return strconv.Quote(t)
+}
+
+// originError turns S3's not-found answers into errNotFound and keeps the
+// rest for the log only.
+func originError(op, key string, err error) error {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	var api smithy.APIError
+	if errors.As(err, &nsk) || errors.As(err, &nf) ||
+		(errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound")) {
+		return fmt.Errorf("%s s3 object %s: %w", op, key, errNotFound)
+	}
+	return fmt.Errorf("%s s3 object %s: %w", op, key, err)
+}
+
+// sharedTTL is how long a shared cache may keep a response with the
+// Cache-Control cc: s-maxage, else max-age. no-store, no-cache, private or
+// no max-age at all means not at all.
+func sharedTTL(cc string) (time.Duration, bool) {
+	maxAge, sMaxAge := -1, -1
+	for d := range strings.SplitSeq(cc, ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "no-store", "no-cache", "private":
+			return 0, false
+		case "max-age":
+			maxAge = seconds(val)
+		case "s-maxage":
+			sMaxAge = seconds(val)
+		}
+	}
+	if sMaxAge >= 0 {
+		maxAge = sMaxAge
+	}
+	if maxAge <= 0 {
+		return 0, false
+	}
+	return time.Duration(maxAge) * time.Second, true
+}
+
+func seconds(v string) int {
+	n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(v), `"`))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// Range reads for objects too big to cache start small, so a short range
+// costs little, and grow, so a whole object takes few requests.
+const (
+	firstWindow = 256 << 10
+	maxWindow   = 8 << 20
+)
+
+// rangeReader is an io.ReadSeeker over an S3 object for http.ServeContent:
+// seeking is free and reading issues ranged GETs from the current offset.
+type rangeReader struct {
+	ctx    context.Context
+	e      *Edge
+	obj    *object
+	pos    int64
+	window int64
+	body   io.ReadCloser
+	left   int64 // bytes still expected from body
+	err    error // first origin failure, for the caller to log
+}
+
+func (rr *rangeReader) Seek(offset int64, whence int) (int64, error) {
+	var pos int64
+	switch whence {
+	case io.SeekStart:
+		pos = offset
+	case io.SeekCurrent:
+		pos = rr.pos + offset
+	case io.SeekEnd:
+		pos = rr.obj.size + offset
+	default:
+		return 0, errors.New("seek: bad whence")
+	}
+	if pos < 0 {
+		return 0, errors.New("seek: negative position")
+	}
+	if pos != rr.pos {
+		rr.Close()
+		rr.pos = pos
+	}
+	return pos, nil
+}
+
+func (rr *rangeReader) Read(p []byte) (int, error) {
+	if rr.pos >= rr.obj.size {
+		return 0, io.EOF
+	}
+	if rr.body == nil {
+		if err := rr.open(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := rr.body.Read(p[:min(int64(len(p)), rr.left)])
+	rr.pos += int64(n)
+	rr.left -= int64(n)
+	if rr.left == 0 {
+		rr.Close()
+		err = nil
+	} else if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && rr.err == nil {
+		rr.err = err
+	}
+	return n, err
+}
+
+func (rr *rangeReader) open() error {
+	rr.window = min(max(rr.window*2, firstWindow), maxWindow)
+	end := min(rr.pos+rr.window, rr.obj.size) - 1
+	rng := fmt.Sprintf("bytes=%d-%d", rr.pos, end)
+	in := &s3.GetObjectInput{Bucket: &rr.e.bucket, Key: &rr.obj.key, Range: &rng}
+	if rr.obj.etag != "" {
+		in.IfMatch = &rr.obj.etag
+	}
+	rr.e.gets.Add(1)
+	out, err := rr.e.client.GetObject(rr.ctx, in)
+	if err != nil {
+		err = originError("get range of", rr.obj.key, err)
+		if rr.err == nil {
+			rr.err = err
+		}
+		return err
+	}
+	rr.body, rr.left = out.Body, end-rr.pos+1
+	return nil
+}
+
+// Close releases the current S3 body, if any.
+func (rr *rangeReader) Close() error {
+	if rr.body != nil {
+		rr.body.Close()
+		rr.body, rr.left = nil, 0
+	}
+	return nil
+}
