@@ -44,6 +44,9 @@ func parseAttrs(s string) ([]attr, error) {
 				end = len(s)
 			}
 			a.value = strings.TrimSpace(s[:end])
+			if strings.Contains(a.value, `"`) {
+				return nil, fmt.Errorf("attribute %s: stray quote", a.key)
+			}
 			s = s[end:]
 		}
 		s = strings.TrimPrefix(s, ",")

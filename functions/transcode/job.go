@@ -1,0 +1,326 @@
+package transcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// audioGroup is the GROUP-ID of the audio rendition in the master playlist.
+const audioGroup = "aac"
+
+// result is a finished transcode.
+type result struct {
+	keys       map[string]bool // every object written under vod/{id}/
+	duration   float64         // seconds, as encoded
+	renditions []catalog.Rendition
+}
+
+// transcode probes, encodes and uploads one upload. Errors that are the
+// upload's fault are refusals or wrap media.ErrUnsupported; others are
+// transient.
+func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, st *catalog.Status) (*result, error) {
+	if src.Size == 0 {
+		// Known from HEAD; S3 answers a range read of nothing with an
+		// error ffprobe does not explain.
+		return nil, refuse("this file cannot be made into a video stream: the file is empty", nil)
+	}
+	start := time.Now()
+	encCtx, cancelEnc := h.encodeContext(ctx)
+	defer cancelEnc()
+
+	u, err := h.Store.PresignGet(ctx, src.Bucket, src.Key, presignTTL(ctx))
+	if err != nil {
+		return nil, err
+	}
+	// Presigned URLs carry a signature: keep them out of messages and logs.
+	hide := func(err error) error { return redact(err, u, "s3://"+src.Bucket+"/"+src.Key) }
+
+	ms, err := media.Probe(encCtx, h.FFprobe, u, h.Limits)
+	if err != nil {
+		return nil, hide(h.runError(ctx, encCtx, start, err, false))
+	}
+	ladder, err := media.PlanLadder(ms, h.Ladder)
+	if err != nil {
+		if errors.Is(err, media.ErrUnsupported) {
+			return nil, err
+		}
+		return nil, refuse("the video could not be planned", err)
+	}
+	work, err := os.MkdirTemp(h.tmpDir(), "transcode-"+id+"-")
+	if err != nil {
+		return nil, fmt.Errorf("make working directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	args := media.LadderArgs(ms, ladder, media.EncodeOptions{
+		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true,
+	})
+	if args == nil {
+		return nil, refuse("the file has nothing to encode", nil)
+	}
+	var names []string
+	video := map[string]bool{}
+	for _, r := range ladder.Video {
+		names = append(names, r.Name)
+		video[r.Name] = true
+	}
+	if ladder.Audio != nil {
+		names = append(names, ladder.Audio.Name)
+	}
+	up := newUploader(h.Store, h.MediaBucket, catalog.Prefix(id), work, names, video)
+
+	// ffmpeg reports progress on its own goroutine; the watcher below
+	// publishes it, so a slow status write never stalls ffmpeg's pipe.
+	var outTime atomic.Int64
+	stop, watched := make(chan struct{}), make(chan error, 1)
+	go func() { watched <- h.watch(encCtx, cancelEnc, stop, up, st, ms.Duration, &outTime) }()
+	runErr := media.Run(encCtx, h.FFmpeg, args, func(p media.Progress) { outTime.Store(int64(p.OutTime)) })
+	close(stop)
+	if err := <-watched; err != nil {
+		return nil, err // an upload failed: ffmpeg was stopped because of it
+	}
+	if runErr != nil {
+		return nil, hide(h.runError(ctx, encCtx, start, runErr, true))
+	}
+	if err := up.scan(ctx); err != nil {
+		return nil, err
+	}
+	return h.publish(ctx, id, ms, ladder, work, up)
+}
+
+// watch uploads segments as they appear and publishes progress until stop
+// is closed. An upload error stops ffmpeg (through abort) and is returned.
+func (h *Handler) watch(ctx context.Context, abort context.CancelFunc, stop <-chan struct{}, up *uploader,
+	st *catalog.Status, duration float64, outTime *atomic.Int64) error {
+	poll, every := h.Poll, h.ProgressEvery
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	lastWrite := time.Now()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-ctx.Done():
+			return nil // ffmpeg is being stopped; its error tells why
+		case <-tick.C:
+		}
+		if err := up.scan(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			abort()
+			return err
+		}
+		if time.Since(lastWrite) < every || duration <= 0 {
+			continue
+		}
+		p := math.Round(time.Duration(outTime.Load()).Seconds()/duration*100) / 100
+		p = math.Max(0, math.Min(0.99, p))
+		if p == st.Progress {
+			continue
+		}
+		st.Progress, lastWrite = p, time.Now()
+		if err := catalog.Write(ctx, h.Store, h.MediaBucket, st); err != nil {
+			h.logger().Warn("write progress", "id", st.ID, "err", err)
+		}
+	}
+}
+
+// runError classifies a failure of ffprobe or ffmpeg: out of time and
+// ffmpeg refusing the file are final; a cancelled invocation is not.
+func (h *Handler) runError(ctx, encCtx context.Context, start time.Time, err error, encoding bool) error {
+	switch {
+	case errors.Is(encCtx.Err(), context.DeadlineExceeded):
+		return refuse(fmt.Sprintf("timed out: processing was stopped after %s, the most this function may run; try a shorter or smaller file",
+			time.Since(start).Round(time.Second)), err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: %w", err)
+	case errors.Is(err, media.ErrUnsupported):
+		return err
+	case encoding:
+		return refuse("the video could not be encoded; the file may be damaged or incomplete", err)
+	}
+	return err
+}
+
+// encodeContext ends a margin before the invocation's deadline, so that a
+// job running out of time can still clean up and say so in status.json.
+func (h *Handler) encodeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := h.Margin
+	if margin <= 0 {
+		// Stopping ffmpeg may take media.KillGrace; recording the failure
+		// a few seconds more.
+		margin = min(max(time.Until(d)/10, media.KillGrace+3*time.Second), 30*time.Second)
+	}
+	return context.WithDeadline(ctx, d.Add(-margin))
+}
+
+// presignTTL covers the whole invocation: ffmpeg reads the source until
+// the end.
+func presignTTL(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d)+5*time.Minute, 15*time.Minute)
+	}
+	return 12 * time.Hour
+}
+
+// publish writes the media playlists, then the master, once every segment
+// they list is in the bucket.
+func (h *Handler) publish(ctx context.Context, id string, src *media.Source, l media.Ladder, work string, up *uploader) (*result, error) {
+	prefix := catalog.Prefix(id)
+	res := &result{keys: map[string]bool{}}
+	for rel := range up.sizes {
+		res.keys[prefix+rel] = true
+	}
+	rates := map[string]rate{}
+	var names []string
+	for _, r := range l.Video {
+		names = append(names, r.Name)
+	}
+	if l.Audio != nil {
+		names = append(names, l.Audio.Name)
+	}
+	var longest time.Duration
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(work, name, "index.m3u8"))
+		if err != nil {
+			return nil, fmt.Errorf("read %s playlist: %w", name, err)
+		}
+		p, err := hls.ParseMedia(data)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s playlist: %w", name, err)
+		}
+		if !p.EndList || len(p.Segments) == 0 {
+			return nil, refuse("the video could not be encoded; ffmpeg produced no complete output", nil)
+		}
+		sizes := map[string]int64{}
+		for _, s := range p.Segments {
+			n, ok := up.sizes[name+"/"+s.URI]
+			if !ok || strings.Contains(s.URI, "/") {
+				return nil, fmt.Errorf("%s playlist lists %s, which was not uploaded", name, s.URI)
+			}
+			sizes[s.URI] = n
+		}
+		rates[name] = measure(p, sizes)
+		longest = max(longest, p.Duration())
+		p.Type, p.EndList, p.IndependentSegments = hls.TypeVOD, true, true
+		out, err := p.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("%s playlist: %w", name, err)
+		}
+		key := prefix + name + "/index.m3u8"
+		if err := h.Store.PutBytes(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
+			return nil, err
+		}
+		res.keys[key] = true
+	}
+	// A damaged file can decode partly without ffmpeg failing. A video
+	// short of its stated duration by more than 1 s, 5% or a segment
+	// (whichever is larger, up to a segment) is not published as if whole.
+	if got, want := longest.Seconds(), src.Duration; got < want-max(1, min(want/20, l.SegmentSeconds)) {
+		return nil, refuse(fmt.Sprintf("the file is damaged or incomplete: only %.1f s of its %.1f s could be decoded", got, want), nil)
+	}
+	res.duration = math.Round(longest.Seconds()*1000) / 1000
+
+	master, renditions := buildMaster(l, rates, up.codecs)
+	out, err := master.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("master playlist: %w", err)
+	}
+	key := catalog.MasterKey(id)
+	if err := h.Store.PutBytes(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
+		return nil, err
+	}
+	res.keys[key] = true
+	res.renditions = renditions
+	return res, nil
+}
+
+// buildMaster lists one variant per video rung, highest first, each with
+// the audio rendition as an alternative group; an audio-only ladder is one
+// audio variant. Bandwidths are measured: a variant's BANDWIDTH is its peak
+// plus the audio's peak, AVERAGE-BANDWIDTH the sum of the averages, and
+// CODECS is what the encoder wrote (encoded, by rung name) when known.
+func buildMaster(l media.Ladder, rates map[string]rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
+	m := &hls.MasterPlaylist{Version: 3, IndependentSegments: true}
+	var rs []catalog.Rendition
+	var audio rate
+	if a := l.Audio; a != nil {
+		audio = rates[a.Name]
+		if len(l.Video) == 0 {
+			m.Variants = append(m.Variants, hls.Variant{
+				URI: a.Name + "/index.m3u8", Bandwidth: audio.peak, AverageBandwidth: audio.average, Codecs: a.Codecs(),
+			})
+		} else {
+			m.Media = append(m.Media, hls.Media{
+				Type: hls.MediaAudio, GroupID: audioGroup, Name: a.Name, Default: true, Autoselect: true,
+				Channels: fmt.Sprint(a.Channels), URI: a.Name + "/index.m3u8",
+			})
+		}
+		rs = append(rs, catalog.Rendition{Name: a.Name, Bandwidth: int(audio.peak), Codecs: a.Codecs()})
+	}
+	for _, r := range l.Video {
+		v := rates[r.Name]
+		codecs := r.Codecs()
+		if c := encoded[r.Name]; c != "" {
+			codecs = c
+		}
+		group := ""
+		if l.Audio != nil {
+			codecs += "," + l.Audio.Codecs()
+			group = audioGroup
+		}
+		m.Variants = append(m.Variants, hls.Variant{
+			URI: r.Name + "/index.m3u8", Bandwidth: v.peak + audio.peak, AverageBandwidth: v.average + audio.average,
+			Width: r.Width, Height: r.Height, Codecs: codecs, FrameRate: r.FPS, Audio: group,
+		})
+		rs = append(rs, catalog.Rendition{
+			Name: r.Name, Width: r.Width, Height: r.Height, Bandwidth: int(v.peak + audio.peak),
+			Codecs: codecs, FrameRate: math.Round(r.FPS*1000) / 1000,
+		})
+	}
+	// Video renditions first in status.json, as in the master.
+	if len(l.Video) > 0 && l.Audio != nil {
+		rs = append(rs[1:], rs[0])
+	}
+	return m, rs
+}
+
+// redact replaces secret (a presigned URL) in err's text with name,
+// keeping err's chain for errors.Is and errors.As.
+func redact(err error, secret, name string) error {
+	if err == nil || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return &redacted{err: err, text: strings.ReplaceAll(err.Error(), secret, name)}
+}
+
+type redacted struct {
+	err  error
+	text string
+}
+
+func (r *redacted) Error() string { return r.text }
+func (r *redacted) Unwrap() error { return r.err }
