@@ -1,0 +1,274 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// Live stream states.
+const (
+	StreamIdle    = "idle"    // created, nothing published yet
+	StreamLive    = "live"    // playlists are being updated
+	StreamStalled = "stalled" // playlists exist but stopped changing without an end
+	StreamEnded   = "ended"   // the publisher finished (ENDLIST written)
+)
+
+// LiveStream is a stream as GET /api/streams shows it. It never holds the
+// publish key.
+type LiveStream struct {
+	Name        string    `json:"name"`
+	State       string    `json:"state"`
+	PlaybackURL string    `json:"playbackUrl,omitempty"`
+	Updated     time.Time `json:"updated,omitzero"`
+}
+
+// StreamRequest is the body of POST /api/streams.
+type StreamRequest struct {
+	Name string `json:"name"`
+}
+
+// CreatedStream is the answer to POST /api/streams; Key and PublishURL are
+// secrets for the publisher.
+type CreatedStream struct {
+	Name        string `json:"name"`
+	Key         string `json:"key"`
+	PublishURL  string `json:"publishUrl,omitempty"`
+	PlaybackURL string `json:"playbackUrl"`
+}
+
+// streamRecordPrefix lists created streams (names only, never keys), so
+// GET /api/streams shows a stream before anything is published to it.
+const streamRecordPrefix = "streams-meta/"
+
+func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, error) {
+	if err := h.authorize(r); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if h.cfg.Keys == nil {
+		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusNotImplemented,
+			Message: "live streaming is not configured on this server"}
+	}
+	var in StreamRequest
+	if err := r.decode(&in); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if in.Name == "" {
+		return events.APIGatewayV2HTTPResponse{}, badField("name", "name is required")
+	}
+	if !catalog.ValidID(in.Name) {
+		return events.APIGatewayV2HTTPResponse{}, badField("name",
+			"name may hold only lowercase letters, digits and single dashes, starting with a letter or digit (at most 128)")
+	}
+	key, err := h.cfg.Keys.Key(in.Name)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, badField("name", "%s", err.Error())
+	}
+	rec, err := json.Marshal(map[string]any{"name": in.Name, "created": h.cfg.Now().UTC()})
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if err := h.cfg.Store.PutBytes(r.ctx, h.cfg.MediaBucket, streamRecordPrefix+in.Name+".json", rec,
+		store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache}); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(liveMaster(in.Name))}
+	if h.cfg.RTMPURL != "" {
+		out.PublishURL = h.cfg.RTMPURL + "/" + key
+	}
+	return reply(http.StatusCreated, out)
+}
+
+// authorize lets through a caller API Gateway already authorised (IAM,
+// JWT or Lambda authorizer on the route) or one with the bearer token.
+func (h *Handler) authorize(r *request) error {
+	if a := r.ev.RequestContext.Authorizer; a != nil && (a.IAM != nil || a.JWT != nil || a.Lambda != nil) {
+		return nil
+	}
+	scheme, tok, _ := strings.Cut(r.header("Authorization"), " ")
+	if h.cfg.Token != "" && strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(h.cfg.Token)) == 1 {
+		return nil
+	}
+	msg := "creating a stream needs the API token: send Authorization: Bearer <token> (hlsflow up prints it)"
+	if h.cfg.Token == "" {
+		msg = "creating streams needs IAM authorisation on this deployment"
+	}
+	return &apiError{Status: http.StatusUnauthorized, Message: msg}
+}
+
+func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, error) {
+	live, err := h.cfg.Streams.List(r.ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	byName := map[string]LiveStream{}
+	for _, s := range live {
+		byName[s.Name] = s
+	}
+	keys, err := h.cfg.Store.List(r.ctx, h.cfg.MediaBucket, streamRecordPrefix)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	for _, k := range keys {
+		name := strings.TrimSuffix(strings.TrimPrefix(k, streamRecordPrefix), ".json")
+		if _, ok := byName[name]; !ok && catalog.ValidID(name) {
+			byName[name] = LiveStream{Name: name, State: StreamIdle}
+		}
+	}
+	out := make([]LiveStream, 0, len(byName))
+	for _, s := range byName {
+		if s.PlaybackURL == "" && s.State != StreamIdle {
+			s.PlaybackURL = h.url(liveMaster(s.Name))
+		}
+		out = append(out, s)
+	}
+	// Live first, then by name.
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i].State == StreamLive) != (out[j].State == StreamLive) {
+			return out[i].State == StreamLive
+		}
+		return out[i].Name < out[j].Name
+	})
+	return reply(http.StatusOK, map[string]any{"streams": out})
+}
+
+func liveMaster(name string) string { return "live/" + name + "/master.m3u8" }
+
+// staleAfter is how long a live playlist may go unchanged before the
+// stream counts as stalled: several segment durations.
+const staleAfter = 30 * time.Second
+
+// bucketStreams tells live streams' state from the media bucket alone, so
+// it works the same on AWS (where the API cannot ask the ingest task) and
+// locally: a stream is live while its first rendition's playlist keeps
+// changing and has no ENDLIST.
+type bucketStreams struct {
+	store  *store.Store
+	bucket string
+	now    func() time.Time
+}
+
+func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
+	prefix, delim := "live/", "/"
+	var names []string
+	p := s3.NewListObjectsV2Paginator(b.store.Client, &s3.ListObjectsV2Input{Bucket: &b.bucket, Prefix: &prefix, Delimiter: &delim})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list live streams: %w", err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/")
+			if catalog.ValidID(name) {
+				names = append(names, name)
+			}
+		}
+	}
+	out := make([]LiveStream, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, fetchConcurrency)
+	for i, name := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i], errs[i] = b.stream(ctx, name)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for _, s := range out {
+		if s.Name != "" {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
+}
+
+// stream reads one stream's master and first media playlist; a stream
+// without a master yet is skipped (zero LiveStream).
+func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, error) {
+	master, _, err := b.get(ctx, liveMaster(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return LiveStream{}, nil
+	}
+	if err != nil {
+		return LiveStream{}, err
+	}
+	uri := firstURI(master)
+	if uri == "" {
+		return LiveStream{Name: name, State: StreamStalled}, nil
+	}
+	media, mod, err := b.get(ctx, path.Join("live", name, uri))
+	if errors.Is(err, store.ErrNotFound) {
+		return LiveStream{Name: name, State: StreamStalled}, nil
+	}
+	if err != nil {
+		return LiveStream{}, err
+	}
+	s := LiveStream{Name: name, Updated: mod, State: StreamLive}
+	switch {
+	case bytes.Contains(media, []byte("#EXT-X-ENDLIST")):
+		s.State = StreamEnded
+	case b.now().Sub(mod) > staleAfter:
+		s.State = StreamStalled
+	}
+	return s, nil
+}
+
+func (b *bucketStreams) get(ctx context.Context, key string) ([]byte, time.Time, error) {
+	out, err := b.store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &key})
+	var nsk *types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", b.bucket, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", b.bucket, key, err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", b.bucket, key, err)
+	}
+	return data, aws.ToTime(out.LastModified), nil
+}
+
+// firstURI returns the first variant URI of a master playlist, relative,
+// or "" when there is none or it points elsewhere.
+func firstURI(master []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(master))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.Contains(line, "://") || strings.HasPrefix(line, "/") || strings.Contains(line, "..") {
+			return ""
+		}
+		return line
+	}
+	return ""
+}

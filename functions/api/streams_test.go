@@ -1,0 +1,159 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+func newSigner(t *testing.T) *keys.Signer {
+	t.Helper()
+	s, err := keys.New([]byte("0123456789abcdef-test-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCreateStream(t *testing.T) {
+	signer := newSigner(t)
+	e := newEnv(t, func(c *Config) { c.Keys = signer })
+	auth := []string{"Authorization", "Bearer " + testToken}
+	tests := []struct {
+		name       string
+		body       string
+		header     []string
+		wantStatus int
+		wantField  string
+	}{
+		{"no token", `{"name":"studio"}`, nil, 401, ""},
+		{"wrong token", `{"name":"studio"}`, []string{"Authorization", "Bearer nope"}, 401, ""},
+		{"wrong scheme", `{"name":"studio"}`, []string{"Authorization", "Basic " + testToken}, 401, ""},
+		{"invalid name", `{"name":"Studio One"}`, auth, 400, "name"},
+		{"missing name", `{}`, auth, 400, "name"},
+		{"name of wrong type", `{"name":3}`, auth, 400, "name"},
+		{"created", `{"name":"studio-1"}`, auth, 201, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := e.call("POST", "/api/streams", tt.body, tt.header...)
+			if code != tt.wantStatus {
+				t.Fatalf("= %d %s, want %d", code, body, tt.wantStatus)
+			}
+			if code != 201 {
+				var ae apiError
+				if err := json.Unmarshal(body, &ae); err != nil || ae.Message == "" || ae.Field != tt.wantField {
+					t.Errorf("error body %s (field want %q): %v", body, tt.wantField, err)
+				}
+				return
+			}
+			var cs CreatedStream
+			if err := json.Unmarshal(body, &cs); err != nil {
+				t.Fatal(err)
+			}
+			if name, ok := signer.Verify(cs.Key); !ok || name != "studio-1" {
+				t.Errorf("key %q does not verify for studio-1", cs.Key)
+			}
+			if cs.PublishURL != "rtmp://127.0.0.1:1935/live/"+cs.Key || cs.PlaybackURL != "/live/studio-1/master.m3u8" {
+				t.Errorf("urls: %+v", cs)
+			}
+		})
+	}
+}
+
+func TestCreateStreamNeedsKeysAndAuth(t *testing.T) {
+	t.Run("no signer", func(t *testing.T) {
+		e := newEnv(t, nil)
+		code, body := e.call("POST", "/api/streams", `{"name":"a"}`, "Authorization", "Bearer "+testToken)
+		if code != http.StatusNotImplemented {
+			t.Errorf("= %d %s, want 501", code, body)
+		}
+	})
+	t.Run("iam authorizer without token", func(t *testing.T) {
+		e := newEnv(t, func(c *Config) { c.Token, c.Keys = "", newSigner(t) })
+		code, _ := e.call("POST", "/api/streams", `{"name":"a"}`, "Authorization", "Bearer ")
+		if code != 401 {
+			t.Errorf("empty token accepted: %d", code)
+		}
+		// On AWS, API Gateway checks the SigV4 signature and says so in the event.
+		resp, err := e.h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
+			RawPath: "/api/streams", Body: `{"name":"a"}`,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/api/streams"},
+				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::1:user/x"}},
+			},
+		})
+		if err != nil || resp.StatusCode != 201 {
+			t.Errorf("IAM-authorised request = %d %s, %v", resp.StatusCode, resp.Body, err)
+		}
+	})
+}
+
+func TestListStreams(t *testing.T) {
+	now := time.Now()
+	signer := newSigner(t)
+	e := newEnv(t, func(c *Config) { c.Keys = signer; c.Now = func() time.Time { return now } })
+	ctx := context.Background()
+	var created CreatedStream
+	e.callJSON("POST", "/api/streams", `{"name":"idle-one"}`, 201, &created, "Authorization", "Bearer "+testToken)
+	e.callJSON("POST", "/api/streams", `{"name":"on-air"}`, 201, nil, "Authorization", "Bearer "+testToken)
+
+	master := "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n360p/index.m3u8\n"
+	media := "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg0.ts\n"
+	write := func(key, body string) {
+		t.Helper()
+		if err := e.store.PutBytes(ctx, e.media, key, []byte(body), store.For(key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("live/on-air/master.m3u8", master)
+	write("live/on-air/360p/index.m3u8", media)
+	write("live/done/master.m3u8", master)
+	write("live/done/360p/index.m3u8", media+"#EXT-X-ENDLIST\n")
+	write("live/starting/360p/index.m3u8", media) // no master yet: not listed
+
+	list := func() map[string]LiveStream {
+		t.Helper()
+		code, body := e.call("GET", "/api/streams", "")
+		if code != 200 {
+			t.Fatalf("GET /api/streams = %d %s", code, body)
+		}
+		if strings.Contains(string(body), created.Key) || strings.Contains(string(body), "key") {
+			t.Fatalf("stream list shows a key: %s", body)
+		}
+		var out struct{ Streams []LiveStream }
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]LiveStream{}
+		for _, s := range out.Streams {
+			m[s.Name] = s
+		}
+		return m
+	}
+	got := list()
+	want := map[string]string{"idle-one": StreamIdle, "on-air": StreamLive, "done": StreamEnded}
+	if len(got) != len(want) {
+		t.Errorf("streams %v, want %v", got, want)
+	}
+	for name, state := range want {
+		if got[name].State != state {
+			t.Errorf("%s: state %q, want %q", name, got[name].State, state)
+		}
+	}
+	if got["on-air"].PlaybackURL != "/live/on-air/master.m3u8" || got["idle-one"].PlaybackURL != "" {
+		t.Errorf("playback urls: %+v", got)
+	}
+	now = now.Add(time.Minute)
+	if s := list()["on-air"]; s.State != StreamStalled {
+		t.Errorf("a playlist unchanged for a minute: state %q, want stalled", s.State)
+	}
+}

@@ -1,0 +1,327 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// States the API adds before status.json exists (the transcoder owns
+// status.json and its processing/ready/failed).
+const (
+	StateUploading = "uploading" // URLs handed out, the object is not in the bucket yet
+	StateQueued    = "queued"    // the object is uploaded, processing has not started
+)
+
+// Video is a video as the API shows it: the status.json document, plus
+// the file's name and client-facing URLs.
+type Video struct {
+	catalog.Status
+	Filename    string    `json:"filename,omitempty"`
+	Uploaded    time.Time `json:"uploaded,omitzero"`
+	PlaybackURL string    `json:"playbackUrl,omitempty"`
+	PosterURL   string    `json:"posterUrl,omitempty"`
+}
+
+// VideoList is a page of GET /api/videos; Next, when set, is the cursor of
+// the next page.
+type VideoList struct {
+	Videos []Video `json:"videos"`
+	Next   string  `json:"next,omitempty"`
+}
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+	// fetchConcurrency bounds the status reads of one page.
+	fetchConcurrency = 8
+)
+
+func (h *Handler) getVideo(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
+	if !catalog.ValidID(id) {
+		return events.APIGatewayV2HTTPResponse{}, notFound("no video with id %q", id)
+	}
+	v, err := h.video(r, entry{id: id}, true)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if v == nil {
+		return events.APIGatewayV2HTTPResponse{}, notFound("no video with id %q", id)
+	}
+	return reply(http.StatusOK, v)
+}
+
+// entry is a video found by listing: its id and what the listing showed.
+type entry struct {
+	id        string
+	key       string    // object key in the uploads bucket, when seen there
+	size      int64     // object size, when seen there
+	uploaded  time.Time // object's LastModified
+	recorded  time.Time // upload record's LastModified
+	hasRecord bool
+}
+
+// at is the entry's place in "newest first": when the API handed out the
+// upload, else when the object appeared. Neither changes later, so cursors
+// stay valid while videos are processed.
+func (e entry) at() time.Time {
+	if e.hasRecord {
+		return e.recorded
+	}
+	return e.uploaded
+}
+
+// video builds the view of one video, or nil when nothing is known of it.
+// lookup says whether to look for the record and object (GET of one id)
+// or to trust the listing in e.
+func (h *Handler) video(r *request, e entry, lookup bool) (*Video, error) {
+	st, err := catalog.Read(r.ctx, h.cfg.Store, h.cfg.MediaBucket, e.id)
+	if err == nil {
+		v := &Video{Status: *st, Filename: displayName(st.Source.Key), Uploaded: e.uploaded}
+		// The key holds a sanitised name; the record has the file's own.
+		if lookup || e.hasRecord {
+			if rec, err := h.getRecord(r, e.id); err == nil {
+				v.Filename = rec.Filename
+			}
+		}
+		if st.State == catalog.StateReady {
+			p := st.Playback
+			if p == "" {
+				p = catalog.MasterKey(st.ID)
+			}
+			v.PlaybackURL = h.url(p)
+		}
+		v.PosterURL = h.url(st.Poster)
+		return v, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	var rec *uploadRecord
+	if lookup || e.hasRecord {
+		rec, err = h.getRecord(r, e.id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if rec != nil && lookup {
+		info, err := h.cfg.Store.Head(r.ctx, h.cfg.UploadsBucket, rec.Key)
+		switch {
+		case err == nil:
+			e.key, e.size, e.uploaded = rec.Key, info.Size, info.LastModified
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	switch {
+	case e.key != "":
+		v := &Video{Status: catalog.Status{ID: e.id, State: StateQueued,
+			Source: catalog.Source{Bucket: h.cfg.UploadsBucket, Key: e.key, Size: e.size}, Updated: e.uploaded},
+			Filename: displayName(e.key), Uploaded: e.uploaded}
+		if rec != nil {
+			v.Filename = rec.Filename
+		}
+		return v, nil
+	case rec != nil:
+		v := &Video{Status: catalog.Status{ID: e.id, State: StateUploading,
+			Source: catalog.Source{Bucket: h.cfg.UploadsBucket, Key: rec.Key, Size: rec.Size}, Updated: rec.Created},
+			Filename: rec.Filename}
+		if h.cfg.Now().After(rec.Expires) {
+			// Its URLs no longer work: say so rather than "uploading" forever.
+			v.State, v.Error = catalog.StateFailed, "the upload did not finish before its upload links expired; upload the file again"
+		}
+		return v, nil
+	}
+	return nil, nil
+}
+
+func (h *Handler) listVideos(r *request) (events.APIGatewayV2HTTPResponse, error) {
+	q := r.ev.QueryStringParameters
+	limit := defaultPageSize
+	if s := q["limit"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			return events.APIGatewayV2HTTPResponse{}, badField("limit", "limit must be a whole number from 1 to %d", maxPageSize)
+		}
+		limit = n
+	}
+	var after *cursor
+	if s := q["cursor"]; s != "" {
+		c, err := parseCursor(s)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, badField("cursor", "cursor is not one this API returned")
+		}
+		after = &c
+	}
+	entries, err := h.entries(r)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	start := 0
+	if after != nil {
+		start = sort.Search(len(entries), func(i int) bool { return after.before(entries[i]) })
+	}
+	page := entries[start:min(start+limit, len(entries))]
+	out := VideoList{Videos: make([]Video, 0, len(page))}
+	views := make([]*Video, len(page))
+	errs := make([]error, len(page))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, fetchConcurrency)
+	for i, e := range page {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			views[i], errs[i] = h.video(r, e, false)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	for _, v := range views {
+		if v != nil {
+			out.Videos = append(out.Videos, *v)
+		}
+	}
+	if start+limit < len(entries) {
+		last := page[len(page)-1]
+		out.Next = cursor{at: last.at(), id: last.id}.String()
+	}
+	return reply(http.StatusOK, out)
+}
+
+// entries lists every video, newest first. It costs one LIST request per
+// 1000 uploads plus one per 1000 upload records, and no per-video request:
+// the uploads bucket holds one object per video and S3 lists it with
+// sizes and times. Only the page shown then reads status.json.
+func (h *Handler) entries(r *request) ([]entry, error) {
+	type object struct {
+		key      string
+		size     int64
+		modified time.Time
+	}
+	// The two listings are independent: run them side by side.
+	var uploads, records []object
+	var upErr, recErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		upErr = h.listObjects(r, h.cfg.UploadsBucket, "", func(key string, size int64, mod time.Time) {
+			uploads = append(uploads, object{key, size, mod})
+		})
+	})
+	wg.Go(func() {
+		recErr = h.listObjects(r, h.cfg.MediaBucket, recordPrefix, func(key string, size int64, mod time.Time) {
+			records = append(records, object{key, size, mod})
+		})
+	})
+	wg.Wait()
+	if err := errors.Join(upErr, recErr); err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*entry, len(uploads)+len(records))
+	get := func(id string) *entry {
+		e := byID[id]
+		if e == nil {
+			e = &entry{id: id}
+			byID[id] = e
+		}
+		return e
+	}
+	for _, o := range uploads {
+		e := get(catalog.VideoID(o.key))
+		e.key, e.size, e.uploaded = o.key, o.size, o.modified
+	}
+	for _, o := range records {
+		id := strings.TrimSuffix(strings.TrimPrefix(o.key, recordPrefix), ".json")
+		if !catalog.ValidID(id) {
+			continue
+		}
+		e := get(id)
+		e.hasRecord, e.recorded = true, o.modified
+	}
+	list := make([]entry, 0, len(byID))
+	for _, e := range byID {
+		list = append(list, *e)
+	}
+	sort.Slice(list, func(i, j int) bool { return newer(list[i], list[j]) })
+	return list, nil
+}
+
+func newer(a, b entry) bool {
+	if !a.at().Equal(b.at()) {
+		return a.at().After(b.at())
+	}
+	return a.id < b.id
+}
+
+func (h *Handler) listObjects(r *request, bucket, prefix string, f func(key string, size int64, mod time.Time)) error {
+	in := &s3.ListObjectsV2Input{Bucket: &bucket}
+	if prefix != "" {
+		in.Prefix = &prefix
+	}
+	p := s3.NewListObjectsV2Paginator(h.cfg.Store.Client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(r.ctx)
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			f(aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToTime(o.LastModified))
+		}
+	}
+	return nil
+}
+
+// cursor marks the last video of a page by its place in the order.
+type cursor struct {
+	at time.Time
+	id string
+}
+
+func (c cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixNano(), 10) + "," + c.id))
+}
+
+func parseCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, err
+	}
+	ns, id, ok := strings.Cut(string(b), ",")
+	if !ok || !catalog.ValidID(id) {
+		return cursor{}, errors.New("malformed cursor")
+	}
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if err != nil {
+		return cursor{}, err
+	}
+	return cursor{at: time.Unix(0, n), id: id}, nil
+}
+
+// before reports whether e comes after the cursor in the listing order.
+func (c cursor) before(e entry) bool {
+	return newer(entry{id: c.id, uploaded: c.at}, e)
+}
+
+// displayName is the file name within an upload key (after the unique
+// folder the API adds).
+func displayName(key string) string {
+	if key == "" {
+		return ""
+	}
+	return path.Base(key)
+}

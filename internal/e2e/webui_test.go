@@ -1,0 +1,119 @@
+package e2e
+
+// The page at the edge's "/", driven in headless Chromium like a person
+// would: upload through it and watch, see a failure explained, go live.
+// These tests skip while the target serves no page or API (until `hlsflow
+// up` mounts them on the edge).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hlsflow/hlsflow/web/webtest"
+)
+
+// EnvAPIToken is the API token of the target (printed by `hlsflow up`),
+// needed to create live streams.
+const EnvAPIToken = "HLSFLOW_E2E_API_TOKEN"
+
+func needWebUI(t *testing.T) {
+	t.Helper()
+	resp, body := edgeGet(t, "GET", "/api/videos?limit=1", nil)
+	if resp.StatusCode != 200 || !json.Valid(body) {
+		t.Skipf("the target's edge serves no API yet (GET /api/videos = %d)", resp.StatusCode)
+	}
+	if _, page := edgeGet(t, "GET", "/", nil); !bytes.Contains(page, []byte(`id="dropzone"`)) {
+		t.Skip("the target's edge serves no page at / yet")
+	}
+}
+
+// forgetUploads removes, on an external target, the videos a page test
+// uploaded (their keys are chosen by the API).
+func forgetUploads(t *testing.T, page *webtest.Page) {
+	t.Cleanup(func() {
+		if sys.Local != nil {
+			return
+		}
+		ids := page.String(`[...document.querySelectorAll('#library li.card')].map(c => c.dataset.id).join(' ')`)
+		for _, id := range strings.Fields(ids) {
+			_, body := edgeGet(t, "GET", "/api/videos/"+id, nil)
+			var v struct{ Source struct{ Key string } }
+			if json.Unmarshal(body, &v) == nil && v.Source.Key != "" {
+				cleanupVideo(v.Source.Key)
+			}
+		}
+	})
+}
+
+func TestWebUIUploadAndPlay(t *testing.T) {
+	needWebUI(t)
+	page := webtest.Open(t, sys.EdgeURL+"/")
+	forgetUploads(t, page)
+	clip := mediaFile(t, "02_flower_960x540_h264_aac.mp4")
+	name := filepath.Base(clip)
+	page.Choose(clip)
+	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, time.Minute)
+	page.Wait("video ready", webtest.CardState(name)+` === 'ready'`, 5*time.Minute)
+	page.PlayCard(name)
+	page.Wait("playback", `document.getElementById('player').currentTime > 2`, 90*time.Second)
+	if br := page.String(`document.getElementById('bitrate').textContent`); !strings.Contains(br, "Mbps") {
+		t.Errorf("bitrate shown %q, want a Mbps figure", br)
+	}
+}
+
+func TestWebUIShowsFailures(t *testing.T) {
+	needWebUI(t)
+	page := webtest.Open(t, sys.EdgeURL+"/")
+	forgetUploads(t, page)
+	page.Choose(writeFile(t, "notes.txt", []byte("not a video")))
+	page.Wait("type refusal shown", `[...document.querySelectorAll('[data-testid=upload] .error')].some(e => !e.hidden && e.textContent.includes('not a video type'))`, 30*time.Second)
+
+	page.Choose(writeFile(t, "e2e-broken.mp4", bytes.Repeat([]byte("this is not an mp4 file "), 400)))
+	page.Wait("failed video listed", webtest.CardState("e2e-broken.mp4")+` === 'failed'`, 3*time.Minute)
+	msg := page.String(`[...document.querySelectorAll('#library li.card[data-state=failed] [data-testid=error]')].map(e => e.textContent).join('|')`)
+	if strings.TrimSpace(msg) == "" || msg == "Processing failed." {
+		t.Errorf("failed video shows no reason: %q", msg)
+	}
+}
+
+func TestWebUILiveStream(t *testing.T) {
+	needWebUI(t)
+	token := os.Getenv(EnvAPIToken)
+	if token == "" || sys.RTMPAddr == "" {
+		t.Skipf("needs the target's API token (%s) and RTMP ingest", EnvAPIToken)
+	}
+	page := webtest.Open(t, sys.EdgeURL+"/")
+	name := "e2e-web-" + time.Now().UTC().Format("150405")
+	page.Click(`.live-section summary`)
+	page.String(`(() => { document.getElementById('stream-name').value = ` + jsString(name) + `; document.getElementById('stream-token').value = ` + jsString(token) + `; document.querySelector('#stream-form button').click(); return ''; })()`)
+	page.Wait("publish URL shown", `!document.getElementById('stream-created').hidden`, 20*time.Second)
+	publish := page.String(`document.getElementById('publish-url').textContent`)
+	if !strings.HasPrefix(publish, "rtmp://") {
+		t.Fatalf("publish URL %q", publish)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ff := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-t", "90", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-f", "flv", publish)
+	if err := ff.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = ff.Wait() })
+	sel := `#streams li[data-name="` + name + `"]`
+	page.Wait("LIVE badge", `(() => { const li = document.querySelector('`+sel+`'); return !!li && li.dataset.state === 'live'; })()`, 90*time.Second)
+	page.Click(sel + ` [data-testid=watch]`)
+	page.Wait("live playback", `document.getElementById('player').currentTime > 1`, 90*time.Second)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,342 @@
+package web_test
+
+// Browser tests of the page: headless Chromium (chromedp) on the page as
+// the edge serves it, with the real API (through the local API Gateway
+// adapter), a real S3 server, and the real transcode handler run on every
+// new upload, as the local cloud's event dispatcher would.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/chromedp/chromedp"
+
+	"github.com/hlsflow/hlsflow/functions/api"
+	"github.com/hlsflow/hlsflow/functions/transcode"
+	"github.com/hlsflow/hlsflow/internal/apigw"
+	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/live/ingest"
+	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/testenv"
+	"github.com/hlsflow/hlsflow/web"
+	"github.com/hlsflow/hlsflow/web/webtest"
+)
+
+const (
+	browserToken = "browser-test-token-0123"
+	partSize     = 5 << 20
+)
+
+// system is the whole stack on one loopback port, as `hlsflow up` runs it.
+type system struct {
+	url            string
+	rtmp           string // host:port of the live ingest, when running
+	store          *store.Store
+	uploads, media string
+}
+
+var bucketSeq struct {
+	sync.Mutex
+	n int
+}
+
+// options choose the optional parts of a system.
+type options struct {
+	live bool        // run the live ingest (RTMP on a free loopback port)
+	s3   *flakyProxy // the browser and API reach S3 through this proxy
+}
+
+// newSystem starts the stack.
+func newSystem(t *testing.T, opt options) *system {
+	t.Helper()
+	s3env := testenv.S3(t)
+	ctx := context.Background()
+	bucketSeq.Lock()
+	bucketSeq.n++
+	suffix := fmt.Sprintf("%d-%d", time.Now().UnixNano()%1e9, bucketSeq.n)
+	bucketSeq.Unlock()
+	sys := &system{store: s3env.Store, uploads: "web-up-" + suffix, media: "web-media-" + suffix}
+	for _, b := range []string{sys.uploads, sys.media} {
+		if err := sys.store.EnsureBucket(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The page (on the edge's origin) PUTs straight to S3: the uploads
+	// bucket must allow it, as the CDK stack's CORS rule does on AWS.
+	if _, err := sys.store.Client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
+		Bucket: &sys.uploads,
+		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
+			AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PUT"},
+			AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: aws.Int32(600),
+		}}},
+	}); err != nil {
+		t.Fatalf("put bucket cors: %v", err)
+	}
+	signer, err := keys.New([]byte("browser-test-secret-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtmpURL := ""
+	if opt.live {
+		svc, err := ingest.New(ingest.Config{Store: sys.store, Bucket: sys.media, Keys: signer,
+			RTMPAddr: "127.0.0.1:0", Preset: "ultrafast", Threads: 1, MaxRungs: 1, SegmentSeconds: 1,
+			Grace: time.Second, WorkDir: t.TempDir(),
+			Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = svc.Close(cctx)
+		})
+		sys.rtmp = svc.RTMPAddr()
+		rtmpURL = "rtmp://" + sys.rtmp + "/live"
+	}
+	apiStore := sys.store
+	if opt.s3 != nil {
+		cfg := s3env.Config()
+		cfg.BaseEndpoint = aws.String("http://" + opt.s3.Addr())
+		apiStore = store.New(cfg)
+	}
+	h, err := api.New(api.Config{Store: apiStore, UploadsBucket: sys.uploads, MediaBucket: sys.media,
+		Token: browserToken, Keys: signer, RTMPURL: rtmpURL,
+		MultipartThreshold: partSize, PartSize: partSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapter := apigw.New(lambda.NewHandler(h.Handle))
+	adapter.Logf = t.Logf
+	e, err := edge.New(edge.Config{Store: sys.store, Bucket: sys.media, CacheBytes: -1, API: adapter, Web: web.Handler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	sys.url = srv.URL
+
+	tc := transcode.New(sys.store, sys.media, sys.uploads)
+	tc.Preset = "ultrafast"
+	tc.Ladder = media.LadderOptions{SegmentSeconds: 2, MaxRungs: 2}
+	tc.ProgressEvery = 500 * time.Millisecond
+	tc.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dispatch(runCtx, t, sys, tc)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	return sys
+}
+
+// dispatch stands in for the local cloud's S3 event dispatcher: it hands
+// every new object of the uploads bucket to the transcode handler.
+func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Handler) {
+	seen := map[string]bool{}
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		keys, err := sys.store.List(ctx, sys.uploads, "")
+		if err != nil {
+			continue
+		}
+		for _, k := range keys {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			ev := events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put",
+				S3: events.S3Entity{Bucket: events.S3Bucket{Name: sys.uploads},
+					Object: events.S3Object{Key: k, URLDecodedKey: k}}}}}
+			if err := tc.Handle(ctx, ev); err != nil && ctx.Err() == nil {
+				t.Logf("transcode %s: %v", k, err)
+			}
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func TestPageUploadAndPlay(t *testing.T) {
+	sys := newSystem(t, options{})
+	page := webtest.Open(t, sys.url+"/")
+
+	// A real camera clip: small enough for one presigned PUT.
+	clip := testenv.Media(t, "02_flower_960x540_h264_aac.mp4")
+	page.Choose(clip)
+	name := filepath.Base(clip)
+	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
+	page.Wait("video ready in the library", webtest.CardState(name)+` === 'ready'`, 3*time.Minute)
+
+	// Play it: hls.js loads the ladder, the picker lists the renditions
+	// and the bitrate being played is shown.
+	page.PlayCard(name)
+	page.Wait("playback", `document.getElementById('player').currentTime > 1`, 60*time.Second)
+	if n := page.String(`String(document.getElementById('rendition').options.length)`); n != "3" {
+		t.Errorf("rendition picker has %s options, want Auto + 2 renditions", n)
+	}
+	if br := page.String(`document.getElementById('bitrate').textContent`); !strings.Contains(br, "Mbps") {
+		t.Errorf("bitrate shown %q, want a Mbps figure", br)
+	}
+	// Pick a rendition by hand: the shown bitrate is no longer "auto".
+	page.Do(chromedp.SetValue(chromedp.CSS("#rendition"), "1"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('rendition').dispatchEvent(new Event('change'))`))
+	page.Wait("manual rendition", `!document.getElementById('bitrate').textContent.includes('auto')`, 10*time.Second)
+
+	// A larger file goes up as a multipart upload, parts in parallel.
+	big := filepath.Join(t.TempDir(), "noisy clip.mp4")
+	out, err := exec.Command(media.FFmpegPath(), "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=480x270:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-t", "3", "-vf", "noise=alls=30:allf=t", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "12",
+		"-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", big).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make test clip: %v: %s", err, out)
+	}
+	if fi, err := os.Stat(big); err != nil || fi.Size() <= partSize {
+		t.Fatalf("test clip must exceed one part (%d bytes): %v", partSize, err)
+	}
+	page.Choose(big)
+	page.Wait("multipart upload finished", `document.querySelectorAll('[data-testid=upload].done').length === 2`, 60*time.Second)
+	page.Wait("multipart video ready", webtest.CardState("noisy clip.mp4")+` === 'ready'`, 3*time.Minute)
+}
+
+func TestPageShowsFailures(t *testing.T) {
+	sys := newSystem(t, options{})
+	page := webtest.Open(t, sys.url+"/")
+	dir := t.TempDir()
+
+	// Refused before any byte is sent: not a video type.
+	notes := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notes, []byte("not a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page.Choose(notes)
+	page.Wait("type refusal shown", `[...document.querySelectorAll('[data-testid=upload] .error')].some(e => !e.hidden && e.textContent.includes('not a video type'))`, 20*time.Second)
+
+	// Accepted and uploaded, but the transcoder finds it is no video: the
+	// library shows the failure and its reason, not a spinner.
+	broken := filepath.Join(dir, "broken.mp4")
+	if err := os.WriteFile(broken, []byte(strings.Repeat("this is not an mp4 file ", 400)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page.Choose(broken)
+	page.Wait("failed video in the library", webtest.CardState("broken.mp4")+` === 'failed'`, 2*time.Minute)
+	msg := page.String(`[...document.querySelectorAll('#library li.card[data-state=failed] [data-testid=error]')].map(e => e.textContent).join('|')`)
+	if strings.TrimSpace(msg) == "" || msg == "Processing failed." {
+		t.Errorf("failed video shows no reason: %q", msg)
+	}
+}
+
+func TestPageLiveStream(t *testing.T) {
+	sys := newSystem(t, options{live: true})
+	page := webtest.Open(t, sys.url+"/")
+
+	// Create the stream through the page, with the API token.
+	page.Do(
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('.live-section details').open = true`),
+		chromedp.SendKeys(chromedp.CSS("#stream-name"), "studio-1"),
+		chromedp.SendKeys(chromedp.CSS("#stream-token"), "wrong-token"),
+		chromedp.Click(chromedp.CSS("#stream-form button")),
+	)
+	page.Wait("wrong token refused", `!document.getElementById('stream-error').hidden && document.getElementById('stream-error').textContent.includes('token')`, 10*time.Second)
+	page.Do(
+		chromedp.SetValue(chromedp.CSS("#stream-token"), browserToken),
+		chromedp.Click(chromedp.CSS("#stream-form button")),
+	)
+	page.Wait("publish URL shown", `!document.getElementById('stream-created').hidden`, 10*time.Second)
+	publish := page.String(`document.getElementById('publish-url').textContent`)
+	if !strings.HasPrefix(publish, "rtmp://127.0.0.1:") || !strings.Contains(publish, "/live/studio-1.") {
+		t.Fatalf("publish URL %q", publish)
+	}
+	page.Wait("idle stream listed", `document.querySelector('#streams li[data-name="studio-1"]') !== null`, 10*time.Second)
+
+	// Publish with ffmpeg, as OBS would.
+	ctx, cancel := context.WithCancel(context.Background())
+	ff := exec.CommandContext(ctx, media.FFmpegPath(), "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-re", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-f", "flv", publish)
+	if err := ff.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = ff.Wait() })
+
+	page.Wait("LIVE badge in the list", `(() => { const li = document.querySelector('#streams li[data-name="studio-1"]'); return !!li && li.dataset.state === 'live' && li.querySelector('.badge.live') !== null; })()`, 60*time.Second)
+	page.Click(`#streams li[data-name="studio-1"] [data-testid=watch]`)
+	page.Wait("live playback", `document.getElementById('player').currentTime > 1`, 60*time.Second)
+	if hidden := page.String(`String(document.getElementById('live-badge').hidden)`); hidden != "false" {
+		t.Error("the player shows no LIVE badge")
+	}
+	if strings.Contains(page.String(`JSON.stringify(document.querySelector('#streams').innerHTML)`), publish[strings.LastIndex(publish, "/")+1:]) {
+		t.Error("the stream list shows the secret key")
+	}
+}
+
+// A network failure in the middle of a multipart upload: the page retries
+// the parts that failed and finishes without starting over.
+func TestPageUploadResumesAfterNetworkError(t *testing.T) {
+	s3env := testenv.S3(t)
+	proxy := newFlakyProxy(t, strings.TrimPrefix(s3env.Endpoint, "http://"), 1<<20)
+	sys := newSystem(t, options{s3: proxy})
+	page := webtest.Open(t, sys.url+"/")
+
+	big := filepath.Join(t.TempDir(), "resume.mp4")
+	data := make([]byte, 2*partSize+4096)
+	for i := range data {
+		data[i] = byte(i*31 + i>>11)
+	}
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page.Choose(big)
+	// Both parts are under way (about 1 MB/s each): drop the network.
+	page.Wait("upload under way", `(() => { const b = document.querySelector('[data-testid=upload] progress'); return !!b && b.value > 2e6; })()`, 30*time.Second)
+	proxy.Cut()
+	page.Wait("the page retries", `(document.querySelector('[data-testid=upload]').dataset.retries|0) > 0`, 30*time.Second)
+	time.Sleep(2 * time.Second)
+	proxy.Restore()
+	page.Wait("upload finished after the outage", `document.querySelector('[data-testid=upload].done') !== null`, 90*time.Second)
+
+	page.Wait("the upload in the library", `document.querySelector('#library li.card') !== null`, 20*time.Second)
+	objects, err := sys.store.List(context.Background(), sys.uploads, "")
+	if err != nil || len(objects) != 1 {
+		t.Fatalf("uploads bucket holds %v, %v; want one object", objects, err)
+	}
+	got, err := sys.store.GetBytes(context.Background(), sys.uploads, objects[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(data) || string(got) != string(data) {
+		t.Fatalf("assembled object has %d bytes and differs from the %d-byte file", len(got), len(data))
+	}
+}

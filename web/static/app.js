@@ -1,0 +1,571 @@
+// hlsflow's page: upload (single PUT or parallel multipart, straight to S3
+// through the URLs the API signs), the library with each video's state, a
+// player (hls.js, or the browser's own HLS where it is Safari's) with a
+// rendition picker, and live streams. Plain JS, no build step.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+
+  // Timings. Nothing waits forever: every request has a timeout and every
+  // wait shows what it is waiting for.
+  const API_TIMEOUT = 15000;
+  const STALL_TIMEOUT = 60000; // an upload request with no progress for this long is retried
+  const PART_CONCURRENCY = 4;
+  const PART_RETRIES = 5;
+  const POLL_BUSY = 2000;
+  const POLL_IDLE = 10000;
+  const QUEUED_WARN = 120000;
+
+  const TYPES = {
+    mp4: 'video/mp4', m4v: 'video/x-m4v', mov: 'video/quicktime', webm: 'video/webm',
+    mkv: 'video/x-matroska', ts: 'video/mp2t', flv: 'video/x-flv', avi: 'video/x-msvideo',
+    mpg: 'video/mpeg', mpeg: 'video/mpeg', '3gp': 'video/3gpp', ogv: 'video/ogg',
+  };
+
+  // ---------- helpers ----------
+
+  class APIError extends Error {
+    constructor(status, message, body) {
+      super(message);
+      this.status = status;
+      this.body = body || {};
+    }
+  }
+
+  async function api(method, path, body, headers) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), API_TIMEOUT);
+    let resp;
+    try {
+      resp = await fetch(path, {
+        method,
+        headers: Object.assign(body ? { 'Content-Type': 'application/json' } : {}, headers || {}),
+        body: body ? JSON.stringify(body) : undefined,
+        signal: ctl.signal,
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw new APIError(0, e.name === 'AbortError'
+        ? 'The server did not answer within ' + API_TIMEOUT / 1000 + ' s.'
+        : 'Cannot reach the server (' + e.message + ').');
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    const text = await resp.text();
+    try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
+    if (!resp.ok) {
+      const msg = (data && (data.error || data.message)) || ('HTTP ' + resp.status);
+      throw new APIError(resp.status, msg, data);
+    }
+    return data;
+  }
+
+  function human(n) {
+    if (!isFinite(n)) return '?';
+    const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+    return (i ? n.toFixed(1) : n) + ' ' + u[i];
+  }
+
+  function mbps(bits) { return (bits / 1e6).toFixed(bits < 1e6 ? 2 : 1) + ' Mbps'; }
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+
+  function showBanner(msg) {
+    const b = $('banner');
+    b.textContent = msg || '';
+    b.hidden = !msg;
+  }
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // s3Reason turns S3's XML error into a sentence for a person.
+  function s3Reason(status, xml) {
+    const code = (/<Code>([^<]*)<\/Code>/.exec(xml || '') || [])[1] || '';
+    const msg = (/<Message>([^<]*)<\/Message>/.exec(xml || '') || [])[1] || '';
+    switch (code) {
+      case 'SignatureDoesNotMatch':
+        return 'Storage refused the upload: the file does not match the size or type the upload was signed for.';
+      case 'AccessDenied':
+        return /expired/i.test(msg) ? 'The upload link expired; start the upload again.' : 'Storage refused the upload (access denied).';
+      case 'EntityTooLarge':
+        return 'Storage refused the upload: the file is too large.';
+      case 'NoSuchUpload':
+        return 'The upload was cancelled or has expired; start it again.';
+      case '':
+        return 'Storage answered HTTP ' + status + '.';
+      default:
+        return 'Storage refused the upload: ' + (msg || code) + '.';
+    }
+  }
+
+  // ---------- upload ----------
+
+  // putBlob PUTs blob to url, reporting bytes sent. It rejects with
+  // {retry: true} for network errors and stalls (worth retrying) and
+  // {retry: false} when storage refused the request.
+  function putBlob(url, blob, headers, onProgress, registry) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      registry.add(xhr);
+      let stall;
+      const arm = () => {
+        clearTimeout(stall);
+        stall = setTimeout(() => xhr.abort(), STALL_TIMEOUT);
+      };
+      const done = (fn, v) => { clearTimeout(stall); registry.delete(xhr); fn(v); };
+      xhr.open('PUT', url);
+      for (const [k, v] of Object.entries(headers || {})) xhr.setRequestHeader(k, v);
+      xhr.upload.onprogress = (e) => { arm(); onProgress(e.loaded); };
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress(blob.size);
+          done(resolve);
+        } else {
+          const retry = xhr.status >= 500 || xhr.status === 408 || xhr.status === 429;
+          done(reject, { retry, message: s3Reason(xhr.status, xhr.responseText) });
+        }
+      };
+      xhr.onerror = () => done(reject, { retry: true, message: 'Network error while sending the file.' });
+      xhr.onabort = () => done(reject, { retry: !registry.cancelled, message: registry.cancelled ? 'Cancelled.' : 'The upload stalled.' });
+      arm();
+      xhr.send(blob);
+    });
+  }
+
+  class Upload {
+    constructor(file) {
+      this.file = file;
+      this.sent = new Map(); // part number (0 for a single PUT) -> bytes sent
+      this.registry = new Set();
+      this.registry.cancelled = false;
+      this.started = Date.now();
+      this.render();
+    }
+
+    render() {
+      this.bar = el('progress', { max: this.file.size || 1, value: 0, 'aria-label': 'Upload progress of ' + this.file.name });
+      this.text = el('p', { class: 'muted small' }, 'Preparing…');
+      this.error = el('p', { class: 'error', role: 'alert', hidden: true });
+      this.retryBtn = el('button', { class: 'button', type: 'button', hidden: true, onclick: () => this.resume() }, 'Retry');
+      this.cancelBtn = el('button', { class: 'button secondary', type: 'button', onclick: () => this.cancel() }, 'Cancel');
+      this.node = el('div', { class: 'upload', 'data-testid': 'upload' },
+        el('div', { class: 'name' }, this.file.name),
+        this.bar, this.text, this.error,
+        el('div', { class: 'upload-actions' }, this.retryBtn, this.cancelBtn));
+      $('uploads').prepend(this.node);
+    }
+
+    progress() {
+      let n = 0;
+      for (const v of this.sent.values()) n += v;
+      n = Math.min(n, this.file.size);
+      this.bar.value = n;
+      const secs = (Date.now() - this.started) / 1000;
+      this.text.textContent = human(n) + ' of ' + human(this.file.size) + ' sent' +
+        (secs > 1 ? ' · ' + human(n / secs) + '/s' : '');
+    }
+
+    fail(msg, canRetry) {
+      if (!this.plan) {
+        this.text.textContent = 'Not uploaded.';
+        this.bar.hidden = true;
+      }
+      this.error.textContent = msg;
+      this.error.hidden = false;
+      this.retryBtn.hidden = !canRetry;
+      this.node.classList.add('failed');
+    }
+
+    async start() {
+      const type = this.file.type || TYPES[(this.file.name.split('.').pop() || '').toLowerCase()] || '';
+      try {
+        this.plan = await api('POST', '/api/uploads', { filename: this.file.name, size: this.file.size, contentType: type });
+      } catch (e) {
+        this.fail(e.message, false);
+        this.cancelBtn.hidden = true;
+        return;
+      }
+      library.refreshSoon();
+      await this.send();
+    }
+
+    async send() {
+      this.halted = false;
+      this.error.hidden = true;
+      this.retryBtn.hidden = true;
+      try {
+        if (this.plan.put) {
+          await this.withRetries(() => putBlob(this.plan.put.url, this.file, this.plan.put.headers,
+            (n) => { this.sent.set(0, n); this.progress(); }, this.registry), () => this.sent.set(0, 0));
+        } else {
+          await this.sendParts();
+          this.text.textContent = 'Finishing…';
+          await this.complete();
+        }
+      } catch (e) {
+        if (this.registry.cancelled) return;
+        this.fail(e.message + (e.retry ? ' Retry to continue where it stopped.' : ''), !!e.retry);
+        return;
+      }
+      this.text.textContent = human(this.file.size) + ' uploaded. Processing starts shortly — see the library.';
+      this.cancelBtn.hidden = true;
+      this.node.classList.add('done');
+      library.refreshSoon();
+    }
+
+    // withRetries retries f on retryable failures with exponential backoff.
+    async withRetries(f, reset) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await f();
+        } catch (e) {
+          if (this.registry.cancelled || this.halted || !e.retry || attempt >= PART_RETRIES) throw e;
+          if (reset) reset();
+          this.retries = (this.retries || 0) + 1;
+          this.node.dataset.retries = this.retries;
+          this.text.textContent = e.message + ' Retrying…';
+          await sleep(Math.min(1000 * 2 ** attempt, 15000));
+        }
+      }
+    }
+
+    // sendParts uploads the parts not yet done, a few at a time. Finished
+    // parts are remembered, so after a failure only the rest are sent.
+    async sendParts() {
+      const mp = this.plan.multipart;
+      this.doneParts = this.doneParts || new Set();
+      const todo = mp.parts.filter((p) => !this.doneParts.has(p.partNumber));
+      let firstError = null;
+      const worker = async () => {
+        while (todo.length && !firstError && !this.registry.cancelled) {
+          const p = todo.shift();
+          const start = (p.partNumber - 1) * mp.partSize;
+          const blob = this.file.slice(start, start + p.size);
+          try {
+            await this.withRetries(() => putBlob(p.url, blob, {}, (n) => { this.sent.set(p.partNumber, n); this.progress(); }, this.registry),
+              () => this.sent.set(p.partNumber, 0));
+            this.doneParts.add(p.partNumber);
+          } catch (e) {
+            this.sent.set(p.partNumber, 0);
+            if (!firstError) {
+              firstError = e;
+              // Stop the parts still in flight; they are sent again on retry.
+              this.halted = true;
+              for (const x of this.registry) x.abort();
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: PART_CONCURRENCY }, worker));
+      if (firstError) throw firstError;
+    }
+
+    async complete() {
+      try {
+        await api('POST', this.plan.multipart.completeUrl);
+      } catch (e) {
+        const missing = e.body && e.body.missingParts;
+        if (e.status === 409 && missing && missing.length) {
+          for (const n of missing) this.doneParts.delete(n);
+          throw { retry: true, message: missing.length + ' part(s) did not arrive.' };
+        }
+        throw { retry: e.status === 0 || e.status >= 500, message: e.message };
+      }
+    }
+
+    resume() {
+      this.node.classList.remove('failed');
+      this.send();
+    }
+
+    async cancel() {
+      this.registry.cancelled = true;
+      for (const x of this.registry) x.abort();
+      this.cancelBtn.hidden = true;
+      this.retryBtn.hidden = true;
+      this.text.textContent = 'Cancelled.';
+      if (this.plan) {
+        // Drops the API's record (and the multipart upload's parts).
+        try { await api('DELETE', '/api/uploads/' + encodeURIComponent(this.plan.id)); } catch (_) { /* best effort */ }
+      }
+      library.refreshSoon();
+    }
+  }
+
+  function setupDropzone() {
+    const dz = $('dropzone');
+    const input = $('file');
+    const take = (files) => { for (const f of files) new Upload(f).start(); };
+    input.addEventListener('change', () => { take(input.files); input.value = ''; });
+    ['dragenter', 'dragover'].forEach((t) => dz.addEventListener(t, (e) => {
+      e.preventDefault();
+      dz.classList.add('over');
+    }));
+    ['dragleave', 'drop'].forEach((t) => dz.addEventListener(t, () => dz.classList.remove('over')));
+    dz.addEventListener('drop', (e) => {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) take(e.dataTransfer.files);
+    });
+    // Dropping a file elsewhere must not navigate away from the page.
+    window.addEventListener('dragover', (e) => e.preventDefault());
+    window.addEventListener('drop', (e) => e.preventDefault());
+  }
+
+  // ---------- library ----------
+
+  const library = {
+    videos: [],
+    next: null,
+    pages: 1,
+    timer: null,
+    firstSeen: new Map(),
+
+    async refresh() {
+      clearTimeout(this.timer);
+      let busy = false;
+      try {
+        const list = [];
+        let cursor = '';
+        let next = null;
+        for (let i = 0; i < this.pages; i++) {
+          const page = await api('GET', '/api/videos?limit=24' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+          list.push(...page.videos);
+          next = page.next || null;
+          if (!next) break;
+          cursor = next;
+        }
+        this.videos = list;
+        this.next = next;
+        showBanner('');
+        this.render();
+        busy = list.some((v) => v.state !== 'ready' && v.state !== 'failed');
+      } catch (e) {
+        showBanner('Cannot load the library: ' + e.message + ' Trying again…');
+        busy = true;
+      }
+      this.timer = setTimeout(() => this.refresh(), busy ? POLL_BUSY : POLL_IDLE);
+    },
+
+    refreshSoon() {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.refresh(), 300);
+    },
+
+    render() {
+      const ul = $('library');
+      $('library-empty').hidden = this.videos.length > 0;
+      $('more').hidden = !this.next;
+      const cards = this.videos.map((v) => this.card(v));
+      ul.replaceChildren(...cards);
+    },
+
+    card(v) {
+      const name = v.filename || v.id;
+      if (!this.firstSeen.has(v.id)) this.firstSeen.set(v.id, Date.now());
+      const poster = el('div', { class: 'poster' });
+      if (v.posterUrl) poster.append(el('img', { src: v.posterUrl, alt: '', loading: 'lazy' }));
+      else poster.append(el('span', {}, v.state === 'ready' ? '▶' : '…'));
+      const body = el('div', { class: 'body' },
+        el('div', { class: 'title' }, name),
+        el('div', {}, el('span', { class: 'badge ' + v.state, 'data-testid': 'state' }, v.state),
+          v.duration ? ' ' + formatDuration(v.duration) : null));
+      if (v.state === 'processing') {
+        const pct = Math.round((v.progress || 0) * 100);
+        body.append(el('progress', { max: 100, value: pct, 'aria-label': 'Processing ' + name }),
+          el('span', { class: 'muted small' }, 'Processing… ' + pct + '%'));
+      } else if (v.state === 'queued') {
+        const waited = Date.now() - this.firstSeen.get(v.id);
+        body.append(el('span', { class: 'muted small' }, waited > QUEUED_WARN
+          ? 'Still waiting for processing to start — is the transcoder running?'
+          : 'Uploaded; waiting for processing.'));
+      } else if (v.state === 'uploading') {
+        body.append(el('span', { class: 'muted small' }, 'Uploading…'));
+      } else if (v.state === 'failed') {
+        body.append(el('span', { class: 'error', 'data-testid': 'error' }, v.error || 'Processing failed.'));
+      } else if (v.state === 'ready' && v.playbackUrl) {
+        body.append(el('button', { class: 'button', type: 'button', 'data-testid': 'play',
+          onclick: () => player.play(v.playbackUrl, name, false) }, 'Play'));
+      }
+      return el('li', { class: 'card', 'data-id': v.id, 'data-state': v.state }, poster, body);
+    },
+  };
+
+  function formatDuration(s) {
+    s = Math.round(s);
+    const m = Math.floor(s / 60);
+    return m + ':' + String(s % 60).padStart(2, '0');
+  }
+
+  // ---------- player ----------
+
+  const player = {
+    hls: null,
+    video: null,
+
+    init() {
+      this.video = $('player');
+      $('rendition').addEventListener('change', (e) => {
+        if (this.hls) this.hls.currentLevel = Number(e.target.value);
+        this.showBitrate();
+      });
+      this.video.addEventListener('error', () => {
+        if (!this.hls && this.video.error) this.error('The browser cannot play this stream (' + (this.video.error.message || 'code ' + this.video.error.code) + ').');
+      });
+      this.video.addEventListener('loadedmetadata', () => this.showBitrate());
+    },
+
+    // native says whether to leave HLS to the browser: Safari (which plays
+    // HLS itself) or a browser without Media Source Extensions.
+    native() {
+      const can = this.video.canPlayType('application/vnd.apple.mpegurl') !== '';
+      const hlsjs = window.Hls && window.Hls.isSupported();
+      const apple = /Apple/.test(navigator.vendor || '');
+      return can && (apple || !hlsjs);
+    },
+
+    play(url, title, live) {
+      this.stop();
+      $('player-error').hidden = true;
+      $('now-playing').textContent = title;
+      $('live-badge').hidden = !live;
+      this.video.dataset.src = url;
+      const sel = $('rendition');
+      sel.replaceChildren(el('option', { value: -1 }, 'Auto'));
+      sel.disabled = true;
+      if (this.native()) {
+        this.video.src = url;
+      } else if (window.Hls && window.Hls.isSupported()) {
+        const hls = new window.Hls({ lowLatencyMode: false });
+        this.hls = hls;
+        hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
+          for (const [i, l] of data.levels.entries()) {
+            sel.append(el('option', { value: i }, (l.height ? l.height + 'p · ' : '') + mbps(l.bitrate)));
+          }
+          sel.disabled = data.levels.length < 2;
+          this.showBitrate();
+        });
+        hls.on(window.Hls.Events.LEVEL_SWITCHED, () => this.showBitrate());
+        hls.on(window.Hls.Events.FRAG_LOADED, () => this.showBitrate());
+        let recovered = false;
+        hls.on(window.Hls.Events.ERROR, (_, d) => {
+          if (!d.fatal) return;
+          if (d.type === window.Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+            recovered = true;
+            hls.recoverMediaError();
+            return;
+          }
+          this.error('Playback failed: ' + d.details + (d.response && d.response.code ? ' (HTTP ' + d.response.code + ')' : '') + '.');
+          this.stop();
+        });
+        hls.loadSource(url);
+        hls.attachMedia(this.video);
+      } else {
+        this.error('This browser cannot play HLS.');
+        return;
+      }
+      this.video.play().catch(() => { /* autoplay may need a click; the controls are there */ });
+      this.video.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    },
+
+    showBitrate() {
+      const out = $('bitrate');
+      if (this.hls && this.hls.levels && this.hls.currentLevel >= 0) {
+        const l = this.hls.levels[this.hls.currentLevel];
+        const auto = this.hls.autoLevelEnabled ? ' (auto)' : '';
+        out.textContent = (l.height ? l.height + 'p at ' : '') + mbps(l.bitrate) + auto;
+        out.dataset.bitrate = l.bitrate;
+      } else if (this.video.videoHeight) {
+        out.textContent = this.video.videoHeight + 'p';
+      } else {
+        out.textContent = '';
+      }
+    },
+
+    error(msg) {
+      const p = $('player-error');
+      p.textContent = msg;
+      p.hidden = false;
+    },
+
+    stop() {
+      if (this.hls) { this.hls.destroy(); this.hls = null; }
+      this.video.removeAttribute('src');
+      this.video.load();
+      $('bitrate').textContent = '';
+    },
+  };
+
+  // ---------- live ----------
+
+  const live = {
+    timer: null,
+    async refresh() {
+      clearTimeout(this.timer);
+      try {
+        const data = await api('GET', '/api/streams');
+        this.render(data.streams || []);
+      } catch (e) {
+        $('streams-empty').hidden = false;
+        $('streams-empty').textContent = 'Cannot load live streams: ' + e.message;
+      }
+      this.timer = setTimeout(() => this.refresh(), 5000);
+    },
+    render(streams) {
+      $('streams-empty').hidden = streams.length > 0;
+      $('streams-empty').textContent = 'No live streams.';
+      $('streams').replaceChildren(...streams.map((s) => el('li', { 'data-name': s.name, 'data-state': s.state },
+        s.state === 'live' ? el('span', { class: 'badge live' }, 'LIVE') : el('span', { class: 'badge' }, s.state),
+        el('span', { class: 'name' }, s.name),
+        s.playbackUrl && s.state !== 'idle'
+          ? el('button', { class: 'button', type: 'button', 'data-testid': 'watch',
+            onclick: () => player.play(s.playbackUrl, s.name, s.state === 'live') }, 'Watch')
+          : null)));
+    },
+    setup() {
+      const tok = $('stream-token');
+      tok.value = sessionStorage.getItem('hlsflow-token') || '';
+      $('stream-form').addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const err = $('stream-error');
+        err.hidden = true;
+        sessionStorage.setItem('hlsflow-token', tok.value);
+        try {
+          const s = await api('POST', '/api/streams', { name: $('stream-name').value.trim() },
+            { Authorization: 'Bearer ' + tok.value.trim() });
+          $('publish-url').textContent = s.publishUrl || s.key;
+          $('publish-example').textContent = 'ffmpeg -re -i input.mp4 -c:v libx264 -c:a aac -f flv "' + (s.publishUrl || s.key) + '"';
+          $('stream-created').hidden = false;
+          this.refresh();
+        } catch (ex) {
+          err.textContent = ex.message;
+          err.hidden = false;
+        }
+      });
+    },
+  };
+
+  // ---------- start ----------
+
+  document.addEventListener('DOMContentLoaded', () => {
+    setupDropzone();
+    player.init();
+    live.setup();
+    $('more').addEventListener('click', () => { library.pages++; library.refresh(); });
+    library.refresh();
+    live.refresh();
+  });
+})();
