@@ -10,13 +10,22 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/hlsflow/hlsflow/functions/api"
 	"github.com/hlsflow/hlsflow/functions/transcode"
+	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/web"
 )
 
 // stopGrace bounds how long Ctrl-C waits for running jobs before they are
@@ -65,15 +74,33 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("configure transcode: %w", err)
 	}
 
+	signer, err := signerFor(data)
+	if err != nil {
+		return err
+	}
+	token, err := loadOrCreateToken(filepath.Join(data, tokenFileName))
+	if err != nil {
+		return err
+	}
+	apiH, err := api.New(api.Config{
+		Store: st, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
+		PublicURL: httpURL(c.Edge), RTMPURL: "rtmp://" + hostPort(c.RTMP) + "/live",
+		Token: token, Keys: signer,
+	})
+	if err != nil {
+		return fmt.Errorf("configure api: %w", err)
+	}
+
 	cloud, err := localcloud.Start(ctx, localcloud.Config{
 		DataDir:     data,
-		S3Addr:      c.S3,
+		S3Addr:      hostPort(c.S3),
 		AccessKey:   access,
 		SecretKey:   secret,
 		Region:      c.Region,
 		Concurrency: max(1, runtime.NumCPU()/2), // each job runs a multi-threaded ffmpeg
 		Functions: map[string]localcloud.Function{
 			"transcode": {Handler: lambda.NewHandler(th.Handle), Timeout: 15 * time.Minute},
+			"api":       {Handler: lambda.NewHandler(apiH.Handle), Timeout: 30 * time.Second},
 		},
 		Notifications: []localcloud.Notification{
 			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
@@ -92,8 +119,43 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		}
 	}
 
-	e, err := edge.New(edge.Config{Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge")})
+	// Browsers upload straight to the uploads bucket with presigned URLs,
+	// as on AWS, where the CDK app sets the same rule.
+	if err := allowBrowserUploads(ctx, st.Client, c.UploadsBucket); err != nil {
+		closeCloud()
+		return err
+	}
+
+	live, err := ingest.New(ingest.Config{
+		Store: st, Bucket: c.MediaBucket, Keys: signer,
+		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP),
+		WorkDir: filepath.Join(data, "live"),
+		Log:     log.With("part", "ingest"),
+	})
+	if err == nil {
+		err = os.MkdirAll(filepath.Join(data, "live"), 0o755)
+	}
+	if err == nil {
+		err = live.Start(ctx)
+	}
 	if err != nil {
+		closeCloud()
+		return err
+	}
+	closeLive := func() {
+		lctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+		defer cancel()
+		if err := live.Close(lctx); err != nil {
+			log.Error("stop live ingest", "err", err)
+		}
+	}
+
+	e, err := edge.New(edge.Config{
+		Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge"),
+		API: apigw.New(lambda.NewHandler(apiH.Handle)), Web: web.Handler(),
+	})
+	if err != nil {
+		closeLive()
 		closeCloud()
 		return err
 	}
@@ -101,7 +163,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	edgeErr := make(chan error, 1)
 	go func() { edgeErr <- srv.Serve(edgeLn) }()
 
-	printEndpoints(env, &c, access, secret, data)
+	printEndpoints(env, &c, access, secret, data, token)
 
 	select {
 	case <-ctx.Done():
@@ -114,6 +176,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = srv.Shutdown(sctx)
 	cancel()
+	closeLive()
 	closeCloud()
 	return err
 }
@@ -134,17 +197,44 @@ func unwrapSyscall(err error) error {
 	return err
 }
 
-func printEndpoints(env Env, c *Common, access, secret, data string) {
+func printEndpoints(env Env, c *Common, access, secret, data, token string) {
 	w := env.Stdout
 	fmt.Fprintln(w, "hlsflow is up")
+	fmt.Fprintf(w, "  web page         %s/\n", httpURL(c.Edge))
 	fmt.Fprintf(w, "  S3 + Lambda API  %s   (buckets: %s, %s)\n", httpURL(c.S3), c.UploadsBucket, c.MediaBucket)
 	fmt.Fprintf(w, "  credentials      AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n", access, secret, c.Region)
 	fmt.Fprintf(w, "  edge (CDN)       %s   playback: %s/vod/{id}/master.m3u8\n", httpURL(c.Edge), httpURL(c.Edge))
+	fmt.Fprintf(w, "  HTTP API         %s/api/   token (to create streams): %s\n", httpURL(c.Edge), token)
+	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
+	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/udp)\n", hostPort(c.UDP))
 	fmt.Fprintf(w, "  data             %s\n", data)
 	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)
 	fmt.Fprintln(w, "stop with Ctrl-C")
 }
 
-func runStream(ctx context.Context, env Env, args []string) error {
-	return fmt.Errorf("live streams are not wired into the CLI yet")
+// allowBrowserUploads sets the uploads bucket's CORS rule: PUT from any
+// origin, exposing ETag (multipart completion needs each part's).
+func allowBrowserUploads(ctx context.Context, client *s3.Client, bucket string) error {
+	_, err := client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
+		Bucket: aws.String(bucket),
+		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: []s3types.CORSRule{{
+			AllowedMethods: []string{"PUT", "GET", "HEAD"},
+			AllowedOrigins: []string{"*"},
+			AllowedHeaders: []string{"*"},
+			ExposeHeaders:  []string{"ETag"},
+			MaxAgeSeconds:  aws.Int32(3600),
+		}}},
+	})
+	if err != nil {
+		return fmt.Errorf("set CORS on bucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// hostPort strips a scheme and trailing slash: listeners want host:port.
+func hostPort(addr string) string {
+	if i := strings.Index(addr, "://"); i >= 0 {
+		addr = addr[i+3:]
+	}
+	return strings.TrimRight(addr, "/")
 }
