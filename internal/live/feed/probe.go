@@ -1,0 +1,94 @@
+package feed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+)
+
+// ErrNeedMore is returned by ProbeTS when the data seen so far does not yet
+// hold a video parameter set.
+var ErrNeedMore = errors.New("need more data to probe")
+
+// ErrUnsupported is returned for feeds the ladder cannot be made from.
+var ErrUnsupported = errors.New("unsupported feed")
+
+var errFound = errors.New("found")
+
+// ProbeTS reads the MPEG-TS in data far enough to describe its video (from
+// the H.264 SPS) and audio. It returns ErrNeedMore until data holds an SPS,
+// and ErrUnsupported (wrapped) when there is no H.264 video.
+func ProbeTS(data []byte) (Info, error) {
+	r := &mpegts.Reader{R: bytes.NewReader(data)}
+	if err := r.Initialize(); err != nil {
+		return Info{}, ErrNeedMore
+	}
+	var info Info
+	var video *mpegts.Track
+	for _, tr := range r.Tracks() {
+		switch c := tr.Codec.(type) {
+		case *tscodecs.H264:
+			if video == nil {
+				video = tr
+			}
+		case *tscodecs.MPEG4Audio:
+			info.Audio, info.AudioCodec = true, "aac"
+		case *tscodecs.MPEG4AudioLATM:
+			info.Audio, info.AudioCodec = true, "aac-latm"
+		case *tscodecs.MPEG1Audio:
+			info.Audio, info.AudioCodec = true, "mp3"
+		case *tscodecs.AC3:
+			info.Audio, info.AudioCodec = true, "ac3"
+		case *tscodecs.Opus:
+			info.Audio, info.AudioCodec = true, "opus"
+		default:
+			_ = c
+		}
+	}
+	if video == nil {
+		return Info{}, fmt.Errorf("%w: no h264 video track", ErrUnsupported)
+	}
+	info.VideoCodec = "h264"
+	var sps h264.SPS
+	r.OnDataH264(video, func(_, _ int64, au [][]byte) error {
+		for _, nalu := range au {
+			if len(nalu) > 0 && h264.NALUType(nalu[0]&0x1f) == h264.NALUTypeSPS {
+				if err := sps.Unmarshal(nalu); err == nil {
+					return errFound
+				}
+			}
+		}
+		return nil
+	})
+	for {
+		err := r.Read()
+		if errors.Is(err, errFound) {
+			break
+		}
+		if err != nil {
+			return Info{}, ErrNeedMore
+		}
+	}
+	info.Width, info.Height, info.FPS = sps.Width(), sps.Height(), sps.FPS()
+	if info.Width <= 0 || info.Height <= 0 {
+		return Info{}, fmt.Errorf("%w: bad h264 dimensions", ErrUnsupported)
+	}
+	return info, nil
+}
+
+// InfoFromSPS describes H.264 video from its SPS.
+func InfoFromSPS(spsNALU []byte) (Info, error) {
+	var sps h264.SPS
+	if err := sps.Unmarshal(spsNALU); err != nil {
+		return Info{}, fmt.Errorf("%w: parse h264 sps: %v", ErrUnsupported, err)
+	}
+	info := Info{Width: sps.Width(), Height: sps.Height(), FPS: sps.FPS(), VideoCodec: "h264"}
+	if info.Width <= 0 || info.Height <= 0 {
+		return Info{}, fmt.Errorf("%w: bad h264 dimensions", ErrUnsupported)
+	}
+	return info, nil
+}

@@ -1,0 +1,136 @@
+package rtmp
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/live/feed"
+)
+
+// hub is a test feed.Hub made of function fields.
+type hub struct {
+	claim func(name, remote string) (feed.Feed, error)
+}
+
+func (h hub) Claim(name, remote string) (feed.Feed, error) { return h.claim(name, remote) }
+
+// recorder is a feed.Feed that keeps what it is given.
+type recorder struct {
+	mu    sync.Mutex
+	info  *feed.Info
+	buf   bytes.Buffer
+	ended chan error
+}
+
+func (r *recorder) Start(info feed.Info) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.info = &info
+	return nil
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.Write(b)
+}
+
+func (r *recorder) End(err error) { r.ended <- err }
+
+func clip(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "media", "10_bbb_trailer_h264_aac.flv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("test media: %v", err)
+	}
+	return p
+}
+
+func TestPublishRemuxesToTS(t *testing.T) {
+	rec := &recorder{ended: make(chan error, 1)}
+	var claimed []string
+	var mu sync.Mutex
+	s := &Server{
+		Addr: "127.0.0.1:0",
+		Verify: func(key string) (string, bool) {
+			if key == "good-key" {
+				return "cam", true
+			}
+			return "", false
+		},
+		Hub: hub{claim: func(name, _ string) (feed.Feed, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			claimed = append(claimed, name)
+			if len(claimed) > 1 {
+				return nil, feed.ErrBusy
+			}
+			return rec, nil
+		}},
+		HandshakeTimeout: 3 * time.Second,
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	push := func(key string) error {
+		return exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-i", clip(t),
+			"-t", "3", "-c", "copy", "-f", "flv", fmt.Sprintf("rtmp://%s/live/%s", s.ListenAddr(), key)).Run()
+	}
+	if err := push("bad-key"); err == nil {
+		t.Error("bad key accepted")
+	}
+	mu.Lock()
+	if len(claimed) != 0 {
+		t.Errorf("a bad key reached the hub: %v", claimed)
+	}
+	mu.Unlock()
+	if err := push("good-key"); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	select {
+	case err := <-rec.ended:
+		if err != nil {
+			t.Errorf("clean stop ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("feed not ended")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	// This clip's SPS carries no timing, so the frame rate is unknown (0).
+	want := feed.Info{Width: 480, Height: 270, VideoCodec: "h264", Audio: true, AudioCodec: "aac"}
+	if rec.info == nil || *rec.info != want {
+		t.Fatalf("info %+v, want %+v", rec.info, want)
+	}
+	ts := rec.buf.Bytes()
+	if len(ts) == 0 || len(ts)%188 != 0 {
+		t.Fatalf("remuxed %d bytes, not whole TS packets", len(ts))
+	}
+	got, err := feed.ProbeTS(ts)
+	if err != nil || got != want {
+		t.Errorf("remuxed TS probes as %+v, %v", got, err)
+	}
+	tsPath := filepath.Join(t.TempDir(), "out.ts")
+	if err := os.WriteFile(tsPath, ts, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", tsPath).Output()
+	var d float64
+	fmt.Sscan(string(bytes.TrimSpace(out)), &d)
+	if err != nil || d < 2 || d > 4 {
+		t.Errorf("remuxed TS lasts %v s (%v), want about 3", d, err)
+	}
+	if err := push("good-key"); err == nil {
+		t.Error("second claim refused by the hub, but the publisher was accepted")
+	}
+}

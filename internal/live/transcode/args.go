@@ -1,0 +1,158 @@
+// Package transcode runs the live ladder: one ffmpeg process per publisher
+// run, fed MPEG-TS on stdin, encoding every rung with aligned keyframes
+// into HLS segments in a local folder, and a watcher that reports each
+// segment once ffmpeg has finished it.
+package transcode
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/hlsflow/hlsflow/internal/media"
+)
+
+// DefaultPreset is the x264 preset for live: fast enough for several
+// streams per core at 720p.
+const DefaultPreset = "veryfast"
+
+// DefaultSegmentSeconds is the live segment length.
+const DefaultSegmentSeconds = 2
+
+// Layout of the output folder (see Args).
+const (
+	PlaylistName   = "index.m3u8"
+	SegmentPattern = "seg_%05d.ts"
+)
+
+// ArgsOptions tune Args.
+type ArgsOptions struct {
+	Dir       string // output folder
+	Preset    string // x264 preset, default DefaultPreset
+	Threads   int    // 0 = ffmpeg's default
+	Input     string // default "pipe:0"
+	Realtime  bool   // add -re (benchmarks feeding a file)
+	ListSize  int    // entries kept in ffmpeg's own playlists, default 30
+	NoAudio   bool   // ignore the feed's audio
+	InputArgs []string
+}
+
+// Args returns the ffmpeg argv (without the binary) that encodes ladder l
+// from MPEG-TS on stdin. Each video rung gets the audio muxed in (live
+// variants are self-contained, which every player handles), and is written
+// under Dir/{rung name}/ as seg_NNNNN.ts plus ffmpeg's own index.m3u8,
+// which the watcher reads for segment durations; the playlists players see
+// are written by the publisher. Segments appear under their final name only
+// when complete (hls_flags temp_file). Keyframes are forced at every
+// segment boundary by time, so rungs switch cleanly; zerolatency drops
+// B-frames and lookahead, which live does not need and which cost delay.
+func Args(l media.Ladder, opt ArgsOptions) []string {
+	if len(l.Video) == 0 {
+		return nil
+	}
+	seg := l.SegmentSeconds
+	if seg <= 0 {
+		seg = DefaultSegmentSeconds
+	}
+	preset := opt.Preset
+	if preset == "" {
+		preset = DefaultPreset
+	}
+	input := opt.Input
+	if input == "" {
+		input = "pipe:0"
+	}
+	list := opt.ListSize
+	if list <= 0 {
+		list = 30
+	}
+	audio := l.Audio != nil && !opt.NoAudio
+	a := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats"}
+	if opt.Realtime {
+		a = append(a, "-re")
+	}
+	a = append(a, opt.InputArgs...)
+	a = append(a,
+		"-protocol_whitelist", "pipe,file",
+		"-fflags", "+genpts+discardcorrupt",
+		"-analyzeduration", "1500000", "-probesize", "2000000",
+		"-f", "mpegts", "-i", input,
+		"-filter_complex", graph(l.Video))
+	var streamMap []string
+	for i, r := range l.Video {
+		a = append(a, "-map", fmt.Sprintf("[out%d]", i))
+		if audio {
+			a = append(a, "-map", "0:a:0")
+			streamMap = append(streamMap, fmt.Sprintf("v:%d,a:%d,name:%s", i, i, r.Name))
+		} else {
+			streamMap = append(streamMap, fmt.Sprintf("v:%d,name:%s", i, r.Name))
+		}
+	}
+	topFPS := 0.0
+	for _, r := range l.Video {
+		topFPS = max(topFPS, r.FPS)
+	}
+	gop := int(topFPS*seg*2) + 1
+	a = append(a,
+		"-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
+		"-force_key_frames", "expr:gte(t,n_forced*"+fmtFloat(seg)+")",
+		"-forced-idr", "1", "-g", strconv.Itoa(gop), "-sc_threshold", "0", "-flags", "+cgop")
+	for i, r := range l.Video {
+		s := ":v:" + strconv.Itoa(i)
+		a = append(a,
+			"-b"+s, strconv.Itoa(r.Bitrate),
+			"-maxrate"+s, strconv.Itoa(r.MaxRate),
+			"-bufsize"+s, strconv.Itoa(r.BufSize),
+			"-profile"+s, r.Profile,
+			"-level"+s, r.Level)
+	}
+	if audio {
+		a = append(a, "-c:a", "aac",
+			"-b:a", strconv.Itoa(l.Audio.Bitrate),
+			"-ac", strconv.Itoa(l.Audio.Channels),
+			"-ar", strconv.Itoa(l.Audio.SampleRate))
+	}
+	if opt.Threads > 0 {
+		a = append(a, "-threads", strconv.Itoa(opt.Threads))
+	}
+	a = append(a,
+		"-map_metadata", "-1",
+		"-max_muxing_queue_size", "4096",
+		"-f", "hls",
+		"-hls_time", fmtFloat(seg),
+		"-hls_list_size", strconv.Itoa(list),
+		"-hls_segment_type", "mpegts",
+		"-hls_flags", "temp_file+independent_segments",
+		"-hls_segment_filename", filepath.Join(opt.Dir, "%v", SegmentPattern),
+		"-var_stream_map", strings.Join(streamMap, " "),
+		filepath.Join(opt.Dir, "%v", PlaylistName),
+	)
+	return a
+}
+
+// graph decodes once and scales each rung from the one above it; frame
+// rates are capped where the chain first needs it.
+func graph(rungs []media.Rung) string {
+	var b strings.Builder
+	b.WriteString("[0:v:0]")
+	fps := 0.0
+	for i, r := range rungs {
+		if i > 0 {
+			fmt.Fprintf(&b, ";[chain%d]", i)
+		}
+		if r.FPS > 0 && (fps == 0 || r.FPS < fps-0.001) {
+			fmt.Fprintf(&b, "fps=%s,", fmtFloat(r.FPS))
+			fps = r.FPS
+		}
+		fmt.Fprintf(&b, "scale=w=%d:h=%d,setsar=1,format=yuv420p", r.Width, r.Height)
+		if i == len(rungs)-1 {
+			fmt.Fprintf(&b, "[out%d]", i)
+		} else {
+			fmt.Fprintf(&b, ",split=2[out%d][chain%d]", i, i+1)
+		}
+	}
+	return b.String()
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

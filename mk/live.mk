@@ -1,0 +1,17 @@
+# live: the ingest service (services/ingest, internal/live/...).
+# `make bench-live` runs BenchmarkLive: 01 looped to ~21 s, default ladder,
+# through the RTMP ingest into the embedded S3, against the same ffmpeg
+# command run alone. Prints live_publish_lag_p95_ms (target <= 500),
+# live_cpu_overhead_pct (target <= 5) and live_streams_realtime_720p.
+
+BENCH_TARGETS += bench-live
+
+.PHONY: bench-live test-live
+
+bench-live: ## live ingest: publish lag p95, CPU overhead vs ffmpeg alone, 720p streams in real time
+	@out=$$($(GO) test -run '^$$' -bench '^BenchmarkLive$$' -benchtime 1x -count 1 -timeout 10m ./internal/live/ingest 2>&1); rc=$$?; \
+		echo "$$out" | grep -E '^live_'; \
+		if [ $$rc -ne 0 ]; then echo "$$out" | tail -30; exit $$rc; fi
+
+test-live: ## only the live ingest's tests
+	$(GO) test -race -timeout 15m ./internal/live/... ./services/ingest/...

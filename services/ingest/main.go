@@ -1,0 +1,87 @@
+// Command ingest is the live ingest ECS task: RTMP on :1935, MPEG-TS over
+// UDP on :9000, health on :8081, live HLS to the media bucket. It only
+// wires; the service is internal/live/ingest. See ingest.FromEnv for the
+// environment it reads.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/live/ingest"
+	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+func main() {
+	// The image's HEALTHCHECK runs the binary itself: no curl in the image.
+	if len(os.Args) > 1 && os.Args[1] == "-healthcheck" {
+		os.Exit(healthcheck())
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("ingest failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	env, err := ingest.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := store.LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	secret, err := env.Secret.Load(ctx, keys.SecretsManager(awsCfg))
+	if err != nil {
+		return err
+	}
+	signer, err := keys.New(secret)
+	if err != nil {
+		return err
+	}
+	cfg := env.Config
+	cfg.Store, cfg.Keys, cfg.Log = store.New(awsCfg), signer, log
+	svc, err := ingest.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("ingest stopping: finalising streams", "timeout", env.StopTimeout.String())
+	closeCtx, cancel := context.WithTimeout(context.Background(), env.StopTimeout)
+	defer cancel()
+	return svc.Close(closeCtx)
+}
+
+func healthcheck() int {
+	addr := os.Getenv("HEALTH_ADDR")
+	if addr == "" {
+		addr = ":8081"
+	}
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	res, err := c.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return 1
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
+}
