@@ -130,7 +130,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Store: st, Bucket: c.MediaBucket, Keys: signer,
 		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP),
 		WorkDir: filepath.Join(data, "live"),
-		Log:     log.With("part", "ingest"),
+		// A recording should hold everything that was published, even
+		// when a busy machine leaves the encoder behind real time.
+		DrainTimeout: 2 * time.Minute,
+		Log:          log.With("part", "ingest"),
 	})
 	if err == nil {
 		err = os.MkdirAll(filepath.Join(data, "live"), 0o755)

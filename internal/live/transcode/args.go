@@ -108,7 +108,12 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 			"-level"+s, r.Level)
 	}
 	if audio {
-		a = append(a, "-c:a", "aac",
+		// Publishers' audio timestamps overlap or gap at loops, reconnects
+		// and encoder hiccups; resampling with async keeps the output's
+		// audio continuous, so segments and recordings never carry
+		// non-monotonic timestamps.
+		a = append(a, "-af", "aresample=async=1000",
+			"-c:a", "aac",
 			"-b:a", strconv.Itoa(l.Audio.Bitrate),
 			"-ac", strconv.Itoa(l.Audio.Channels),
 			"-ar", strconv.Itoa(l.Audio.SampleRate))
