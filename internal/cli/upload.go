@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	tm "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -59,16 +58,21 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	}
 
 	id := catalog.VideoID(*key)
-	up := manager.NewUploader(s.Client, func(u *manager.Uploader) {
-		u.PartSize = partSize
-		u.Concurrency = 4
+	up := tm.New(s.Client, func(o *tm.Options) {
+		o.PartSizeBytes = partSize
+		o.MultipartUploadThreshold = partSize
+		o.Concurrency = 4
+		// Checksums only where S3 requires them, as the store's client does:
+		// not every S3-compatible server accepts the newer ones.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	})
 	body := &countingReader{r: f, total: st.Size(), w: env.Stderr, show: *wait}
-	if _, err := up.Upload(ctx, &s3.PutObjectInput{
-		Bucket:      aws.String(c.UploadsBucket),
-		Key:         aws.String(*key),
-		Body:        body,
-		ContentType: aws.String(contentTypeOf(path)),
+	if _, err := up.UploadObject(ctx, &tm.UploadObjectInput{
+		Bucket:        aws.String(c.UploadsBucket),
+		Key:           aws.String(*key),
+		Body:          body,
+		ContentLength: aws.Int64(st.Size()),
+		ContentType:   aws.String(contentTypeOf(path)),
 	}); err != nil {
 		return fmt.Errorf("upload %s to s3://%s/%s: %w", path, c.UploadsBucket, *key, err)
 	}
