@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Ports of the ingest task; the NLB listens on the same ones.
+const (
+	rtmpPort   = 1935
+	udpPort    = 9000
+	healthPort = 8081
+	healthPath = "/healthz"
+	// stopTimeoutSeconds is Fargate's maximum: the time between SIGTERM and
+	// SIGKILL in which the ingest writes ENDLIST and copies the recording.
+	stopTimeoutSeconds = 120
+	ingestStopSeconds  = 100
+	// deregistrationSeconds lets publishers on a draining task finish or
+	// reconnect elsewhere before ECS sends SIGTERM.
+	deregistrationSeconds = 60
+	ingestContainer       = "ingest"
+)
+
+// dockerExclude allow-lists the ingest image's build context (Docker
+// ignore syntax): the Go module and the packages services/ingest builds
+// from. Everything else in the tree (binaries, dist/, node_modules, the
+// other areas) stays out of the upload and out of the asset hash, so
+// unrelated changes do not rebuild the image.
+var dockerExclude = []string{"*", "!go.mod", "!go.sum", "!internal", "!services", "**/testdata", "**/*_test.go", "**/node_modules"}
+
+// Live is the RTMP / MPEG-TS ingest on Fargate behind a Network Load Balancer.
+type Live struct {
+	Vpc          awsec2.Vpc
+	Service      awsecs.FargateService
+	LoadBalancer elbv2.NetworkLoadBalancer
+	StreamSecret awssecretsmanager.Secret
+	RTMPListener elbv2.NetworkListener
+	UDPListener  elbv2.NetworkListener
+	TaskRole     awsiam.IRole
+}
+
+// NewLive creates the VPC (public subnets only: the tasks get public IPs to
+// reach S3, so there is no NAT gateway to pay for), the cluster, the
+// service and the load balancer.
+func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
+	s := constructs.NewConstruct(scope, jsii.String("Live"))
+	l := &Live{}
+	l.Vpc = awsec2.NewVpc(s, jsii.String("Vpc"), &awsec2.VpcProps{
+		MaxAzs:      jsii.Number(2),
+		NatGateways: jsii.Number(0),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+			Name:       jsii.String("public"),
+			SubnetType: awsec2.SubnetType_PUBLIC,
+			CidrMask:   jsii.Number(24),
+		}},
+	})
+	cluster := awsecs.NewCluster(s, jsii.String("Cluster"), &awsecs.ClusterProps{Vpc: l.Vpc})
+
+	// The HMAC secret stream keys are derived from (internal/live/keys):
+	// a plain string, injected into the task as STREAM_KEY_SECRET.
+	l.StreamSecret = awssecretsmanager.NewSecret(s, jsii.String("StreamKeySecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("hlsflow live stream-key HMAC secret"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+	})
+
+	cpuArch, platform := awsecs.CpuArchitecture_ARM64(), awsecrassets.Platform_LINUX_ARM64()
+	if cfg.Arch == "x86_64" {
+		cpuArch, platform = awsecs.CpuArchitecture_X86_64(), awsecrassets.Platform_LINUX_AMD64()
+	}
+	task := awsecs.NewFargateTaskDefinition(s, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
+		Cpu:            jsii.Number(float64(cfg.IngestCPU)),
+		MemoryLimitMiB: jsii.Number(float64(cfg.IngestMemory)),
+		RuntimePlatform: &awsecs.RuntimePlatform{
+			CpuArchitecture:       cpuArch,
+			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
+		},
+	})
+	l.TaskRole = task.TaskRole()
+	logs := awslogs.NewLogGroup(s, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays(cfg.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	task.AddContainer(jsii.String("Ingest"), &awsecs.ContainerDefinitionOptions{
+		ContainerName: jsii.String(ingestContainer),
+		// Synth only stages the build context; Docker runs at deploy.
+		Image: awsecs.ContainerImage_FromAsset(jsii.String(cfg.IngestContext), &awsecs.AssetImageProps{
+			File:       jsii.String(cfg.IngestDockerfile),
+			Platform:   platform,
+			Exclude:    jsii.Strings(dockerExclude...),
+			IgnoreMode: awscdk.IgnoreMode_DOCKER,
+		}),
+		Environment: &map[string]*string{
+			"MEDIA_BUCKET": st.Media.BucketName(),
+			"DVR_WINDOW":   jsii.String(cfg.DVRWindow.String()),
+			// The ingest's own finalising deadline, inside ECS's.
+			"STOP_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ingestStopSeconds)),
+			"RTMP_ADDR":    jsii.String(fmt.Sprintf(":%d", rtmpPort)),
+			"UDP_ADDR":     jsii.String(fmt.Sprintf(":%d", udpPort)),
+			"HEALTH_ADDR":  jsii.String(fmt.Sprintf(":%d", healthPort)),
+		},
+		Secrets: &map[string]awsecs.Secret{
+			"STREAM_KEY_SECRET": awsecs.Secret_FromSecretsManager(l.StreamSecret, nil),
+		},
+		PortMappings: &[]*awsecs.PortMapping{
+			{ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP},
+			{ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP},
+			{ContainerPort: jsii.Number(healthPort), Protocol: awsecs.Protocol_TCP},
+		},
+		StopTimeout: awscdk.Duration_Seconds(jsii.Number(stopTimeoutSeconds)),
+		Logging: awsecs.LogDrivers_AwsLogs(&awsecs.AwsLogDriverProps{
+			StreamPrefix: jsii.String("ingest"),
+			LogGroup:     logs,
+		}),
+	})
+	// Live output and the VOD copy made when a stream ends; segments that
+	// leave the DVR window are deleted, so live/ needs delete.
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteLive"),
+		Actions:   jsii.Strings("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String("live/*"))),
+	}))
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteRecordings"),
+		Actions:   jsii.Strings("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String("vod/*"))),
+	}))
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ListMedia"),
+		Actions:   jsii.Strings("s3:ListBucket"),
+		Resources: jsii.Strings(*st.Media.BucketArn()),
+	}))
+
+	sg := awsec2.NewSecurityGroup(s, jsii.String("IngestSg"), &awsec2.SecurityGroupProps{
+		Vpc:              l.Vpc,
+		Description:      jsii.String("hlsflow ingest: RTMP and MPEG-TS from anywhere, health from the VPC"),
+		AllowAllOutbound: jsii.Bool(true),
+	})
+	// The NLB keeps client addresses for IP targets, so publishers' traffic
+	// arrives from the internet, not from the load balancer.
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(rtmpPort)), jsii.String("RTMP"), nil)
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP"), nil)
+	sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(healthPort)), jsii.String("NLB health checks"), nil)
+
+	l.Service = awsecs.NewFargateService(s, jsii.String("Service"), &awsecs.FargateServiceProps{
+		Cluster:                cluster,
+		TaskDefinition:         task,
+		DesiredCount:           jsii.Number(float64(cfg.IngestDesiredCount)),
+		AssignPublicIp:         jsii.Bool(true),
+		VpcSubnets:             &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+		SecurityGroups:         &[]awsec2.ISecurityGroup{sg},
+		MinHealthyPercent:      jsii.Number(100),
+		MaxHealthyPercent:      jsii.Number(200),
+		HealthCheckGracePeriod: awscdk.Duration_Seconds(jsii.Number(60)),
+		CircuitBreaker:         &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
+	})
+	if cfg.IngestMaxCount > cfg.IngestDesiredCount {
+		scaling := l.Service.AutoScaleTaskCount(&awsapplicationautoscaling.EnableScalingProps{
+			MinCapacity: jsii.Number(float64(max(cfg.IngestDesiredCount, 1))),
+			MaxCapacity: jsii.Number(float64(cfg.IngestMaxCount)),
+		})
+		// Scaling in drains a task and cuts its publishers (they reconnect
+		// to another), so it waits long after load drops.
+		scaling.ScaleOnCpuUtilization(jsii.String("Cpu"), &awsecs.CpuUtilizationScalingProps{
+			TargetUtilizationPercent: jsii.Number(60),
+			ScaleOutCooldown:         awscdk.Duration_Minutes(jsii.Number(2)),
+			ScaleInCooldown:          awscdk.Duration_Minutes(jsii.Number(15)),
+		})
+	}
+
+	l.LoadBalancer = elbv2.NewNetworkLoadBalancer(s, jsii.String("Nlb"), &elbv2.NetworkLoadBalancerProps{
+		Vpc:              l.Vpc,
+		InternetFacing:   jsii.Bool(true),
+		CrossZoneEnabled: jsii.Bool(true),
+		VpcSubnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+	})
+	health := &elbv2.HealthCheck{
+		Protocol:                elbv2.Protocol_HTTP,
+		Port:                    jsii.String(strconv.Itoa(healthPort)),
+		Path:                    jsii.String(healthPath),
+		Interval:                awscdk.Duration_Seconds(jsii.Number(10)),
+		HealthyThresholdCount:   jsii.Number(2),
+		UnhealthyThresholdCount: jsii.Number(2),
+	}
+	l.RTMPListener = l.LoadBalancer.AddListener(jsii.String("Rtmp"), &elbv2.BaseNetworkListenerProps{
+		Port: jsii.Number(rtmpPort), Protocol: elbv2.Protocol_TCP,
+	})
+	l.RTMPListener.AddTargets(jsii.String("Rtmp"), &elbv2.AddNetworkTargetsProps{
+		Port:                jsii.Number(rtmpPort),
+		Protocol:            elbv2.Protocol_TCP,
+		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
+		HealthCheck:         health,
+		Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
+			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP,
+		})},
+	})
+	l.UDPListener = l.LoadBalancer.AddListener(jsii.String("Udp"), &elbv2.BaseNetworkListenerProps{
+		Port: jsii.Number(udpPort), Protocol: elbv2.Protocol_UDP,
+	})
+	l.UDPListener.AddTargets(jsii.String("Udp"), &elbv2.AddNetworkTargetsProps{
+		Port:                jsii.Number(udpPort),
+		Protocol:            elbv2.Protocol_UDP,
+		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
+		HealthCheck:         health,
+		Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
+			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP,
+		})},
+	})
+	return l
+}
+
+// RTMPURL is the publish base; a stream key is appended as the last path
+// segment.
+func (l *Live) RTMPURL() *string {
+	return jsii.String(fmt.Sprintf("rtmp://%s:%d/live", *l.LoadBalancer.LoadBalancerDnsName(), rtmpPort))
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Where the FFmpeg layer puts its binaries (layers unpack under /opt).
+const (
+	layerFFmpeg  = "/opt/bin/ffmpeg"
+	layerFFprobe = "/opt/bin/ffprobe"
+)
+
+// Timeouts of the functions. Lambda's maximum for the ffmpeg ones: a long
+// source must not be cut off; see README.md "Sizing".
+const (
+	ffmpegTimeoutMinutes = 15
+	apiTimeoutSeconds    = 10
+	// Async invokes of transcode are retried this often before the event
+	// goes to the dead-letter queue, and dropped after maxEventAgeHours.
+	transcodeRetries = 2
+	maxEventAgeHours = 6
+)
+
+// OnDemand is the VOD pipeline: the functions, the FFmpeg layer and the
+// dead-letter queue of failed uploads.
+type OnDemand struct {
+	Transcode awslambda.Function
+	Encode    awslambda.Function // nil unless cfg has "encode"
+	Layer     awslambda.LayerVersion
+	DLQ       awssqs.Queue
+	DLQAlarm  awscloudwatch.Alarm
+}
+
+// NewOnDemand wires ObjectCreated on the uploads bucket to the transcode
+// function, with retries, an SQS dead-letter queue and an alarm on it.
+func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand {
+	s := constructs.NewConstruct(scope, jsii.String("OnDemand"))
+	o := &OnDemand{}
+
+	o.DLQ = awssqs.NewQueue(s, jsii.String("TranscodeFailures"), &awssqs.QueueProps{
+		// Long enough to look at failures after a weekend.
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	o.DLQAlarm = awscloudwatch.NewAlarm(s, jsii.String("TranscodeFailuresAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("An upload failed to transcode after all retries; its event is in the dead-letter queue."),
+		Metric: o.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+
+	var layers []awslambda.ILayerVersion
+	ffmpegEnv := map[string]string{
+		"UPLOADS_BUCKET": *st.Uploads.BucketName(),
+		"MEDIA_BUCKET":   *st.Media.BucketName(),
+		"X264_PRESET":    cfg.LadderPreset,
+	}
+	if !cfg.Local {
+		o.Layer = awslambda.NewLayerVersion(s, jsii.String("FFmpeg"), &awslambda.LayerVersionProps{
+			Description:             jsii.String("ffmpeg and ffprobe in /opt/bin (layers/ffmpeg)"),
+			Code:                    awslambda.Code_FromAsset(jsii.String(cfg.LayerZip), nil),
+			CompatibleArchitectures: &[]awslambda.Architecture{lambdaArch(cfg.Arch)},
+			CompatibleRuntimes:      &[]awslambda.Runtime{awslambda.Runtime_PROVIDED_AL2023()},
+		})
+		layers = append(layers, o.Layer)
+		ffmpegEnv["FFMPEG_PATH"] = layerFFmpeg
+		ffmpegEnv["FFPROBE_PATH"] = layerFFprobe
+	}
+
+	if cfg.HasFunction("encode") {
+		o.Encode = newGoFunction(s, "Encode", "encode", cfg, goFunctionSpec{
+			memory: cfg.EncodeMemory, tmp: cfg.EphemeralStorage,
+			timeout: awscdk.Duration_Minutes(jsii.Number(ffmpegTimeoutMinutes)),
+			env:     ffmpegEnv, layers: layers,
+			description: "Encodes one chunk of a source for the transcode fan-out.",
+		})
+		grantFFmpegWorker(o.Encode, st)
+		ffmpegEnv["ENCODE_FUNCTION"] = *o.Encode.FunctionName()
+	}
+
+	o.Transcode = newGoFunction(s, "Transcode", "transcode", cfg, goFunctionSpec{
+		memory: cfg.TranscodeMemory, tmp: cfg.EphemeralStorage,
+		timeout: awscdk.Duration_Minutes(jsii.Number(ffmpegTimeoutMinutes)),
+		env:     ffmpegEnv, layers: layers,
+		description: "Turns an upload into HLS in the media bucket.",
+		async: &awslambda.EventInvokeConfigOptions{
+			RetryAttempts: jsii.Number(transcodeRetries),
+			MaxEventAge:   awscdk.Duration_Hours(jsii.Number(maxEventAgeHours)),
+			OnFailure:     awslambdadestinations.NewSqsDestination(o.DLQ),
+		},
+	})
+	grantFFmpegWorker(o.Transcode, st)
+	if o.Encode != nil {
+		o.Encode.GrantInvoke(o.Transcode)
+	}
+	st.Uploads.AddEventNotification(awss3.EventType_OBJECT_CREATED, awss3notifications.NewLambdaDestination(o.Transcode))
+	return o
+}
+
+// grantFFmpegWorker gives a function exactly what transcoding needs: read
+// sources; write, read back (status.json), list and delete (clean-up of a
+// failed or retried job) VOD output. Nothing under live/ or the API's
+// records.
+func grantFFmpegWorker(fn awslambda.Function, st *Storage) {
+	for _, g := range []struct {
+		sid       string
+		actions   []string
+		resource  *string
+		condition map[string]any
+	}{
+		{"ReadUploads", []string{"s3:GetObject"}, st.Uploads.ArnForObjects(jsii.String("*")), nil},
+		// Without ListBucket a missing key answers 403 instead of 404.
+		{"ListUploads", []string{"s3:ListBucket"}, st.Uploads.BucketArn(), nil},
+		{"WriteVOD", []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}, st.Media.ArnForObjects(jsii.String("vod/*")), nil},
+		{"ListVOD", []string{"s3:ListBucket"}, st.Media.BucketArn(), map[string]any{"StringLike": map[string]any{"s3:prefix": "vod/*"}}},
+	} {
+		props := &awsiam.PolicyStatementProps{Sid: jsii.String(g.sid), Actions: jsii.Strings(g.actions...), Resources: &[]*string{g.resource}}
+		if g.condition != nil {
+			props.Conditions = &g.condition
+		}
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(props))
+	}
+}
+
+// goFunctionSpec is what differs between the Go functions.
+type goFunctionSpec struct {
+	memory, tmp int
+	timeout     awscdk.Duration
+	env         map[string]string
+	layers      []awslambda.ILayerVersion
+	description string
+	async       *awslambda.EventInvokeConfigOptions
+}
+
+// newGoFunction creates a provided.al2023 function from
+// {FunctionsDir}/{name}/bootstrap, with its own log group so retention
+// is set without the LogRetention custom resource.
+func newGoFunction(scope constructs.Construct, id, name string, cfg Config, spec goFunctionSpec) awslambda.Function {
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     retentionDays(cfg.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	env := make(map[string]*string, len(spec.env))
+	for k, v := range spec.env {
+		env[k] = jsii.String(v)
+	}
+	props := &awslambda.FunctionProps{
+		Description:   jsii.String(spec.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  lambdaArch(cfg.Arch),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(fmt.Sprintf("%s/%s", cfg.FunctionsDir, name)), nil),
+		MemorySize:    jsii.Number(float64(spec.memory)),
+		Timeout:       spec.timeout,
+		Environment:   &env,
+		LogGroup:      logs,
+		RecursiveLoop: awslambda.RecursiveLoop_TERMINATE,
+	}
+	if len(spec.layers) > 0 {
+		props.Layers = &spec.layers
+	}
+	if spec.tmp > 0 {
+		props.EphemeralStorageSize = awscdk.Size_Mebibytes(jsii.Number(float64(spec.tmp)))
+	}
+	if spec.async != nil {
+		props.RetryAttempts = spec.async.RetryAttempts
+		props.MaxEventAge = spec.async.MaxEventAge
+		props.OnFailure = spec.async.OnFailure
+	}
+	return awslambda.NewFunction(scope, jsii.String(id), props)
+}
+
+func lambdaArch(arch string) awslambda.Architecture {
+	if arch == "x86_64" {
+		return awslambda.Architecture_X86_64()
+	}
+	return awslambda.Architecture_ARM_64()
+}
+
+// retentionDays maps a validated day count (allowedRetention) to CDK's enum.
+func retentionDays(days int) awslogs.RetentionDays {
+	m := map[int]awslogs.RetentionDays{
+		1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+		7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+		60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+		150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+		400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+		1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+		2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+		3653: awslogs.RetentionDays_TEN_YEARS,
+	}
+	if r, ok := m[days]; ok {
+		return r
+	}
+	return awslogs.RetentionDays_ONE_MONTH
+}

@@ -1,0 +1,694 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Buckets: nothing public, TLS only, encrypted, owner-enforced.
+func TestBucketsArePrivateTLSOnlyAndEncrypted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ctx  map[string]any
+	}{
+		{"aws", nil},
+		{"local", map[string]any{ctxLocal: "true"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := synth(t, tc.ctx)
+			buckets := s.ofType("AWS::S3::Bucket")
+			if len(buckets) != 2 {
+				t.Fatalf("want 2 buckets (uploads, media), got %v", sortedKeys(buckets))
+			}
+			policies := s.ofType("AWS::S3::BucketPolicy")
+			for id, b := range buckets {
+				for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+					if get(b.Properties, "PublicAccessBlockConfiguration", k) != true {
+						t.Errorf("%s: PublicAccessBlockConfiguration.%s is not true", id, k)
+					}
+				}
+				if alg := get(b.Properties, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm"); alg != "AES256" {
+					t.Errorf("%s: encryption %v, want AES256", id, alg)
+				}
+				if o := get(b.Properties, "OwnershipControls", "Rules", 0, "ObjectOwnership"); o != "BucketOwnerEnforced" {
+					t.Errorf("%s: ownership %v, want BucketOwnerEnforced (no ACLs)", id, o)
+				}
+				var denyHTTP, denyOldTLS bool
+				var stmts []any
+				for _, p := range policies {
+					if ref(p.Properties["Bucket"]) != stripHash(id) {
+						continue
+					}
+					for _, st := range list(get(p.Properties, "PolicyDocument", "Statement")) {
+						stmts = append(stmts, st)
+						if get(st, "Effect") != "Deny" || get(st, "Principal", "AWS") != "*" || get(st, "Action") != "s3:*" {
+							continue
+						}
+						if get(st, "Condition", "Bool", "aws:SecureTransport") == "false" {
+							denyHTTP = true
+						}
+						if fmt.Sprint(get(st, "Condition", "NumericLessThan", "s3:TlsVersion")) == "1.2" {
+							denyOldTLS = true
+						}
+					}
+				}
+				if !denyHTTP || !denyOldTLS {
+					t.Errorf("%s: bucket policy denies plain HTTP=%v, TLS<1.2=%v; want both; statements %v", id, denyHTTP, denyOldTLS, stmts)
+				}
+			}
+		})
+	}
+}
+
+// Uploads: browsers PUT from the allowed origins; abandoned multipart
+// uploads expire; sources expire only when asked.
+func TestUploadsCORSAndLifecycle(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		ctx         map[string]any
+		origins     []any
+		expireAfter any
+	}{
+		{"defaults", nil, []any{"*"}, nil},
+		{"origins and expiry", map[string]any{ctxAllowedOrigins: "https://app.example.com, https://admin.example.com/", ctxSourceExpiryDays: "7"},
+			[]any{"https://app.example.com", "https://admin.example.com"}, float64(7)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := synth(t, tc.ctx)
+			_, up := s.one(t, "AWS::S3::Bucket", "StorageUploads")
+			rule := get(up.Properties, "CorsConfiguration", "CorsRules", 0)
+			if m := list(get(rule, "AllowedMethods")); !slices.Contains(m, any("PUT")) {
+				t.Errorf("uploads CORS methods %v lack PUT", m)
+			}
+			if o := list(get(rule, "AllowedOrigins")); !slices.Equal(o, tc.origins) {
+				t.Errorf("uploads CORS origins %v, want %v", o, tc.origins)
+			}
+			if e := list(get(rule, "ExposedHeaders")); !slices.Contains(e, any("ETag")) {
+				t.Errorf("uploads CORS exposes %v, want ETag (multipart completion needs it)", e)
+			}
+			var abort, expire any
+			for _, r := range list(get(up.Properties, "LifecycleConfiguration", "Rules")) {
+				if v := get(r, "AbortIncompleteMultipartUpload", "DaysAfterInitiation"); v != nil {
+					abort = v
+				}
+				if v := get(r, "ExpirationInDays"); v != nil {
+					expire = v
+				}
+			}
+			if abort != float64(1) {
+				t.Errorf("abandoned multipart uploads expire after %v days, want 1", abort)
+			}
+			if expire != tc.expireAfter {
+				t.Errorf("sources expire after %v days, want %v", expire, tc.expireAfter)
+			}
+			_, media := s.one(t, "AWS::S3::Bucket", "StorageMedia")
+			if get(media.Properties, "CorsConfiguration") != nil {
+				t.Error("media bucket has CORS on AWS: playback CORS belongs to CloudFront")
+			}
+		})
+	}
+}
+
+// CloudFront reads the media bucket only through OAC, only GetObject.
+func TestCloudFrontUsesOAC(t *testing.T) {
+	s := synth(t, nil)
+	_, oac := s.one(t, "AWS::CloudFront::OriginAccessControl", "Delivery")
+	cfg := oac.Properties["OriginAccessControlConfig"]
+	if get(cfg, "SigningBehavior") != "always" || get(cfg, "SigningProtocol") != "sigv4" || get(cfg, "OriginAccessControlOriginType") != "s3" {
+		t.Errorf("OAC config %v, want always/sigv4/s3", cfg)
+	}
+	distID, dist := s.one(t, "AWS::CloudFront::Distribution", "DeliveryDistribution")
+	var s3Origins int
+	for _, o := range list(get(dist.Properties, "DistributionConfig", "Origins")) {
+		if get(o, "S3OriginConfig") == nil {
+			continue
+		}
+		s3Origins++
+		if ref(get(o, "DomainName")) != "StorageMedia.RegionalDomainName" {
+			t.Errorf("S3 origin %v is not the media bucket", ref(get(o, "DomainName")))
+		}
+		if get(o, "OriginAccessControlId") == nil {
+			t.Error("S3 origin has no OriginAccessControlId")
+		}
+		if oai := get(o, "S3OriginConfig", "OriginAccessIdentity"); oai != nil && oai != "" {
+			t.Errorf("S3 origin uses a legacy OAI %v", oai)
+		}
+	}
+	if s3Origins != 1 {
+		t.Errorf("want 1 S3 origin, got %d", s3Origins)
+	}
+
+	// The media bucket's policy lets exactly this distribution GetObject,
+	// and only playback: the API's records (uploads-meta/, streams-meta/)
+	// live in the same bucket.
+	_, pol := s.one(t, "AWS::S3::BucketPolicy", "StorageMediaPolicy")
+	var cfGrants []string
+	for _, st := range list(get(pol.Properties, "PolicyDocument", "Statement")) {
+		if get(st, "Effect") != "Allow" {
+			continue
+		}
+		if get(st, "Principal", "Service") != "cloudfront.amazonaws.com" {
+			t.Errorf("media bucket policy allows %v to %v", get(st, "Principal"), get(st, "Action"))
+			continue
+		}
+		if src := ref(get(st, "Condition", "StringEquals", "AWS:SourceArn")); !strings.Contains(src, stripHash(distID)) {
+			t.Errorf("CloudFront grant is not limited to the distribution: SourceArn %s", src)
+		}
+		for _, a := range list(get(st, "Action")) {
+			for _, r := range list(get(st, "Resource")) {
+				cfGrants = append(cfGrants, fmt.Sprintf("%v %s", a, ref(r)))
+			}
+		}
+	}
+	slices.Sort(cfGrants)
+	if want := []string{"s3:GetObject StorageMedia.Arn/live/*", "s3:GetObject StorageMedia.Arn/vod/*"}; !slices.Equal(cfGrants, want) {
+		t.Errorf("CloudFront may %q on the media bucket, want %q (ListBucket would list every video)", cfGrants, want)
+	}
+	for _, st := range list(get(s.resources[mustOne(t, s, "AWS::S3::BucketPolicy", "StorageUploadsPolicy")].Properties, "PolicyDocument", "Statement")) {
+		if get(st, "Effect") == "Allow" {
+			t.Errorf("uploads bucket policy allows %v; want only the TLS denies", get(st, "Action"))
+		}
+	}
+}
+
+func mustOne(t *testing.T, s *synthesized, typ, prefix string) string {
+	t.Helper()
+	id, _ := s.one(t, typ, prefix)
+	return id
+}
+
+// Cache behaviours: playlists short and compressed, segments long and not
+// recompressed, every policy honours the objects' Cache-Control (MinTTL 0),
+// CORS on every media path, HTTPS only, HTTP/2 and HTTP/3.
+func TestCloudFrontCachingAndCORS(t *testing.T) {
+	s := synth(t, map[string]any{ctxAllowedOrigins: "https://player.example.com"})
+	_, dist := s.one(t, "AWS::CloudFront::Distribution", "DeliveryDistribution")
+	dc := dist.Properties["DistributionConfig"]
+	if v := get(dc, "HttpVersion"); v != "http2and3" {
+		t.Errorf("HttpVersion %v, want http2and3", v)
+	}
+	behaviours := map[string]any{"default": get(dc, "DefaultCacheBehavior")}
+	for _, b := range list(get(dc, "CacheBehaviors")) {
+		behaviours[get(b, "PathPattern").(string)] = b
+	}
+	for _, tc := range []struct {
+		path     string
+		policy   string
+		compress bool
+		defTTL   float64
+		maxTTL   float64
+	}{
+		{"default", "DeliveryObjects", true, 0, 86400},
+		{"*.m3u8", "DeliveryPlaylists", true, 1, 86400},
+		{"*.ts", "DeliverySegments", false, 86400, 365 * 86400},
+		{"*.m4s", "DeliverySegments", false, 86400, 365 * 86400},
+		{"*.mp4", "DeliverySegments", false, 86400, 365 * 86400},
+		{"*.aac", "DeliverySegments", false, 86400, 365 * 86400},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			b := behaviours[tc.path]
+			if b == nil {
+				t.Fatalf("no cache behaviour for %s (have %v)", tc.path, sortedKeys(behaviours))
+			}
+			if p := ref(get(b, "CachePolicyId")); p != tc.policy {
+				t.Errorf("cache policy %s, want %s", p, tc.policy)
+			}
+			if get(b, "Compress") != tc.compress {
+				t.Errorf("Compress %v, want %v", get(b, "Compress"), tc.compress)
+			}
+			if get(b, "ViewerProtocolPolicy") != "redirect-to-https" {
+				t.Errorf("viewer protocol %v, want redirect-to-https", get(b, "ViewerProtocolPolicy"))
+			}
+			if p := ref(get(b, "ResponseHeadersPolicyId")); p != "DeliveryCors" {
+				t.Errorf("response headers policy %s, want DeliveryCors", p)
+			}
+			if m := list(get(b, "AllowedMethods")); !slices.Contains(m, any("OPTIONS")) || slices.Contains(m, any("PUT")) {
+				t.Errorf("allowed methods %v, want GET/HEAD/OPTIONS only", m)
+			}
+			if get(b, "TrustedKeyGroups") != nil {
+				t.Error("media is signed although signedPlayback is false")
+			}
+			_, pol := s.one(t, "AWS::CloudFront::CachePolicy", tc.policy)
+			pc := pol.Properties["CachePolicyConfig"]
+			if get(pc, "MinTTL") != float64(0) {
+				t.Errorf("MinTTL %v: must be 0 so the object's Cache-Control rules", get(pc, "MinTTL"))
+			}
+			if get(pc, "DefaultTTL") != tc.defTTL || get(pc, "MaxTTL") != tc.maxTTL {
+				t.Errorf("TTL default %v max %v, want %v %v", get(pc, "DefaultTTL"), get(pc, "MaxTTL"), tc.defTTL, tc.maxTTL)
+			}
+			if gz := get(pc, "ParametersInCacheKeyAndForwardedToOrigin", "EnableAcceptEncodingGzip"); gz != tc.compress {
+				t.Errorf("gzip variants cached %v, want %v", gz, tc.compress)
+			}
+			if q := get(pc, "ParametersInCacheKeyAndForwardedToOrigin", "QueryStringsConfig", "QueryStringBehavior"); q != "none" {
+				t.Errorf("query strings %v in the cache key: every signed URL would be a miss", q)
+			}
+		})
+	}
+	api := behaviours["/api/*"]
+	if api == nil {
+		t.Fatal("no /api/* behaviour")
+	}
+	if p := get(api, "CachePolicyId"); p != "4135ea2d-6df8-44a3-9df3-4b5a84be39ad" { // managed CachingDisabled
+		t.Errorf("/api/* cache policy %v, want CachingDisabled", p)
+	}
+	if get(api, "ViewerProtocolPolicy") != "https-only" {
+		t.Errorf("/api/* viewer protocol %v, want https-only", get(api, "ViewerProtocolPolicy"))
+	}
+
+	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryCors")
+	cors := get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig")
+	if o := get(cors, "AccessControlAllowOrigins", "Items"); !slices.Equal(list(o), []any{"https://player.example.com"}) {
+		t.Errorf("CORS origins %v", o)
+	}
+	for _, h := range []string{"Content-Range", "ETag"} {
+		if !slices.Contains(list(get(cors, "AccessControlExposeHeaders", "Items")), any(h)) {
+			t.Errorf("CORS does not expose %s", h)
+		}
+	}
+	if !slices.Contains(list(get(cors, "AccessControlAllowHeaders", "Items")), any("Range")) {
+		t.Error("CORS does not allow the Range header")
+	}
+	if get(cors, "OriginOverride") != true {
+		t.Error("CORS OriginOverride is not true")
+	}
+}
+
+// Signed playback protects media (not the API) with a trusted key group.
+func TestSignedPlayback(t *testing.T) {
+	pem := "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----"
+	s := synth(t, map[string]any{ctxSignedPlayback: "true", ctxSigningPublicKey: pem, ctxAllowedOrigins: "https://app.example.com"})
+	_, key := s.one(t, "AWS::CloudFront::PublicKey", "Delivery")
+	if get(key.Properties, "PublicKeyConfig", "EncodedKey") != pem {
+		t.Error("public key is not the configured PEM")
+	}
+	kg, _ := s.one(t, "AWS::CloudFront::KeyGroup", "Delivery")
+	_, dist := s.one(t, "AWS::CloudFront::Distribution", "DeliveryDistribution")
+	dc := dist.Properties["DistributionConfig"]
+	check := func(name string, b any, signed bool) {
+		groups := list(get(b, "TrustedKeyGroups"))
+		if signed && (len(groups) != 1 || ref(groups[0]) != stripHash(kg)) {
+			t.Errorf("%s: trusted key groups %v, want the playback key group", name, groups)
+		}
+		if !signed && len(groups) != 0 {
+			t.Errorf("%s: signed, but the API must stay reachable", name)
+		}
+	}
+	check("default", get(dc, "DefaultCacheBehavior"), true)
+	for _, b := range list(get(dc, "CacheBehaviors")) {
+		p := get(b, "PathPattern").(string)
+		check(p, b, p != "/api/*")
+	}
+	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryCors")
+	if get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowCredentials") != true {
+		t.Error("signed cookies from another origin need CORS credentials")
+	}
+}
+
+// Functions: provided.al2023, the configured architecture, the FFmpeg
+// layer on the ffmpeg functions, sizes and environment.
+func TestFunctions(t *testing.T) {
+	type want struct {
+		memory, timeout, tmp float64
+		layer                bool
+		env                  map[string]string
+	}
+	ffmpegEnv := func(preset string) map[string]string {
+		return map[string]string{
+			"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
+			"FFMPEG_PATH": "/opt/bin/ffmpeg", "FFPROBE_PATH": "/opt/bin/ffprobe", "X264_PRESET": preset,
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		ctx   map[string]any
+		arch  string
+		funcs map[string]want
+	}{
+		{"defaults", nil, "arm64", map[string]want{
+			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"), "ENCODE_FUNCTION", "OnDemandEncode")},
+			"OnDemandEncode":    {10240, 900, 2048, true, ffmpegEnv("veryfast")},
+			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
+				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
+				"API_TOKEN": "{{resolve:secretsmanager:ApiToken:SecretString:::}}"}},
+		}},
+		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster"}, "x86_64", map[string]want{
+			"OnDemandTranscode": {3008, 900, 4096, true, ffmpegEnv("faster")},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := synth(t, tc.ctx)
+			fns := map[string]resource{}
+			for id, r := range s.ofType("AWS::Lambda::Function") {
+				if r.Properties["Runtime"] == "provided.al2023" {
+					fns[stripHash(id)] = r
+				}
+			}
+			if got, exp := sortedKeys(fns), sortedKeys(tc.funcs); !slices.Equal(got, exp) {
+				t.Fatalf("Go functions %v, want %v", got, exp)
+			}
+			layerID, _ := s.one(t, "AWS::Lambda::LayerVersion", "OnDemandFFmpeg")
+			for name, w := range tc.funcs {
+				p := fns[name].Properties
+				if a := list(p["Architectures"]); !slices.Equal(a, []any{tc.arch}) {
+					t.Errorf("%s: architectures %v, want %s", name, a, tc.arch)
+				}
+				if p["Handler"] != "bootstrap" {
+					t.Errorf("%s: handler %v", name, p["Handler"])
+				}
+				if p["MemorySize"] != w.memory || p["Timeout"] != w.timeout {
+					t.Errorf("%s: memory %v timeout %v, want %v %v", name, p["MemorySize"], p["Timeout"], w.memory, w.timeout)
+				}
+				if tmp := get(p, "EphemeralStorage", "Size"); tmp != w.tmp && !(tmp == nil && w.tmp == 512) {
+					t.Errorf("%s: /tmp %v MiB, want %v", name, tmp, w.tmp)
+				}
+				layers := list(p["Layers"])
+				if hasLayer := len(layers) == 1 && ref(layers[0]) == stripHash(layerID); hasLayer != w.layer {
+					t.Errorf("%s: layers %v, want FFmpeg layer: %v", name, layers, w.layer)
+				}
+				env := map[string]string{}
+				vars, _ := get(p, "Environment", "Variables").(map[string]any)
+				for k, v := range vars {
+					env[k] = strings.TrimSuffix(ref(v), ".Arn")
+				}
+				for k, v := range w.env {
+					if env[k] != v {
+						t.Errorf("%s: env %s=%q, want %q", name, k, env[k], v)
+					}
+				}
+				if len(env) != len(w.env) {
+					t.Errorf("%s: env %v, want exactly %v", name, env, w.env)
+				}
+				lg := ref(get(p, "LoggingConfig", "LogGroup"))
+				var retention any
+				for id, r := range s.ofType("AWS::Logs::LogGroup") {
+					if stripHash(id) == lg {
+						retention = r.Properties["RetentionInDays"]
+					}
+				}
+				if retention != float64(30) {
+					t.Errorf("%s: log group %q retention %v, want 30 days", name, lg, retention)
+				}
+			}
+			_, layer := s.one(t, "AWS::Lambda::LayerVersion", "OnDemandFFmpeg")
+			if a := list(layer.Properties["CompatibleArchitectures"]); !slices.Equal(a, []any{tc.arch}) {
+				t.Errorf("layer architectures %v, want %s", a, tc.arch)
+			}
+		})
+	}
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range m {
+		out[a] = b
+	}
+	return out
+}
+
+// Least privilege: each role gets exactly these permissions. A new grant
+// must be added here on purpose.
+func TestLeastPrivilege(t *testing.T) {
+	s := synth(t, nil)
+	worker := []string{
+		"Allow s3:GetObject StorageUploads.Arn/*",
+		"Allow s3:ListBucket StorageUploads.Arn",
+		"Allow s3:PutObject StorageMedia.Arn/vod/*",
+		"Allow s3:GetObject StorageMedia.Arn/vod/*",
+		"Allow s3:DeleteObject StorageMedia.Arn/vod/*",
+		"Allow s3:AbortMultipartUpload StorageMedia.Arn/vod/*",
+		`Allow s3:ListBucket StorageMedia.Arn when {"StringLike":{"s3:prefix":"vod/*"}}`,
+	}
+	for _, tc := range []struct {
+		role string
+		want []string
+	}{
+		{"OnDemandTranscodeServiceRole", append(slices.Clone(worker),
+			// CDK's grant for the on-failure destination.
+			"Allow sqs:SendMessage OnDemandTranscodeFailures.Arn",
+			"Allow sqs:GetQueueAttributes OnDemandTranscodeFailures.Arn",
+			"Allow sqs:GetQueueUrl OnDemandTranscodeFailures.Arn",
+			"Allow lambda:InvokeFunction OnDemandEncode.Arn",
+			"Allow lambda:InvokeFunction OnDemandEncode.Arn:*",
+		)},
+		{"OnDemandEncodeServiceRole", worker},
+		{"ApiFunctionServiceRole", []string{
+			"Allow s3:PutObject StorageUploads.Arn/*",
+			"Allow s3:GetObject StorageUploads.Arn/*",
+			"Allow s3:AbortMultipartUpload StorageUploads.Arn/*",
+			"Allow s3:ListMultipartUploadParts StorageUploads.Arn/*",
+			"Allow s3:ListBucket StorageUploads.Arn",
+			"Allow s3:ListBucket StorageMedia.Arn",
+			"Allow s3:PutObject StorageMedia.Arn/uploads-meta/*",
+			"Allow s3:GetObject StorageMedia.Arn/uploads-meta/*",
+			"Allow s3:DeleteObject StorageMedia.Arn/uploads-meta/*",
+			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*",
+			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*",
+			"Allow s3:DeleteObject StorageMedia.Arn/streams-meta/*",
+			"Allow s3:GetObject StorageMedia.Arn/vod/*",
+			"Allow s3:GetObject StorageMedia.Arn/live/*",
+			"Allow secretsmanager:GetSecretValue LiveStreamKeySecret",
+			"Allow secretsmanager:DescribeSecret LiveStreamKeySecret",
+		}},
+		{"LiveTaskTaskRole", []string{
+			"Allow s3:PutObject StorageMedia.Arn/live/*",
+			"Allow s3:GetObject StorageMedia.Arn/live/*",
+			"Allow s3:DeleteObject StorageMedia.Arn/live/*",
+			"Allow s3:AbortMultipartUpload StorageMedia.Arn/live/*",
+			"Allow s3:PutObject StorageMedia.Arn/vod/*",
+			"Allow s3:GetObject StorageMedia.Arn/vod/*",
+			"Allow s3:AbortMultipartUpload StorageMedia.Arn/vod/*",
+			"Allow s3:ListBucket StorageMedia.Arn",
+		}},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			roleID, role := s.one(t, "AWS::IAM::Role", tc.role)
+			got := s.grants(stripHash(roleID))
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("grants:\n got %q\nwant %q", got, want)
+			}
+			for _, g := range got {
+				if strings.HasSuffix(g, " *") || strings.Contains(g, ":* ") {
+					t.Errorf("wildcard grant %q", g)
+				}
+			}
+			// Only the basic execution role (logs) may be attached as managed.
+			for _, m := range list(role.Properties["ManagedPolicyArns"]) {
+				if !strings.Contains(ref(m), "AWSLambdaBasicExecutionRole") {
+					t.Errorf("managed policy %s", ref(m))
+				}
+			}
+		})
+	}
+}
+
+// Every upload triggers transcode asynchronously; after the retries the
+// event lands in the DLQ, whose depth has an alarm.
+func TestUploadNotificationRetriesAndDLQ(t *testing.T) {
+	s := synth(t, nil)
+	fn := mustOne(t, s, "AWS::Lambda::Function", "OnDemandTranscode")
+	queue := mustOne(t, s, "AWS::SQS::Queue", "OnDemandTranscodeFailures")
+	matches(t, "S3 notification", func() {
+		s.tmpl.HasResourceProperties(jsii.String("Custom::S3BucketNotifications"), &map[string]any{
+			"BucketName": map[string]any{"Ref": mustOne(t, s, "AWS::S3::Bucket", "StorageUploads")},
+			"NotificationConfiguration": map[string]any{
+				"LambdaFunctionConfigurations": []any{map[string]any{
+					"Events":            []any{"s3:ObjectCreated:*"},
+					"LambdaFunctionArn": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+				}},
+			},
+		})
+	})
+	matches(t, "S3 may invoke transcode", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), &map[string]any{
+			"Action":       "lambda:InvokeFunction",
+			"Principal":    "s3.amazonaws.com",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+			"SourceArn":    map[string]any{"Fn::GetAtt": []any{mustOne(t, s, "AWS::S3::Bucket", "StorageUploads"), "Arn"}},
+		})
+	})
+	matches(t, "async retries and on-failure DLQ", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), &map[string]any{
+			"FunctionName":             map[string]any{"Ref": fn},
+			"MaximumRetryAttempts":     float64(transcodeRetries),
+			"MaximumEventAgeInSeconds": float64(maxEventAgeHours * 3600),
+			"DestinationConfig": map[string]any{
+				"OnFailure": map[string]any{"Destination": map[string]any{"Fn::GetAtt": []any{queue, "Arn"}}},
+			},
+		})
+	})
+	matches(t, "DLQ encrypted", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), &map[string]any{"SqsManagedSseEnabled": true})
+	})
+	matches(t, "DLQ depth alarm", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName":         "ApproximateNumberOfMessagesVisible",
+			"Namespace":          "AWS/SQS",
+			"Threshold":          float64(1),
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+			"Dimensions": []any{map[string]any{
+				"Name":  "QueueName",
+				"Value": map[string]any{"Fn::GetAtt": []any{queue, "QueueName"}},
+			}},
+		})
+	})
+}
+
+// Live: NLB TCP 1935 and UDP 9000 to the Fargate service, health checks on
+// the ingest's health port, no NAT gateway, a graceful stop.
+func TestLiveIngest(t *testing.T) {
+	s := synth(t, map[string]any{ctxIngestDesiredCount: "2", ctxIngestMaxCount: "4", ctxDVRWindow: "30m"})
+	_, svc := s.one(t, "AWS::ECS::Service", "LiveService")
+	if svc.Properties["LaunchType"] != "FARGATE" || svc.Properties["DesiredCount"] != float64(2) {
+		t.Errorf("service launch %v desired %v, want FARGATE 2", svc.Properties["LaunchType"], svc.Properties["DesiredCount"])
+	}
+	if get(svc.Properties, "NetworkConfiguration", "AwsvpcConfiguration", "AssignPublicIp") != "ENABLED" {
+		t.Error("tasks have no public IP: without NAT they could not reach S3")
+	}
+	svcTargets := map[float64]string{}
+	for _, lb := range list(svc.Properties["LoadBalancers"]) {
+		if get(lb, "ContainerName") != ingestContainer {
+			t.Errorf("load balancer targets container %v", get(lb, "ContainerName"))
+		}
+		svcTargets[get(lb, "ContainerPort").(float64)] = ref(get(lb, "TargetGroupArn"))
+	}
+	listeners := s.ofType("AWS::ElasticLoadBalancingV2::Listener")
+	if len(listeners) != 2 {
+		t.Errorf("want 2 listeners, got %v", sortedKeys(listeners))
+	}
+	for _, tc := range []struct {
+		port     float64
+		protocol string
+	}{{rtmpPort, "TCP"}, {udpPort, "UDP"}} {
+		t.Run(tc.protocol, func(t *testing.T) {
+			var tg string
+			for _, l := range listeners {
+				if l.Properties["Port"] == tc.port {
+					if l.Properties["Protocol"] != tc.protocol {
+						t.Errorf("listener %v protocol %v, want %s", tc.port, l.Properties["Protocol"], tc.protocol)
+					}
+					tg = ref(get(l.Properties, "DefaultActions", 0, "TargetGroupArn"))
+				}
+			}
+			if tg == "" {
+				t.Fatalf("no listener on %v", tc.port)
+			}
+			if svcTargets[tc.port] != tg {
+				t.Errorf("listener %v forwards to %s, but the service registers port %v with %q", tc.port, tg, tc.port, svcTargets[tc.port])
+			}
+			_, g := s.one(t, "AWS::ElasticLoadBalancingV2::TargetGroup", tg)
+			p := g.Properties
+			if p["Protocol"] != tc.protocol || p["TargetType"] != "ip" || p["Port"] != tc.port {
+				t.Errorf("target group %v %v %v, want %s ip %v", p["Protocol"], p["TargetType"], p["Port"], tc.protocol, tc.port)
+			}
+			if p["HealthCheckPort"] != "8081" || p["HealthCheckPath"] != "/healthz" || p["HealthCheckProtocol"] != "HTTP" {
+				t.Errorf("health check %v %v %v, want HTTP 8081 /healthz", p["HealthCheckProtocol"], p["HealthCheckPort"], p["HealthCheckPath"])
+			}
+		})
+	}
+	matches(t, "internet-facing NLB", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), &map[string]any{"Type": "network", "Scheme": "internet-facing"})
+	})
+	matches(t, "no NAT gateway", func() { s.tmpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0)) })
+	for id, sn := range s.ofType("AWS::EC2::Subnet") {
+		if sn.Properties["MapPublicIpOnLaunch"] != true {
+			t.Errorf("subnet %s is not public", id)
+		}
+	}
+
+	_, task := s.one(t, "AWS::ECS::TaskDefinition", "LiveTask")
+	if a := get(task.Properties, "RuntimePlatform", "CpuArchitecture"); a != "ARM64" {
+		t.Errorf("task architecture %v, want ARM64", a)
+	}
+	c := get(task.Properties, "ContainerDefinitions", 0)
+	if get(c, "StopTimeout") != float64(stopTimeoutSeconds) {
+		t.Errorf("stop timeout %v, want %d s to finalise streams", get(c, "StopTimeout"), stopTimeoutSeconds)
+	}
+	env := map[string]string{}
+	for _, e := range list(get(c, "Environment")) {
+		env[get(e, "Name").(string)] = ref(get(e, "Value"))
+	}
+	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s"} {
+		if env[k] != v {
+			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
+		}
+	}
+	secrets := list(get(c, "Secrets"))
+	if len(env) != 6 {
+		t.Errorf("ingest env %v has more than the expected variables", env)
+	}
+	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
+		t.Errorf("ingest secrets %v, want STREAM_KEY_SECRET from the stream-key secret", secrets)
+	}
+	matches(t, "autoscaling bounds", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), &map[string]any{"MinCapacity": float64(2), "MaxCapacity": float64(4)})
+	})
+	matches(t, "outputs", func() {
+		for _, o := range []string{"RtmpUrl", "UdpAddress", "CloudFrontDomain", "VodPlaybackUrlPattern", "LivePlaybackUrlPattern", "UploadsBucketName", "MediaBucketName", "ApiUrl", "ApiTokenSecretArn", "StreamKeySecretArn"} {
+			s.tmpl.HasOutput(jsii.String(o), &map[string]any{})
+		}
+	})
+}
+
+// local=true leaves out exactly what LocalStack's free tier cannot create.
+func TestLocalSwitchDropsExactly(t *testing.T) {
+	full := synth(t, nil)
+	local := synth(t, map[string]any{ctxLocal: "true"})
+	count := func(s *synthesized) map[string]int {
+		n := map[string]int{}
+		for _, r := range s.resources {
+			n[r.Type]++
+		}
+		return n
+	}
+	fc, lc := count(full), count(local)
+	var dropped []string
+	for typ := range fc {
+		if lc[typ] == 0 {
+			dropped = append(dropped, typ)
+		}
+	}
+	slices.Sort(dropped)
+	wantDropped := []string{
+		"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
+		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
+		"AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup",
+		"AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCGatewayAttachment",
+		"AWS::ECS::Cluster", "AWS::ECS::Service", "AWS::ECS::TaskDefinition",
+		"AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::TargetGroup",
+		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret",
+	}
+	if !slices.Equal(dropped, wantDropped) {
+		t.Errorf("local drops:\n got %q\nwant %q", dropped, wantDropped)
+	}
+	for typ, n := range lc {
+		if fc[typ] == 0 {
+			t.Errorf("local adds %s", typ)
+		}
+		_ = n
+	}
+	for _, typ := range []string{"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SQS::Queue", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig", "Custom::S3BucketNotifications", "AWS::Lambda::Url"} {
+		if lc[typ] != fc[typ] {
+			t.Errorf("local has %d %s, full has %d: it must keep them", lc[typ], typ, fc[typ])
+		}
+	}
+	fn := func(s *synthesized) map[string]any {
+		_, r := s.one(t, "AWS::Lambda::Function", "OnDemandTranscode")
+		return r.Properties
+	}
+	if l := fn(local)["Layers"]; l != nil {
+		t.Errorf("local transcode still has layers %v", l)
+	}
+	if v := get(fn(local), "Environment", "Variables", "FFMPEG_PATH"); v != nil {
+		t.Errorf("local transcode FFMPEG_PATH=%v points into a layer that is not there", v)
+	}
+	matches(t, "local outputs the function URL", func() {
+		local.tmpl.HasOutput(jsii.String("ApiUrl"), &map[string]any{"Value": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()})})
+	})
+}
