@@ -37,6 +37,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("up", env)
 	c.register(fs)
 	verbose := fs.Bool("verbose", false, "log every S3 request")
+	udpStream := fs.String("udp-stream", "udp", "stream name that MPEG-TS over UDP publishes to")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -128,7 +129,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 
 	live, err := ingest.New(ingest.Config{
 		Store: st, Bucket: c.MediaBucket, Keys: signer,
-		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP),
+		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP), UDPStream: *udpStream,
 		WorkDir: filepath.Join(data, "live"),
 		// A recording should hold everything that was published, even
 		// when a busy machine leaves the encoder behind real time.
@@ -166,7 +167,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	edgeErr := make(chan error, 1)
 	go func() { edgeErr <- srv.Serve(edgeLn) }()
 
-	printEndpoints(env, &c, access, secret, data, token)
+	printEndpoints(env, &c, access, secret, data, token, *udpStream)
 
 	select {
 	case <-ctx.Done():
@@ -200,7 +201,7 @@ func unwrapSyscall(err error) error {
 	return err
 }
 
-func printEndpoints(env Env, c *Common, access, secret, data, token string) {
+func printEndpoints(env Env, c *Common, access, secret, data, token, udpStream string) {
 	w := env.Stdout
 	fmt.Fprintln(w, "hlsflow is up")
 	fmt.Fprintf(w, "  web page         %s/\n", httpURL(c.Edge))
@@ -209,7 +210,7 @@ func printEndpoints(env Env, c *Common, access, secret, data, token string) {
 	fmt.Fprintf(w, "  edge (CDN)       %s   playback: %s/vod/{id}/master.m3u8\n", httpURL(c.Edge), httpURL(c.Edge))
 	fmt.Fprintf(w, "  HTTP API         %s/api/   token (to create streams): %s\n", httpURL(c.Edge), token)
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
-	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/udp)\n", hostPort(c.UDP))
+	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/%s)\n", hostPort(c.UDP), udpStream)
 	fmt.Fprintf(w, "  data             %s\n", data)
 	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)
 	fmt.Fprintln(w, "stop with Ctrl-C")
