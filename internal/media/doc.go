@@ -2,5 +2,26 @@
 // for it, builds the ffmpeg arguments that encode the whole ladder in one
 // process, and runs ffmpeg under a context.
 //
+// The flow is Probe, PlanLadder, LadderArgs, Run:
+//
+//   - Probe refuses, with errors wrapping ErrUnsupported and worded for the
+//     uploader, anything that is not a plain audio/video file in an
+//     allow-listed container (images, playlists, concat lists, text, damaged
+//     or absurd files). It reads the input (a local path or a presigned
+//     URL) through ffprobe with range requests, never the whole file.
+//   - PlanLadder picks rungs (1080p/720p/480p/360p, 240p for small sources,
+//     a single own-size rung for tiny ones), never upscaling, in display
+//     orientation, with even sizes, capped frame rates and a bitrate table.
+//   - LadderArgs writes OutDir/{rung}/index.m3u8 + seg_NNNNN.ts and
+//     OutDir/audio/...; a segment's final name appears only once it is
+//     complete, and keyframes are aligned across rungs.
+//   - Run kills ffmpeg's whole process group when its context ends.
+//
+// Security: uploads are hostile. Both ffprobe and ffmpeg run with
+// -format_whitelist (the allow-listed demuxers) and a -protocol_whitelist
+// limited to what the input needs, and ffmpeg is forced to the demuxer
+// Probe found (-f Source.Demuxer), so an uploaded playlist cannot make them
+// open the files or URLs it names.
+//
 // It imports nothing of the project, so functions and services can share it.
 package media

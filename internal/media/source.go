@@ -9,7 +9,10 @@ import (
 // message is a sentence meant for the person who uploaded the file.
 var ErrUnsupported = errors.New("unsupported input")
 
-// Limits bounds what Probe accepts. A zero field means no limit.
+// Limits bounds what Probe accepts. A zero field means no limit. The
+// picture limits compare the long side with the larger of MaxWidth and
+// MaxHeight and the short side with the smaller, so portrait and landscape
+// sources are treated alike.
 type Limits struct {
 	MaxWidth, MaxHeight int
 	MaxPixels           int
@@ -18,11 +21,12 @@ type Limits struct {
 	MaxSize             int64
 }
 
-// DefaultLimits accepts up to 8K (7680x4320, 33.2 Mpixels, either
-// orientation), 8 hours, 240 fps and 100 GiB.
+// DefaultLimits accepts up to 8K UHD (7680x4320 or 4320x7680, 33.2
+// megapixels), 8 hours, 240 fps and 100 GiB: beyond any camera people
+// upload from, well short of what would exhaust a Lambda.
 var DefaultLimits = Limits{
 	MaxWidth:    7680,
-	MaxHeight:   7680,
+	MaxHeight:   4320,
 	MaxPixels:   7680 * 4320,
 	MaxDuration: 8 * time.Hour,
 	MaxFPS:      240,

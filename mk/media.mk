@@ -1,0 +1,16 @@
+# media: probe, ladder planning, ffmpeg arguments and runner (internal/media).
+# `make bench-media` encodes real sources two ways (one ffmpeg for the whole
+# ladder vs one per rung) and prints ladder_cpu_vs_naive (720p, target
+# <= 0.9), ladder_cpu_vs_naive_1080p (target <= 0.8), the CPU seconds per
+# source second of each way, and ssim_<rung>_ladder / ssim_<rung>_naive.
+# ffmpeg and ffprobe come from the root Makefile's setup-system.
+
+BENCH_TARGETS += bench-media
+
+.PHONY: bench-media test-media
+
+bench-media: setup-system ## media: ladder vs one-ffmpeg-per-rung CPU ratio and SSIM per rung
+	$(GO) test -run '^$$' -bench '^BenchmarkLadderVsNaive$$' -benchtime 1x -count 1 -timeout 20m ./internal/media
+
+test-media: setup-system ## only internal/media's tests (golden files: go test ./internal/media -update)
+	$(GO) test -race -timeout 15m ./internal/media/...
