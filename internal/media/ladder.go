@@ -81,7 +81,9 @@ type standard struct {
 //	 360p   800 kb/s    240p   400 kb/s (only for sources under 360p)
 //
 // A source smaller than 240p gets one rung at its own size, with the 240p
-// bitrate scaled by its pixel count.
+// bitrate scaled by its pixel count. A source more than 10% larger than the
+// top standard rung it fits (and under 1080p) also gets a rung at its own
+// size, so 960x540 gives 540p, 480p, 360p.
 var standards = []standard{
 	{1080, 5_000_000},
 	{720, 3_000_000},
@@ -171,9 +173,30 @@ func planRungs(v *Video) []Rung {
 		// Smaller than every standard rung: one rung at its own size.
 		sh := evenDown(int(short))
 		rungs = append(rungs, makeRung(sh, aspect, int(long), portrait, v.FPS, 400_000, 240))
+		return rungs
+	}
+	// A source between two standard sizes (540p, an odd 332p, a 320-wide
+	// phone video) would otherwise top out at the standard rung below it and
+	// throw away detail the viewer paid for: add a rung at the source's own
+	// size, rated from the standard rung above it.
+	top := rungs[0]
+	topShort := min(top.Width, top.Height)
+	if sh := evenDown(int(short)); topShort < standards[0].short && float64(sh) > nativeMargin*float64(topShort) {
+		above := standards[0]
+		for _, s := range standards {
+			if s.short > sh {
+				above = s
+			}
+		}
+		rungs = append([]Rung{makeRung(sh, aspect, int(long), portrait, v.FPS, above.bitrate, above.short)}, rungs...)
 	}
 	return rungs
 }
+
+// nativeMargin is how much larger than the top standard rung a source must
+// be to get a rung at its own size; below it the difference is not worth
+// another encode.
+const nativeMargin = 1.1
 
 // makeRung sizes a rung and rates it from base, the bitrate of a 16:9
 // picture stdShort pixels high.
