@@ -8,7 +8,7 @@ SHELL := /bin/bash
 GO          ?= go
 DATA        ?= .hlsflow
 ARCH        ?= arm64
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # apt-get needs root; use sudo when we are not.
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
