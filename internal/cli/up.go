@@ -120,6 +120,12 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		}
 	}
 
+	for _, b := range []string{c.UploadsBucket, c.MediaBucket} {
+		if err := st.EnsureBucket(ctx, b); err != nil {
+			closeCloud()
+			return err
+		}
+	}
 	// Browsers upload straight to the uploads bucket with presigned URLs,
 	// as on AWS, where the CDK app sets the same rule.
 	if err := allowBrowserUploads(ctx, st.Client, c.UploadsBucket); err != nil {

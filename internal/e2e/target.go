@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -263,10 +262,6 @@ func StartLocal(ctx context.Context, repoRoot, dir string) (*Target, error) {
 type LocalOptions struct {
 	// Bin is an already built hlsflow binary; empty builds one into dir.
 	Bin string
-	// UploadsBucket and MediaBucket replace the local-mode names (uploads,
-	// media); other names are created once the system is up, as a CDK
-	// deploy would have created them.
-	UploadsBucket, MediaBucket string
 }
 
 // StartLocalWith is StartLocal with options.
@@ -293,8 +288,8 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 		EdgeURL:       "http://" + ports[1],
 		RTMPAddr:      ports[2],
 		UDPAddr:       udp,
-		UploadsBucket: cmp.Or(o.UploadsBucket, "uploads"),
-		MediaBucket:   cmp.Or(o.MediaBucket, "media"),
+		UploadsBucket: "uploads",
+		MediaBucket:   "media",
 		Region:        "us-east-1",
 		AccessKey:     "test",
 		SecretKey:     "test",
@@ -305,8 +300,7 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("create log: %w", err)
 	}
-	cmd := exec.Command(bin, "up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp,
-		"--uploads-bucket", t.UploadsBucket, "--media-bucket", t.MediaBucket)
+	cmd := exec.Command(bin, "up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -336,9 +330,6 @@ func waitUp(ctx context.Context, t *Target, ls *LocalSystem) error {
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if err := ensureBuckets(ctx, s, t); err != nil {
-			continue
-		}
 		if _, err := s.List(ctx, t.UploadsBucket, "none/"); err != nil {
 			continue
 		}
@@ -350,20 +341,6 @@ func waitUp(ctx context.Context, t *Target, ls *LocalSystem) error {
 		return nil
 	}
 	return fmt.Errorf("hlsflow up not ready after 60 s; log:\n%s", ls.Log())
-}
-
-// ensureBuckets creates buckets other than the local-mode ones, which
-// `hlsflow up` creates itself.
-func ensureBuckets(ctx context.Context, s *store.Store, t *Target) error {
-	for _, b := range []string{t.UploadsBucket, t.MediaBucket} {
-		if b == "uploads" || b == "media" {
-			continue
-		}
-		if err := s.EnsureBucket(ctx, b); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Log returns what `hlsflow up` printed so far.

@@ -1,0 +1,99 @@
+package chunk
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/media"
+)
+
+func TestPlan(t *testing.T) {
+	cases := []struct {
+		name                          string
+		duration, seg, chunkSz, first float64
+		want                          []Chunk
+	}{
+		{"exact", 24, 4, 8, 0, []Chunk{{0, 0, 8, 0}, {1, 8, 8, 2}, {2, 16, 0, 4}}},
+		{"frames past the end join the last chunk", 24.04, 4, 8, 0, []Chunk{{0, 0, 8, 0}, {1, 8, 8, 2}, {2, 16, 0, 4}}},
+		{"a remainder of a segment or more is its own chunk", 21, 4, 8, 0, []Chunk{{0, 0, 8, 0}, {1, 8, 8, 2}, {2, 16, 0, 4}}},
+		{"a remainder under a segment joins the last chunk", 19, 4, 8, 0, []Chunk{{0, 0, 8, 0}, {1, 8, 0, 2}}},
+		{"chunk size rounds down to whole segments", 30, 4, 10, 0, []Chunk{{0, 0, 8, 0}, {1, 8, 8, 2}, {2, 16, 8, 4}, {3, 24, 0, 6}}},
+		{"shorter than a chunk", 5, 4, 32, 0, []Chunk{{0, 0, 0, 0}}},
+		{"chunk smaller than a segment is one segment", 9, 4, 1, 0, []Chunk{{0, 0, 4, 0}, {1, 4, 0, 1}}},
+		{"no duration", 0, 4, 8, 0, nil},
+		{"short first chunk", 24, 4, 8, 4, []Chunk{{0, 0, 4, 0}, {1, 4, 8, 1}, {2, 12, 8, 3}, {3, 20, 0, 5}}},
+		{"first chunk never longer than the others", 24, 4, 8, 16, []Chunk{{0, 0, 8, 0}, {1, 8, 8, 2}, {2, 16, 0, 4}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Plan(c.duration, c.seg, c.chunkSz, c.first)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("Plan(%g, %g, %g, %g) = %v, want %v", c.duration, c.seg, c.chunkSz, c.first, got, c.want)
+			}
+		})
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	cases := []struct {
+		name             string
+		want, seg, speed float64
+		budget           time.Duration
+		out              float64
+	}{
+		{"no measurement keeps the setting", 32, 4, 0, 0, 32},
+		{"fast encoder keeps the setting", 32, 4, 2, 15 * time.Minute, 32},
+		{"slow encoder gets shorter chunks", 600, 4, 0.5, 15 * time.Minute, 224},
+		{"never below one segment", 32, 4, 0.001, time.Minute, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Seconds(c.want, c.seg, c.speed, c.budget); got != c.out {
+				t.Errorf("Seconds = %g, want %g", got, c.out)
+			}
+		})
+	}
+}
+
+func TestVideoArgsContinueTheTimeline(t *testing.T) {
+	src := &media.Source{Demuxer: "mov", Video: &media.Video{Index: 0, FPS: 25, Width: 854, Height: 480}}
+	l := media.Ladder{SegmentSeconds: 4, Video: []media.Rung{
+		{Name: "480p", Width: 854, Height: 480, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "high", Level: "3.1"},
+		{Name: "360p", Width: 640, Height: 360, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "main", Level: "3.0"},
+	}}
+	cases := []struct {
+		name string
+		c    Chunk
+		want []string // consecutive argument pairs that must be present
+		not  []string
+	}{
+		{"first chunk", Chunk{0, 0, 8, 0}, []string{"-t 8", "-output_ts_offset 10", "-start_number 0"}, []string{"-ss"}},
+		{"middle chunk", Chunk{1, 8, 8, 2}, []string{"-ss 8", "-t 8", "-output_ts_offset 18", "-start_number 2"}, nil},
+		{"last chunk runs to the end", Chunk{2, 16, 0, 4}, []string{"-ss 16", "-output_ts_offset 26", "-start_number 4"}, []string{"-t"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := VideoArgs(src, l, c.c, Options{Input: "https://s3/x?sig", OutDir: "/w"})
+			joined := " " + strings.Join(a, " ") + " "
+			for _, w := range append(c.want, "-format_whitelist mov -f mov", "-protocol_whitelist http,https,tcp,tls",
+				"-force_key_frames expr:gte(t,n_forced*4)") {
+				if !strings.Contains(joined, " "+w+" ") {
+					t.Errorf("args lack %q: %s", w, joined)
+				}
+			}
+			for _, n := range c.not {
+				if slices.Contains(a, n) {
+					t.Errorf("args hold %q: %s", n, joined)
+				}
+			}
+			if i := slices.Index(a, "-ss"); i >= 0 && i > slices.Index(a, "-i") {
+				t.Errorf("-ss after -i (slow seek): %s", joined)
+			}
+		})
+	}
+	if VideoArgs(&media.Source{}, l, Chunk{}, Options{}) != nil {
+		t.Error("VideoArgs without a video stream is not nil")
+	}
+}

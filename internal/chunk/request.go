@@ -1,0 +1,41 @@
+package chunk
+
+import "github.com/hlsflow/hlsflow/internal/media"
+
+// Kinds of work an encode request asks for.
+const (
+	KindVideo = "video" // one chunk of every video rung
+	KindAudio = "audio" // the whole audio rendition, once
+)
+
+// Request is the payload functions/transcode sends to functions/encode
+// through the Lambda Invoke API (JSON). The encode function trusts it as
+// coming from transcode: the source was probed and the ladder planned.
+type Request struct {
+	Kind        string       `json:"kind"`
+	ID          string       `json:"id"`     // video id, for logs
+	Bucket      string       `json:"bucket"` // the upload
+	Key         string       `json:"key"`
+	MediaBucket string       `json:"mediaBucket"`
+	Prefix      string       `json:"prefix"` // segments go to Prefix + rung + "/seg_NNNNN.ts"
+	Source      media.Source `json:"source"`
+	Ladder      media.Ladder `json:"ladder"`
+	Chunk       Chunk        `json:"chunk"` // KindVideo only
+	Preset      string       `json:"preset,omitempty"`
+	Threads     int          `json:"threads,omitempty"`
+	Attempt     int          `json:"attempt"` // 1 for the first try, for logs and tests
+}
+
+// Segment is one uploaded segment.
+type Segment struct {
+	URI      string  `json:"uri"`      // seg_NNNNN.ts, relative to its rendition folder
+	Duration float64 `json:"duration"` // seconds, as the HLS muxer measured it
+	Size     int64   `json:"size"`     // bytes
+}
+
+// Response is what an encode returns once every segment it made is in the
+// media bucket.
+type Response struct {
+	Renditions map[string][]Segment `json:"renditions"` // by rung name ("720p", "audio")
+	Seconds    float64              `json:"seconds"`    // wall time of ffmpeg
+}
