@@ -16,6 +16,16 @@ import (
 //	LADDER_RUNGS       comma-separated rung names to keep, e.g. "720p,360p"
 //	MAX_DURATION       longest accepted source, a Go duration such as "2h"
 //	MAX_SIZE_MB        largest accepted source in MiB
+//	ENCODE_FUNCTION    the encode Lambda's name; enables chunked encoding
+//	                   (the caller sets Invoker)
+//	CHUNK_SECONDS      chunk length, rounded down to whole segments (default 32)
+//	FIRST_CHUNK_SECONDS  first chunk's length, for an early start (default 4)
+//	MIN_CHUNKS         shorter sources use one ffmpeg here (default 2)
+//	PARALLELISM        encode invocations at once (default 10)
+//	CHUNK_ATTEMPTS     tries per chunk before the video fails (default 3)
+//	ENCODE_SPEED       measured ladder speed, source s per wall s (optional)
+//	ENCODE_TIMEOUT     the encode function's timeout, e.g. 15m (optional)
+//	PROGRESSIVE        "off" publishes playlists only when complete
 //
 // FFMPEG_PATH and FFPROBE_PATH are read by New (through media).
 func (h *Handler) Configure(getenv func(string) string) error {
@@ -49,5 +59,40 @@ func (h *Handler) Configure(getenv func(string) string) error {
 		}
 		h.Limits.MaxSize = n << 20
 	}
+	h.EncodeFunction = getenv("ENCODE_FUNCTION")
+	ints := []struct {
+		name string
+		dst  *int
+	}{{"MIN_CHUNKS", &h.MinChunks}, {"PARALLELISM", &h.Parallelism}, {"CHUNK_ATTEMPTS", &h.ChunkAttempts}}
+	for _, e := range ints {
+		if v := getenv(e.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%s %q: want a positive number", e.name, v)
+			}
+			*e.dst = n
+		}
+	}
+	floats := []struct {
+		name string
+		dst  *float64
+	}{{"CHUNK_SECONDS", &h.ChunkSeconds}, {"FIRST_CHUNK_SECONDS", &h.FirstChunkSeconds}, {"ENCODE_SPEED", &h.EncodeSpeed}}
+	for _, e := range floats {
+		if v := getenv(e.name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return fmt.Errorf("%s %q: want a positive number", e.name, v)
+			}
+			*e.dst = f
+		}
+	}
+	if v := getenv("ENCODE_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("ENCODE_TIMEOUT %q: want a duration such as 15m", v)
+		}
+		h.EncodeTimeout = d
+	}
+	h.NoProgressive = getenv("PROGRESSIVE") == "off"
 	return nil
 }

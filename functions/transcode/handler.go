@@ -49,6 +49,30 @@ type Handler struct {
 	Poll time.Duration
 
 	Log *slog.Logger
+
+	// Chunked encoding (see chunked.go): with Invoker and EncodeFunction
+	// set, a source of at least MinChunks chunks is split into chunks of
+	// ChunkSeconds, encoded by EncodeFunction with at most Parallelism
+	// invocations at once, each tried ChunkAttempts times, RetryWait more
+	// between each. Shorter sources, or no Invoker, use one ffmpeg here.
+	Invoker        Invoker
+	EncodeFunction string
+	ChunkSeconds   float64 // 0 = DefaultChunkSeconds
+	// FirstChunkSeconds is the length of the first chunk, short so that
+	// playback can start early; 0 = one segment.
+	FirstChunkSeconds float64
+	MinChunks         int           // 0 = DefaultMinChunks
+	Parallelism       int           // 0 = 10
+	ChunkAttempts     int           // 0 = DefaultChunkAttempts
+	RetryWait         time.Duration // 0 = 1 s
+	// EncodeSpeed (source seconds per second for the whole ladder, as
+	// measured) and EncodeTimeout (the encode function's timeout) shorten
+	// chunks so each ends well inside the timeout; 0 = not applied.
+	EncodeSpeed   float64
+	EncodeTimeout time.Duration
+	// NoProgressive writes playlists only when every chunk is in, instead
+	// of EVENT playlists as the leading chunks arrive.
+	NoProgressive bool
 }
 
 // New returns a Handler with the default tools, limits and ladder.
@@ -138,6 +162,13 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 	switch {
 	case err == nil && prev.State == catalog.StateReady && prev.Source == src:
 		log.Info("already transcoded", "etag", src.ETag)
+		return nil
+	case err == nil && h.Invoker != nil && prev.State == catalog.StateProcessing && prev.Source == src &&
+		time.Since(prev.Updated) < staleAfter:
+		// A re-delivered event while another invocation fans out the same
+		// upload (it refreshes status.json every heartbeatEvery): starting
+		// again would encode every chunk twice.
+		log.Info("already being transcoded", "etag", src.ETag, "updated", prev.Updated)
 		return nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("transcode %s: %w", id, err)

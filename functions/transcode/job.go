@@ -64,6 +64,14 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	}
 	defer os.RemoveAll(work)
 
+	if h.chunked(ms, ladder) {
+		res, err := h.transcodeChunked(encCtx, id, src, st, ms, ladder, work)
+		if err != nil && userMessage(err) == "" {
+			err = h.runError(ctx, encCtx, start, err, false)
+		}
+		return res, hide(err)
+	}
+
 	args := media.LadderArgs(ms, ladder, media.EncodeOptions{
 		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true,
 	})

@@ -25,11 +25,16 @@ func storeFor(_ context.Context, env Env, c *Common) (*store.Store, error) {
 	if c.S3 == "" {
 		return nil, fmt.Errorf("%w: --s3 is empty", errUsage)
 	}
+	return store.New(awsConfigFor(env, c)), nil
+}
+
+// awsConfigFor is the SDK configuration for the local cloud's endpoint:
+// S3 and the Lambda Invoke API share it, as on LocalStack.
+func awsConfigFor(env Env, c *Common) aws.Config {
 	access, secret := credentialsFrom(env)
-	cfg := aws.Config{
+	return aws.Config{
 		Region:       c.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
 		BaseEndpoint: aws.String(httpURL(c.S3)),
 	}
-	return store.New(cfg), nil
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/hlsflow/hlsflow/functions/api"
+	"github.com/hlsflow/hlsflow/functions/encode"
 	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
@@ -74,6 +76,15 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err := th.Configure(env.Getenv); err != nil {
 		return fmt.Errorf("configure transcode: %w", err)
 	}
+	// Long videos fan out to "encode" through the Lambda Invoke API on the
+	// S3 port, with the SDK's Lambda client as on AWS, in parallel up to the
+	// cores this machine has (on AWS the account's concurrency is the limit).
+	th.EncodeFunction = "encode"
+	th.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsConfigFor(env, &c))}
+	th.Parallelism = runtime.NumCPU()
+
+	eh := encode.New(st)
+	eh.Log = log.With("function", "encode")
 
 	signer, err := signerFor(data)
 	if err != nil {
@@ -102,6 +113,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Functions: map[string]localcloud.Function{
 			"transcode": {Handler: lambda.NewHandler(th.Handle), Timeout: 15 * time.Minute},
 			"api":       {Handler: lambda.NewHandler(apiH.Handle), Timeout: 30 * time.Second},
+			"encode":    {Handler: lambda.NewHandler(eh.Handle), Timeout: 15 * time.Minute},
 		},
 		Notifications: []localcloud.Notification{
 			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},

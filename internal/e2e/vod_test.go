@@ -27,6 +27,9 @@ var vodCases = []vodCase{
 	{name: "landscape 720p, key with spaces", media: "01_bbb_720p_h264_aac51.mp4", key: "e2e/My Clip (1).mp4", duration: 5.3},
 	{name: "rotated portrait mov, non-ascii key", media: "04_iphone4s_portrait_rot90.mov", key: "e2e/портрет é.mov", duration: 2.2, portrait: true},
 	{name: "audio only mp3", media: "14_t_rex_roar_audio_only.mp3", key: "e2e/roar.mp3", duration: 2.1, audioOnly: true},
+	// Long enough to be split into chunks encoded in parallel by the
+	// encode function and stitched: joins must not show.
+	{name: "70 s VP8/Vorbis webm, chunked", media: "08_tears_of_steel_vp8_vorbis.webm", key: "e2e/tears of steel.webm", duration: 70.5},
 }
 
 // TestVODThroughEdge uploads real media through the S3 API and checks the
@@ -115,6 +118,11 @@ func checkLadder(t *testing.T, st *catalog.Status, c vodCase) {
 		}
 		if !pl.EndList || pl.Type != hls.TypeVOD {
 			t.Errorf("%s: VOD playlist without ENDLIST/PLAYLIST-TYPE:VOD", p)
+		}
+		for _, seg := range pl.Segments {
+			if seg.Discontinuity {
+				t.Errorf("%s: discontinuity before %s", p, seg.URI)
+			}
 		}
 		if d := pl.Duration().Seconds(); math.Abs(d-c.duration) > 4 {
 			t.Errorf("%s lasts %.2f s, source %.2f s", p, d, c.duration)
