@@ -189,6 +189,13 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 	if err != nil {
 		return h.fail(ctx, log, st, err)
 	}
+	// A poster is a nicety: a video without one is still ready.
+	if key, err := h.poster(ctx, id, src, res); err != nil {
+		log.Warn("poster", "err", err)
+	} else if key != "" {
+		res.keys[key] = true
+		st.Poster = key
+	}
 	// Remove anything an overlapping attempt may have left that is not
 	// part of this output (the master is already written, so only strays).
 	if err := h.clean(ctx, id, res.keys); err != nil {

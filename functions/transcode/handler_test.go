@@ -208,6 +208,14 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 			t.Errorf("audio-only variant %+v streams %+v", v, pr.Streams)
 		}
 	}
+	if hasVideo := len(m.Media) > 0 || (len(m.Variants) > 0 && m.Variants[0].Width > 0); hasVideo {
+		if s.Poster != catalog.Prefix(id)+"poster.jpg" {
+			t.Errorf("status poster %q, want %q", s.Poster, catalog.Prefix(id)+"poster.jpg")
+		}
+		referenced[s.Poster] = true
+	} else if s.Poster != "" {
+		t.Errorf("audio-only video has poster %q", s.Poster)
+	}
 	for _, k := range keys {
 		if !referenced[k] {
 			t.Errorf("object %s is not referenced by any playlist", k)

@@ -25,6 +25,8 @@ type result struct {
 	keys       map[string]bool // every object written under vod/{id}/
 	duration   float64         // seconds, as encoded
 	renditions []catalog.Rendition
+	source     *media.Source // as probed, for the poster
+	ladder     media.Ladder
 }
 
 // transcode probes, encodes and uploads one upload. Errors that are the
@@ -69,6 +71,9 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 		if err != nil && userMessage(err) == "" {
 			err = h.runError(ctx, encCtx, start, err, false)
 		}
+		if res != nil {
+			res.source, res.ladder = ms, ladder
+		}
 		return res, hide(err)
 	}
 
@@ -105,7 +110,11 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	if err := up.scan(ctx); err != nil {
 		return nil, err
 	}
-	return h.publish(ctx, id, ms, ladder, work, up)
+	res, err := h.publish(ctx, id, ms, ladder, work, up)
+	if res != nil {
+		res.source, res.ladder = ms, ladder
+	}
+	return res, err
 }
 
 // watch uploads segments as they appear and publishes progress until stop

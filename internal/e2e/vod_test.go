@@ -55,6 +55,7 @@ func TestVODThroughEdge(t *testing.T) {
 				t.Errorf("duration %.2f, want about %.1f", st.Duration, c.duration)
 			}
 			checkLadder(t, st, c)
+			checkPoster(t, st, c)
 		})
 	}
 }
@@ -236,5 +237,23 @@ func TestBadUploadsFail(t *testing.T) {
 				t.Errorf("failed video has a master playlist: %s", resp.Status)
 			}
 		})
+	}
+}
+
+// checkPoster: every video gets a poster frame for players and the page;
+// an audio-only one has none.
+func checkPoster(t *testing.T, st *catalog.Status, c vodCase) {
+	if c.audioOnly {
+		if st.Poster != "" {
+			t.Errorf("audio-only video has poster %q", st.Poster)
+		}
+		return
+	}
+	if st.Poster != catalog.Prefix(st.ID)+"poster.jpg" {
+		t.Fatalf("poster %q, want %q", st.Poster, catalog.Prefix(st.ID)+"poster.jpg")
+	}
+	resp, body := edgeGet(t, http.MethodGet, st.Poster, nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || !strings.HasPrefix(string(body), "\xff\xd8") {
+		t.Errorf("poster: %s, %s, %d bytes", resp.Status, resp.Header.Get("Content-Type"), len(body))
 	}
 }

@@ -42,7 +42,7 @@ func ContentType(name string) string {
 // CacheControlVOD returns the Cache-Control for a finished on-demand output.
 func CacheControlVOD(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
-	case ".m3u8":
+	case ".m3u8", ".jpg", ".jpeg": // a poster is remade when the video is
 		return CacheVODPlaylist
 	case ".json":
 		return CacheNoCache
