@@ -152,29 +152,10 @@ func inputArgs(src *media.Source, input string, start, dur float64) []string {
 	return append(a, "-i", in)
 }
 
-// graph decodes once and scales each rung from the one above it, capping
-// the frame rate where the chain first needs it (as internal/media's
-// single-process ladder does, so both paths give the same pictures).
+// graph is media's ladder graph, so chunked and single-process encodes
+// give the same pictures.
 func graph(v *media.Video, rungs []media.Rung) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[0:%d]", v.Index)
-	fps := v.FPS
-	for i, r := range rungs {
-		if i > 0 {
-			fmt.Fprintf(&b, ";[chain%d]", i)
-		}
-		if r.FPS < fps-0.001 {
-			fmt.Fprintf(&b, "fps=%s,", num(r.FPS))
-			fps = r.FPS
-		}
-		fmt.Fprintf(&b, "scale=w=%d:h=%d,setsar=1,format=yuv420p", r.Width, r.Height)
-		if i == len(rungs)-1 {
-			fmt.Fprintf(&b, "[out%d]", i)
-		} else {
-			fmt.Fprintf(&b, ",split=2[out%d][chain%d]", i, i+1)
-		}
-	}
-	return b.String()
+	return media.LadderGraph(fmt.Sprintf("[0:%d]", v.Index), v.FPS, rungs)
 }
 
 func segSeconds(l media.Ladder) float64 {

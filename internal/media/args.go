@@ -129,14 +129,23 @@ func inputArgs(src *Source, input string, d time.Duration) []string {
 // of BenchmarkLadderVsNaive). Frame-rate caps are applied where the chain
 // first needs them, before scaling.
 func ladderGraph(v *Video, rungs []Rung) string {
+	return LadderGraph(fmt.Sprintf("[0:%d]", v.Index), v.FPS, rungs)
+}
+
+// LadderGraph is the filter graph shared by every encoder of a ladder (on
+// demand, chunked, live): from the input pad in, each rung is scaled from
+// the one above it, and a frame-rate cap is applied where the chain first
+// needs it. srcFPS 0 means the input's rate is not known (a live feed), so
+// the first rung's rate is always set. Outputs are [out0], [out1]…
+func LadderGraph(in string, srcFPS float64, rungs []Rung) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[0:%d]", v.Index)
-	fps := v.FPS
+	b.WriteString(in)
+	fps := srcFPS
 	for i, r := range rungs {
 		if i > 0 {
 			fmt.Fprintf(&b, ";[chain%d]", i)
 		}
-		if r.FPS < fps-0.001 {
+		if r.FPS > 0 && (fps == 0 || r.FPS < fps-0.001) {
 			fmt.Fprintf(&b, "fps=%s,", fmtFloat(r.FPS))
 			fps = r.FPS
 		}

@@ -139,25 +139,7 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 // graph decodes once and scales each rung from the one above it; frame
 // rates are capped where the chain first needs it.
 func graph(rungs []media.Rung) string {
-	var b strings.Builder
-	b.WriteString("[0:v:0]")
-	fps := 0.0
-	for i, r := range rungs {
-		if i > 0 {
-			fmt.Fprintf(&b, ";[chain%d]", i)
-		}
-		if r.FPS > 0 && (fps == 0 || r.FPS < fps-0.001) {
-			fmt.Fprintf(&b, "fps=%s,", fmtFloat(r.FPS))
-			fps = r.FPS
-		}
-		fmt.Fprintf(&b, "scale=w=%d:h=%d,setsar=1,format=yuv420p", r.Width, r.Height)
-		if i == len(rungs)-1 {
-			fmt.Fprintf(&b, "[out%d]", i)
-		} else {
-			fmt.Fprintf(&b, ",split=2[out%d][chain%d]", i, i+1)
-		}
-	}
-	return b.String()
+	return media.LadderGraph("[0:v:0]", 0, rungs)
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
