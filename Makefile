@@ -43,7 +43,9 @@ setup-go: ## download the Go modules
 setup: setup-system setup-go $(SETUP_TARGETS) ## all the set-up the tests need
 
 up: setup-system setup-go ## run the whole system on this machine (S3, events, functions, edge, live ingest)
-	$(GO) run ./cmd/hlsflow up --data $(DATA)
+	@$(GO) build -o dist/hlsflow ./cmd/hlsflow
+	@# exec: Ctrl-C reaches hlsflow itself, which drains and exits cleanly.
+	exec ./dist/hlsflow up --data $(DATA)
 
 build: ## build the Lambda bootstraps into dist/functions (ARCH=arm64|x86_64)
 	@for d in functions/*/bootstrap; do \
