@@ -41,7 +41,7 @@ func VideoArgs(src *media.Source, l media.Ladder, c Chunk, opt Options) []string
 		return nil
 	}
 	seg := segSeconds(l)
-	a := append(head(), inputArgs(src, opt.Input, c.Start, c.Duration)...)
+	a := append(head(), media.InputArgs(src, opt.Input, c.Start, c.Duration)...)
 	a = append(a, "-filter_complex", graph(src.Video, l.Video))
 	for i := range l.Video {
 		a = append(a, "-map", fmt.Sprintf("[out%d]", i))
@@ -96,7 +96,7 @@ func AudioArgs(src *media.Source, l media.Ladder, opt Options) []string {
 		return nil
 	}
 	dir := filepath.Join(opt.OutDir, l.Audio.Name)
-	a := append(head(), inputArgs(src, opt.Input, 0, 0)...)
+	a := append(head(), media.InputArgs(src, opt.Input, 0, 0)...)
 	a = append(a,
 		"-map", fmt.Sprintf("0:%d", src.Audio.Index), "-vn",
 		"-c:a", "aac",
@@ -128,28 +128,6 @@ func tail(threads int, offset float64) []string {
 		"-max_muxing_queue_size", "4096",
 		"-output_ts_offset", num(offset),
 	)
-}
-
-// inputArgs lock down how the source is opened, as internal/media does for
-// the single-process ladder: only the protocols the input needs, and only
-// the demuxer the probe chose, so a source cannot make ffmpeg open other
-// files or URLs.
-func inputArgs(src *media.Source, input string, start, dur float64) []string {
-	proto, in := "file", "file:"+input
-	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
-		proto, in = "http,https,tcp,tls", input
-	}
-	a := []string{"-protocol_whitelist", proto}
-	if src.Demuxer != "" {
-		a = append(a, "-format_whitelist", src.Demuxer, "-f", src.Demuxer)
-	}
-	if start > 0 {
-		a = append(a, "-ss", num(start))
-	}
-	if dur > 0 {
-		a = append(a, "-t", num(dur))
-	}
-	return append(a, "-i", in)
 }
 
 // graph is media's ladder graph, so chunked and single-process encodes

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ func LadderArgs(src *Source, l Ladder, opt EncodeOptions) []string {
 	if opt.Progress {
 		a = append(a, "-progress", "pipe:1", "-nostats")
 	}
-	a = append(a, inputArgs(src, opt.Input, opt.Duration)...)
+	a = append(a, InputArgs(src, opt.Input, 0, opt.Duration.Seconds())...)
 
 	var streamMap []string
 	if len(l.Video) > 0 {
@@ -108,17 +109,29 @@ func LadderArgs(src *Source, l Ladder, opt EncodeOptions) []string {
 	return a
 }
 
-// inputArgs are the options that lock down how the input is opened.
-func inputArgs(src *Source, input string, d time.Duration) []string {
+// InputArgs are the options that lock down how an input is opened, for
+// every ffmpeg the pipeline runs on an upload: only the protocols the input
+// needs, and only the demuxer the probe chose, forced. A Demuxer outside the
+// allow-list (a tampered Source) keeps the whole allow-list, which then
+// refuses it. start (fast, frame-accurate seek when re-encoding) and dur
+// are seconds, 0 for none.
+func InputArgs(src *Source, input string, start, dur float64) []string {
+	formats := formatWhitelist
+	if slices.Contains(strings.Split(formatWhitelist, ","), src.Demuxer) {
+		formats = src.Demuxer
+	}
 	a := []string{
 		"-protocol_whitelist", protocolWhitelist(input),
-		"-format_whitelist", formatWhitelist,
+		"-format_whitelist", formats,
 	}
 	if src.Demuxer != "" {
 		a = append(a, "-f", src.Demuxer)
 	}
-	if d > 0 {
-		a = append(a, "-t", fmtFloat(d.Seconds()))
+	if start > 0 {
+		a = append(a, "-ss", fmtFloat(start))
+	}
+	if dur > 0 {
+		a = append(a, "-t", fmtFloat(dur))
 	}
 	return append(a, "-i", inputURL(input))
 }

@@ -30,8 +30,8 @@ func PosterArgs(src *Source, l Ladder, input, out string, at float64) []string {
 			break
 		}
 	}
-	a := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-ss", fmtFloat(at)}
-	a = append(a, inputArgs(src, input, 0)...)
+	a := []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
+	a = append(a, InputArgs(src, input, at, 0)...)
 	return append(a,
 		"-map", "0:"+strconv.Itoa(src.Video.Index),
 		"-frames:v", "1",
