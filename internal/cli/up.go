@@ -109,6 +109,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		AccessKey:   access,
 		SecretKey:   secret,
 		Region:      c.Region,
+		Buckets:     []string{c.UploadsBucket, c.MediaBucket},
 		Concurrency: max(1, runtime.NumCPU()/2), // each job runs a multi-threaded ffmpeg
 		Functions: map[string]localcloud.Function{
 			"transcode": {Handler: lambda.NewHandler(th.Handle), Timeout: 15 * time.Minute},
@@ -132,12 +133,6 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		}
 	}
 
-	for _, b := range []string{c.UploadsBucket, c.MediaBucket} {
-		if err := st.EnsureBucket(ctx, b); err != nil {
-			closeCloud()
-			return err
-		}
-	}
 	// Browsers upload straight to the uploads bucket with presigned URLs,
 	// as on AWS, where the CDK app sets the same rule.
 	if err := allowBrowserUploads(ctx, st.Client, c.UploadsBucket); err != nil {
@@ -145,6 +140,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 
+	if err := os.MkdirAll(filepath.Join(data, "live"), 0o755); err != nil {
+		closeCloud()
+		return fmt.Errorf("create live work dir: %w", err)
+	}
 	live, err := ingest.New(ingest.Config{
 		Store: st, Bucket: c.MediaBucket, Keys: signer,
 		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP), UDPStream: *udpStream,
@@ -154,9 +153,6 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		DrainTimeout: 2 * time.Minute,
 		Log:          log.With("part", "ingest"),
 	})
-	if err == nil {
-		err = os.MkdirAll(filepath.Join(data, "live"), 0o755)
-	}
 	if err == nil {
 		err = live.Start(ctx)
 	}

@@ -44,7 +44,8 @@ const (
 	DefaultKey    = "test"
 )
 
-// Buckets created at start (the local-mode contract).
+// Buckets created at start unless Config.Buckets says otherwise (the
+// local-mode contract).
 var Buckets = []string{"uploads", "media"}
 
 // Config configures a Cloud. Zero values take defaults.
@@ -62,8 +63,10 @@ type Config struct {
 	// Concurrency, QueueSize, Retries, Backoff: see lambdas.Config.
 	Concurrency, QueueSize, Retries int
 	Backoff                         []time.Duration
-	Functions                       map[string]Function
-	Notifications                   []Notification
+	// Buckets to create at start; default Buckets.
+	Buckets       []string
+	Functions     map[string]Function
+	Notifications []Notification
 	// Logger receives dead-letter and retry lines (default slog.Default).
 	Logger *slog.Logger
 	// Verbose makes versitygw log every request.
@@ -132,11 +135,15 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.hooks = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go c.hooks.Serve(hookLn)
 
+	buckets := cfg.Buckets
+	if len(buckets) == 0 {
+		buckets = Buckets
+	}
 	c.s3, err = s3server.Start(ctx, s3server.Config{
 		DataDir: dataDir, Addr: gwAddr,
 		AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
 		WebhookURL: "http://" + hookLn.Addr().String() + "/" + token,
-		Buckets:    Buckets, Verbose: cfg.Verbose,
+		Buckets:    buckets, Verbose: cfg.Verbose,
 	})
 	if err != nil {
 		front.Close()
