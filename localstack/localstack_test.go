@@ -19,29 +19,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 // hangGuard bounds each make target: the point of the one-line errors is
 // that a missing LocalStack never hangs, so running into it is a failure.
 const hangGuard = time.Minute
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // cleanEnv is the test's environment without anything that would point
 // the targets at a real LocalStack or deployment.
@@ -72,7 +56,7 @@ func runTarget(t *testing.T, target string, env map[string]string, limit time.Du
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", target)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testenv.RepoRoot(t)
 	cmd.Env = cleanEnv(env)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -217,7 +201,7 @@ func TestTargetsFailWithOneLine(t *testing.T) {
 // with compose-go (composecheck/), and returns the project as JSON.
 func compose(t *testing.T, env map[string]string) (map[string]any, error) {
 	t.Helper()
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	cmd := exec.Command("go", "run", ".", filepath.Join(root, "localstack", "docker-compose.yml"))
 	cmd.Dir = filepath.Join(root, "localstack", "composecheck")
 	cmd.Env = cleanEnv(env)
@@ -325,7 +309,7 @@ func TestComposeFile(t *testing.T) {
 		if err := exec.Command("docker", "compose", "version").Run(); err != nil {
 			t.Skipf("the docker compose plugin is not installed here (%v); compose-go above checked the file", err)
 		}
-		cmd := exec.Command("docker", "compose", "-f", filepath.Join(repoRoot(t), "localstack", "docker-compose.yml"), "config", "--quiet")
+		cmd := exec.Command("docker", "compose", "-f", filepath.Join(testenv.RepoRoot(t), "localstack", "docker-compose.yml"), "config", "--quiet")
 		cmd.Env = cleanEnv(full)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("docker compose config: %v\n%s", err, out)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
@@ -32,12 +34,8 @@ const (
 func BenchmarkChunked(b *testing.B) {
 	setup(b)
 	dir := b.TempDir()
-	root, err := repoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
 	src := filepath.Join(dir, "long.mp4")
-	in := filepath.Join(filepath.Dir(root), "shared", "media", "01_bbb_720p_h264_aac51.mp4")
+	in := testenv.Media(b, "01_bbb_720p_h264_aac51.mp4")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-stream_loop", "11", "-i", in, "-c", "copy", src).CombinedOutput(); err != nil {
 		b.Fatalf("loop source: %v: %s", err, out)
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/hlsflow/hlsflow/internal/browsertest"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 )
@@ -12,7 +14,7 @@ import (
 // hls.js, from a page on another origin than the edge, past several
 // segments.
 func TestBrowserPlaysVOD(t *testing.T) {
-	id := upload(t, mediaFile(t, "10_bbb_trailer_h264_aac.flv"), "e2e/browser/trailer.flv")
+	id := upload(t, testenv.Media(t, "10_bbb_trailer_h264_aac.flv"), "e2e/browser/trailer.flv")
 	st := waitDone(t, id, 5*time.Minute)
 	if st.State != catalog.StateReady {
 		t.Fatalf("state %s: %s", st.State, st.Error)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/hlsflow/hlsflow/internal/catalog"
 )
 
@@ -31,7 +33,7 @@ func hlsflow(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestCLIUploadWaitAndStatus(t *testing.T) {
-	out, errOut, code := hlsflow(t, "upload", mediaFile(t, "02_flower_960x540_h264_aac.mp4"), "--wait", "--key", "cli/flower.mp4")
+	out, errOut, code := hlsflow(t, "upload", testenv.Media(t, "02_flower_960x540_h264_aac.mp4"), "--wait", "--key", "cli/flower.mp4")
 	if code != 0 {
 		t.Fatalf("upload --wait exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}

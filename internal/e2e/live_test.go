@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/hlsflow/hlsflow/internal/browsertest"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
@@ -22,7 +24,7 @@ import (
 func publish(ctx context.Context, t *testing.T, url, format string, secs int) error {
 	t.Helper()
 	args := []string{"-nostdin", "-loglevel", "error", "-re",
-		"-i", mediaFile(t, "10_bbb_trailer_h264_aac.flv"), "-t", strconv.Itoa(secs)}
+		"-i", testenv.Media(t, "10_bbb_trailer_h264_aac.flv"), "-t", strconv.Itoa(secs)}
 	if format == "flv" {
 		args = append(args, "-c", "copy", "-f", "flv", url)
 	} else {

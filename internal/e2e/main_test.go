@@ -71,17 +71,3 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
-
-// mediaFile returns the path of a shared test video.
-func mediaFile(t *testing.T, name string) string {
-	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(root, "..", "shared", "media", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("test media %s missing: %v", name, err)
-	}
-	return p
-}

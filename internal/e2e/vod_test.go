@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
 )
@@ -37,7 +39,7 @@ var vodCases = []vodCase{
 func TestVODThroughEdge(t *testing.T) {
 	ids := make([]string, len(vodCases))
 	for i, c := range vodCases { // upload all first: the pipeline works on them concurrently
-		ids[i] = upload(t, mediaFile(t, c.media), c.key)
+		ids[i] = upload(t, testenv.Media(t, c.media), c.key)
 	}
 	for i, c := range vodCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -198,7 +200,7 @@ func checkRanges(t *testing.T, seg string) {
 func TestBadUploadsFail(t *testing.T) {
 	junk := make([]byte, 64<<10)
 	_, _ = rand.Read(junk)
-	full, err := os.ReadFile(mediaFile(t, "02_flower_960x540_h264_aac.mp4"))
+	full, err := os.ReadFile(testenv.Media(t, "02_flower_960x540_h264_aac.mp4"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/hlsflow/hlsflow/web/webtest"
 )
 
@@ -62,7 +64,7 @@ func TestWebUIUploadAndPlay(t *testing.T) {
 	needWebUI(t)
 	page := webtest.Open(t, sys.EdgeURL+"/")
 	forgetUploads(t, page)
-	clip := mediaFile(t, "02_flower_960x540_h264_aac.mp4")
+	clip := testenv.Media(t, "02_flower_960x540_h264_aac.mp4")
 	name := filepath.Base(clip)
 	page.Choose(clip)
 	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, time.Minute)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 func TestLayerVersion(t *testing.T) {
@@ -47,7 +49,7 @@ var probeArgs = []string{
 func TestLayerMedia(t *testing.T) {
 	r := newRoot(t)
 	hostProbe := hostTool(t, "ffprobe")
-	dir := filepath.Dir(media(t, "README.md"))
+	dir := filepath.Dir(testenv.Media(t, "README.md"))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ func TestLayerMedia(t *testing.T) {
 func TestLayerLadder(t *testing.T) {
 	r := newRoot(t)
 	hostProbe := hostTool(t, "ffprobe")
-	copyFile(t, media(t, "01_bbb_720p_h264_aac51.mp4"), r.path("tmp/in.mp4"), 0o644)
+	copyFile(t, testenv.Media(t, "01_bbb_720p_h264_aac51.mp4"), r.path("tmp/in.mp4"), 0o644)
 	seconds := "2"
 	if r.qemu != "" {
 		seconds = "1" // emulated: about 20 times slower

@@ -174,36 +174,6 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	}
 }
 
-// repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// media returns the path of a shared test clip, skipping when the media
-// folder is absent.
-func media(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", "media", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test media missing: %v", err)
-	}
-	return p
-}
-
 // hostTool returns Debian's ffmpeg or ffprobe, the reference the layer is
 // compared with.
 func hostTool(t *testing.T, name string) string {

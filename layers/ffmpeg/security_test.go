@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 // TestLayerHTTPS reads a clip over HTTPS the way the pipeline reads a
@@ -29,7 +31,7 @@ import (
 // /etc/pki/tls/certs/ca-bundle.crt).
 func TestLayerHTTPS(t *testing.T) {
 	r := newRoot(t)
-	clip := media(t, "04_iphone4s_portrait_rot90.mov")
+	clip := testenv.Media(t, "04_iphone4s_portrait_rot90.mov")
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		http.ServeFile(w, req, clip)
 	}))
@@ -100,7 +102,7 @@ func TestLayerOpensNothingElse(t *testing.T) {
 		http.NotFound(w, req)
 	}))
 	defer srv.Close()
-	copyFile(t, media(t, "04_iphone4s_portrait_rot90.mov"), r.path("tmp/secret.mov"), 0o644)
+	copyFile(t, testenv.Media(t, "04_iphone4s_portrait_rot90.mov"), r.path("tmp/secret.mov"), 0o644)
 
 	cases := []struct{ name, file, body string }{
 		{"hls playlist", "leak.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n" + srv.URL + "/leak.ts\n#EXTINF:2,\nsecret.mov\n#EXT-X-ENDLIST\n"},

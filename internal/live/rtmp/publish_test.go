@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/testenv"
+
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 )
 
@@ -44,15 +46,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) End(err error) { r.ended <- err }
 
 func clip(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "media", "10_bbb_trailer_h264_aac.flv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("test media: %v", err)
-	}
-	return p
+	return testenv.Media(t, "10_bbb_trailer_h264_aac.flv")
 }
 
 func TestPublishRemuxesToTS(t *testing.T) {
