@@ -1,7 +1,9 @@
 # edge: the local CloudFront stand-in (internal/edge). `make bench-edge`
 # compares it, cache warm, with nginx serving the same segments from disk,
 # both driven by wrk on 127.0.0.1; HLSFLOW_BENCH_SECONDS sets each run's
-# length (default 3 s; 16 runs in all, ABBA order, best of two).
+# length (default 3 s; 28 runs in all, ABBA order, best run counts). Two
+# net/http references run beside them (servecontent_*, nethttp_*: the most
+# a Go server on net/http reaches here), with each server's CPU per request.
 
 BENCH_TARGETS += bench-edge
 

@@ -1,11 +1,11 @@
 package edge
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Headers a player may read cross-origin beyond the safelisted ones; hls.js
@@ -39,7 +39,8 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "bad path")
 		return
 	}
-	obj, hit, err := e.object(r.Context(), key)
+	now := e.now()
+	obj, hit, err := e.object(r.Context(), key, now)
 	switch {
 	case errors.Is(err, errNotFound):
 		jsonError(w, http.StatusNotFound, "not found")
@@ -51,22 +52,23 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadGateway, "origin unavailable")
 		return
 	}
-	e.serveObject(w, r, obj, hit)
+	e.serveObject(w, r, obj, hit, now)
 }
 
-func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, obj *object, hit bool) {
+func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, obj *object, hit bool, now time.Time) {
+	// Shared, never-modified values: a cached response allocates little.
 	h := w.Header()
-	h["Content-Type"] = []string{obj.contentType}
-	if obj.cacheControl != "" {
-		h["Cache-Control"] = []string{obj.cacheControl}
+	h["Content-Type"] = obj.hdrType
+	if obj.hdrCacheControl != nil {
+		h["Cache-Control"] = obj.hdrCacheControl
 	}
-	if obj.etag != "" {
-		h["Etag"] = []string{obj.etag}
+	if obj.hdrETag != nil {
+		h["Etag"] = obj.hdrETag
 	}
 	// A streamed object's metadata may come from memory, its body never.
 	if hit && obj.data != nil {
 		h["X-Cache"] = hitFromEdge
-		age := int64(e.now().Sub(obj.fetched).Seconds())
+		age := int64(now.Sub(obj.fetched).Seconds())
 		h["Age"] = []string{strconv.FormatInt(max(age, 0), 10)}
 	} else {
 		h["X-Cache"] = missFromEdge
@@ -74,38 +76,46 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, obj *object, 
 	if obj.data != nil {
 		// http.ServeContent does Range (single, suffix, open-ended, multi),
 		// If-None-Match/If-Range/If-Modified-Since, HEAD and 416.
-		mr := &memReader{Reader: bytes.NewReader(obj.data), data: obj.data}
-		http.ServeContent(directWriter{w}, r, "", obj.lastModified, mr)
+		dw := newDirectWriter(w, obj.data)
+		http.ServeContent(dw, r, "", obj.lastModified, &dw.body)
+		// For several ranges ServeContent reads the body from a goroutine
+		// that may outlive it; such a reader must not be reused.
+		if !strings.Contains(r.Header.Get("Range"), ",") {
+			dw.release()
+		}
 		return
 	}
 	rr := &rangeReader{ctx: r.Context(), e: e, obj: obj}
 	defer rr.Close()
 	http.ServeContent(w, r, "", obj.lastModified, rr)
-	if rr.err != nil {
+	if err := rr.Failed(); err != nil {
 		// The object changed or S3 failed mid-response; the client sees a
 		// short body, and the next request starts from fresh metadata.
-		e.log.Warn("edge: streaming from origin failed", "key", obj.key, "err", rr.err)
+		e.log.Warn("edge: streaming from origin failed", "key", obj.key, "err", err)
 		if e.cache != nil {
 			e.cache.remove(obj.key, obj)
 		}
 	}
 }
 
+// Header values shared by every response; net/http only reads them.
 var (
-	hitFromEdge  = []string{"Hit from edge"}
-	missFromEdge = []string{"Miss from edge"}
+	hitFromEdge   = []string{"Hit from edge"}
+	missFromEdge  = []string{"Miss from edge"}
+	anyOrigin     = []string{"*"}
+	exposeHeaderV = []string{exposeHeaders}
 )
 
 func (e *Edge) setCORS(h http.Header, r *http.Request) {
 	if e.allowAny {
-		h.Set("Access-Control-Allow-Origin", "*")
+		h["Access-Control-Allow-Origin"] = anyOrigin
 	} else {
 		h.Add("Vary", "Origin")
 		if o := r.Header.Get("Origin"); o != "" && e.origins[o] {
 			h.Set("Access-Control-Allow-Origin", o)
 		}
 	}
-	h.Set("Access-Control-Expose-Headers", exposeHeaders)
+	h["Access-Control-Expose-Headers"] = exposeHeaderV
 }
 
 // mediaKey maps a request path (already percent-decoded by net/http) to a

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,13 +40,17 @@ type object struct {
 	fetched      time.Time
 	expires      time.Time // zero: not cacheable
 	data         []byte
+
+	// The header values every response for the object carries, built
+	// once: a hit then only points the response's header map at them.
+	hdrType, hdrCacheControl, hdrETag []string
 }
 
 // object returns the object at key from the cache or, on a miss, from S3;
 // concurrent misses for one key share a single fetch.
-func (e *Edge) object(ctx context.Context, key string) (*object, bool, error) {
+func (e *Edge) object(ctx context.Context, key string, now time.Time) (*object, bool, error) {
 	if e.cache != nil {
-		if obj := e.cache.get(key, e.now()); obj != nil {
+		if obj := e.cache.get(key, now); obj != nil {
 			e.hits.Add(1)
 			return obj, true, nil
 		}
@@ -123,6 +129,13 @@ func (e *Edge) newObject(key string, size *int64, etag, ctype, cc *string, modif
 	if ttl, ok := sharedTTL(obj.cacheControl); ok {
 		obj.expires = now.Add(ttl)
 	}
+	obj.hdrType = []string{obj.contentType}
+	if obj.cacheControl != "" {
+		obj.hdrCacheControl = []string{obj.cacheControl}
+	}
+	if obj.etag != "" {
+		obj.hdrETag = []string{obj.etag}
+	}
 	return obj
 }
 
@@ -188,7 +201,11 @@ const (
 
 // rangeReader is an io.ReadSeeker over an S3 object for http.ServeContent:
 // seeking is free and reading issues ranged GETs from the current offset.
+//
+// For several ranges http.ServeContent reads from a goroutine that may
+// still run when the handler closes the reader, hence the lock.
 type rangeReader struct {
+	mu     sync.Mutex
 	ctx    context.Context
 	e      *Edge
 	obj    *object
@@ -196,10 +213,13 @@ type rangeReader struct {
 	window int64
 	body   io.ReadCloser
 	left   int64 // bytes still expected from body
+	closed bool
 	err    error // first origin failure, for the caller to log
 }
 
 func (rr *rangeReader) Seek(offset int64, whence int) (int64, error) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
 	var pos int64
 	switch whence {
 	case io.SeekStart:
@@ -215,15 +235,20 @@ func (rr *rangeReader) Seek(offset int64, whence int) (int64, error) {
 		return 0, errors.New("seek: negative position")
 	}
 	if pos != rr.pos {
-		rr.Close()
+		rr.closeBody()
 		rr.pos = pos
 	}
 	return pos, nil
 }
 
 func (rr *rangeReader) Read(p []byte) (int, error) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
 	if rr.pos >= rr.obj.size {
 		return 0, io.EOF
+	}
+	if rr.closed {
+		return 0, os.ErrClosed
 	}
 	if rr.body == nil {
 		if err := rr.open(); err != nil {
@@ -234,7 +259,7 @@ func (rr *rangeReader) Read(p []byte) (int, error) {
 	rr.pos += int64(n)
 	rr.left -= int64(n)
 	if rr.left == 0 {
-		rr.Close()
+		rr.closeBody()
 		err = nil
 	} else if err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -268,9 +293,23 @@ func (rr *rangeReader) open() error {
 
 // Close releases the current S3 body, if any.
 func (rr *rangeReader) Close() error {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.closeBody()
+	rr.closed = true
+	return nil
+}
+
+// Failed returns the first origin failure, if any.
+func (rr *rangeReader) Failed() error {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return rr.err
+}
+
+func (rr *rangeReader) closeBody() {
 	if rr.body != nil {
 		rr.body.Close()
 		rr.body, rr.left = nil, 0
 	}
-	return nil
 }
