@@ -113,8 +113,9 @@ func LadderArgs(src *Source, l Ladder, opt EncodeOptions) []string {
 // every ffmpeg the pipeline runs on an upload: only the protocols the input
 // needs, and only the demuxer the probe chose, forced. A Demuxer outside the
 // allow-list (a tampered Source) keeps the whole allow-list, which then
-// refuses it. start (fast, frame-accurate seek when re-encoding) and dur
-// are seconds, 0 for none.
+// refuses it. An https input is read with the certificate verified
+// against the CA bundle (see tlsArgs). start (fast, frame-accurate seek
+// when re-encoding) and dur are seconds, 0 for none.
 func InputArgs(src *Source, input string, start, dur float64) []string {
 	formats := formatWhitelist
 	if slices.Contains(strings.Split(formatWhitelist, ","), src.Demuxer) {
@@ -132,6 +133,14 @@ func InputArgs(src *Source, input string, start, dur float64) []string {
 	}
 	if dur > 0 {
 		a = append(a, "-t", fmtFloat(dur))
+	}
+	// Probe has already refused an https input with no CA bundle; should
+	// the bundle vanish since, ffmpeg still verifies and fails the read.
+	if strings.HasPrefix(input, "https://") {
+		a = append(a, "-tls_verify", "1")
+		if ca := caFile(); ca != "" {
+			a = append(a, "-ca_file", ca)
+		}
 	}
 	return append(a, "-i", inputURL(input))
 }

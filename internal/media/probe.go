@@ -118,25 +118,50 @@ func Probe(ctx context.Context, ffprobe, input string, lim Limits) (*Source, err
 			return nil, unsupported("the file is empty")
 		}
 	}
+	name := redactQuery(input)
+	if _, err := tlsArgs(input); err != nil {
+		return nil, fmt.Errorf("probe %s: %w", name, err)
+	}
 	out, stderr, err := runProbe(ctx, ffprobe, input, "error")
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("probe %s: %w", input, ctx.Err())
+			return nil, fmt.Errorf("probe %s: %w", name, ctx.Err())
 		}
 		return nil, classifyProbeFailure(ctx, ffprobe, input, stderr, err)
 	}
 	var pj probeJSON
 	if err := json.Unmarshal(out, &pj); err != nil {
-		return nil, fmt.Errorf("probe %s: decode ffprobe output: %w", input, err)
+		return nil, fmt.Errorf("probe %s: decode ffprobe output: %w", name, err)
 	}
 	src, err := sourceFrom(&pj)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDecodable(ctx, ffprobe, src); err != nil {
 		return nil, err
 	}
 	if err := checkLimits(src, lim); err != nil {
 		return nil, err
 	}
 	return src, nil
+}
+
+// checkDecodable refuses a source whose codecs this build of FFmpeg has no
+// software decoder for (the Lambda layer has none for AV1).
+func checkDecodable(ctx context.Context, ffprobe string, src *Source) error {
+	can, err := decodableCodecs(ctx, ffprobe)
+	if err != nil {
+		return err
+	}
+	if v := src.Video; v != nil && !can[v.Codec] {
+		return unsupported("the video codec (%s) cannot be decoded by this installation's FFmpeg; "+
+			"re-encode the video as H.264, HEVC or VP9 and upload it again", v.Codec)
+	}
+	if a := src.Audio; a != nil && !can[a.Codec] {
+		return unsupported("the audio codec (%s) cannot be decoded by this installation's FFmpeg; "+
+			"re-encode the audio as AAC, MP3 or Opus and upload it again", a.Codec)
+	}
+	return nil
 }
 
 func unsupported(format string, a ...any) error {
@@ -166,12 +191,17 @@ func inputURL(input string) string {
 }
 
 func runProbe(ctx context.Context, ffprobe, input, loglevel string) (stdout, stderr []byte, err error) {
-	cmd := exec.CommandContext(ctx, ffprobe,
+	tls, err := tlsArgs(input)
+	if err != nil {
+		return nil, nil, err
+	}
+	args := append([]string{
 		"-v", loglevel, "-hide_banner",
 		"-protocol_whitelist", protocolWhitelist(input),
 		"-format_whitelist", formatWhitelist,
 		"-of", "json", "-show_format", "-show_streams",
-		inputURL(input))
+	}, tls...)
+	cmd := exec.CommandContext(ctx, ffprobe, append(args, inputURL(input))...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	cmd.WaitDelay = 2 * time.Second
@@ -182,10 +212,12 @@ func runProbe(ctx context.Context, ffprobe, input, loglevel string) (stdout, std
 // classifyProbeFailure turns ffprobe's complaint into a refusal for people,
 // or into a plain error when the fault is not the file's.
 func classifyProbeFailure(ctx context.Context, ffprobe, input string, stderr []byte, runErr error) error {
-	msg := string(stderr)
+	// ffprobe names the input in its messages: keep signatures out of logs.
+	name := redactQuery(input)
+	msg := strings.ReplaceAll(string(stderr), input, name)
 	var ee *exec.ExitError
 	if !errors.As(runErr, &ee) {
-		return fmt.Errorf("probe %s: run %s: %w", input, ffprobe, runErr)
+		return fmt.Errorf("probe %s: run %s: %w", name, ffprobe, runErr)
 	}
 	switch {
 	case strings.Contains(msg, "Format not on whitelist"):
@@ -198,7 +230,7 @@ func classifyProbeFailure(ctx context.Context, ffprobe, input string, stderr []b
 		strings.Contains(msg, "End of file"):
 		head, err := readHead(ctx, input, 512)
 		if err != nil {
-			return fmt.Errorf("probe %s: ffprobe failed (%s) and reading the start failed: %w", input, lastLine(msg), err)
+			return fmt.Errorf("probe %s: ffprobe failed (%s) and reading the start failed: %w", name, lastLine(msg), err)
 		}
 		if s := sniff(head); s != "" {
 			return unsupported("%s", s)
@@ -209,8 +241,23 @@ func classifyProbeFailure(ctx context.Context, ffprobe, input string, stderr []b
 		return unsupported("the file is not a video or audio file (its content was not recognised)")
 	case strings.Contains(msg, "Protocol not on whitelist"):
 		return unsupported("the file refers to other files or URLs, which is not allowed; upload the video file itself")
+	case strings.Contains(msg, "[tls @"):
+		// The storage's certificate, not the file: say so, and retry.
+		return fmt.Errorf("probe %s: TLS: %s", name, tlsLine(msg))
 	}
-	return fmt.Errorf("probe %s: ffprobe failed: %s", input, lastLine(msg))
+	return fmt.Errorf("probe %s: ffprobe failed: %s", name, lastLine(msg))
+}
+
+// tlsLine is the TLS layer's own complaint in ffprobe's log.
+func tlsLine(log string) string {
+	for line := range strings.SplitSeq(log, "\n") {
+		if _, rest, ok := strings.Cut(line, "[tls @ "); ok {
+			if _, why, ok := strings.Cut(rest, "] "); ok {
+				return why
+			}
+		}
+	}
+	return lastLine(log)
 }
 
 // probedFormat finds the demuxer libavformat picked in ffprobe's debug log.
