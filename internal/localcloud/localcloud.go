@@ -155,7 +155,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.front = &http.Server{
 		Handler: newRouter(s3server.Transport(gwAddr), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		}),
+		}, cfg.AccessKey),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
 	go c.front.Serve(front)

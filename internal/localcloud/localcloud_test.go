@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -173,6 +175,45 @@ func TestWrongCredentialsStoreNothing(t *testing.T) {
 		}
 		if _, err := good.Head(ctx, "uploads", key); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("object exists after a refused put: %v", err)
+		}
+	})
+	// An access key the cloud does not know: 403 InvalidAccessKeyId, as
+	// S3 answers, for the SDK, a HEAD and a presigned URL alike.
+	t.Run("unknown access key", func(t *testing.T) {
+		key := "denied/unknown-key.txt"
+		cfg := awsConfig(c, c.SecretKey())
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("nobody", c.SecretKey(), "")
+		bad := store.New(cfg)
+		err := bad.PutBytes(ctx, "uploads", key, []byte("x"), store.Object{})
+		var re interface{ HTTPStatusCode() int }
+		var ae smithy.APIError
+		if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden ||
+			!errors.As(err, &ae) || ae.ErrorCode() != "InvalidAccessKeyId" {
+			t.Fatalf("put with an unknown access key: %v, want 403 InvalidAccessKeyId", err)
+		}
+		if _, err := good.Head(ctx, "uploads", key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("object exists after a refused put: %v", err)
+		}
+		if _, err := bad.Head(ctx, "uploads", key); !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+			t.Errorf("head with an unknown access key: %v, want 403", err)
+		}
+		ps, err := s3.NewPresignClient(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })).
+			PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("uploads"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPut, ps.URL, strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "<Code>InvalidAccessKeyId</Code>") {
+			t.Errorf("presigned put with an unknown access key: %d %s", resp.StatusCode, body)
+		}
+		if _, err := good.Head(ctx, "uploads", key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("object exists after a refused presigned put: %v", err)
 		}
 	})
 	t.Run("unsigned", func(t *testing.T) {

@@ -1,8 +1,10 @@
 package localcloud
 
 import (
+	"encoding/xml"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 
 	"github.com/hlsflow/hlsflow/internal/localcloud/sigv4"
 )
@@ -10,8 +12,11 @@ import (
 // newRouter sends requests signed for "lambda" to the Invoke API and
 // everything else to S3, as one AWS-style endpoint does. The S3 side is a
 // streaming reverse proxy: bodies are never buffered, and the Host header
-// is kept because the signature covers it.
-func newRouter(s3 http.RoundTripper, lambda http.Handler) http.Handler {
+// is kept because the signature covers it. S3 requests signed with another
+// access key than accessKey get S3's 403 InvalidAccessKeyId before any of
+// their body is read (the gateway itself would answer 404 with a code of
+// its own, which SDKs and people do not expect).
+func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey string) http.Handler {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
@@ -31,6 +36,27 @@ func newRouter(s3 http.RoundTripper, lambda http.Handler) http.Handler {
 			lambda.ServeHTTP(w, r)
 			return
 		}
+		if key := sigv4.AccessKey(r); key != "" && key != accessKey {
+			invalidAccessKey(w, r, key)
+			return
+		}
 		proxy.ServeHTTP(w, r)
 	})
+}
+
+// invalidAccessKey answers as S3 does for an access key it does not know.
+func invalidAccessKey(w http.ResponseWriter, r *http.Request, key string) {
+	w.Header().Set("Content-Type", "application/xml")
+	// The client may still be sending a body nobody will read.
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusForbidden)
+	if r.Method == http.MethodHead {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message><AWSAccessKeyId>`)
+	xml.EscapeText(&b, []byte(key))
+	b.WriteString(`</AWSAccessKeyId></Error>`)
+	w.Write([]byte(b.String()))
 }

@@ -70,19 +70,28 @@ func Parse(header string) (Auth, error) {
 // Service returns the service a request is signed for, from its
 // Authorization header or, for presigned URLs, its X-Amz-Credential
 // query parameter; "" when it is not signed.
-func Service(r *http.Request) string {
+func Service(r *http.Request) string { return credential(r).Service }
+
+// AccessKey returns the access key a request is signed with, found as
+// Service finds the service; "" when it is not signed.
+func AccessKey(r *http.Request) string { return credential(r).AccessKey }
+
+// credential is the credential scope a request is signed with (only its
+// key, date, region and service are set); zero when there is none.
+func credential(r *http.Request) Auth {
 	if h := r.Header.Get("Authorization"); h != "" {
-		if a, err := Parse(h); err == nil {
-			return a.Service
+		a, err := Parse(h)
+		if err != nil {
+			return Auth{}
 		}
-		return ""
+		return a
 	}
 	if c := r.URL.Query().Get("X-Amz-Credential"); c != "" {
 		if f := strings.Split(c, "/"); len(f) == 5 {
-			return f[3]
+			return Auth{AccessKey: f[0], Date: f[1], Region: f[2], Service: f[3]}
 		}
 	}
-	return ""
+	return Auth{}
 }
 
 // MaxSkew is how far a request's time may be from now, as on AWS.
