@@ -42,7 +42,7 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err // *PathError already says "open PATH: why"
 	}
 	defer f.Close()
 	st, err := f.Stat()
