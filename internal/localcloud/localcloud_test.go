@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,6 +265,62 @@ func TestPutDeliversAWSEvent(t *testing.T) {
 				t.Errorf("bucket %q arn %q", r.S3.Bucket.Name, r.S3.Bucket.Arn)
 			}
 		})
+	}
+}
+
+// TestCopyObject: a copy inside the bucket (aws s3 cp/mv s3://… s3://…)
+// stores the bytes and sends ObjectCreated:Copy, and a part copied from
+// another object completes a multipart upload, as on S3.
+func TestCopyObject(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	data := make([]byte, 6<<20)
+	rand.Read(data)
+	src := "copy/source clip.mp4"
+	if err := st.PutBytes(ctx, "uploads", src, data, store.Object{}); err != nil {
+		t.Fatal(err)
+	}
+	dst := "copy/copied clip.mp4"
+	if _, err := st.Client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket: aws.String("uploads"), Key: aws.String(dst),
+		CopySource: aws.String("uploads/" + url.PathEscape(src)),
+	}); err != nil {
+		t.Fatalf("copy object: %v", err)
+	}
+	if got, err := st.GetBytes(ctx, "uploads", dst); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("copied object: %d bytes, equal %v (%v)", len(got), bytes.Equal(got, data), err)
+	}
+	if ev := rec.wait(t, dst, 1)[0]; ev.EventName != "ObjectCreated:Copy" || ev.S3.Object.Key != "copy/copied+clip.mp4" {
+		t.Errorf("copy event %q key %q, want ObjectCreated:Copy", ev.EventName, ev.S3.Object.Key)
+	}
+
+	// Multipart copy: the source's first 5 MiB as part 1, the rest as part 2.
+	mp := "copy/multipart copy.mp4"
+	cm, err := st.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("uploads"), Key: aws.String(mp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []types.CompletedPart
+	for i, rng := range []string{fmt.Sprintf("bytes=0-%d", 5<<20-1), fmt.Sprintf("bytes=%d-%d", 5<<20, len(data)-1)} {
+		n := aws.Int32(int32(i + 1))
+		out, err := st.Client.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+			Bucket: aws.String("uploads"), Key: aws.String(mp), UploadId: cm.UploadId, PartNumber: n,
+			CopySource: aws.String("uploads/" + url.PathEscape(src)), CopySourceRange: aws.String(rng),
+		})
+		if err != nil {
+			t.Fatalf("upload part copy %s: %v", rng, err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: out.CopyPartResult.ETag, PartNumber: n})
+	}
+	if _, err := st.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String("uploads"), Key: aws.String(mp), UploadId: cm.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.GetBytes(ctx, "uploads", mp); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("multipart copy: %d bytes, equal %v (%v)", len(got), bytes.Equal(got, data), err)
 	}
 }
 

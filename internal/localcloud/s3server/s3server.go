@@ -94,7 +94,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start s3: %w", err)
 	}
-	be, err := posix.New(root, ms, posix.PosixOpts{})
+	// S3's own limit for CopyObject and UploadPartCopy sources: posix.New
+	// leaves it 0 otherwise, which refuses every copy.
+	be, err := posix.New(root, ms, posix.PosixOpts{CopyObjectThreshold: 5 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("start s3: posix backend: %w", err)
 	}
