@@ -1,6 +1,9 @@
 // Package localcloud runs the AWS parts hlsflow needs on one machine:
 // S3 (embedded versitygw), S3 → Lambda notifications, and the Lambda
-// Invoke API, all behind one address like LocalStack's 4566.
+// Invoke API, all behind one address like LocalStack's 4566. The front door
+// on that address routes by the SigV4 service, answers unknown access keys
+// as S3 does, and makes the bucket event for every object it sees created
+// (PUT, copy, multipart completion).
 //
 // Starting a Cloud changes the process's working directory to
 // {DataDir}/s3 (versitygw's posix backend works relative to it): resolve
@@ -80,7 +83,6 @@ type Cloud struct {
 	receiver *events.Receiver
 	s3       *s3server.Server
 	front    *http.Server
-	hooks    *http.Server
 	endpoint string
 }
 
@@ -102,14 +104,6 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Events come in on a private loopback port, under an unguessable path
-	// so that other local processes cannot inject fake uploads.
-	hookLn, err := listen("127.0.0.1:0")
-	if err != nil {
-		front.Close()
-		return nil, err
-	}
-	token := randomHex(16)
 
 	c := &Cloud{cfg: cfg, endpoint: "http://" + front.Addr().String()}
 	c.lambdas = lambdas.New(lambdas.Config{
@@ -130,10 +124,6 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 			return aws.ToInt64(out.ContentLength), nil
 		},
 	})
-	mux := http.NewServeMux()
-	mux.Handle("POST /"+token, c.receiver)
-	c.hooks = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go c.hooks.Serve(hookLn)
 
 	buckets := cfg.Buckets
 	if len(buckets) == 0 {
@@ -142,12 +132,10 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.s3, err = s3server.Start(ctx, s3server.Config{
 		DataDir: dataDir, Addr: gwAddr,
 		AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		WebhookURL: "http://" + hookLn.Addr().String() + "/" + token,
-		Buckets:    buckets, Verbose: cfg.Verbose,
+		Buckets: buckets, Verbose: cfg.Verbose,
 	})
 	if err != nil {
 		front.Close()
-		c.hooks.Close()
 		c.lambdas.Close(ctx)
 		return nil, err
 	}
@@ -155,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.front = &http.Server{
 		Handler: newRouter(s3server.Transport(gwAddr), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		}, cfg.AccessKey),
+		}, cfg.AccessKey, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
 	go c.front.Serve(front)
@@ -270,9 +258,7 @@ func (c *Cloud) Close(ctx context.Context) error {
 	if err := c.front.Shutdown(shut); err != nil {
 		errs = append(errs, fmt.Errorf("stop s3 front door: %w", err))
 	}
+	c.receiver.Wait() // the last events are dead-lettered, not lost
 	errs = append(errs, c.s3.Close())
-	if err := c.hooks.Shutdown(shut); err != nil {
-		errs = append(errs, fmt.Errorf("stop event webhook: %w", err))
-	}
 	return errors.Join(errs...)
 }

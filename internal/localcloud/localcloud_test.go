@@ -324,6 +324,132 @@ func TestCopyObject(t *testing.T) {
 	}
 }
 
+// TestEventsOnlyForCreatedObjects: requests that do not create an object
+// (a part, a tag, a failed or refused PUT, a delete, a completion that S3
+// rejects) send no event; a presigned PUT, as the web page makes, does.
+func TestEventsOnlyForCreatedObjects(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	bucket := aws.String("uploads")
+
+	// Multipart: a part, then a completion naming a part that was never sent.
+	mp := "none/multipart.bin"
+	cm, err := st.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: bucket, Key: aws.String(mp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := st.Client.UploadPart(ctx, &s3.UploadPartInput{Bucket: bucket, Key: aws.String(mp), UploadId: cm.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(make([]byte, 5<<20))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: bucket, Key: aws.String(mp), UploadId: cm.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{
+			{ETag: part.ETag, PartNumber: aws.Int32(1)}, {ETag: aws.String(`"00000000000000000000000000000000"`), PartNumber: aws.Int32(2)},
+		}}})
+	if err == nil {
+		t.Fatal("completion with a missing part succeeded")
+	}
+	// A refused PUT (wrong secret), a tag on an object, a delete.
+	bad := store.New(awsConfig(c, "wrong"))
+	if err := bad.PutBytes(ctx, "uploads", "none/refused.txt", []byte("x"), store.Object{}); err == nil {
+		t.Fatal("put with a wrong secret succeeded")
+	}
+	tagged := "none/tagged.txt"
+	if err := st.PutBytes(ctx, "uploads", tagged, []byte("x"), store.Object{}); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, tagged, 1)
+	if _, err := st.Client.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: bucket, Key: aws.String(tagged),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(tagged)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A presigned PUT: the marker whose event says the others are through.
+	presigned := "none/presigned marker.txt"
+	ps, err := s3.NewPresignClient(st.Client).PresignPutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String(presigned)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, ps.URL, strings.NewReader("marker"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("presigned put: %s", resp.Status)
+	}
+	ev := rec.wait(t, presigned, 1)[0]
+	if ev.EventName != "ObjectCreated:Put" || ev.S3.Object.Size != 6 || ev.RequestParameters.SourceIPAddress != "127.0.0.1" ||
+		ev.PrincipalID.PrincipalID != "AWS:"+c.AccessKey() {
+		t.Errorf("presigned put event: name %q size %d source %q principal %q", ev.EventName, ev.S3.Object.Size,
+			ev.RequestParameters.SourceIPAddress, ev.PrincipalID.PrincipalID)
+	}
+	// Events are asynchronous: give stray ones a moment, then count.
+	time.Sleep(200 * time.Millisecond)
+	for _, k := range []string{mp, "none/refused.txt"} {
+		rec.mu.Lock()
+		n := len(rec.byKey[k])
+		rec.mu.Unlock()
+		if n != 0 {
+			t.Errorf("%d events for %s, want none", n, k)
+		}
+	}
+	if n := len(rec.wait(t, tagged, 1)); n != 1 {
+		t.Errorf("%d events for %s (put, tag, delete), want 1", n, tagged)
+	}
+}
+
+// TestConcurrentUploadsEachGetTheirEvent puts many objects at once into
+// both buckets: every upload gets exactly one event, naming its own key,
+// size and ETag. (versitygw's own webhook could name another request's key
+// under such load; the front door's events cannot.)
+func TestConcurrentUploadsEachGetTheirEvent(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	const n = 40
+	etags := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			key := fmt.Sprintf("concurrent/clip %02d.mp4", i)
+			body := bytes.Repeat([]byte{byte(i)}, 1000+i)
+			out, err := st.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("uploads"), Key: aws.String(key), Body: bytes.NewReader(body)})
+			if err != nil {
+				t.Errorf("put %s: %v", key, err)
+				return
+			}
+			etags[i] = strings.Trim(aws.ToString(out.ETag), `"`)
+			// Segments written to the media bucket at the same time.
+			if err := st.PutBytes(ctx, "media", fmt.Sprintf("vod/concurrent/seg_%05d.ts", i), body, store.Object{}); err != nil {
+				t.Errorf("put segment: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		key := fmt.Sprintf("concurrent/clip %02d.mp4", i)
+		evs := rec.wait(t, key, 1)
+		if len(evs) != 1 || evs[0].S3.Object.Size != int64(1000+i) || evs[0].S3.Object.ETag != etags[i] ||
+			evs[0].S3.Object.Key != fmt.Sprintf("concurrent/clip+%02d.mp4", i) {
+			t.Errorf("%s: %d events, first %+v; want one, size %d, etag %s", key, len(evs), evs[0].S3.Object, 1000+i, etags[i])
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for k := range rec.byKey {
+		if strings.HasPrefix(k, "vod/") || (strings.HasPrefix(k, "concurrent/") && !strings.HasPrefix(k, "concurrent/clip ")) {
+			t.Errorf("event for %q, which no upload made", k)
+		}
+	}
+}
+
 func TestMultipartUploadOneEvent(t *testing.T) {
 	c := shared(t)
 	ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"strings"
 
+	"github.com/hlsflow/hlsflow/internal/localcloud/events"
 	"github.com/hlsflow/hlsflow/internal/localcloud/sigv4"
 )
 
@@ -15,9 +16,16 @@ import (
 // is kept because the signature covers it. S3 requests signed with another
 // access key than accessKey get S3's 403 InvalidAccessKeyId before any of
 // their body is read (the gateway itself would answer 404 with a code of
-// its own, which SDKs and people do not expect).
-func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey string) http.Handler {
+// its own, which SDKs and people do not expect). Every object the proxy
+// sees created goes to observe, which makes the bucket event.
+func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey string, observe func(events.Created)) http.Handler {
 	proxy := &httputil.ReverseProxy{
+		ModifyResponse: func(resp *http.Response) error {
+			if c, ok := created(resp); ok {
+				observe(c)
+			}
+			return nil
+		},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = pr.In.Host

@@ -1,6 +1,12 @@
-// Package events turns versitygw's bucket-event webhook posts into the S3
-// event JSON that AWS delivers to Lambda, and hands each event to the
-// function a notification configuration names, as an async invocation.
+// Package events turns object creations the local cloud's front door sees
+// succeed into the S3 event JSON that AWS delivers to Lambda, and hands each
+// event to the function a notification configuration names, as an async
+// invocation.
+//
+// The events are not taken from versitygw's own webhook: in v1.8.0 it builds
+// the event from request buffers that the HTTP server reuses for the next
+// request, so under concurrent load an event could name another key, and an
+// upload would never be processed.
 package events
 
 import (
@@ -12,15 +18,9 @@ import (
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
 
-// gwEvent is the body versitygw posts: its own record layout, with
-// eventName "s3:ObjectCreated:Put", the key as stored (not URL-encoded)
-// and an ARN made of bucket and key. Its start-up test post is
-// {"Event":"s3:TestEvent",...} with no Records.
-type gwEvent struct {
-	Event   string     `json:"Event"`
-	Records []gwRecord `json:"Records"`
-}
-
+// gwRecord is one event as the gateway would describe it: eventName
+// "s3:ObjectCreated:Put", the key as stored (not URL-encoded). Normalize
+// turns it into AWS's record.
 type gwRecord struct {
 	EventTime    string `json:"eventTime"`
 	EventName    string `json:"eventName"`
@@ -56,24 +56,6 @@ type gwRecord struct {
 type Record struct {
 	Bucket, Key, EventName string // EventName as AWS names it: "ObjectCreated:Put"
 	Event                  awsevents.S3Event
-}
-
-// parse decodes a webhook body into normalised records; a test event or a
-// body without records yields none.
-func parse(body []byte, region string) ([]Record, error) {
-	var ev gwEvent
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("decode bucket event: %w", err)
-	}
-	out := make([]Record, 0, len(ev.Records))
-	for _, r := range ev.Records {
-		rec := Normalize(r, region)
-		out = append(out, Record{
-			Bucket: r.S3.Bucket.Name, Key: r.S3.Object.Key,
-			EventName: rec.EventName, Event: awsevents.S3Event{Records: []awsevents.S3EventRecord{rec}},
-		})
-	}
-	return out, nil
 }
 
 // Normalize builds the record AWS would deliver for r: event version 2.1,

@@ -3,10 +3,10 @@ package events
 import (
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,20 +68,19 @@ type Config struct {
 	// DeadLetterDir receives events that could not even be queued.
 	DeadLetterDir string
 	Logger        *slog.Logger
-	// ObjectSize looks up an object's size. versitygw leaves the size out
-	// of CompleteMultipartUpload events; with this set, it is filled in.
+	// ObjectSize looks up an object's size, for creations whose size the
+	// front door cannot know (multipart completions, copies, chunked PUTs).
 	ObjectSize func(ctx context.Context, bucket, key string) (int64, error)
 }
 
-// Receiver is the http.Handler for versitygw's event webhook.
+// Receiver turns observed object creations into Lambda events.
 type Receiver struct {
-	cfg    Config
-	log    *slog.Logger
-	closed atomic.Bool
+	cfg      Config
+	log      *slog.Logger
+	closed   atomic.Bool
+	inFlight sync.WaitGroup
+	seq      atomic.Uint64 // sequencer of the next event
 }
-
-// maxBody bounds a webhook post; versitygw sends one small record per post.
-const maxBody = 1 << 20
 
 // NewReceiver returns a Receiver dispatching per cfg.
 func NewReceiver(cfg Config) *Receiver {
@@ -92,52 +91,84 @@ func NewReceiver(cfg Config) *Receiver {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	return &Receiver{cfg: cfg, log: log}
+	r := &Receiver{cfg: cfg, log: log}
+	// S3's sequencer is opaque hex that grows for later events on a key.
+	r.seq.Store(uint64(time.Now().UnixNano()))
+	return r
 }
 
 // Close makes later events go to the dead-letter directory instead of
 // being invoked (the local cloud is shutting down).
 func (r *Receiver) Close() { r.closed.Store(true) }
 
-// ServeHTTP takes one webhook post. It answers at once: versitygw waits
-// at most 3 s and never retries, so the work happens asynchronously.
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody))
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
-		return
-	}
-	recs, err := parse(body, r.cfg.Region)
-	if err != nil {
-		r.log.Warn("bucket event ignored", "error", err)
-		http.Error(w, "bad event", http.StatusBadRequest)
-		return
-	}
-	for _, rec := range recs {
-		r.fillSize(req.Context(), &rec)
-		r.Dispatch(rec)
-	}
-	w.WriteHeader(http.StatusNoContent)
+// Wait returns once every observation handed to Observe is dispatched.
+func (r *Receiver) Wait() { r.inFlight.Wait() }
+
+// Created is an object creation the front door saw succeed.
+type Created struct {
+	// EventName as S3 notifications name it: "s3:ObjectCreated:Put",
+	// "s3:ObjectCreated:Copy" or "s3:ObjectCreated:CompleteMultipartUpload".
+	EventName   string
+	Bucket, Key string // the key as stored, not encoded
+	ETag        string
+	// Size in bytes; 0 means unknown, and it is looked up.
+	Size int64
+	// Principal is the access key the request was signed with.
+	Principal         string
+	SourceIP          string
+	RequestID, HostID string // the response's x-amz-request-id and x-amz-id-2
+	Time              time.Time
 }
 
-// fillSize adds the size versitygw omits from multipart completions.
-func (r *Receiver) fillSize(ctx context.Context, rec *Record) {
-	o := &rec.Event.Records[0].S3.Object
-	if r.cfg.ObjectSize == nil || o.Size != 0 || rec.EventName != "ObjectCreated:CompleteMultipartUpload" {
+// Observe dispatches the event for c without holding up the caller (the
+// response to the upload), as S3 notifies asynchronously.
+func (r *Receiver) Observe(c Created) {
+	r.inFlight.Add(1)
+	go func() {
+		defer r.inFlight.Done()
+		r.fillSize(&c)
+		r.Dispatch(r.record(c))
+	}()
+}
+
+// record builds the normalised event for c.
+func (r *Receiver) record(c Created) Record {
+	var g gwRecord
+	g.EventTime = c.Time.UTC().Format(time.RFC3339Nano)
+	g.EventName = c.EventName
+	g.AwsRegion = r.cfg.Region
+	g.UserIdentity.PrincipalID = c.Principal
+	g.RequestParameters.SourceIPAddress = c.SourceIP
+	g.ResponseElements.RequestID = c.RequestID
+	g.ResponseElements.HostID = c.HostID
+	g.S3.Bucket.Name = c.Bucket
+	g.S3.Bucket.OwnerIdentity.PrincipalID = c.Principal
+	g.S3.Object.Key = c.Key
+	g.S3.Object.Size = c.Size
+	if c.ETag != "" {
+		g.S3.Object.ETag = &c.ETag
+	}
+	g.S3.Object.Sequencer = fmt.Sprintf("00%016X", r.seq.Add(1))
+	rec := Normalize(g, r.cfg.Region)
+	return Record{
+		Bucket: c.Bucket, Key: c.Key, EventName: rec.EventName,
+		Event: awsevents.S3Event{Records: []awsevents.S3EventRecord{rec}},
+	}
+}
+
+// fillSize looks up a size the front door could not know.
+func (r *Receiver) fillSize(c *Created) {
+	if r.cfg.ObjectSize == nil || c.Size != 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	size, err := r.cfg.ObjectSize(ctx, rec.Bucket, rec.Key)
+	size, err := r.cfg.ObjectSize(ctx, c.Bucket, c.Key)
 	if err != nil {
-		r.log.Warn("bucket event: object size unknown", "bucket", rec.Bucket, "key", rec.Key, "error", err)
+		r.log.Warn("bucket event: object size unknown", "bucket", c.Bucket, "key", c.Key, "error", err)
 		return
 	}
-	o.Size = size
+	c.Size = size
 }
 
 // Dispatch invokes every function whose notification matches rec.

@@ -11,14 +11,13 @@
 //   - The posix backend keeps metadata in user xattrs; where the filesystem
 //     refuses them (some tmpfs, overlay mounts) a sidecar directory
 //     {DataDir}/meta is used instead.
-//   - With an event webhook configured, the gateway POSTs a test event
-//     ({"Event":"s3:TestEvent"}) synchronously at start and fails to start
-//     if the URL refuses connections; later events are posted from
-//     goroutines with a 3 s timeout and are never retried. Events name
-//     the key raw (not URL-encoded), prefix eventName with "s3:", use
-//     eventVersion 2.2 and an ARN of bucket/key; a multipart upload gives
-//     one s3:ObjectCreated:CompleteMultipartUpload event (none per part)
-//     whose size is 0. Package events normalises all of this.
+//   - The gateway's own event webhook is not used: v1.8.0 builds each event
+//     from request buffers the HTTP server reuses for the next request, so
+//     under load an event can name another request's key (and the race
+//     detector reports it). The local cloud makes its events from what its
+//     front door sees instead (package events).
+//   - posix.New leaves the CopyObject/UploadPartCopy size limit at 0, which
+//     refuses every copy; Start sets S3's 5 GiB.
 //   - Request bodies are streamed to disk (fiber's StreamRequestBody):
 //     a 256 MiB multipart upload through the local cloud grew the
 //     process's peak RSS by about 9 MiB.
@@ -53,9 +52,6 @@ type Config struct {
 	// (Linux), which needs no free port.
 	Addr                         string
 	AccessKey, SecretKey, Region string
-	// WebhookURL receives bucket events; empty disables events. It must
-	// accept connections before Start is called.
-	WebhookURL string
 	// Buckets are created (if missing) before Start returns.
 	Buckets []string
 	// Verbose logs every request and the startup banner.
@@ -113,7 +109,6 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MultipartMaxParts: 10000,
 		KeepAlive:         true,
 		Quiet:             !cfg.Verbose,
-		EventWebhookURL:   cfg.WebhookURL,
 		S3Options: []s3api.Option{s3api.WithOnListen(func() {
 			once.Do(func() { close(listening) })
 		})},
