@@ -39,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/versity/versitygw/auth"
 	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/embedgw"
 	"github.com/versity/versitygw/s3api"
@@ -100,8 +101,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	listening := make(chan struct{})
 	var once sync.Once
 	gw := &embedgw.Config{
-		RootUserAccess:    cfg.AccessKey,
-		RootUserSecret:    cfg.SecretKey,
+		RootUserAccess: cfg.AccessKey,
+		RootUserSecret: cfg.SecretKey,
+		// The one account, given directly: the gateway would otherwise
+		// print a line about choosing it on the user's terminal.
+		IAMService: auth.NewIAMServiceSingle(auth.Account{
+			Access: cfg.AccessKey, Secret: cfg.SecretKey, Role: auth.RoleAdmin,
+		}),
 		Region:            cfg.Region,
 		Ports:             []string{cfg.Addr},
 		MaxConnections:    1000,
