@@ -2,12 +2,14 @@ package localcloud_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/localcloud/events"
 	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -402,6 +405,63 @@ func TestEventsOnlyForCreatedObjects(t *testing.T) {
 	}
 	if n := len(rec.wait(t, tagged, 1)); n != 1 {
 		t.Errorf("%d events for %s (put, tag, delete), want 1", n, tagged)
+	}
+}
+
+// TestPresignedPostEvent uploads with a presigned POST (an HTML form, as
+// browser upload libraries do) and wants ObjectCreated:Post, whichever
+// success status the form asks for.
+func TestPresignedPostEvent(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, status := range []string{"", "200", "201", "303"} {
+		t.Run("status "+cmp.Or(status, "default"), func(t *testing.T) {
+			key := "post/form upload (" + cmp.Or(status, "204") + ").mp4"
+			field, value := "success_action_status", status
+			if status == "303" {
+				field, value = "success_action_redirect", "http://example.test/done?from=form"
+			}
+			post, err := s3.NewPresignClient(st.Client).PresignPostObject(ctx, &s3.PutObjectInput{
+				Bucket: aws.String("uploads"), Key: aws.String(key),
+			}, func(o *s3.PresignPostOptions) {
+				if status != "" { // every form field must be in the policy
+					o.Conditions = append(o.Conditions, map[string]string{field: value})
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			for k, v := range post.Values {
+				mw.WriteField(k, v)
+			}
+			if status != "" {
+				mw.WriteField(field, value)
+			}
+			fw, _ := mw.CreateFormFile("file", "clip.mp4")
+			fw.Write([]byte("form upload body"))
+			mw.Close()
+			req, _ := http.NewRequest(http.MethodPost, post.URL, &body)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := noRedirects.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("presigned POST: %s %s", resp.Status, out)
+			}
+			ev := rec.wait(t, key, 1)[0]
+			if ev.EventName != "ObjectCreated:Post" || ev.S3.Object.Size != int64(len("form upload body")) ||
+				ev.S3.Object.Key != events.EncodeKey(key) || ev.S3.Object.ETag == "" || ev.PrincipalID.PrincipalID != "AWS:"+c.AccessKey() {
+				t.Errorf("event %q key %q size %d etag %q principal %q", ev.EventName, ev.S3.Object.Key, ev.S3.Object.Size,
+					ev.S3.Object.ETag, ev.PrincipalID.PrincipalID)
+			}
+		})
 	}
 }
 

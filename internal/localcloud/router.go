@@ -1,6 +1,7 @@
 package localcloud
 
 import (
+	"cmp"
 	"encoding/xml"
 	"net/http"
 	"net/http/httputil"
@@ -22,6 +23,9 @@ func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey string, obse
 	proxy := &httputil.ReverseProxy{
 		ModifyResponse: func(resp *http.Response) error {
 			if c, ok := created(resp); ok {
+				// A form upload's key is in its policy, not on the
+				// request; the cloud has only one account anyway.
+				c.Principal = cmp.Or(c.Principal, accessKey)
 				observe(c)
 			}
 			return nil
