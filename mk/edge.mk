@@ -1,7 +1,7 @@
 # edge: the local CloudFront stand-in (internal/edge). `make bench-edge`
 # compares it, cache warm, with nginx serving the same segments from disk,
 # both driven by wrk on 127.0.0.1; HLSFLOW_BENCH_SECONDS sets each run's
-# length (default 3 s; 28 runs in all, ABBA order, best run counts). Two
+# length (default 3 s; 36 runs in all, ABBAAB order, best of three counts). Two
 # net/http references run beside them (servecontent_*, nethttp_*: the most
 # a Go server on net/http reaches here), with each server's CPU per request.
 

@@ -34,9 +34,9 @@ const (
 // BenchmarkEdgeVsNginx serves the same ~1 MB segments from nginx (files in a
 // temp dir, sendfile) and from the edge (warm memory cache, S3 behind it)
 // and drives both with wrk on 127.0.0.1 in the same run: whole segments and
-// 100 kB ranges, at 1 and 64 connections, each server run two or three
-// times in turn (ABBA…; the best run counts, as load from elsewhere only
-// ever slows a run down). At 64 connections two references run too:
+// 100 kB ranges, at 1 and 64 connections, each server run three times in
+// turn (ABBAAB; the best run counts, as load from elsewhere only ever slows
+// a run down). At 64 connections two references run too:
 // net/http's own ServeContent over the same bytes (servecontent_*), and
 // the least any net/http handler can do, writing precomputed answers
 // (nethttp_*), which bounds what a Go server built on net/http can reach
@@ -117,18 +117,14 @@ func BenchmarkEdgeVsNginx(b *testing.B) {
 		}
 		script := writeWrkScript(b, dir, kind, paths, rng)
 		for _, conns := range []int{1, 64} {
-			// nginx, edge, edge, nginx: the better of each server's runs
-			// counts, so a burst of load from elsewhere on the machine
-			// does not decide the ratio alone. The target ratio (ranges,
-			// 64 connections) gets a third round.
+			// nginx, edge, edge, nginx, nginx, edge: the best of each
+			// server's three runs counts, so a burst of load from
+			// elsewhere on the machine does not decide a ratio alone.
 			servers := []string{"nginx", "edge"}
 			if conns > 1 {
 				servers = []string{"nginx", "edge", "servecontent", "nethttp"}
 			}
-			order := append(slices.Clone(servers), reversed(servers)...)
-			if kind == "range" && conns > 1 {
-				order = append(order, servers...)
-			}
+			order := slices.Concat(servers, reversed(servers), servers)
 			for _, srv := range order {
 				run := runWrk(b, wrk, targets[srv], script, conns, secs)
 				name := fmt.Sprintf("%s_%s_c%d", srv, kind, conns)
