@@ -116,7 +116,12 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			// An unknown flag or a bad value: the flag package has
+			// already printed what is wrong and the flags.
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

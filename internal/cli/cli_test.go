@@ -52,6 +52,8 @@ func TestMainExitCodes(t *testing.T) {
 		{"upload a directory", []string{"upload", "."}, 1, "is a directory"},
 		{"status bad id", []string{"status", "../etc"}, 1, "is not a video id"},
 		{"help flag", []string{"status", "-h"}, 0, ""},
+		{"negative edge cache", []string{"up", "--edge-cache-mb", "-5"}, 2, "--edge-cache-mb is -5"},
+		{"edge cache not a number", []string{"up", "--edge-cache-mb", "lots"}, 2, "edge-cache-mb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

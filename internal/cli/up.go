@@ -40,12 +40,20 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	c.register(fs)
 	verbose := fs.Bool("verbose", false, "log every S3 request")
 	udpStream := fs.String("udp-stream", "udp", "stream name that MPEG-TS over UDP publishes to")
+	cacheMB := fs.Int64("edge-cache-mb", edge.DefaultCacheBytes>>20, "memory the edge may keep objects in, MiB (0: no cache)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: up takes no arguments, got %q", errUsage, pos)
+	}
+	if *cacheMB < 0 {
+		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
+	}
+	cacheBytes := *cacheMB << 20
+	if cacheBytes == 0 {
+		cacheBytes = -1 // edge.Config: negative turns the cache off
 	}
 	// Starting the S3 server changes the working directory (versitygw's
 	// posix backend works relative to it): make paths absolute first.
@@ -169,7 +177,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 
 	e, err := edge.New(edge.Config{
-		Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge"),
+		Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge"), CacheBytes: cacheBytes,
 		API: apigw.New(lambda.NewHandler(apiH.Handle)), Web: web.Handler(),
 	})
 	if err != nil {
