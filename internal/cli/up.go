@@ -185,7 +185,9 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		closeCloud()
 		return err
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	// Idle keep-alive connections (players, browsers) are closed after a
+	// while, as a CDN does, so they cannot pile up.
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	edgeErr := make(chan error, 1)
 	go func() { edgeErr <- srv.Serve(edgeLn) }()
 
