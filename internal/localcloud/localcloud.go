@@ -145,6 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
 		}, cfg.AccessKey, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute, // idle SDK connections do not pile up
 	}
 	go c.front.Serve(front)
 	return c, nil
