@@ -112,7 +112,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		Backoff: cfg.Backoff, DeadLetterDir: c.DeadLetterDir(), Logger: cfg.Logger,
 	})
 	gwAddr := internalAddr()
-	gwClient := s3server.NewClient(gwAddr, cfg.AccessKey, cfg.SecretKey, cfg.Region)
+	var gwClient *s3.Client // set once the gateway runs, before any event
 	c.receiver = events.NewReceiver(events.Config{
 		Region: cfg.Region, Notifications: cfg.Notifications, Invoker: c.lambdas,
 		DeadLetterDir: c.DeadLetterDir(), Logger: cfg.Logger,
@@ -139,9 +139,10 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		c.lambdas.Close(ctx)
 		return nil, err
 	}
+	gwClient = c.s3.Client()
 
 	c.front = &http.Server{
-		Handler: newRouter(s3server.Transport(gwAddr), &invokeapi.Handler{
+		Handler: newRouter(c.s3.RoundTripper(), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
 		}, cfg.AccessKey, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,

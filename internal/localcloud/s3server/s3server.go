@@ -64,6 +64,7 @@ type Server struct {
 	cfg    Config
 	cancel context.CancelFunc
 	done   chan struct{}
+	tr     *http.Transport
 	mu     sync.Mutex
 	err    error
 }
@@ -120,7 +121,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		})},
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Server{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	s := &Server{cfg: cfg, cancel: cancel, done: make(chan struct{}), tr: Transport(cfg.Addr)}
 	go func() {
 		defer close(s.done)
 		err := embedgw.RunVersityGW(runCtx, be, gw)
@@ -164,18 +165,19 @@ func (s *Server) Err() error {
 func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Close stops the gateway and waits for it to finish shutting down
-// (versitygw drains in-flight requests for up to a few seconds).
+// (versitygw drains in-flight requests for up to a few seconds). The
+// shared transport's idle connections are closed first: the gateway would
+// otherwise wait out its whole shutdown timeout for them.
 func (s *Server) Close() error {
+	s.tr.CloseIdleConnections()
 	s.cancel()
 	<-s.done
 	return s.Err()
 }
 
-// HTTPClient returns a client that reaches the gateway whatever its
-// address kind; requests to any host are sent to it.
-func (s *Server) HTTPClient() *http.Client {
-	return &http.Client{Transport: Transport(s.cfg.Addr)}
-}
+// RoundTripper is the one transport every client of the gateway shares,
+// so that Close can end its idle connections.
+func (s *Server) RoundTripper() http.RoundTripper { return s.tr }
 
 // Transport returns an HTTP transport that dials addr (TCP host:port or
 // "@abstract" / path unix socket) for every request.
@@ -200,16 +202,16 @@ func Transport(addr string) *http.Transport {
 // Client returns an S3 client signed with the root credentials that talks
 // to the gateway directly.
 func (s *Server) Client() *s3.Client {
-	return NewClient(s.cfg.Addr, s.cfg.AccessKey, s.cfg.SecretKey, s.cfg.Region)
+	return NewClient(s.cfg.Addr, s.cfg.AccessKey, s.cfg.SecretKey, s.cfg.Region, s.tr)
 }
 
 // NewClient returns an S3 client for a gateway at addr (see Config.Addr).
-func NewClient(addr, accessKey, secretKey, region string) *s3.Client {
+func NewClient(addr, accessKey, secretKey, region string, tr http.RoundTripper) *s3.Client {
 	cfg := aws.Config{
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		BaseEndpoint: aws.String("http://" + hostFor(addr)),
-		HTTPClient:   &http.Client{Transport: Transport(addr)},
+		HTTPClient:   &http.Client{Transport: tr},
 	}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = true
