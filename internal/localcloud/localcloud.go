@@ -110,6 +110,8 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		Functions: cfg.Functions, Region: cfg.Region,
 		Concurrency: cfg.Concurrency, QueueSize: cfg.QueueSize, Retries: cfg.Retries,
 		Backoff: cfg.Backoff, DeadLetterDir: c.DeadLetterDir(), Logger: cfg.Logger,
+		// Events a crash or kill cut short run again at the next start.
+		QueueDir: filepath.Join(dataDir, "queue"),
 	})
 	gwAddr := internalAddr()
 	var gwClient *s3.Client // set once the gateway runs, before any event

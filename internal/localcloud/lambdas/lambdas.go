@@ -69,7 +69,13 @@ type Config struct {
 	// DeadLetterDir receives a JSON record per event that failed every
 	// attempt. Empty means log only.
 	DeadLetterDir string
-	Logger        *slog.Logger
+	// QueueDir keeps each async invocation on disk until it succeeds or is
+	// dead-lettered, so that one a crash or kill cut short runs again in
+	// the next Runtime, after ResumeDelay (default DefaultResumeDelay).
+	// Empty keeps the queue in memory only.
+	QueueDir    string
+	ResumeDelay time.Duration
+	Logger      *slog.Logger
 }
 
 // Runtime holds the functions and the async machinery.
@@ -122,6 +128,9 @@ func New(cfg Config) *Runtime {
 	if cfg.Account == "" {
 		cfg.Account = "000000000000"
 	}
+	if cfg.ResumeDelay <= 0 {
+		cfg.ResumeDelay = DefaultResumeDelay
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -137,6 +146,7 @@ func New(cfg Config) *Runtime {
 		r.workers.Add(1)
 		go r.work()
 	}
+	r.resume()
 	return r
 }
 
@@ -175,10 +185,14 @@ func (r *Runtime) InvokeAsync(name string, payload []byte) error {
 		return fmt.Errorf("invoke %s: %w", name, ErrClosed)
 	}
 	r.pending.Add(1)
+	// On disk before a worker can take it: from then on only the worker
+	// touches j.
+	r.journal(j)
 	select {
 	case r.queue <- j:
 		return nil
 	default:
+		r.unjournal(j)
 		r.pending.Done()
 		return fmt.Errorf("invoke %s: %w", name, ErrQueueFull)
 	}
@@ -205,8 +219,10 @@ func (r *Runtime) attempt(j *job) {
 	default:
 	}
 	j.attempts++
+	r.journal(j)
 	_, err := r.run(r.base, j.function, r.cfg.Functions[j.function], j.requestID, j.payload)
 	if err == nil {
+		r.unjournal(j)
 		r.pending.Done()
 		return
 	}
@@ -219,6 +235,11 @@ func (r *Runtime) attempt(j *job) {
 	wait := r.cfg.Backoff[min(j.attempts-1, len(r.cfg.Backoff)-1)]
 	r.log.Warn("lambda async invoke failed, will retry", "function", j.function,
 		"request_id", j.requestID, "attempt", j.attempts, "retry_in", wait, "error", fe.Error())
+	r.retryAfter(j, wait)
+}
+
+// retryAfter queues j again after wait (j is pending).
+func (r *Runtime) retryAfter(j *job, wait time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.isAborted() {
@@ -258,6 +279,7 @@ func (r *Runtime) finish(j *job, extra *FunctionError) {
 		j.errs = append(j.errs, extra)
 	}
 	r.deadLetter(j)
+	r.unjournal(j)
 	r.pending.Done()
 }
 

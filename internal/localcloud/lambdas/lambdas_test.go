@@ -266,3 +266,108 @@ func TestCloseDeadlineMarksPending(t *testing.T) {
 		t.Errorf("got %d dead letters after a cut-short close, want 3 (1 running, 2 queued)", got)
 	}
 }
+
+// TestCrashedInvocationRunsAgain: an async invocation that was running
+// when the process died (its queue record left on disk) runs again in the
+// next runtime, after ResumeDelay, with its request id and payload; one
+// that has already used its attempts is dead-lettered instead.
+func TestCrashedInvocationRunsAgain(t *testing.T) {
+	dir := t.TempDir()
+	queue := filepath.Join(dir, "queue")
+	started := make(chan struct{}, 1)
+	first := New(Config{QueueDir: queue, DeadLetterDir: filepath.Join(dir, "dlq-first"), Functions: map[string]Function{
+		"work": {Handler: lambda.NewHandler(func(ctx context.Context, e in) error {
+			started <- struct{}{}
+			<-ctx.Done() // the process "dies" during this attempt
+			return ctx.Err()
+		})},
+	}})
+	if err := first.InvokeAsync("work", []byte(`{"name":"job 1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	files, _ := filepath.Glob(filepath.Join(queue, "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("%d queue records while the invocation runs, want 1", len(files))
+	}
+	// What a crash leaves: the record as it is now. (Closing the first
+	// runtime would mark the job and remove the record, as a clean stop.)
+	record, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	first.Close(ctx)
+	cancel()
+	if err := os.WriteFile(files[0], record, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rec journaled
+	if err := json.Unmarshal(record, &rec); err != nil || rec.Attempts != 1 {
+		t.Fatalf("record %s: attempts %d, %v", record, rec.Attempts, err)
+	}
+
+	type call struct{ name, requestID string }
+	calls := make(chan call, 2)
+	second := New(Config{QueueDir: queue, DeadLetterDir: filepath.Join(dir, "dlq-second"), ResumeDelay: 100 * time.Millisecond,
+		Functions: map[string]Function{
+			"work": {Handler: lambda.NewHandler(func(ctx context.Context, e in) error {
+				lc, _ := lambdacontext.FromContext(ctx)
+				calls <- call{e.Name, lc.AwsRequestID}
+				return nil
+			})},
+		}})
+	defer second.Close(context.Background())
+	select {
+	case c := <-calls:
+		if c.name != "job 1" || c.requestID != rec.RequestID {
+			t.Errorf("ran %+v, want job 1 with request id %s", c, rec.RequestID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the crashed invocation did not run again")
+	}
+	waitFor(t, func() bool {
+		left, _ := filepath.Glob(filepath.Join(queue, "*.json"))
+		return len(left) == 0
+	}, "queue record removed after success")
+	if dl, _ := filepath.Glob(filepath.Join(dir, "dlq-second", "*.json")); len(dl) != 0 {
+		t.Errorf("%d dead letters after a successful run", len(dl))
+	}
+
+	// A record that has used every attempt: dead-lettered, not run.
+	rec.RequestID, rec.Attempts = "crash-loop", 3
+	b, _ := json.Marshal(rec)
+	if err := os.WriteFile(filepath.Join(queue, "crash-loop.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third := New(Config{QueueDir: queue, DeadLetterDir: filepath.Join(dir, "dlq-third"), ResumeDelay: 10 * time.Millisecond,
+		Functions: map[string]Function{
+			"work": {Handler: lambda.NewHandler(func(ctx context.Context, e in) error {
+				t.Error("an invocation past its attempts ran again")
+				return nil
+			})},
+		}})
+	defer third.Close(context.Background())
+	dl, _ := filepath.Glob(filepath.Join(dir, "dlq-third", "*.json"))
+	if len(dl) != 1 {
+		t.Fatalf("%d dead letters for an invocation past its attempts, want 1", len(dl))
+	}
+	var d DeadLetter
+	if b, err := os.ReadFile(dl[0]); err != nil || json.Unmarshal(b, &d) != nil || d.Error == nil || d.Error.Type != "Runtime.ExitError" {
+		t.Errorf("dead letter %+v (%v)", d, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(queue, "*.json")); len(left) != 0 {
+		t.Errorf("queue records left: %v", left)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	for range 200 {
+		if ok() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting: %s", what)
+}
