@@ -252,8 +252,9 @@ func (c *Cloud) Invoke(ctx context.Context, name string, payload []byte) ([]byte
 
 // Close shuts down in the order that lets work finish: new bucket events
 // are dead-lettered (marked, to replay), running and retrying invocations
-// get until ctx ends (they still reach S3), then in-flight S3 requests
-// finish and S3 stops. It returns the first error.
+// get until ctx ends (they still reach S3; those cut short stay in the
+// queue directory and run again at the next start), then in-flight S3
+// requests finish and S3 stops. It returns the first error.
 func (c *Cloud) Close(ctx context.Context) error {
 	c.receiver.Close()
 	errs := []error{c.lambdas.Close(ctx)}

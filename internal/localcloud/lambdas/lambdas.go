@@ -274,7 +274,16 @@ func (r *Runtime) isAborted() bool {
 
 // finish dead-letters j (adding extra as the last error, if any) and
 // marks it done.
+//
+// With a QueueDir, a job stopped by Close (extra of type "Shutdown") is not
+// marked but kept on disk: the next Runtime runs it again.
 func (r *Runtime) finish(j *job, extra *FunctionError) {
+	if extra != nil && extra.Type == "Shutdown" && r.cfg.QueueDir != "" {
+		r.log.Info("lambda async invoke kept for the next start", "function", j.function,
+			"request_id", j.requestID, "attempts", j.attempts)
+		r.pending.Done()
+		return
+	}
 	if extra != nil {
 		j.errs = append(j.errs, extra)
 	}
@@ -362,7 +371,8 @@ func typeName(v any) string {
 
 // Close stops taking async invocations and waits, until ctx ends, for the
 // queued, running and retrying ones. Those still pending when ctx ends are
-// cancelled and dead-lettered, and Close returns ctx's error.
+// cancelled and, with a QueueDir, kept for the next Runtime (without one,
+// dead-lettered); Close then returns ctx's error.
 func (r *Runtime) Close(ctx context.Context) error {
 	var err error
 	r.closeMu.Do(func() {

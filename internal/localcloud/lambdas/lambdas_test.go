@@ -371,3 +371,51 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 	}
 	t.Fatalf("timed out waiting: %s", what)
 }
+
+// TestCloseKeepsJobsForTheNextStart: with a QueueDir, the jobs a Close
+// cuts short (one running, two queued) are not dead-lettered but run in
+// the next runtime.
+func TestCloseKeepsJobsForTheNextStart(t *testing.T) {
+	dir := t.TempDir()
+	queue, dlq := filepath.Join(dir, "queue"), filepath.Join(dir, "dlq")
+	first := New(Config{QueueDir: queue, DeadLetterDir: dlq, Concurrency: 1, Functions: map[string]Function{
+		"work": {Handler: lambda.NewHandler(func(ctx context.Context, e in) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})},
+	}})
+	for _, name := range []string{"a", "b", "c"} {
+		if err := first.InvokeAsync("work", []byte(`{"name":"`+name+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	if err := first.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("close: %v, want deadline exceeded", err)
+	}
+	cancel()
+	if dl, _ := filepath.Glob(filepath.Join(dlq, "*.json")); len(dl) != 0 {
+		t.Errorf("%d dead letters, want none: the jobs are kept", len(dl))
+	}
+	if kept, _ := filepath.Glob(filepath.Join(queue, "*.json")); len(kept) != 3 {
+		t.Fatalf("%d jobs kept, want 3", len(kept))
+	}
+
+	var mu sync.Mutex
+	ran := map[string]bool{}
+	second := New(Config{QueueDir: queue, DeadLetterDir: dlq, ResumeDelay: 10 * time.Millisecond, Functions: map[string]Function{
+		"work": {Handler: lambda.NewHandler(func(ctx context.Context, e in) error {
+			mu.Lock()
+			ran[e.Name] = true
+			mu.Unlock()
+			return nil
+		})},
+	}})
+	defer second.Close(context.Background())
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		left, _ := filepath.Glob(filepath.Join(queue, "*.json"))
+		return len(ran) == 3 && len(left) == 0
+	}, "the three kept jobs run and leave the queue")
+}
