@@ -659,12 +659,7 @@ func TestAWSCLI(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(awsCLI, append([]string{"--endpoint-url", c.Endpoint()}, args...)...)
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env, c.Environ()...)
+		cmd.Env = append(environWithoutAWS(), c.Environ()...)
 		cmd.Env = append(cmd.Env, "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -701,12 +696,7 @@ func TestRclone(t *testing.T) {
 		cmd := exec.Command(rclone, append([]string{"--config", conf}, args...)...)
 		// Only the remote below configures it: rclone 1.60 also reads
 		// AWS_* variables, and fails on some (AWS_CA_BUNDLE).
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		cmd.Env = append(cmd.Env,
+		cmd.Env = append(environWithoutAWS(),
 			"RCLONE_CONFIG_LOCAL_TYPE=s3",
 			"RCLONE_CONFIG_LOCAL_PROVIDER=Other",
 			"RCLONE_CONFIG_LOCAL_ENDPOINT="+c.Endpoint(),
@@ -756,6 +746,18 @@ func TestRclone(t *testing.T) {
 	if got, err := os.ReadFile(back); err != nil || !bytes.Equal(got, big) {
 		t.Errorf("big.bin read back: %d bytes, equal %v (%v)", len(got), bytes.Equal(got, big), err)
 	}
+}
+
+// environWithoutAWS is this process's environment less the AWS_*
+// variables, so that a client sees only the local cloud's settings.
+func environWithoutAWS() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // BenchmarkUpReady measures how long Start takes until an upload is

@@ -74,21 +74,12 @@ func ParseDecoders(listing []byte) map[string]bool {
 		if i := strings.LastIndex(line, "(codec "); i >= 0 && strings.HasSuffix(line, ")") {
 			codec = line[i+len("(codec ") : len(line)-1]
 		}
-		if decoder == "av1" || hasAnySuffix(decoder, hardwareOnly) {
+		if decoder == "av1" || slices.ContainsFunc(hardwareOnly, func(x string) bool { return strings.HasSuffix(decoder, x) }) {
 			continue
 		}
 		set[codec] = true
 	}
 	return set
-}
-
-func hasAnySuffix(s string, suffixes []string) bool {
-	for _, x := range suffixes {
-		if strings.HasSuffix(s, x) {
-			return true
-		}
-	}
-	return false
 }
 
 // Undecodable lists, sorted, the codecs the probe accepts that a build

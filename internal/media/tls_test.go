@@ -2,24 +2,17 @@ package media
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 // TestHTTPSInputVerified reads a clip over HTTPS as the pipeline reads a
@@ -36,8 +29,8 @@ func TestHTTPSInputVerified(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	dir := t.TempDir()
-	rightCA := writePEM(t, filepath.Join(dir, "ca.pem"), srv.Certificate().Raw)
-	otherCA := writePEM(t, filepath.Join(dir, "other.pem"), selfSigned(t))
+	rightCA := testenv.WritePEM(t, filepath.Join(dir, "ca.pem"), srv.Certificate().Raw)
+	otherCA := testenv.WritePEM(t, filepath.Join(dir, "other.pem"), testenv.UnrelatedCA(t))
 	url := srv.URL + "/uploads/clip.mov?X-Amz-Signature=secret"
 
 	t.Run("trusted", func(t *testing.T) {
@@ -104,36 +97,4 @@ func decodeSecond(src *Source, input string) error {
 		return errors.New(strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-func writePEM(t *testing.T, name string, der []byte) string {
-	t.Helper()
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(name, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
-// selfSigned makes a CA certificate unrelated to the test server's.
-func selfSigned(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "other test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }

@@ -3,15 +3,8 @@
 package ffmpeg
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
@@ -50,8 +42,8 @@ func TestLayerHTTPS(t *testing.T) {
 	if err := os.WriteFile(r.path("etc/hosts"), []byte("127.0.0.1 example.com other.test\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writePEM(t, r.path("tmp/ca.pem"), srv.Certificate().Raw)
-	writePEM(t, r.path("tmp/other-ca.pem"), selfSigned(t))
+	testenv.WritePEM(t, r.path("tmp/ca.pem"), srv.Certificate().Raw)
+	testenv.WritePEM(t, r.path("tmp/other-ca.pem"), testenv.UnrelatedCA(t))
 
 	cases := []struct {
 		name    string
@@ -129,36 +121,4 @@ func TestLayerOpensNothingElse(t *testing.T) {
 			}
 		})
 	}
-}
-
-func writePEM(t *testing.T, name string, der []byte) {
-	t.Helper()
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(name, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// selfSigned makes a CA certificate unrelated to the server's.
-func selfSigned(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "other CA"},
-		DNSNames:              []string{"example.com"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }

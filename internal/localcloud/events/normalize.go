@@ -13,100 +13,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
-
-// gwRecord is one event as the gateway would describe it: eventName
-// "s3:ObjectCreated:Put", the key as stored (not URL-encoded). Normalize
-// turns it into AWS's record.
-type gwRecord struct {
-	EventTime    string `json:"eventTime"`
-	EventName    string `json:"eventName"`
-	AwsRegion    string `json:"awsRegion"`
-	UserIdentity struct {
-		PrincipalID string `json:"PrincipalId"`
-	} `json:"userIdentity"`
-	RequestParameters struct {
-		SourceIPAddress string `json:"sourceIPAddress"`
-	} `json:"requestParameters"`
-	ResponseElements struct {
-		RequestID string `json:"x-amz-request-id"`
-		HostID    string `json:"x-amz-id-2"`
-	} `json:"responseElements"`
-	S3 struct {
-		Bucket struct {
-			Name          string `json:"name"`
-			OwnerIdentity struct {
-				PrincipalID string `json:"PrincipalId"`
-			} `json:"ownerIdentity"`
-		} `json:"bucket"`
-		Object struct {
-			Key       string  `json:"key"`
-			Size      int64   `json:"size"`
-			ETag      *string `json:"eTag"`
-			VersionID *string `json:"versionId"`
-			Sequencer string  `json:"sequencer"`
-		} `json:"object"`
-	} `json:"s3"`
-}
 
 // Record is one normalised event and what notification filters match on.
 type Record struct {
 	Bucket, Key, EventName string // EventName as AWS names it: "ObjectCreated:Put"
 	Event                  awsevents.S3Event
-}
-
-// Normalize builds the record AWS would deliver for r: event version 2.1,
-// eventName without the "s3:" prefix, the key URL-encoded, the bucket
-// ARN, and the ETag without quotes.
-func Normalize(r gwRecord, region string) awsevents.S3EventRecord {
-	if r.AwsRegion != "" {
-		region = r.AwsRegion
-	}
-	t, err := time.Parse(time.RFC3339Nano, r.EventTime)
-	if err != nil {
-		t = time.Now()
-	}
-	var etag, version string
-	if r.S3.Object.ETag != nil {
-		etag = strings.Trim(*r.S3.Object.ETag, `"`)
-	}
-	if r.S3.Object.VersionID != nil {
-		version = *r.S3.Object.VersionID
-	}
-	bucket := r.S3.Bucket.Name
-	return awsevents.S3EventRecord{
-		EventVersion: "2.1",
-		EventSource:  "aws:s3",
-		AWSRegion:    region,
-		EventTime:    t.UTC().Truncate(time.Millisecond),
-		EventName:    strings.TrimPrefix(r.EventName, "s3:"),
-		PrincipalID:  awsevents.S3UserIdentity{PrincipalID: "AWS:" + r.UserIdentity.PrincipalID},
-		RequestParameters: awsevents.S3RequestParameters{
-			SourceIPAddress: r.RequestParameters.SourceIPAddress,
-		},
-		ResponseElements: map[string]string{
-			"x-amz-request-id": r.ResponseElements.RequestID,
-			"x-amz-id-2":       r.ResponseElements.HostID,
-		},
-		S3: awsevents.S3Entity{
-			SchemaVersion: "1.0",
-			Bucket: awsevents.S3Bucket{
-				Name:          bucket,
-				OwnerIdentity: awsevents.S3UserIdentity{PrincipalID: r.S3.Bucket.OwnerIdentity.PrincipalID},
-				Arn:           "arn:aws:s3:::" + bucket,
-			},
-			Object: awsevents.S3Object{
-				Key:       EncodeKey(r.S3.Object.Key),
-				Size:      r.S3.Object.Size,
-				ETag:      etag,
-				VersionID: version,
-				Sequencer: r.S3.Object.Sequencer,
-			},
-		},
-	}
 }
 
 // EncodeKey encodes an object key as S3 event notifications do: form

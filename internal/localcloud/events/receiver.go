@@ -131,27 +131,40 @@ func (r *Receiver) Observe(c Created) {
 	}()
 }
 
-// record builds the normalised event for c.
+// record builds the event AWS would deliver for c: event version 2.1,
+// eventName without the "s3:" prefix, the key URL-encoded, the bucket ARN
+// and the ETag without quotes.
 func (r *Receiver) record(c Created) Record {
-	var g gwRecord
-	g.EventTime = c.Time.UTC().Format(time.RFC3339Nano)
-	g.EventName = c.EventName
-	g.AwsRegion = r.cfg.Region
-	g.UserIdentity.PrincipalID = c.Principal
-	g.RequestParameters.SourceIPAddress = c.SourceIP
-	g.ResponseElements.RequestID = c.RequestID
-	g.ResponseElements.HostID = c.HostID
-	g.S3.Bucket.Name = c.Bucket
-	g.S3.Bucket.OwnerIdentity.PrincipalID = c.Principal
-	g.S3.Object.Key = c.Key
-	g.S3.Object.Size = c.Size
-	if c.ETag != "" {
-		g.S3.Object.ETag = &c.ETag
+	name := strings.TrimPrefix(c.EventName, "s3:")
+	rec := awsevents.S3EventRecord{
+		EventVersion:      "2.1",
+		EventSource:       "aws:s3",
+		AWSRegion:         r.cfg.Region,
+		EventTime:         c.Time.UTC().Truncate(time.Millisecond),
+		EventName:         name,
+		PrincipalID:       awsevents.S3UserIdentity{PrincipalID: "AWS:" + c.Principal},
+		RequestParameters: awsevents.S3RequestParameters{SourceIPAddress: c.SourceIP},
+		ResponseElements: map[string]string{
+			"x-amz-request-id": c.RequestID,
+			"x-amz-id-2":       c.HostID,
+		},
+		S3: awsevents.S3Entity{
+			SchemaVersion: "1.0",
+			Bucket: awsevents.S3Bucket{
+				Name:          c.Bucket,
+				OwnerIdentity: awsevents.S3UserIdentity{PrincipalID: c.Principal},
+				Arn:           "arn:aws:s3:::" + c.Bucket,
+			},
+			Object: awsevents.S3Object{
+				Key:       EncodeKey(c.Key),
+				Size:      c.Size,
+				ETag:      strings.Trim(c.ETag, `"`),
+				Sequencer: fmt.Sprintf("00%016X", r.seq.Add(1)),
+			},
+		},
 	}
-	g.S3.Object.Sequencer = fmt.Sprintf("00%016X", r.seq.Add(1))
-	rec := Normalize(g, r.cfg.Region)
 	return Record{
-		Bucket: c.Bucket, Key: c.Key, EventName: rec.EventName,
+		Bucket: c.Bucket, Key: c.Key, EventName: name,
 		Event: awsevents.S3Event{Records: []awsevents.S3EventRecord{rec}},
 	}
 }
