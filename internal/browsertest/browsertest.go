@@ -132,42 +132,21 @@ func Play(t testing.TB, masterURL string, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	chromium, err := ChromiumPath()
-	if err != nil {
-		return Result{}, err
-	}
 	pageURL, stopPage, err := servePage(hlsJS)
 	if err != nil {
 		return Result{}, err
 	}
 	defer stopPage()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	userData := userDataDir(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.WindowSize(800, 600),
-		chromedp.UserDataDir(userData),
-	)
-	// Cancelling the allocator stops Chromium and waits for it to exit.
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
+	tab, stop, err := Launch(t, 800, 600)
+	if err != nil {
+		return Result{}, err
+	}
+	defer stop()
 
 	var console consoleLog
 	if err := chromedp.Listen(tab, console.add); err != nil {
-		return Result{}, fmt.Errorf("start chromium %s: %w", chromium, err)
+		return Result{}, fmt.Errorf("start chromium: %w", err)
 	}
 	if _, err := chromedp.Run(tab, chromedp.Navigate(pageURL)); err != nil {
 		return Result{}, fmt.Errorf("open test page %s: %w", pageURL, err)
@@ -324,19 +303,6 @@ func (c *consoleLog) lines() []string {
 // userDataDir returns a fresh Chromium profile directory inside t.TempDir.
 // Chromium's helpers may still write there briefly after it exits, so it is
 // removed with retries before t.TempDir's own cleanup runs.
-func userDataDir(t testing.TB) string {
-	dir := filepath.Join(t.TempDir(), "chromium-profile")
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return dir
-}
-
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // saveArtifacts writes a screenshot and the player state of a failed Play

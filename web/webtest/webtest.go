@@ -30,37 +30,17 @@ type Page struct {
 // hlsflow-artifacts/).
 func Open(t testing.TB, url string) *Page {
 	t.Helper()
-	chromium, err := browsertest.ChromiumPath()
+	// A phone-sized window: the page must work there.
+	tab, stop, err := browsertest.Launch(t, 412, 915)
 	if err != nil {
 		t.Fatal(err)
 	}
-	profile := filepath.Join(t.TempDir(), "profile")
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		// A phone-sized window: the page must work there.
-		chromedp.WindowSize(412, 915),
-		chromedp.UserDataDir(profile),
-	)
-	tab, cancelTab := chromedp.NewContext(allocCtx)
 	p := &Page{t: t, tab: tab}
 	t.Cleanup(func() {
 		if t.Failed() {
 			p.saveArtifacts()
 		}
-		cancelTab()
-		cancelAlloc()
-		// Chromium's helpers may write to the profile briefly after exit.
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		stop()
 	})
 	if err := chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#dropzone"))); err != nil {
 		t.Fatalf("open %s: %v", url, err)
