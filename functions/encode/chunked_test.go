@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -115,12 +117,17 @@ func checkLadder(t *testing.T, id string) {
 	for _, m := range master.Media {
 		uris = append(uris, m.URI)
 	}
+	status, err := catalog.Read(ctx, st, "media", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := status.Source.Revision()
 	if len(master.Variants) != 2 || len(master.Media) != 1 {
 		t.Fatalf("master has %d variants and %d media, want 2 and 1:\n%s", len(master.Variants), len(master.Media), data)
 	}
 	starts := map[string]float64{}
 	for _, uri := range uris {
-		name := strings.TrimSuffix(uri, "/index.m3u8")
+		name := path.Dir(uri)
 		t.Run(name, func(t *testing.T) {
 			video := name != "audio"
 			pl := getPlaylist(t, catalog.Prefix(id)+uri)
@@ -138,7 +145,7 @@ func checkLadder(t *testing.T, id string) {
 				if seg.Discontinuity {
 					t.Errorf("segment %d %s: EXT-X-DISCONTINUITY", i, seg.URI)
 				}
-				if want := "seg_" + pad(i) + ".ts"; seg.URI != want {
+				if want := media.SegmentName(rev, i); seg.URI != want {
 					t.Errorf("segment %d is %s, want %s", i, seg.URI, want)
 				}
 				b, err := st.GetBytes(ctx, "media", catalog.Prefix(id)+name+"/"+seg.URI)
@@ -283,8 +290,6 @@ func packets(t *testing.T, path, stream, interval string) []packet {
 	}
 	return pk
 }
-
-func pad(i int) string { return strings.Repeat("0", 5-len(strconv.Itoa(i))) + strconv.Itoa(i) }
 
 // An event re-delivered while another invocation is fanning out the same
 // upload (status.json "processing", fresh) starts no second encode.

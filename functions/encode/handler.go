@@ -65,7 +65,7 @@ func (h *Handler) Handle(ctx context.Context, req chunk.Request) (*chunk.Respons
 	}
 	defer os.RemoveAll(work)
 
-	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads}
+	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision}
 	var args, names []string
 	if req.Kind == chunk.KindAudio {
 		args = chunk.AudioArgs(&req.Source, req.Ladder, opt)
@@ -144,6 +144,9 @@ func check(req chunk.Request) error {
 	}
 	if !strings.HasPrefix(req.Prefix, "vod/") || strings.Contains(req.Prefix, "..") || !strings.HasSuffix(req.Prefix, "/") {
 		problems = append(problems, fmt.Sprintf("prefix %q is not a vod/{id}/ folder", req.Prefix))
+	}
+	if !media.ValidRevision(req.Revision) {
+		problems = append(problems, fmt.Sprintf("revision %q is not lower-case letters and digits", req.Revision))
 	}
 	switch req.Kind {
 	case chunk.KindVideo:

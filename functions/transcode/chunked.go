@@ -57,6 +57,7 @@ func segLen(l media.Ladder) float64 {
 type fanout struct {
 	h      *Handler
 	id     string
+	rev    string // the upload's revision, in every file name
 	ladder media.Ladder
 	st     *catalog.Status
 
@@ -79,7 +80,7 @@ func (h *Handler) transcodeChunked(ctx context.Context, id string, src catalog.S
 	}
 	chunks := chunk.Plan(ms.Duration, segLen(l), h.chunkSeconds(l), first)
 	base := chunk.Request{
-		ID: id, Bucket: src.Bucket, Key: src.Key, MediaBucket: h.MediaBucket, Prefix: catalog.Prefix(id),
+		ID: id, Bucket: src.Bucket, Key: src.Key, MediaBucket: h.MediaBucket, Prefix: catalog.Prefix(id), Revision: src.Revision(),
 		Source: *ms, Ladder: l, Preset: h.Preset, Threads: h.Threads,
 	}
 	var reqs []chunk.Request
@@ -95,7 +96,7 @@ func (h *Handler) transcodeChunked(ctx context.Context, id string, src catalog.S
 		r.Kind, r.Chunk = chunk.KindVideo, c
 		reqs = append(reqs, r)
 	}
-	f := &fanout{h: h, id: id, ladder: l, st: st, video: make([]*chunk.Response, len(chunks))}
+	f := &fanout{h: h, id: id, rev: src.Revision(), ladder: l, st: st, video: make([]*chunk.Response, len(chunks))}
 	h.logger().Info("chunked encode", "id", id, "chunks", len(chunks), "jobs", len(reqs), "parallelism", h.parallelism())
 
 	parent := ctx
@@ -265,7 +266,7 @@ func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 			return fmt.Errorf("encode %s %s: no %s segments returned", f.id, r.Kind, n)
 		}
 		if r.Kind == chunk.KindVideo {
-			if want := fmt.Sprintf("seg_%05d.ts", r.Chunk.FirstSegment); segs[0].URI != want {
+			if want := media.SegmentName(r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
 				return fmt.Errorf("encode %s chunk %d: %s starts at %s, want %s", f.id, r.Chunk.Index, n, segs[0].URI, want)
 			}
 		}
@@ -293,7 +294,7 @@ func (f *fanout) publishLeading(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s playlist: %w", lists[i].name, err)
 		}
-		if err := f.h.Store.PutBytes(ctx, f.h.MediaBucket, catalog.Prefix(f.id)+lists[i].name+"/index.m3u8", out, live); err != nil {
+		if err := f.h.Store.PutBytes(ctx, f.h.MediaBucket, catalog.Prefix(f.id)+lists[i].name+"/"+media.PlaylistName(f.rev), out, live); err != nil {
 			return err
 		}
 	}
@@ -301,7 +302,7 @@ func (f *fanout) publishLeading(ctx context.Context) error {
 	if f.master {
 		return nil
 	}
-	m, _ := buildMaster(f.ladder, f.rates(lists), nil)
+	m, _ := buildMaster(f.ladder, f.rev, f.rates(lists), nil)
 	out, err := m.Encode()
 	if err != nil {
 		return fmt.Errorf("master playlist: %w", err)
@@ -374,13 +375,13 @@ func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*re
 		if err != nil {
 			return nil, fmt.Errorf("%s playlist: %w", l.name, err)
 		}
-		key := prefix + l.name + "/index.m3u8"
+		key := prefix + l.name + "/" + media.PlaylistName(f.rev)
 		if err := f.h.Store.PutBytes(ctx, f.h.MediaBucket, key, out, store.For(key)); err != nil {
 			return nil, err
 		}
 		res.keys[key] = true
 	}
-	master, renditions := buildMaster(f.ladder, f.rates(lists), f.codecs(ctx, work))
+	master, renditions := buildMaster(f.ladder, f.rev, f.rates(lists), f.codecs(ctx, work))
 	out, err := master.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)

@@ -209,8 +209,8 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 		}
 	}
 	if hasVideo := len(m.Media) > 0 || (len(m.Variants) > 0 && m.Variants[0].Width > 0); hasVideo {
-		if s.Poster != catalog.Prefix(id)+"poster.jpg" {
-			t.Errorf("status poster %q, want %q", s.Poster, catalog.Prefix(id)+"poster.jpg")
+		if want := catalog.PosterKey(id, s.Source); s.Poster != want {
+			t.Errorf("status poster %q, want %q", s.Poster, want)
 		}
 		referenced[s.Poster] = true
 	} else if s.Poster != "" {

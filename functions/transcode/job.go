@@ -78,7 +78,7 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	}
 
 	args := media.LadderArgs(ms, ladder, media.EncodeOptions{
-		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true,
+		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true, Revision: src.Revision(),
 	})
 	if args == nil {
 		return nil, refuse("the file has nothing to encode", nil)
@@ -110,7 +110,7 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	if err := up.scan(ctx); err != nil {
 		return nil, err
 	}
-	res, err := h.publish(ctx, id, ms, ladder, work, up)
+	res, err := h.publish(ctx, id, src.Revision(), ms, ladder, work, up)
 	if res != nil {
 		res.source, res.ladder = ms, ladder
 	}
@@ -205,7 +205,7 @@ func presignTTL(ctx context.Context) time.Duration {
 
 // publish writes the media playlists, then the master, once every segment
 // they list is in the bucket.
-func (h *Handler) publish(ctx context.Context, id string, src *media.Source, l media.Ladder, work string, up *uploader) (*result, error) {
+func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source, l media.Ladder, work string, up *uploader) (*result, error) {
 	prefix := catalog.Prefix(id)
 	res := &result{keys: map[string]bool{}}
 	for rel := range up.sizes {
@@ -247,7 +247,7 @@ func (h *Handler) publish(ctx context.Context, id string, src *media.Source, l m
 		if err != nil {
 			return nil, fmt.Errorf("%s playlist: %w", name, err)
 		}
-		key := prefix + name + "/index.m3u8"
+		key := prefix + name + "/" + media.PlaylistName(rev)
 		if err := h.Store.PutBytes(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
 			return nil, err
 		}
@@ -261,7 +261,7 @@ func (h *Handler) publish(ctx context.Context, id string, src *media.Source, l m
 	}
 	res.duration = math.Round(longest.Seconds()*1000) / 1000
 
-	master, renditions := buildMaster(l, rates, up.codecs)
+	master, renditions := buildMaster(l, rev, rates, up.codecs)
 	out, err := master.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)
@@ -280,20 +280,22 @@ func (h *Handler) publish(ctx context.Context, id string, src *media.Source, l m
 // audio variant. Bandwidths are measured: a variant's BANDWIDTH is its peak
 // plus the audio's peak, AVERAGE-BANDWIDTH the sum of the averages, and
 // CODECS is what the encoder wrote (encoded, by rung name) when known.
-func buildMaster(l media.Ladder, rates map[string]rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
+// Every URI names revision rev's playlists.
+func buildMaster(l media.Ladder, rev string, rates map[string]rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
 	m := &hls.MasterPlaylist{Version: 3, IndependentSegments: true}
+	list := "/" + media.PlaylistName(rev)
 	var rs []catalog.Rendition
 	var audio rate
 	if a := l.Audio; a != nil {
 		audio = rates[a.Name]
 		if len(l.Video) == 0 {
 			m.Variants = append(m.Variants, hls.Variant{
-				URI: a.Name + "/index.m3u8", Bandwidth: audio.peak, AverageBandwidth: audio.average, Codecs: a.Codecs(),
+				URI: a.Name + list, Bandwidth: audio.peak, AverageBandwidth: audio.average, Codecs: a.Codecs(),
 			})
 		} else {
 			m.Media = append(m.Media, hls.Media{
 				Type: hls.MediaAudio, GroupID: audioGroup, Name: a.Name, Default: true, Autoselect: true,
-				Channels: fmt.Sprint(a.Channels), URI: a.Name + "/index.m3u8",
+				Channels: fmt.Sprint(a.Channels), URI: a.Name + list,
 			})
 		}
 		rs = append(rs, catalog.Rendition{Name: a.Name, Bandwidth: int(audio.peak), Codecs: a.Codecs()})
@@ -310,7 +312,7 @@ func buildMaster(l media.Ladder, rates map[string]rate, encoded map[string]strin
 			group = audioGroup
 		}
 		m.Variants = append(m.Variants, hls.Variant{
-			URI: r.Name + "/index.m3u8", Bandwidth: v.peak + audio.peak, AverageBandwidth: v.average + audio.average,
+			URI: r.Name + list, Bandwidth: v.peak + audio.peak, AverageBandwidth: v.average + audio.average,
 			Width: r.Width, Height: r.Height, Codecs: codecs, FrameRate: r.FPS, Audio: group,
 		})
 		rs = append(rs, catalog.Rendition{

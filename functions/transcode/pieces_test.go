@@ -95,7 +95,7 @@ func TestBuildMasterGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, rs := buildMaster(tt.ladder, rates, tt.encoded)
+			m, rs := buildMaster(tt.ladder, "3fa9c2d1", rates, tt.encoded)
 			got, err := m.Encode()
 			if err != nil {
 				t.Fatal(err)

@@ -15,7 +15,8 @@ import (
 // posterTimeout bounds the poster grab: one seek and one decoded frame.
 const posterTimeout = 30 * time.Second
 
-// poster writes vod/{id}/poster.jpg, a frame of the source sized like the
+// poster writes vod/{id}/poster-{revision}.jpg (immutable, like the
+// segments: a new upload gets a new name), a frame of the source sized like the
 // ladder's 720p-or-smaller rung, and returns its key ("" for audio only).
 func (h *Handler) poster(ctx context.Context, id string, src catalog.Source, res *result) (string, error) {
 	if res == nil || res.source == nil || res.source.Video == nil || len(res.ladder.Video) == 0 {
@@ -37,7 +38,7 @@ func (h *Handler) poster(ctx context.Context, id string, src catalog.Source, res
 	if err := media.Run(ctx, h.FFmpeg, args, nil); err != nil {
 		return "", redact(fmt.Errorf("poster of %s: %w", id, err), u, "s3://"+src.Bucket+"/"+src.Key)
 	}
-	key := catalog.Prefix(id) + "poster.jpg"
+	key := catalog.PosterKey(id, src)
 	if err := h.Store.PutFile(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
 		return "", fmt.Errorf("poster of %s: %w", id, err)
 	}

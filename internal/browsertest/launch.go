@@ -12,8 +12,8 @@ import (
 )
 
 // Launch starts Debian's Chromium headless, autoplay allowed, in a window of
-// width×height, with its profile and its temporary files under the test's
-// temp dir, and returns its first tab. stop closes Chromium gracefully and
+// width×height, with its profile and its temporary files in folders of the
+// test's own, and returns its first tab. stop closes Chromium gracefully and
 // waits for it: killed, Chromium leaves its singleton folder
 // (/tmp/org.chromium.Chromium.*) behind, one per browser a test starts.
 func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), err error) {
@@ -22,10 +22,13 @@ func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), 
 		return nil, nil, err
 	}
 	dir := t.TempDir()
-	tmp := filepath.Join(dir, "tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
+	// Not under t.TempDir(): Chromium's singleton socket goes in there, and
+	// a socket path may not be longer than 107 bytes.
+	tmp, err := os.MkdirTemp("", "hlsflow-chromium-")
+	if err != nil {
 		return nil, nil, fmt.Errorf("chromium temp dir: %w", err)
 	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
@@ -40,8 +43,7 @@ func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), 
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(width, height),
 		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		// Even a clean exit may leave files there; the test's temp dir
-		// takes them away with it.
+		// Even a clean exit may leave files there; the test removes them.
 		chromedp.Env("TMPDIR="+tmp),
 	)
 	tab, cancelTab := chromedp.NewContext(allocCtx)
@@ -55,7 +57,7 @@ func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), 
 		// Chromium's helpers may write to the profile briefly after exit;
 		// t.TempDir's own removal would then fail the test.
 		for range 50 {
-			if os.RemoveAll(dir) == nil {
+			if os.RemoveAll(dir) == nil && os.RemoveAll(tmp) == nil {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)

@@ -2,8 +2,11 @@ package catalog
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -27,6 +30,16 @@ type Source struct {
 	// ETag identifies the exact upload, so a re-delivered event for the same
 	// object is recognised and a new upload under the same key is not.
 	ETag string `json:"etag,omitempty"`
+}
+
+// Revision names this exact upload in output file names: 8 hex digits
+// from its ETag and size. A new upload under the same key gets new segment
+// and poster names, so caches that keep them for a year never serve the
+// old video's files as the new one's; the same upload, processed again
+// after a crash, gets the same names.
+func (s Source) Revision() string {
+	sum := sha256.Sum256([]byte(s.ETag + "\x00" + strconv.FormatInt(s.Size, 10)))
+	return hex.EncodeToString(sum[:4])
 }
 
 // Rendition is one rung of the ladder as it was encoded.

@@ -22,10 +22,13 @@ type Options struct {
 	OutDir  string // rendition folders are written under it
 	Preset  string // x264 preset; "" = media.DefaultPreset
 	Threads int    // 0 = ffmpeg's choice
+	// Revision goes into segment names (media.SegmentPattern), as in the
+	// transcoder's own encodes.
+	Revision string
 }
 
 // VideoArgs returns the ffmpeg argv (without the binary) that encodes chunk
-// c of every video rung of l into OutDir/{rung}/seg_NNNNN.ts and
+// c of every video rung of l into OutDir/{rung}/seg_[REV_]NNNNN.ts and
 // OutDir/{rung}/index.m3u8. What makes chunks join seamlessly:
 //   - -ss before -i seeks fast and, since the video is re-encoded, cuts at
 //     the exact frame; -t ends the chunk on a segment boundary;
@@ -37,7 +40,7 @@ type Options struct {
 //
 // It returns nil when the ladder has no video.
 func VideoArgs(src *media.Source, l media.Ladder, c Chunk, opt Options) []string {
-	if src == nil || src.Video == nil || len(l.Video) == 0 {
+	if src == nil || src.Video == nil || len(l.Video) == 0 || !media.ValidRevision(opt.Revision) {
 		return nil
 	}
 	seg := segSeconds(l)
@@ -80,7 +83,7 @@ func VideoArgs(src *media.Source, l media.Ladder, c Chunk, opt Options) []string
 		"-hls_segment_type", "mpegts",
 		"-hls_flags", "temp_file+independent_segments",
 		"-start_number", strconv.Itoa(c.FirstSegment),
-		"-hls_segment_filename", filepath.Join(opt.OutDir, "%v", "seg_%05d.ts"),
+		"-hls_segment_filename", filepath.Join(opt.OutDir, "%v", media.SegmentPattern(opt.Revision)),
 		"-var_stream_map", strings.Join(streamMap, " "),
 		filepath.Join(opt.OutDir, "%v", "index.m3u8"),
 	)
@@ -92,7 +95,7 @@ func VideoArgs(src *media.Source, l media.Ladder, c Chunk, opt Options) []string
 // each encode would restart with priming samples, which is audible.
 // It returns nil when the ladder has no audio.
 func AudioArgs(src *media.Source, l media.Ladder, opt Options) []string {
-	if src == nil || src.Audio == nil || l.Audio == nil {
+	if src == nil || src.Audio == nil || l.Audio == nil || !media.ValidRevision(opt.Revision) {
 		return nil
 	}
 	dir := filepath.Join(opt.OutDir, l.Audio.Name)
@@ -111,7 +114,7 @@ func AudioArgs(src *media.Source, l media.Ladder, opt Options) []string {
 		"-hls_playlist_type", "vod",
 		"-hls_segment_type", "mpegts",
 		"-hls_flags", "temp_file+independent_segments",
-		"-hls_segment_filename", filepath.Join(dir, "seg_%05d.ts"),
+		"-hls_segment_filename", filepath.Join(dir, media.SegmentPattern(opt.Revision)),
 		filepath.Join(dir, "index.m3u8"),
 	)
 }

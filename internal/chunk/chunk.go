@@ -16,7 +16,7 @@ type Chunk struct {
 	Index        int     `json:"index"`
 	Start        float64 `json:"start"`        // seconds into the source, a multiple of the segment length
 	Duration     float64 `json:"duration"`     // seconds; 0 for the last chunk, which runs to the end
-	FirstSegment int     `json:"firstSegment"` // sequence number of its first segment (seg_NNNNN.ts)
+	FirstSegment int     `json:"firstSegment"` // sequence number of its first segment (media.SegmentName)
 }
 
 // Plan splits a source of duration seconds into chunks of chunkSeconds

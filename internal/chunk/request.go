@@ -17,7 +17,8 @@ type Request struct {
 	Bucket      string       `json:"bucket"` // the upload
 	Key         string       `json:"key"`
 	MediaBucket string       `json:"mediaBucket"`
-	Prefix      string       `json:"prefix"` // segments go to Prefix + rung + "/seg_NNNNN.ts"
+	Prefix      string       `json:"prefix"` // segments go to Prefix + rung + "/" + media.SegmentName(Revision, n)
+	Revision    string       `json:"revision,omitempty"`
 	Source      media.Source `json:"source"`
 	Ladder      media.Ladder `json:"ladder"`
 	Chunk       Chunk        `json:"chunk"` // KindVideo only
@@ -28,7 +29,7 @@ type Request struct {
 
 // Segment is one uploaded segment.
 type Segment struct {
-	URI      string  `json:"uri"`      // seg_NNNNN.ts, relative to its rendition folder
+	URI      string  `json:"uri"`      // media.SegmentName, relative to its rendition folder
 	Duration float64 `json:"duration"` // seconds, as the HLS muxer measured it
 	Size     int64   `json:"size"`     // bytes
 }

@@ -251,8 +251,8 @@ func checkPoster(t *testing.T, st *catalog.Status, c vodCase) {
 		}
 		return
 	}
-	if st.Poster != catalog.Prefix(st.ID)+"poster.jpg" {
-		t.Fatalf("poster %q, want %q", st.Poster, catalog.Prefix(st.ID)+"poster.jpg")
+	if want := catalog.PosterKey(st.ID, st.Source); st.Poster != want {
+		t.Fatalf("poster %q, want %q", st.Poster, want)
 	}
 	resp, body := edgeGet(t, http.MethodGet, st.Poster, nil)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || !strings.HasPrefix(string(body), "\xff\xd8") {

@@ -19,6 +19,7 @@ type EncodeOptions struct {
 	Threads  int           // -threads for every encoder; 0 = 1.5 per CPU shared out between rungs by cost (rungThreads)
 	Progress bool          // add -progress pipe:1 (parsed by Run)
 	Duration time.Duration // encode only the first Duration of the input; 0 = all
+	Revision string        // goes into segment names (SegmentPattern); lower-case letters and digits
 }
 
 // DefaultPreset is the x264 preset when EncodeOptions leaves it empty.
@@ -29,8 +30,9 @@ const DefaultPreset = "veryfast"
 // each rung from the one above it, one x264 encode per rung, and AAC.
 //
 // Layout under OutDir: one folder per video rung named after it
-// (720p/index.m3u8, 720p/seg_00000.ts, ...) and audio/index.m3u8 with
-// audio/seg_00000.ts for the audio rendition. Video renditions carry no
+// (720p/index.m3u8, 720p/seg_00000.ts, ...; seg_REV_00000.ts with
+// opt.Revision) and audio/index.m3u8 with audio/seg_00000.ts for the audio
+// rendition. Video renditions carry no
 // audio; no master playlist is written (the caller writes it from the
 // Ladder). Segments are MPEG-TS, SegmentSeconds long, each starting with an
 // IDR frame at the same time on every rung (keyframes forced at multiples of
@@ -46,9 +48,9 @@ const DefaultPreset = "veryfast"
 // -format_whitelist set to the allow-listed demuxers and -f src.Demuxer, so
 // ffmpeg cannot pick another demuxer (such as a playlist that would open
 // the files or URLs it names). LadderArgs returns nil when the ladder has
-// no rendition.
+// no rendition or the revision is not valid.
 func LadderArgs(src *Source, l Ladder, opt EncodeOptions) []string {
-	if src == nil || (len(l.Video) == 0 && l.Audio == nil) ||
+	if src == nil || !ValidRevision(opt.Revision) || (len(l.Video) == 0 && l.Audio == nil) ||
 		(len(l.Video) > 0 && src.Video == nil) || (l.Audio != nil && src.Audio == nil) {
 		return nil
 	}
@@ -102,7 +104,7 @@ func LadderArgs(src *Source, l Ladder, opt EncodeOptions) []string {
 		"-hls_playlist_type", "vod",
 		"-hls_segment_type", "mpegts",
 		"-hls_flags", "temp_file+independent_segments",
-		"-hls_segment_filename", filepath.Join(opt.OutDir, "%v", "seg_%05d.ts"),
+		"-hls_segment_filename", filepath.Join(opt.OutDir, "%v", SegmentPattern(opt.Revision)),
 		"-var_stream_map", strings.Join(streamMap, " "),
 		filepath.Join(opt.OutDir, "%v", "index.m3u8"),
 	)

@@ -94,6 +94,8 @@ func TestLadderArgsOptions(t *testing.T) {
 		{"segment length", src, l, EncodeOptions{Input: "i", OutDir: "o"}, []string{"-hls_time", "6"}, false},
 		{"keyframes follow segment length", src, l, EncodeOptions{Input: "i", OutDir: "o"}, []string{"-force_key_frames", "expr:gte(t,n_forced*6)"}, false},
 		{"layout", src, l, EncodeOptions{Input: "i", OutDir: "o"}, []string{"-hls_segment_filename", "o/%v/seg_%05d.ts", "-var_stream_map", "v:0,name:360p a:0,name:audio", "o/%v/index.m3u8"}, false},
+		{"revision in segment names", src, l, EncodeOptions{Input: "i", OutDir: "o", Revision: "3fa9c2d1"}, []string{"-hls_segment_filename", "o/%v/seg_3fa9c2d1_%05d.ts"}, false},
+		{"revision that is not a name", src, l, EncodeOptions{Input: "i", OutDir: "o", Revision: "../%d"}, nil, true},
 		{"downmix", src, l, EncodeOptions{Input: "i", OutDir: "o"}, []string{"-c:a", "aac", "-b:a", "128000", "-ac", "2", "-ar", "48000"}, false},
 		{"empty ladder", src, Ladder{}, EncodeOptions{Input: "i", OutDir: "o"}, nil, true},
 		{"video rungs without video", &Source{Audio: src.Audio}, l, EncodeOptions{Input: "i", OutDir: "o"}, nil, true},

@@ -5,12 +5,14 @@ import (
 	"strings"
 )
 
-// Cache-Control policies. Segments never change once written; a VOD
-// playlist only changes if the video is re-processed, which rewrites it
-// whole; status documents change while a job runs.
+// Cache-Control policies. Segments and posters never change once written
+// (their names carry the upload's revision); a VOD playlist keeps its URL
+// when a new upload under the same key is processed, so caches may keep it
+// only briefly, and a replaced video plays everywhere within that time;
+// status documents change while a job runs.
 const (
 	CacheImmutable   = "public, max-age=31536000, immutable"
-	CacheVODPlaylist = "public, max-age=86400"
+	CacheVODPlaylist = "public, max-age=10"
 	CacheNoCache     = "no-cache"
 )
 
@@ -42,7 +44,7 @@ func ContentType(name string) string {
 // CacheControlVOD returns the Cache-Control for a finished on-demand output.
 func CacheControlVOD(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
-	case ".m3u8", ".jpg", ".jpeg": // a poster is remade when the video is
+	case ".m3u8":
 		return CacheVODPlaylist
 	case ".json":
 		return CacheNoCache
