@@ -81,14 +81,21 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	if !*wait {
 		return nil
 	}
+	// The key may have held another file before: its status.json says
+	// ready or failed until this upload is picked up. The ETag tells which
+	// upload a status is about, as the transcoder records it.
+	info, err := s.Head(ctx, c.UploadsBucket, *key)
+	if err != nil {
+		return fmt.Errorf("uploaded %s, but reading it back failed: %w", *key, err)
+	}
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	return waitReady(wctx, env, s, c.MediaBucket, id)
+	return waitReady(wctx, env, s, c.MediaBucket, id, strings.Trim(info.ETag, `"`))
 }
 
-// waitReady polls status.json until the video is ready or failed, drawing
-// a progress bar on stderr.
-func waitReady(ctx context.Context, env Env, s *store.Store, bucket, id string) error {
+// waitReady polls status.json until it is about the upload with etag and
+// that is ready or failed, drawing a progress bar on stderr.
+func waitReady(ctx context.Context, env Env, s *store.Store, bucket, id, etag string) error {
 	bar := progressBar{w: env.Stderr}
 	defer bar.done()
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -96,7 +103,7 @@ func waitReady(ctx context.Context, env Env, s *store.Store, bucket, id string) 
 	for {
 		st, err := catalog.Read(ctx, s, bucket, id)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound), err == nil && st.Source.ETag != etag:
 			bar.draw("queued", 0)
 		case err != nil && ctx.Err() == nil:
 			bar.draw("waiting for status", 0)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -73,4 +74,38 @@ func TestCLIUploadWaitFailsOnBrokenVideo(t *testing.T) {
 	if _, _, code := hlsflow(t, "status", "no-such-video-000000000000"); code == 0 {
 		t.Errorf("status of an unknown id exited 0")
 	}
+}
+
+// TestCLIWaitFollowsTheNewUpload: a broken file fails; the fixed file
+// uploaded under the same key is waited for until it is ready, not
+// reported from the first upload's status.json (failed, or ready with
+// the old video).
+func TestCLIWaitFollowsTheNewUpload(t *testing.T) {
+	const key = "cli/fixed later.mp4"
+	broken := writeFile(t, "broken.mp4", []byte("not a video yet"))
+	if out, errOut, code := hlsflow(t, "upload", broken, "--wait", "--key", key); code == 0 {
+		t.Fatalf("upload --wait of a broken file exited 0\nstdout: %s\nstderr: %s", out, errOut)
+	}
+	good := testenv.Media(t, "07_bbb_vp9_opus.webm")
+	out, errOut, code := hlsflow(t, "upload", good, "--wait", "--key", key)
+	if code != 0 {
+		t.Fatalf("upload --wait of the fixed file exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	out, _, _ = hlsflow(t, "status", catalog.VideoID(key))
+	var st catalog.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != catalog.StateReady || st.Source.Size != fileSize(t, good) {
+		t.Errorf("after the second --wait: state %s, source %+v; want ready from the second upload", st.State, st.Source)
+	}
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
