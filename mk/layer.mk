@@ -19,7 +19,7 @@ BENCH_TARGETS += bench-layer
 
 layer-deps: ## install what the layer build needs (apt-get) when missing
 	@pkgs=""; \
-	for t in make:make nasm:nasm pkg-config:pkg-config xz:xz-utils zip:zip gcc:gcc curl:curl; do \
+	for t in make:make nasm:nasm meson:meson ninja:ninja-build patch:patch pkg-config:pkg-config xz:xz-utils zip:zip gcc:gcc curl:curl; do \
 		command -v $${t%%:*} >/dev/null || pkgs="$$pkgs $${t#*:}"; \
 	done; \
 	[ -e /usr/lib/x86_64-linux-gnu/libmbedtls.a ] || pkgs="$$pkgs libmbedtls-dev"; \

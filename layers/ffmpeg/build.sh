@@ -75,6 +75,9 @@ need_tools() {
 need_tools \
 	make make \
 	nasm nasm \
+	meson meson \
+	ninja ninja-build \
+	patch patch \
 	pkg-config pkg-config \
 	xz xz-utils \
 	zip zip \
@@ -129,7 +132,7 @@ configure_flags() {
 		h264 hevc vp8 vp9 mpeg1video mpeg2video mpeg4 msmpeg4v3 h263 flv prores dnxhd theora vc1 wmv3
 		dvvideo ffv1 qtrle mjpeg png
 		aac aac_latm mp3 mp3float mp2 mp2float opus vorbis ac3 eac3 flac alac dca truehd mlp
-		wmav2 amrnb amrwb
+		libdav1d wmav2 amrnb amrwb
 		pcm_s8 pcm_u8 pcm_s16le pcm_s16be pcm_u16le pcm_u16be pcm_s24le pcm_s24be pcm_s32le pcm_s32be
 		pcm_s64le pcm_f32le pcm_f32be pcm_f64le pcm_f64be pcm_alaw pcm_mulaw
 	)
@@ -148,7 +151,7 @@ configure_flags() {
 	local f=(
 		--disable-everything --disable-autodetect --disable-doc --disable-ffplay
 		--disable-debug --disable-shared --enable-static --disable-postproc
-		--enable-gpl --enable-version3 --enable-libx264 --enable-mbedtls --enable-zlib
+		--enable-gpl --enable-version3 --enable-libx264 --enable-libdav1d --enable-mbedtls --enable-zlib
 		--enable-pthreads --enable-avdevice --enable-indev=lavfi
 		--pkg-config-flags=--static --extra-ldflags=-static --extra-version=hlsflow
 		--enable-protocol=file,pipe,http,https,tcp,tls
@@ -170,15 +173,28 @@ x264_flags() {
 	[ -z "$cross" ] || printf '%s\n' "--host=$triplet" "--cross-prefix=$cross"
 }
 
+dav1d_flags() {
+	printf '%s\n' --default-library=static --buildtype=release -Db_ndebug=if-release --libdir=lib \
+		-Denable_tools=false -Denable_tests=false -Denable_examples=false -Dlogging=false
+	[ -z "$cross" ] || printf '%s\n' "--cross-file=$here/meson-$ARCH.cross"
+}
+
 # The cache key covers everything that goes into the binaries, and nothing
 # else: editing packaging or messages does not force a rebuild.
+dav1d_key=$( {
+	echo "$ARCH $DAV1D_VERSION $DAV1D_SHA256 $DAV1D_DEBIAN_SHA256"
+	dav1d_flags
+	[ -z "$cross" ] || cat "$here/meson-$ARCH.cross"
+	toolchain
+	dpkg-query -W -f '${Package} ${Version}\n' meson ninja-build 2>/dev/null || true
+} | sha256sum | cut -c1-16)
 x264_key=$( {
 	echo "$ARCH $X264_VERSION $X264_SHA256"
 	x264_flags
 	toolchain
 } | sha256sum | cut -c1-16)
 key=$( {
-	echo "$x264_key"
+	echo "$x264_key $dav1d_key"
 	grep -v '^#' "$here/versions.sh"
 	configure_flags
 } | sha256sum | cut -c1-16)
@@ -208,14 +224,38 @@ build_x264() {
 	touch "$prefix/.done-$x264_key"
 }
 
+build_dav1d() {
+	local src=$work/dav1d prefix=$work/dav1d-prefix flags p
+	[ -f "$prefix/.done-$dav1d_key" ] && return
+	fetch dav1d "$DAV1D_TARBALL" "$DAV1D_SHA256" "$DAV1D_DEBIAN_VERSION" "$DAV1D_URLS"
+	fetch dav1d "$DAV1D_DEBIAN_TARBALL" "$DAV1D_DEBIAN_SHA256" "$DAV1D_DEBIAN_VERSION" "$DAV1D_DEBIAN_URLS"
+	rm -rf "$src" "$prefix"
+	mkdir -p "$src"
+	tar -xJf "$cache/src/$DAV1D_TARBALL" -C "$src" --strip-components=1
+	tar -xJf "$cache/src/$DAV1D_DEBIAN_TARBALL" -C "$src"
+	# Debian's patches, in its order (the security fixes of the package).
+	while read -r p; do
+		case $p in '' | '#'*) continue ;; esac
+		(cd "$src" && patch -p1 -s <"debian/patches/$p") || die "dav1d: patch $p does not apply"
+	done <"$src/debian/patches/series"
+	say "building dav1d $DAV1D_VERSION ($DAV1D_DEBIAN_VERSION) for $ARCH"
+	mapfile -t flags < <(dav1d_flags)
+	# The build folder inside the tree: relative source paths, as for x264.
+	(cd "$src" && meson setup build --prefix="$prefix" "${flags[@]}" >"$work/dav1d-configure.log" 2>&1) ||
+		die "dav1d configure failed, see $work/dav1d-configure.log"
+	(cd "$src" && ninja -C build -j"$JOBS" install >"$work/dav1d-make.log" 2>&1) ||
+		die "dav1d build failed, see $work/dav1d-make.log"
+	touch "$prefix/.done-$dav1d_key"
+}
+
 build_ffmpeg() {
 	local src=$work/ffmpeg flags
 	[ -f "$src/.done-$key" ] && return
 	say "building ffmpeg $FFMPEG_VERSION for $ARCH (minutes on 2 idle cores)"
 	mapfile -t flags < <(configure_flags)
-	# x264 comes in through pkg-config so its path is not in the
-	# configuration string that `ffmpeg -version` prints.
-	local pc=$work/x264-prefix/lib/pkgconfig
+	# x264 and dav1d come in through pkg-config so their paths are not in
+	# the configuration string that `ffmpeg -version` prints.
+	local pc=$work/x264-prefix/lib/pkgconfig:$work/dav1d-prefix/lib/pkgconfig
 	if [ -n "$cross" ]; then
 		export PKG_CONFIG_LIBDIR=$pc:/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig
 	else
@@ -242,8 +282,8 @@ licences() {
 	mkdir -p "$d"
 	cat >"$d/README" <<EOF
 This layer holds ffmpeg and ffprobe from FFmpeg $FFMPEG_VERSION, statically
-linked with x264 $X264_VERSION, Mbed TLS, zlib and the GNU C Library,
-built by hlsflow's layers/ffmpeg/build.sh.
+linked with x264 $X264_VERSION, dav1d $DAV1D_VERSION, Mbed TLS, zlib and the
+GNU C Library, built by hlsflow's layers/ffmpeg/build.sh.
 
 Because it includes x264 (GPL-2.0-or-later) and Mbed TLS (Apache-2.0, which
 FFmpeg treats as needing --enable-version3), the binaries as a whole are
@@ -251,14 +291,18 @@ distributed under the GNU General Public License version 3 or later
 (COPYING.GPLv3). The other licences apply to their parts.
 
 Corresponding source: Debian bookworm source packages ffmpeg
-$FFMPEG_DEBIAN_VERSION (upstream tarball, sha256 $FFMPEG_SHA256) and
-x264 $X264_DEBIAN_VERSION (sha256 $X264_SHA256), and the Debian packages
-mbedtls, zlib and glibc; the build script is in the hlsflow repository.
+$FFMPEG_DEBIAN_VERSION (upstream tarball, sha256 $FFMPEG_SHA256),
+x264 $X264_DEBIAN_VERSION (sha256 $X264_SHA256) and dav1d
+$DAV1D_DEBIAN_VERSION (upstream tarball, sha256 $DAV1D_SHA256, with the
+package's debian/patches, sha256 $DAV1D_DEBIAN_SHA256), and the Debian
+packages mbedtls, zlib and glibc; the build script is in the hlsflow
+repository. dav1d is under the BSD 2-Clause licence (dav1d-COPYING).
 EOF
 	cp "$src/ffmpeg/COPYING.GPLv3" "$d/COPYING.GPLv3"
 	cp "$src/ffmpeg/COPYING.GPLv2" "$d/COPYING.GPLv2"
 	cp "$src/ffmpeg/LICENSE.md" "$d/FFmpeg-LICENSE.md"
 	cp "$src/x264/COPYING" "$d/x264-COPYING"
+	cp "$src/dav1d/COPYING" "$d/dav1d-COPYING"
 	cp /usr/share/doc/libmbedtls-dev/copyright "$d/mbedtls-copyright"
 	cp /usr/share/common-licenses/Apache-2.0 "$d/Apache-2.0"
 	cp /usr/share/doc/zlib1g-dev/copyright "$d/zlib-copyright"
@@ -295,15 +339,18 @@ fi
 if [ -x "$bins/ffmpeg" ] && [ -x "$bins/ffprobe" ]; then
 	say "reusing binaries from $bins"
 	# Licence texts come from the source trees.
-	if [ ! -f "$work/ffmpeg/COPYING.GPLv3" ] || [ ! -f "$work/x264/COPYING" ]; then
+	if [ ! -f "$work/ffmpeg/COPYING.GPLv3" ] || [ ! -f "$work/x264/COPYING" ] || [ ! -f "$work/dav1d/COPYING" ]; then
 		fetch ffmpeg "$FFMPEG_TARBALL" "$FFMPEG_SHA256" "$FFMPEG_DEBIAN_VERSION" "$FFMPEG_URLS"
 		fetch x264 "$X264_TARBALL" "$X264_SHA256" "$X264_DEBIAN_VERSION" "$X264_URLS"
-		mkdir -p "$work/ffmpeg" "$work/x264"
+		fetch dav1d "$DAV1D_TARBALL" "$DAV1D_SHA256" "$DAV1D_DEBIAN_VERSION" "$DAV1D_URLS"
+		mkdir -p "$work/ffmpeg" "$work/x264" "$work/dav1d"
 		tar -xJf "$cache/src/$FFMPEG_TARBALL" -C "$work/ffmpeg" --strip-components=1
 		tar -xzf "$cache/src/$X264_TARBALL" -C "$work/x264" --strip-components=1
+		tar -xJf "$cache/src/$DAV1D_TARBALL" -C "$work/dav1d" --strip-components=1
 	fi
 else
 	build_x264
+	build_dav1d
 	build_ffmpeg
 	mkdir -p "$bins.tmp"
 	for b in ffmpeg ffprobe; do

@@ -17,3 +17,16 @@ X264_DEBIAN_VERSION=2:0.164.3095+gitbaee400-3
 X264_TARBALL=x264_0.164.3095+gitbaee400.orig.tar.gz
 X264_SHA256=8b237e94b08c196a1da22f2f25875f10be4cff3648df4eeff21e00da8f683fc2
 X264_URLS="https://deb.debian.org/debian/pool/main/x/x264/x264_0.164.3095+gitbaee400.orig.tar.gz"
+
+# dav1d (AV1 decoding; FFmpeg 5.1's own AV1 decoder needs hardware). The
+# .orig is upstream's 1.0.0 release; Debian's package adds a security fix
+# (CVE-2024-1580), applied from its debian/patches.
+DAV1D_VERSION=1.0.0
+DAV1D_DEBIAN_VERSION=1.0.0-2+deb12u1
+DAV1D_TARBALL=dav1d_1.0.0.orig.tar.xz
+DAV1D_SHA256=51737db7e4897e599684f873a4725176dd3c779e639411d7c4fce134bb5ebb82
+DAV1D_URLS="https://deb.debian.org/debian/pool/main/d/dav1d/dav1d_1.0.0.orig.tar.xz
+https://downloads.videolan.org/pub/videolan/dav1d/1.0.0/dav1d-1.0.0.tar.xz"
+DAV1D_DEBIAN_TARBALL=dav1d_1.0.0-2+deb12u1.debian.tar.xz
+DAV1D_DEBIAN_SHA256=ae53e2bda2a18275cc66570194fced9b9681df2b3b8e041586a26a59d69a727e
+DAV1D_DEBIAN_URLS="https://deb.debian.org/debian/pool/main/d/dav1d/dav1d_1.0.0-2+deb12u1.debian.tar.xz"
