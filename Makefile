@@ -7,6 +7,7 @@ SHELL := /bin/bash
 
 GO          ?= go
 DATA        ?= .hlsflow
+UP_ARGS     ?=
 ARCH        ?= arm64
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # apt-get needs root; use sudo when we are not.
@@ -45,7 +46,7 @@ setup: setup-system setup-go $(SETUP_TARGETS) ## all the set-up the tests need
 up: setup-system setup-go ## run the whole system on this machine (S3, events, functions, edge, live ingest)
 	@$(GO) build -o dist/hlsflow ./cmd/hlsflow
 	@# exec: Ctrl-C reaches hlsflow itself, which drains and exits cleanly.
-	exec ./dist/hlsflow up --data $(DATA)
+	exec ./dist/hlsflow up --data $(DATA) $(UP_ARGS)
 
 build: ## build the Lambda bootstraps into dist/functions (ARCH=arm64|x86_64)
 	@for d in functions/*/bootstrap; do \

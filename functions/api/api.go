@@ -8,12 +8,15 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -46,6 +49,13 @@ type Config struct {
 	Keys StreamKeys
 	// Streams tells live streams' state; nil uses the media bucket's live/.
 	Streams LiveStreams
+	// ByHost, when set, gives the addresses to hand out to a client that
+	// reached the API under host (its Host header, already checked to be a
+	// host name or IP with an optional port), in place of PublicURL, RTMPURL
+	// and the store's endpoint in presigned upload URLs. hlsflow up sets it
+	// when it listens on every interface, so that a phone on the same
+	// network gets URLs it can reach; on AWS the addresses are fixed.
+	ByHost func(host string) Addresses
 
 	MaxUploadSize      int64
 	MultipartThreshold int64
@@ -53,6 +63,13 @@ type Config struct {
 	URLTTL             time.Duration // presigned URLs' lifetime
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+}
+
+// Addresses are where clients find the CDN, S3 and the RTMP ingest.
+type Addresses struct {
+	PublicURL string // as Config.PublicURL
+	S3        string // endpoint for presigned upload URLs, e.g. http://192.168.1.20:4566; "" = the store's
+	RTMPURL   string // as Config.RTMPURL
 }
 
 // StreamKeys makes the secret publish key of a stream name
@@ -163,10 +180,59 @@ func (h *Handler) only(method, want string, f func() (events.APIGatewayV2HTTPRes
 	return f()
 }
 
+// addrs are the addresses for r's client (see Config.ByHost).
+func (h *Handler) addrs(r *request) Addresses {
+	if h.cfg.ByHost != nil {
+		if host := r.header("Host"); validHost(host) {
+			a := h.cfg.ByHost(host)
+			a.PublicURL = strings.TrimSuffix(a.PublicURL, "/")
+			a.RTMPURL = strings.TrimSuffix(a.RTMPURL, "/")
+			return a
+		}
+	}
+	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL}
+}
+
+// validHost accepts a Host header that is a DNS name or an IP address,
+// with an optional port: nothing that could change the meaning of a URL
+// built from it.
+func validHost(host string) bool {
+	name := host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+		name = h
+	}
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	if net.ParseIP(name) != nil {
+		return true
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // url makes a client-facing URL for a media-bucket path.
-func (h *Handler) url(p string) string {
+func (h *Handler) url(r *request, p string) string {
 	if p == "" || strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
 		return p
 	}
-	return h.cfg.PublicURL + "/" + strings.TrimPrefix(p, "/")
+	return h.addrs(r).PublicURL + "/" + strings.TrimPrefix(p, "/")
+}
+
+// presignAt points a presigned upload URL at the S3 endpoint r's client
+// can reach.
+func (h *Handler) presignAt(r *request) func(*s3.PresignOptions) {
+	endpoint := h.addrs(r).S3
+	return func(o *s3.PresignOptions) {
+		if endpoint != "" {
+			o.ClientOptions = append(o.ClientOptions, func(o *s3.Options) { o.BaseEndpoint = &endpoint })
+		}
+	}
 }

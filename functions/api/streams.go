@@ -91,9 +91,9 @@ func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, err
 		store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache}); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(liveMaster(in.Name))}
-	if h.cfg.RTMPURL != "" {
-		out.PublishURL = h.cfg.RTMPURL + "/" + key
+	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, liveMaster(in.Name))}
+	if rtmp := h.addrs(r).RTMPURL; rtmp != "" {
+		out.PublishURL = rtmp + "/" + key
 	}
 	return reply(http.StatusCreated, out)
 }
@@ -138,7 +138,7 @@ func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, erro
 	out := make([]LiveStream, 0, len(byName))
 	for _, s := range byName {
 		if s.PlaybackURL == "" && s.State != StreamIdle {
-			s.PlaybackURL = h.url(liveMaster(s.Name))
+			s.PlaybackURL = h.url(r, liveMaster(s.Name))
 		}
 		out = append(out, s)
 	}

@@ -135,7 +135,7 @@ func (h *Handler) createUpload(r *request) (events.APIGatewayV2HTTPResponse, err
 	if in.Size <= h.cfg.MultipartThreshold {
 		req, err := h.cfg.Store.Presigner.PresignPutObject(r.ctx, &s3.PutObjectInput{
 			Bucket: &h.cfg.UploadsBucket, Key: &key, ContentType: &ct, ContentLength: &in.Size,
-		}, s3.WithPresignExpires(h.cfg.URLTTL))
+		}, s3.WithPresignExpires(h.cfg.URLTTL), h.presignAt(r))
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("presign put %s: %w", key, err)
 		}
@@ -169,13 +169,14 @@ func (h *Handler) startMultipart(r *request, rec *uploadRecord) (*Multipart, err
 	rec.UploadID, rec.PartSize, rec.Parts = aws.ToString(created.UploadId), partSize, n
 	mp := &Multipart{UploadID: rec.UploadID, PartSize: partSize, Parts: make([]Part, n),
 		CompleteURL: "/api/uploads/" + rec.ID + "/complete", AbortURL: "/api/uploads/" + rec.ID}
+	at := h.presignAt(r)
 	for i := range n {
 		size := min(partSize, rec.Size-int64(i)*partSize)
 		num := int32(i + 1)
 		req, err := h.cfg.Store.Presigner.PresignUploadPart(r.ctx, &s3.UploadPartInput{
 			Bucket: &h.cfg.UploadsBucket, Key: &rec.Key, UploadId: created.UploadId,
 			PartNumber: &num, ContentLength: &size,
-		}, s3.WithPresignExpires(h.cfg.URLTTL))
+		}, s3.WithPresignExpires(h.cfg.URLTTL), at)
 		if err != nil {
 			return nil, fmt.Errorf("presign part %d of %s: %w", num, rec.Key, err)
 		}

@@ -103,9 +103,9 @@ func (h *Handler) video(r *request, e entry, lookup bool) (*Video, error) {
 			if p == "" {
 				p = catalog.MasterKey(st.ID)
 			}
-			v.PlaybackURL = h.url(p)
+			v.PlaybackURL = h.url(r, p)
 		}
-		v.PosterURL = h.url(st.Poster)
+		v.PosterURL = h.url(r, st.Poster)
 		return v, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {

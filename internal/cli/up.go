@@ -41,6 +41,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	verbose := fs.Bool("verbose", false, "log every S3 request")
 	udpStream := fs.String("udp-stream", "udp", "stream name that MPEG-TS over UDP publishes to")
 	cacheMB := fs.Int64("edge-cache-mb", edge.DefaultCacheBytes>>20, "memory the edge may keep objects in, MiB (0: no cache)")
+	lan := fs.Bool("lan", false, "listen on every interface (edge, S3, RTMP, UDP), so phones and other computers on this network can watch, upload and publish")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +51,9 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 	if *cacheMB < 0 {
 		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
+	}
+	if *lan {
+		c.Edge, c.S3, c.RTMP, c.UDP = everyInterface(c.Edge), everyInterface(c.S3), everyInterface(c.RTMP), everyInterface(c.UDP)
 	}
 	cacheBytes := *cacheMB << 20
 	if cacheBytes == 0 {
@@ -102,11 +106,15 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	apiH, err := api.New(api.Config{
+	apiCfg := api.Config{
 		Store: st, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		PublicURL: httpURL(c.Edge), RTMPURL: "rtmp://" + hostPort(c.RTMP) + "/live",
 		Token: token, Keys: signer,
-	})
+	}
+	if onEveryInterface(c.Edge) || onEveryInterface(c.S3) || onEveryInterface(c.RTMP) {
+		apiCfg.ByHost = addressesByHost(&c)
+	}
+	apiH, err := api.New(apiCfg)
 	if err != nil {
 		return fmt.Errorf("configure api: %w", err)
 	}
@@ -236,6 +244,7 @@ func printEndpoints(env Env, c *Common, access, secret, data, token, udpStream s
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
 	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/%s)\n", hostPort(c.UDP), udpStream)
 	fmt.Fprintf(w, "  data             %s\n", data)
+	printLAN(w, c)
 	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)
 	fmt.Fprintln(w, "stop with Ctrl-C")
 }
