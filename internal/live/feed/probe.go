@@ -11,7 +11,7 @@ import (
 )
 
 // ErrNeedMore is returned by ProbeTS when the data seen so far does not yet
-// hold a video parameter set.
+// hold the stream table, or a video parameter set when there is video.
 var ErrNeedMore = errors.New("need more data to probe")
 
 // ErrUnsupported is returned for feeds the ladder cannot be made from.
@@ -21,7 +21,9 @@ var errFound = errors.New("found")
 
 // ProbeTS reads the MPEG-TS in data far enough to describe its video (from
 // the H.264 SPS) and audio. It returns ErrNeedMore until data holds an SPS,
-// and ErrUnsupported (wrapped) when there is no H.264 video.
+// and ErrUnsupported (wrapped) when there is neither H.264 video nor audio.
+// A feed with audio and no video (a radio stream) has an Info without
+// VideoCodec.
 func ProbeTS(data []byte) (Info, error) {
 	r := &mpegts.Reader{R: bytes.NewReader(data)}
 	if err := r.Initialize(); err != nil {
@@ -49,8 +51,11 @@ func ProbeTS(data []byte) (Info, error) {
 			_ = c
 		}
 	}
+	if video == nil && info.Audio {
+		return info, nil
+	}
 	if video == nil {
-		return Info{}, fmt.Errorf("%w: no h264 video track", ErrUnsupported)
+		return Info{}, fmt.Errorf("%w: no h264 video and no audio track", ErrUnsupported)
 	}
 	info.VideoCodec = "h264"
 	var sps h264.SPS

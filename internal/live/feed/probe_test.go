@@ -20,6 +20,7 @@ func TestProbeTS(t *testing.T) {
 		"-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-f", "mpegts", "-")
 	h264only := encode(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:duration=1",
 		"-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", "-")
+	aacOnly := encode(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", "-f", "mpegts", "-")
 	mpeg2 := encode(t, "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=1",
 		"-c:v", "mpeg2video", "-f", "mpegts", "-")
 	tests := []struct {
@@ -30,6 +31,7 @@ func TestProbeTS(t *testing.T) {
 	}{
 		{"h264 and aac", h264aac, Info{Width: 352, Height: 288, FPS: 25, VideoCodec: "h264", Audio: true, AudioCodec: "aac"}, nil},
 		{"h264 only", h264only, Info{Width: 160, Height: 90, FPS: 30, VideoCodec: "h264"}, nil},
+		{"aac only (radio)", aacOnly, Info{Audio: true, AudioCodec: "aac"}, nil},
 		{"mpeg2 video", mpeg2, Info{}, ErrUnsupported},
 		{"only the tables", h264aac[:188*3], Info{}, ErrNeedMore},
 		{"garbage", []byte("not a transport stream at all"), Info{}, ErrNeedMore},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
@@ -288,8 +290,8 @@ func TestUnsupportedFeedsAreRefused(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"rtmp audio only", []string{"-f", "lavfi", "-i", "sine=duration=4", "-c:a", "aac",
-			"-f", "flv", "rtmp://" + e.svc.RTMPAddr() + "/live/" + e.key("radio")}},
+		{"rtmp flv1 video, no audio", []string{"-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=4",
+			"-c:v", "flv1", "-an", "-f", "flv", "rtmp://" + e.svc.RTMPAddr() + "/live/" + e.key("radio")}},
 		{"udp mpeg2 video", []string{"-re", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=4",
 			"-c:v", "mpeg2video", "-f", "mpegts", "udp://" + e.svc.UDPAddr() + "?pkt_size=1316"}},
 	}
@@ -299,7 +301,7 @@ func TestUnsupportedFeedsAreRefused(t *testing.T) {
 		})
 	}
 	e.waitFor("refusals logged", 10*time.Second, func() bool {
-		return strings.Contains(e.log.String(), "no h264 video") && strings.Contains(e.log.String(), "udp: feed refused")
+		return strings.Contains(e.log.String(), "unsupported video codec") && strings.Contains(e.log.String(), "udp: feed refused")
 	})
 	if st := e.svc.Streams(); len(st) != 0 {
 		t.Errorf("streams left: %+v", st)
@@ -308,6 +310,71 @@ func TestUnsupportedFeedsAreRefused(t *testing.T) {
 		if keys, _ := e.s3.List(context.Background(), testenv.BucketMedia, "live/"+name+"/"); len(keys) != 0 {
 			t.Errorf("refused feed %s published %v", name, keys)
 		}
+	}
+	e.checkClean()
+}
+
+// TestRTMPAudioOnly: a radio stream (AAC over RTMP, no video) is published
+// as a live HLS stream of its audio rendition alone and recorded.
+func TestRTMPAudioOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	pub := e.ffmpeg("-re", "-f", "lavfi", "-i", "sine=frequency=440:duration=10", "-c:a", "aac", "-b:a", "96k",
+		"-f", "flv", "rtmp://"+e.svc.RTMPAddr()+"/live/"+e.key("radio"))
+	e.waitFor("live master", 30*time.Second, func() bool { return e.get("live/radio/master.m3u8") != "" })
+	master, err := hls.ParseMaster([]byte(e.get("live/radio/master.m3u8")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(master.Variants) != 1 || master.Variants[0].Codecs != "mp4a.40.2" || master.Variants[0].Width != 0 ||
+		master.Variants[0].URI != "audio/index.m3u8" {
+		t.Fatalf("live master of a radio stream: %+v", master.Variants)
+	}
+	e.waitFor("segments", 15*time.Second, func() bool {
+		pl := e.media("live/radio/audio/index.m3u8")
+		return pl != nil && len(pl.Segments) >= 2
+	})
+	pl := e.media("live/radio/audio/index.m3u8")
+	key := path.Join("live/radio/audio", pl.Segments[0].URI)
+	dir := t.TempDir()
+	e.download(key, dir)
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "csv=p=0",
+		filepath.Join(dir, key)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(out)); len(got) == 0 || got[0] != "aac,audio" || strings.Contains(string(out), "video") {
+		t.Errorf("segment streams %q, want aac audio only", out)
+	}
+	if d := decode(t, filepath.Join(dir, key)); d < 1 || d > 3 {
+		t.Errorf("segment %s lasts %.2f s, want about 2", key, d)
+	}
+
+	if err := pub.Wait(); err != nil {
+		t.Fatalf("publisher: %v", err)
+	}
+	rec := ""
+	e.waitFor("recording", 30*time.Second, func() bool {
+		keys, _ := e.s3.List(context.Background(), testenv.BucketMedia, "vod/radio-")
+		for _, k := range keys {
+			if strings.HasSuffix(k, "/status.json") {
+				rec = strings.TrimSuffix(strings.TrimPrefix(k, "vod/"), "/status.json")
+				st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
+				return err == nil && st.State == catalog.StateReady
+			}
+		}
+		return false
+	})
+	st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Renditions) != 1 || st.Renditions[0].Name != "audio" || st.Duration < 8 || st.Duration > 12 {
+		t.Errorf("recording status %+v", st)
+	}
+	rdir := t.TempDir()
+	e.download("vod/"+rec+"/", rdir)
+	if d := decode(t, filepath.Join(rdir, "vod", rec, "master.m3u8")); d < 8 || d > 12 {
+		t.Errorf("recording lasts %.1f s, want about 10", d)
 	}
 	e.checkClean()
 }

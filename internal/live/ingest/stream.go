@@ -128,6 +128,9 @@ func (r *run) Start(info feed.Info) error {
 	if st.ladder.Audio == nil {
 		noAudio = true
 	}
+	if len(st.ladder.Video) > 0 && info.VideoCodec == "" {
+		return fmt.Errorf("%w: the stream had video and the reconnected feed has none", feed.ErrUnsupported)
+	}
 	if r.n > 1 {
 		st.pub.Discontinuity()
 	}
@@ -138,6 +141,9 @@ func (r *run) Start(info feed.Info) error {
 	names := make([]string, len(st.ladder.Video))
 	for i, rg := range st.ladder.Video {
 		names[i] = rg.Name
+	}
+	if len(names) == 0 {
+		names = []string{st.ladder.Audio.Name} // audio only
 	}
 	args := transcode.Args(st.ladder, transcode.ArgsOptions{Dir: dir, Preset: s.cfg.Preset, Threads: s.cfg.Threads, NoAudio: noAudio})
 	pub := st.pub
@@ -172,7 +178,10 @@ func (st *stream) init(info feed.Info) error {
 	if fps <= 0 || fps > 120 {
 		fps = 30 // the SPS does not say; ffmpeg's fps filter makes it so
 	}
-	src := &media.Source{Video: &media.Video{Codec: info.VideoCodec, Width: info.Width, Height: info.Height, FPS: fps}}
+	src := &media.Source{}
+	if info.VideoCodec != "" {
+		src.Video = &media.Video{Codec: info.VideoCodec, Width: info.Width, Height: info.Height, FPS: fps}
+	}
 	if info.Audio {
 		src.Audio = &media.Audio{Codec: info.AudioCodec}
 	}
@@ -180,10 +189,14 @@ func (st *stream) init(info feed.Info) error {
 	if err != nil {
 		return fmt.Errorf("plan live ladder: %w", err)
 	}
-	if len(l.Video) == 0 {
-		return fmt.Errorf("%w: no video rung", feed.ErrUnsupported)
+	if len(l.Video) == 0 && l.Audio == nil {
+		return fmt.Errorf("%w: nothing to encode", feed.ErrUnsupported)
 	}
 	var rends []publish.Rendition
+	if len(l.Video) == 0 {
+		// A radio stream: the audio rendition alone is the variant.
+		rends = append(rends, publish.Rendition{Name: l.Audio.Name, Bandwidth: int64(l.Audio.Bitrate), Codecs: l.Audio.Codecs()})
+	}
 	for _, rg := range l.Video {
 		rd := publish.Rendition{Name: rg.Name, Width: rg.Width, Height: rg.Height, Bandwidth: int64(rg.MaxRate),
 			Codecs: rg.Codecs(), FrameRate: rg.FPS}

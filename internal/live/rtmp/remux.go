@@ -14,7 +14,8 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 )
 
-// remuxer turns an RTMP publisher's H.264 and AAC/MP3 into MPEG-TS.
+// remuxer turns an RTMP publisher's H.264 and AAC/MP3 into MPEG-TS; a
+// publisher may send audio only (a radio stream).
 type remuxer struct {
 	bw       *bufio.Writer
 	w        *mpegts.Writer
@@ -65,10 +66,15 @@ func newRemuxer(r *gortmplib.Reader, out feed.Feed) (*remuxer, feed.Info, error)
 			info.Audio, info.AudioCodec = true, "mp3"
 		}
 	}
-	if vTrack == nil {
-		return nil, info, fmt.Errorf("%w: rtmp feed has no h264 video", feed.ErrUnsupported)
+	if vTrack == nil && aTrack == nil {
+		return nil, info, fmt.Errorf("%w: rtmp feed has neither h264 video nor aac/mp3 audio", feed.ErrUnsupported)
 	}
-	tracks := []*mpegts.Track{m.video}
+	var tracks []*mpegts.Track
+	if m.video != nil {
+		tracks = append(tracks, m.video)
+	} else {
+		m.started = true // no keyframe to wait for
+	}
 	if m.audio != nil {
 		tracks = append(tracks, m.audio)
 	}
@@ -76,19 +82,23 @@ func newRemuxer(r *gortmplib.Reader, out feed.Feed) (*remuxer, feed.Info, error)
 	if err := m.w.Initialize(); err != nil {
 		return nil, info, fmt.Errorf("mpegts writer: %w", err)
 	}
-	r.OnDataH264(vTrack, m.onH264)
+	if vTrack != nil {
+		r.OnDataH264(vTrack, m.onH264)
+	}
 	if aTrack != nil {
 		switch aTrack.Codec.(type) {
 		case *codecs.MPEG4Audio:
 			r.OnDataMPEG4Audio(aTrack, func(pts time.Duration, au []byte) {
 				if m.started {
 					m.fail(m.w.WriteMPEG4Audio(m.audio, ticks(pts), [][]byte{au}))
+					m.audioFlush()
 				}
 			})
 		case *codecs.MPEG1Audio:
 			r.OnDataMPEG1Audio(aTrack, func(pts time.Duration, frame []byte) {
 				if m.started {
 					m.fail(m.w.WriteMPEG1Audio(m.audio, ticks(pts), [][]byte{frame}))
+					m.audioFlush()
 				}
 			})
 		}
@@ -145,12 +155,24 @@ func (m *remuxer) onH264(pts, dts time.Duration, au [][]byte) {
 	}
 	m.started = true
 	m.fail(m.w.WriteH264(m.video, ticks(pts), ticks(dts), rest))
-	// Flush at most every flushEvery: a few tens of milliseconds do not
-	// matter against 2 s segments, and each flush costs a wake-up of the
-	// transcoder feed.
+	m.maybeFlush()
+}
+
+// maybeFlush flushes at most every flushEvery: a few tens of milliseconds
+// do not matter against 2 s segments, and each flush costs a wake-up of the
+// transcoder feed.
+func (m *remuxer) maybeFlush() {
 	if now := time.Now(); now.Sub(m.flushed) >= flushEvery {
 		m.flushed = now
 		m.fail(m.bw.Flush())
+	}
+}
+
+// audioFlush is maybeFlush for a feed without video, where audio is all
+// that moves the feed along.
+func (m *remuxer) audioFlush() {
+	if m.video == nil {
+		m.maybeFlush()
 	}
 }
 

@@ -47,8 +47,12 @@ type ArgsOptions struct {
 // when complete (hls_flags temp_file). Keyframes are forced at every
 // segment boundary by time, so rungs switch cleanly; zerolatency drops
 // B-frames and lookahead, which live does not need and which cost delay.
+// A ladder with no video rung (a radio stream) is its audio rendition
+// alone, under Dir/{audio name}/. Args returns nil when there is nothing
+// to encode.
 func Args(l media.Ladder, opt ArgsOptions) []string {
-	if len(l.Video) == 0 {
+	audio := l.Audio != nil && !opt.NoAudio
+	if len(l.Video) == 0 && !audio {
 		return nil
 	}
 	seg := l.SegmentSeconds
@@ -67,7 +71,6 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 	if list <= 0 {
 		list = 30
 	}
-	audio := l.Audio != nil && !opt.NoAudio
 	a := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats"}
 	if opt.Realtime {
 		a = append(a, "-re")
@@ -77,9 +80,15 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 		"-protocol_whitelist", "pipe,file",
 		"-fflags", "+genpts+discardcorrupt",
 		"-analyzeduration", "1500000", "-probesize", "2000000",
-		"-f", "mpegts", "-i", input,
-		"-filter_complex", graph(l.Video))
+		"-f", "mpegts", "-i", input)
+	if len(l.Video) > 0 {
+		a = append(a, "-filter_complex", graph(l.Video))
+	}
 	var streamMap []string
+	if len(l.Video) == 0 {
+		a = append(a, "-map", "0:a:0")
+		streamMap = append(streamMap, "a:0,name:"+l.Audio.Name)
+	}
 	for i, r := range l.Video {
 		a = append(a, "-map", fmt.Sprintf("[out%d]", i))
 		if audio {
@@ -94,10 +103,12 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 		topFPS = max(topFPS, r.FPS)
 	}
 	gop := int(topFPS*seg*2) + 1
-	a = append(a,
-		"-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
-		"-force_key_frames", "expr:gte(t,n_forced*"+fmtFloat(seg)+")",
-		"-forced-idr", "1", "-g", strconv.Itoa(gop), "-sc_threshold", "0", "-flags", "+cgop")
+	if len(l.Video) > 0 {
+		a = append(a,
+			"-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
+			"-force_key_frames", "expr:gte(t,n_forced*"+fmtFloat(seg)+")",
+			"-forced-idr", "1", "-g", strconv.Itoa(gop), "-sc_threshold", "0", "-flags", "+cgop")
+	}
 	for i, r := range l.Video {
 		s := ":v:" + strconv.Itoa(i)
 		a = append(a,

@@ -37,7 +37,8 @@ func TestArgsGolden(t *testing.T) {
 		{name: "two rungs with audio", l: testLadder(true), opt: ArgsOptions{Dir: "/work", Preset: "ultrafast", Threads: 1}},
 		{name: "no audio", l: testLadder(false), opt: ArgsOptions{Dir: "/work"}},
 		{name: "audio ignored", l: testLadder(true), opt: ArgsOptions{Dir: "/work", NoAudio: true}},
-		{name: "no video", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work"}, empty: true},
+		{name: "audio only", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work"}},
+		{name: "nothing", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work", NoAudio: true}, empty: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
