@@ -379,6 +379,24 @@ func TestRTMPAudioOnly(t *testing.T) {
 	e.checkClean()
 }
 
+// TestUDPAudioOnly: an MPEG-TS feed with only AAC is published as the
+// UDP stream's audio rendition.
+func TestUDPAudioOnly(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.UDPStream = "radio-udp" })
+	sender := e.ffmpeg("-re", "-f", "lavfi", "-i", "sine=frequency=330:duration=30", "-c:a", "aac",
+		"-f", "mpegts", "udp://"+e.svc.UDPAddr()+"?pkt_size=1316")
+	e.waitFor("two audio segments", 30*time.Second, func() bool {
+		pl := e.media("live/radio-udp/audio/index.m3u8")
+		return pl != nil && len(pl.Segments) >= 2
+	})
+	if m := e.get("live/radio-udp/master.m3u8"); !strings.Contains(m, "audio/index.m3u8") || strings.Contains(m, "RESOLUTION") {
+		t.Errorf("live master of a UDP radio stream:\n%s", m)
+	}
+	_ = sender.Process.Kill()
+	_ = sender.Wait()
+	e.checkClean()
+}
+
 // checkClean closes the service and checks that no goroutine or ffmpeg
 // it started survives.
 func (e *env) checkClean() {
