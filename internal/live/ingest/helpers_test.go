@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -213,4 +214,23 @@ func decode(t *testing.T, input string) float64 {
 	var d float64
 	fmt.Sscan(strings.TrimSpace(string(out)), &d)
 	return d
+}
+
+// waitRecording waits until stream name's recording is ready and returns
+// its video id.
+func (e *env) waitRecording(name string) string {
+	e.t.Helper()
+	rec := ""
+	e.waitFor("recording", 30*time.Second, func() bool {
+		keys, _ := e.s3.List(context.Background(), testenv.BucketMedia, "vod/"+name+"-")
+		for _, k := range keys {
+			if strings.HasSuffix(k, "/status.json") {
+				rec = strings.TrimSuffix(strings.TrimPrefix(k, "vod/"), "/status.json")
+				st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
+				return err == nil && st.State == catalog.StateReady
+			}
+		}
+		return false
+	})
+	return rec
 }

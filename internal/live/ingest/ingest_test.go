@@ -149,18 +149,7 @@ func TestRTMPLiveAndRecording(t *testing.T) {
 	if err := pub.Wait(); err != nil {
 		t.Fatalf("publisher: %v", err)
 	}
-	rec := ""
-	e.waitFor("recording", 30*time.Second, func() bool {
-		keys, _ := e.s3.List(context.Background(), testenv.BucketMedia, "vod/show-")
-		for _, k := range keys {
-			if strings.HasSuffix(k, "/status.json") {
-				rec = strings.TrimSuffix(strings.TrimPrefix(k, "vod/"), "/status.json")
-				st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
-				return err == nil && st.State == catalog.StateReady
-			}
-		}
-		return false
-	})
+	rec := e.waitRecording("show")
 	t.Run("ended stream has ENDLIST and a playable recording", func(t *testing.T) {
 		for _, r := range []string{"480p", "360p"} {
 			pl := e.media("live/show/" + r + "/index.m3u8")
@@ -352,18 +341,7 @@ func TestRTMPAudioOnly(t *testing.T) {
 	if err := pub.Wait(); err != nil {
 		t.Fatalf("publisher: %v", err)
 	}
-	rec := ""
-	e.waitFor("recording", 30*time.Second, func() bool {
-		keys, _ := e.s3.List(context.Background(), testenv.BucketMedia, "vod/radio-")
-		for _, k := range keys {
-			if strings.HasSuffix(k, "/status.json") {
-				rec = strings.TrimSuffix(strings.TrimPrefix(k, "vod/"), "/status.json")
-				st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
-				return err == nil && st.State == catalog.StateReady
-			}
-		}
-		return false
-	})
+	rec := e.waitRecording("radio")
 	st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
 	if err != nil {
 		t.Fatal(err)
