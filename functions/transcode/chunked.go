@@ -375,11 +375,9 @@ func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*re
 		if err != nil {
 			return nil, fmt.Errorf("%s playlist: %w", l.name, err)
 		}
-		key := prefix + l.name + "/" + media.PlaylistName(f.rev)
-		if err := f.h.Store.PutBytes(ctx, f.h.MediaBucket, key, out, store.For(key)); err != nil {
+		if err := f.h.putPlaylists(ctx, prefix+l.name+"/", f.rev, out, res.keys); err != nil {
 			return nil, err
 		}
-		res.keys[key] = true
 	}
 	master, renditions := buildMaster(f.ladder, f.rev, f.rates(lists), f.codecs(ctx, work))
 	out, err := master.Encode()

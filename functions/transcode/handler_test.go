@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -120,6 +121,16 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 		path := filepath.Join(dir, filepath.FromSlash(uri))
 		p := parseMediaFile(t, path)
 		referenced[catalog.Prefix(id)+uri] = true
+		// The master lists the upload's revisioned playlist; the same
+		// playlist is also the rendition's stable index.m3u8.
+		if stable := uri[:strings.LastIndex(uri, "/")+1] + "index.m3u8"; stable != uri {
+			a, errA := os.ReadFile(filepath.Join(dir, filepath.FromSlash(stable)))
+			b, errB := os.ReadFile(path)
+			if errA != nil || errB != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s: the stable %s is missing or differs (%v, %v)", uri, stable, errA, errB)
+			}
+			referenced[catalog.Prefix(id)+stable] = true
+		}
 		var total int64
 		for _, seg := range p.Segments {
 			rel := filepath.Join(filepath.Dir(path), seg.URI)

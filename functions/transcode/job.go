@@ -247,11 +247,9 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 		if err != nil {
 			return nil, fmt.Errorf("%s playlist: %w", name, err)
 		}
-		key := prefix + name + "/" + media.PlaylistName(rev)
-		if err := h.Store.PutBytes(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
+		if err := h.putPlaylists(ctx, prefix+name+"/", rev, out, res.keys); err != nil {
 			return nil, err
 		}
-		res.keys[key] = true
 	}
 	// A damaged file can decode partly without ffmpeg failing. A video
 	// short of its stated duration by more than 1 s, 5% or a segment
@@ -273,6 +271,25 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 	res.keys[key] = true
 	res.renditions = renditions
 	return res, nil
+}
+
+// putPlaylists writes a finished media playlist into folder under its
+// revision's name, which the master lists, and as index.m3u8, a stable
+// link to one rendition that follows the newest upload (cached briefly,
+// like the master), and notes both keys.
+func (h *Handler) putPlaylists(ctx context.Context, folder, rev string, body []byte, keys map[string]bool) error {
+	names := []string{media.PlaylistName(rev)}
+	if stable := media.PlaylistName(""); names[0] != stable {
+		names = append(names, stable)
+	}
+	for _, n := range names {
+		key := folder + n
+		if err := h.Store.PutBytes(ctx, h.MediaBucket, key, body, store.For(key)); err != nil {
+			return err
+		}
+		keys[key] = true
+	}
+	return nil
 }
 
 // buildMaster lists one variant per video rung, highest first, each with
