@@ -12,6 +12,14 @@ ARCH        ?= arm64
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # apt-get needs root; use sudo when we are not.
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# $(call APT_MISSING,tool:package ...) is a recipe line that installs with
+# apt-get the packages whose tool is not on PATH.
+APT_MISSING = @missing=""; \
+	for t in $(1); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t\#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # Areas add their own targets to these lists from mk/*.mk.
 SETUP_TARGETS :=

@@ -9,13 +9,7 @@ SETUP_TARGETS += setup-localcloud
 # The tests use the local cloud from the S3 clients people use: the aws
 # CLI and rclone (Debian packages awscli and rclone).
 setup-localcloud: ## install the aws CLI and rclone with apt-get when missing
-	@missing=""; \
-	command -v aws >/dev/null || missing="$$missing awscli"; \
-	command -v rclone >/dev/null || missing="$$missing rclone"; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(call APT_MISSING,aws:awscli rclone:rclone)
 
 bench-localcloud: ## up_ready_s: seconds from localcloud.Start until a PutObject succeeds (mean of 3; target <= 2)
 	@$(GO) test -run '^$$' -bench '^BenchmarkUpReady$$' -benchtime 3x ./internal/localcloud/ \

@@ -15,13 +15,7 @@ LS_SCRIPT := localstack/localstack.sh
 .PHONY: setup-localstack localstack-up localstack-wait localstack-deploy localstack-synth localstack-test localstack-down test-localstack
 
 setup-localstack: ## install the pinned cdklocal (aws-cdk-local) and CDK CLI into localstack/.tools (npm ci), and curl/unzip
-	@missing=""; \
-	command -v curl >/dev/null || missing="$$missing curl"; \
-	command -v unzip >/dev/null || missing="$$missing unzip"; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	$(call APT_MISSING,curl:curl unzip:unzip)
 	@if [ ! -x $(LS_TOOLS)/node_modules/.bin/cdklocal ] || [ $(LS_TOOLS)/package-lock.json -nt $(LS_TOOLS)/node_modules/.package-lock.json ]; then \
 		echo "npm ci in $(LS_TOOLS)"; \
 		cd $(LS_TOOLS) && npm ci --no-audit --no-fund --loglevel=error; \

@@ -96,7 +96,7 @@ func (h *Handler) transcodeChunked(ctx context.Context, id string, src catalog.S
 		r.Kind, r.Chunk = chunk.KindVideo, c
 		reqs = append(reqs, r)
 	}
-	f := &fanout{h: h, id: id, rev: src.Revision(), ladder: l, st: st, video: make([]*chunk.Response, len(chunks))}
+	f := &fanout{h: h, id: id, rev: base.Revision, ladder: l, st: st, video: make([]*chunk.Response, len(chunks))}
 	h.logger().Info("chunked encode", "id", id, "chunks", len(chunks), "jobs", len(reqs), "parallelism", h.parallelism())
 
 	parent := ctx

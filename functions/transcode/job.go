@@ -77,8 +77,9 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 		return res, hide(err)
 	}
 
+	rev := src.Revision()
 	args := media.LadderArgs(ms, ladder, media.EncodeOptions{
-		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true, Revision: src.Revision(),
+		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true, Revision: rev,
 	})
 	if args == nil {
 		return nil, refuse("the file has nothing to encode", nil)
@@ -110,7 +111,7 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	if err := up.scan(ctx); err != nil {
 		return nil, err
 	}
-	res, err := h.publish(ctx, id, src.Revision(), ms, ladder, work, up)
+	res, err := h.publish(ctx, id, rev, ms, ladder, work, up)
 	if res != nil {
 		res.source, res.ladder = ms, ladder
 	}

@@ -67,13 +67,14 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	})
 	body := &countingReader{r: f, total: st.Size(), w: env.Stderr, show: *wait}
-	if _, err := up.UploadObject(ctx, &tm.UploadObjectInput{
+	out, err := up.UploadObject(ctx, &tm.UploadObjectInput{
 		Bucket:        aws.String(c.UploadsBucket),
 		Key:           aws.String(*key),
 		Body:          body,
 		ContentLength: aws.Int64(st.Size()),
 		ContentType:   aws.String(contentTypeOf(path)),
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("upload %s to s3://%s/%s: %w", path, c.UploadsBucket, *key, err)
 	}
 	body.finish()
@@ -82,15 +83,12 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	// The key may have held another file before: its status.json says
-	// ready or failed until this upload is picked up. The ETag tells which
-	// upload a status is about, as the transcoder records it.
-	info, err := s.Head(ctx, c.UploadsBucket, *key)
-	if err != nil {
-		return fmt.Errorf("uploaded %s, but reading it back failed: %w", *key, err)
-	}
+	// ready or failed until this upload is picked up. The ETag S3 gave the
+	// upload tells which upload a status is about, as the transcoder
+	// records it (from a HEAD, which answers the same ETag).
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	return waitReady(wctx, env, s, c.MediaBucket, id, strings.Trim(info.ETag, `"`))
+	return waitReady(wctx, env, s, c.MediaBucket, id, strings.Trim(aws.ToString(out.ETag), `"`))
 }
 
 // waitReady polls status.json until it is about the upload with etag and

@@ -18,7 +18,9 @@ const SecretFileName = "stream-key.secret"
 
 // LoadOrCreateSecret reads the secret at path, creating it (32 random bytes,
 // hex, mode 0600) when it does not exist. Two processes racing to create it
-// agree on one file because creation is exclusive.
+// agree on one file: it is written whole under a temporary name and then
+// hard-linked into place, which fails if the name exists, so nobody ever
+// reads a secret that is still being written.
 func LoadOrCreateSecret(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -34,20 +36,23 @@ func LoadOrCreateSecret(path string) ([]byte, error) {
 	if _, err := rand.Read(raw); err != nil {
 		return nil, fmt.Errorf("create stream key secret: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateSecret(path)
-	}
+	enc := []byte(hex.EncodeToString(raw) + "\n")
+	f, err := os.CreateTemp(filepath.Dir(path), ".stream-key-*") // mode 0600
 	if err != nil {
 		return nil, fmt.Errorf("create stream key secret %s: %w", path, err)
 	}
-	enc := []byte(hex.EncodeToString(raw) + "\n")
-	if _, err := f.Write(enc); err != nil {
-		f.Close()
+	defer os.Remove(f.Name())
+	_, err = f.Write(enc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("write stream key secret %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write stream key secret %s: %w", path, err)
+	if err := os.Link(f.Name(), path); errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateSecret(path) // another process won: use its secret
+	} else if err != nil {
+		return nil, fmt.Errorf("create stream key secret %s: %w", path, err)
 	}
 	return parseSecret(path, enc)
 }

@@ -81,13 +81,12 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 		"-fflags", "+genpts+discardcorrupt",
 		"-analyzeduration", "1500000", "-probesize", "2000000",
 		"-f", "mpegts", "-i", input)
-	if len(l.Video) > 0 {
-		a = append(a, "-filter_complex", graph(l.Video))
-	}
 	var streamMap []string
 	if len(l.Video) == 0 {
 		a = append(a, "-map", "0:a:0")
 		streamMap = append(streamMap, "a:0,name:"+l.Audio.Name)
+	} else {
+		a = append(a, "-filter_complex", graph(l.Video))
 	}
 	for i, r := range l.Video {
 		a = append(a, "-map", fmt.Sprintf("[out%d]", i))
@@ -98,12 +97,12 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 			streamMap = append(streamMap, fmt.Sprintf("v:%d,name:%s", i, r.Name))
 		}
 	}
-	topFPS := 0.0
-	for _, r := range l.Video {
-		topFPS = max(topFPS, r.FPS)
-	}
-	gop := int(topFPS*seg*2) + 1
 	if len(l.Video) > 0 {
+		topFPS := 0.0
+		for _, r := range l.Video {
+			topFPS = max(topFPS, r.FPS)
+		}
+		gop := int(topFPS*seg*2) + 1
 		a = append(a,
 			"-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
 			"-force_key_frames", "expr:gte(t,n_forced*"+fmtFloat(seg)+")",

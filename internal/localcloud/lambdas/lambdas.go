@@ -214,7 +214,7 @@ func (r *Runtime) work() {
 func (r *Runtime) attempt(j *job) {
 	select {
 	case <-r.abort:
-		r.finish(j, &FunctionError{Type: "Shutdown", Message: "local cloud closed before the invocation ran"})
+		r.stopped(j, "invocation")
 		return
 	default:
 	}
@@ -243,7 +243,7 @@ func (r *Runtime) retryAfter(j *job, wait time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.isAborted() {
-		r.finish(j, &FunctionError{Type: "Shutdown", Message: "local cloud closed before the retry ran"})
+		r.stopped(j, "retry")
 		return
 	}
 	r.timers[j] = time.AfterFunc(wait, func() {
@@ -259,7 +259,7 @@ func (r *Runtime) retryAfter(j *job, wait time.Duration) {
 			case <-r.abort:
 			}
 		}
-		r.finish(j, &FunctionError{Type: "Shutdown", Message: "local cloud closed before the retry ran"})
+		r.stopped(j, "retry")
 	})
 }
 
@@ -272,18 +272,22 @@ func (r *Runtime) isAborted() bool {
 	}
 }
 
-// finish dead-letters j (adding extra as the last error, if any) and
-// marks it done.
-//
-// With a QueueDir, a job stopped by Close (extra of type "Shutdown") is not
-// marked but kept on disk: the next Runtime runs it again.
-func (r *Runtime) finish(j *job, extra *FunctionError) {
-	if extra != nil && extra.Type == "Shutdown" && r.cfg.QueueDir != "" {
+// stopped ends j, which Close stopped before its invocation or retry
+// ran: with a QueueDir it stays on disk and the next Runtime runs it
+// again; without one it is dead-lettered.
+func (r *Runtime) stopped(j *job, what string) {
+	if r.cfg.QueueDir != "" {
 		r.log.Info("lambda async invoke kept for the next start", "function", j.function,
 			"request_id", j.requestID, "attempts", j.attempts)
 		r.pending.Done()
 		return
 	}
+	r.finish(j, &FunctionError{Type: "Shutdown", Message: "local cloud closed before the " + what + " ran"})
+}
+
+// finish dead-letters j (adding extra as the last error, if any) and
+// marks it done.
+func (r *Runtime) finish(j *job, extra *FunctionError) {
 	if extra != nil {
 		j.errs = append(j.errs, extra)
 	}
@@ -391,7 +395,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 			for j, t := range r.timers {
 				if t.Stop() {
 					delete(r.timers, j)
-					r.finish(j, &FunctionError{Type: "Shutdown", Message: "local cloud closed before the retry ran"})
+					r.stopped(j, "retry")
 				}
 			}
 			r.mu.Unlock()
@@ -410,7 +414,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		for {
 			select {
 			case j := <-r.queue:
-				r.finish(j, &FunctionError{Type: "Shutdown", Message: "local cloud closed before the invocation ran"})
+				r.stopped(j, "invocation")
 				continue
 			default:
 			}
