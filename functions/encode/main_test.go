@@ -38,7 +38,7 @@ var (
 	encoder *encode.Handler
 	invoker transcode.Invoker
 	faults  = &faultPlan{}
-	srcPath string // a 24 s 854x480 source, looped from the shared media
+	srcPath string // a 24 s 854x480 source, looped from testdata/media
 	quiet   = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	setupOnce sync.Once
@@ -158,7 +158,7 @@ func makeSource(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	in := filepath.Join(filepath.Dir(root), "shared", "media", "01_bbb_720p_h264_aac51.mp4")
+	in := filepath.Join(root, "testdata", "media", "01_bbb_720p_h264_aac51.mp4")
 	out := filepath.Join(dir, "source.mp4")
 	cmd := exec.Command("ffmpeg", "-v", "error", "-y", "-stream_loop", "4", "-i", in, "-t", "24",
 		"-vf", "scale=854:480", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", out)

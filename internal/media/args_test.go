@@ -17,7 +17,7 @@ func TestLadderArgsGolden(t *testing.T) {
 	t.Setenv(CAFileEnv, "/etc/pki/tls/certs/ca-bundle.crt")
 	for _, name := range goldenSources {
 		t.Run(name, func(t *testing.T) {
-			src := probe(t, sharedMedia(t, name))
+			src := probe(t, testMedia(t, name))
 			l, err := PlanLadder(src, LadderOptions{})
 			if err != nil {
 				t.Fatal(err)

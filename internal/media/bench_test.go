@@ -31,7 +31,7 @@ import (
 // go test -run '^$' -bench LadderVsNaive -benchtime 1x ./internal/media/
 func BenchmarkLadderVsNaive(b *testing.B) {
 	dir := b.TempDir()
-	src720 := sharedMedia(b, "01_bbb_720p_h264_aac51.mp4")
+	src720 := testMedia(b, "01_bbb_720p_h264_aac51.mp4")
 	src1080 := filepath.Join(dir, "src1080.mp4")
 	ffmpegGen(b, "-i", src720, "-an", "-vf", "scale=1920:1080:flags=lanczos",
 		"-c:v", "libx264", "-preset", "ultrafast", "-crf", "14", src1080)

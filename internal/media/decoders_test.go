@@ -85,5 +85,5 @@ func TestProbeRefusesUndecodable(t *testing.T) {
 		t.Errorf("AV1 upload on a build without an AV1 decoder: %v", err)
 	}
 	// Other uploads still pass.
-	probe(t, sharedMedia(t, "11_bottles_640x360_noaudio.mp4"))
+	probe(t, testMedia(t, "11_bottles_640x360_noaudio.mp4"))
 }

@@ -36,7 +36,7 @@ func TestEncodeLadder(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			input := sharedMedia(t, tc.file)
+			input := testMedia(t, tc.file)
 			src := probe(t, input)
 			l, err := PlanLadder(src, tc.opt)
 			if err != nil {

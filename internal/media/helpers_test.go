@@ -12,9 +12,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-// sharedMedia returns the path of a file of ../shared/media, found from
-// the repository root (the directory holding go.mod).
-func sharedMedia(t testing.TB, name string) string {
+// testMedia returns the path of a test clip in the repository's
+// testdata/media, found from the repository root (the folder holding go.mod).
+func testMedia(t testing.TB, name string) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -30,7 +30,7 @@ func sharedMedia(t testing.TB, name string) string {
 		}
 		dir = parent
 	}
-	p := filepath.Join(dir, "..", "shared", "media", name)
+	p := filepath.Join(dir, "testdata", "media", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("test media: %v", err)
 	}

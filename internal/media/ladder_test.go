@@ -213,7 +213,7 @@ var goldenSources = []string{
 func TestLadderGolden(t *testing.T) {
 	for _, name := range goldenSources {
 		t.Run(name, func(t *testing.T) {
-			src := probe(t, sharedMedia(t, name))
+			src := probe(t, testMedia(t, name))
 			l, err := PlanLadder(src, LadderOptions{})
 			if err != nil {
 				t.Fatal(err)

@@ -31,7 +31,7 @@ func TestPosterFrame(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.media, func(t *testing.T) {
-			in := sharedMedia(t, tt.media)
+			in := testMedia(t, tt.media)
 			src, err := Probe(context.Background(), FFprobePath(), in, DefaultLimits)
 			if err != nil {
 				t.Fatal(err)

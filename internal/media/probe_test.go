@@ -43,7 +43,7 @@ func TestProbeSharedMedia(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			src := probe(t, sharedMedia(t, tc.file))
+			src := probe(t, testMedia(t, tc.file))
 			if src.Demuxer != tc.demuxer {
 				t.Errorf("demuxer %q, want %q", src.Demuxer, tc.demuxer)
 			}
@@ -134,10 +134,10 @@ func TestProbeRefuses(t *testing.T) {
 		{"too wide", p("wide.mp4"), DefaultLimits, "larger than the 7680x4320"},
 		{"too small", p("tiny.mp4"), DefaultLimits, "too small"},
 		{"unsupported codec", p("raw.avi"), DefaultLimits, "video codec (rawvideo) is not supported"},
-		{"too long", sharedMedia(t, "01_bbb_720p_h264_aac51.mp4"), Limits{MaxDuration: 5 * time.Second}, "lasts 5.3s, longer than the 5s"},
-		{"too big", sharedMedia(t, "01_bbb_720p_h264_aac51.mp4"), Limits{MaxSize: 1 << 20}, "1.01 MiB, more than the 1 MiB"},
-		{"too fast", sharedMedia(t, "09_bbb_720p60_h264_aac.ts"), Limits{MaxFPS: 50}, "frame rate (60 fps)"},
-		{"too many pixels", sharedMedia(t, "01_bbb_720p_h264_aac51.mp4"), Limits{MaxPixels: 640 * 480}, "0.922 megapixels) is larger than the 0.307 megapixels"},
+		{"too long", testMedia(t, "01_bbb_720p_h264_aac51.mp4"), Limits{MaxDuration: 5 * time.Second}, "lasts 5.3s, longer than the 5s"},
+		{"too big", testMedia(t, "01_bbb_720p_h264_aac51.mp4"), Limits{MaxSize: 1 << 20}, "1.01 MiB, more than the 1 MiB"},
+		{"too fast", testMedia(t, "09_bbb_720p60_h264_aac.ts"), Limits{MaxFPS: 50}, "frame rate (60 fps)"},
+		{"too many pixels", testMedia(t, "01_bbb_720p_h264_aac51.mp4"), Limits{MaxPixels: 640 * 480}, "0.922 megapixels) is larger than the 0.307 megapixels"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,7 +163,7 @@ func TestProbeRefuses(t *testing.T) {
 func TestProbeOtherErrors(t *testing.T) {
 	tests := []struct{ name, ffprobe, input string }{
 		{"missing file", FFprobePath(), filepath.Join(t.TempDir(), "nope.mp4")},
-		{"missing ffprobe", filepath.Join(t.TempDir(), "no-ffprobe"), sharedMedia(t, "01_bbb_720p_h264_aac51.mp4")},
+		{"missing ffprobe", filepath.Join(t.TempDir(), "no-ffprobe"), testMedia(t, "01_bbb_720p_h264_aac51.mp4")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,7 +181,7 @@ func TestProbeOverHTTP(t *testing.T) {
 	// A 40 MB source (08 looped), large enough that socket buffers cannot
 	// hide a full download.
 	path := filepath.Join(t.TempDir(), "long.webm")
-	ffmpegGen(t, "-stream_loop", "11", "-i", sharedMedia(t, "08_tears_of_steel_vp8_vorbis.webm"), "-c", "copy", path)
+	ffmpegGen(t, "-stream_loop", "11", "-i", testMedia(t, "08_tears_of_steel_vp8_vorbis.webm"), "-c", "copy", path)
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestPlaylistUploadsOpenNothing(t *testing.T) {
 
 	// A genuine probe result, as the transcoder would hold, and a tampered
 	// one that names the playlist demuxer.
-	good := probe(t, sharedMedia(t, "11_bottles_640x360_noaudio.mp4"))
+	good := probe(t, testMedia(t, "11_bottles_640x360_noaudio.mp4"))
 	tampered := *good
 	tampered.Demuxer = "hls"
 

@@ -20,7 +20,7 @@ import (
 // server's certificate against the CA bundle, and a failure is an error to
 // retry (the file is not at fault) that names no signature.
 func TestHTTPSInputVerified(t *testing.T) {
-	clip := sharedMedia(t, "04_iphone4s_portrait_rot90.mov")
+	clip := testMedia(t, "04_iphone4s_portrait_rot90.mov")
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, clip)
 	}))

@@ -1,5 +1,5 @@
 // Package testenv gives tests the real things they need: one embedded S3
-// server per test binary, the repository root, and the shared test media.
+// server per test binary, the repository root, and the test media.
 package testenv
 
 import (
@@ -45,12 +45,11 @@ func RepoRoot(t testing.TB) string {
 	return root
 }
 
-// Media returns the absolute path of the shared test file NAME
-// (../shared/media/NAME relative to the repository root) and fails the
-// test if it is missing.
+// Media returns the absolute path of the test clip NAME (testdata/media/NAME
+// in the repository) and fails the test if it is missing.
 func Media(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(filepath.Dir(RepoRoot(t)), "shared", "media", name)
+	p := filepath.Join(RepoRoot(t), "testdata", "media", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("test media %s: %v", name, err)
 	}

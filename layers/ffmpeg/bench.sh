@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 zip=${1:-$root/dist/layers/ffmpeg-x86_64.zip}
 runs=${RUNS:-3}
-input=${BENCH_INPUT:-$root/../shared/media/01_bbb_720p_h264_aac51.mp4}
+input=${BENCH_INPUT:-$root/testdata/media/01_bbb_720p_h264_aac51.mp4}
 debian=${DEBIAN_FFMPEG:-/usr/bin/ffmpeg}
 
 if [ ! -f "$zip" ]; then

@@ -42,7 +42,7 @@ var probeArgs = []string{
 	"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,profile,width,height,pix_fmt,sample_rate,channels,r_frame_rate:stream_side_data=rotation",
 }
 
-// TestLayerMedia probes every shared clip with the layer and with Debian's
+// TestLayerMedia probes every test clip with the layer and with Debian's
 // ffprobe (the same FFmpeg release, built with everything) and wants the
 // same answer, then decodes the start of it, which fails when a demuxer,
 // parser or decoder is missing from the minimal build.
