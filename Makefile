@@ -1,6 +1,7 @@
 # hlsflow — `make up` runs the whole system on this machine, `make test`
-# passes the tests. Both install what is missing first (ffmpeg, chromium and
-# Node packages through apt-get and npm, Go modules through the proxy).
+# passes the tests. Both install what is missing first: `make up` only what
+# running needs (ffmpeg, Go modules); `make test` also the tests' tools
+# (chromium, the aws CLI, rclone, Node packages) through apt-get and npm.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -37,14 +38,10 @@ GO_PKGS = $$($(GO) list ./... | grep -v '/infra')
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
 
-setup-system: ## install ffmpeg and chromium with apt-get when missing
-	@missing=""; \
-	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+# What running the system needs: ffmpeg (and ffprobe, in the same
+# package). The browser the tests drive comes with setup-web.
+setup-system: ## install ffmpeg with apt-get when missing
+	$(call APT_MISSING,ffmpeg:ffmpeg ffprobe:ffmpeg)
 
 setup-go: ## download the Go modules
 	@$(GO) mod download
@@ -66,7 +63,9 @@ build: ## build the Lambda bootstraps into dist/functions (ARCH=arm64|x86_64)
 			-o dist/functions/$$name/bootstrap ./$$d || exit 1; \
 	done
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet, staticcheck, and nothing reads files beside the repository
+	@out=$$(git grep -n -I -E '\.\./(shared|\.library)/' -- . ':!Makefile' 2>/dev/null); \
+		if [ -n "$$out" ]; then echo "files refer to folders outside the repository (a fresh clone has none):"; echo "$$out"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -29,6 +29,9 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkReachable(ctx, "S3", "s3", c.S3); err != nil {
+		return err
+	}
 	st, err := catalog.Read(ctx, s, c.MediaBucket, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no video %s (nothing at s3://%s/%s)", id, c.MediaBucket, catalog.StatusKey(id))

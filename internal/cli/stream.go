@@ -1,53 +1,35 @@
 package cli
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
-
-	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"time"
 )
 
-// tokenFileName holds the local API token, so it survives restarts.
-const tokenFileName = "api.token"
+// streamAPITimeout bounds the one API call stream create makes.
+const streamAPITimeout = 30 * time.Second
 
-func signerFor(data string) (*keys.Signer, error) {
-	secret, err := keys.LoadOrCreateSecret(filepath.Join(data, keys.SecretFileName))
-	if err != nil {
-		return nil, err
-	}
-	return keys.New(secret)
+// createdStream is the part of POST /api/streams' answer the CLI prints.
+type createdStream struct {
+	Name        string `json:"name"`
+	PublishURL  string `json:"publishUrl"`
+	PlaybackURL string `json:"playbackUrl"`
 }
 
-func loadOrCreateToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 16 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read api token %s: %w", path, err)
-	}
-	raw := make([]byte, 16)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("make api token: %w", err)
-	}
-	tok := hex.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write api token %s: %w", path, err)
-	}
-	return tok, nil
-}
-
-func runStream(_ context.Context, env Env, args []string) error {
+// runStream asks the running system for a stream key through its API, so
+// the key is the one its ingest accepts: the key secret is the server's,
+// never made here.
+func runStream(ctx context.Context, env Env, args []string) error {
 	var c Common
 	fs := newFlagSet("stream", env)
 	c.register(fs)
+	token := fs.String("token", "", "API token (default: $HLSFLOW_TOKEN, then DATA/api.token)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -60,16 +42,64 @@ func runStream(_ context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("data dir %s: %w", c.Data, err)
 	}
-	signer, err := signerFor(data)
+	tok, err := apiToken(env, *token, data)
 	if err != nil {
 		return err
 	}
-	key, err := signer.Key(name)
-	if err != nil {
-		return fmt.Errorf("stream %q: %w", name, err)
+	if err := checkReachable(ctx, "edge and API", "edge", c.Edge); err != nil {
+		return err
 	}
-	fmt.Fprintf(env.Stdout, "stream:   %s\npublish:  rtmp://%s/live/%s\nplayback: %s/live/%s/master.m3u8\n",
-		name, hostPort(c.RTMP), key, httpURL(c.Edge), name)
+	out, err := createStream(ctx, httpURL(c.Edge), tok, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "stream:   %s\npublish:  %s\nplayback: %s\n", out.Name, out.PublishURL, out.PlaybackURL)
 	fmt.Fprintln(env.Stderr, "keep the publish URL secret: anyone who has it can broadcast as this stream")
 	return nil
+}
+
+func createStream(ctx context.Context, base, token, name string) (*createdStream, error) {
+	ctx, cancel := context.WithTimeout(ctx, streamAPITimeout)
+	defer cancel()
+	body, err := json.Marshal(map[string]string{"name": name})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/streams", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("create stream: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("create stream: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("create stream: read answer: %w", err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, fmt.Errorf("the server at %s refused the API token (%s): is --data the folder of the `hlsflow up` that answers there, or is --token its token?", base, apiMessage(b, resp.Status))
+	case resp.StatusCode/100 != 2:
+		return nil, fmt.Errorf("create stream %q: %s", name, apiMessage(b, resp.Status))
+	}
+	var out createdStream
+	if err := json.Unmarshal(b, &out); err != nil || out.PublishURL == "" {
+		return nil, fmt.Errorf("create stream: the server at %s did not answer like hlsflow's API (%s)", base, resp.Status)
+	}
+	return &out, nil
+}
+
+// apiMessage is the API's {"error": …} text, or the HTTP status.
+func apiMessage(body []byte, status string) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && strings.TrimSpace(e.Error) != "" {
+		return e.Error
+	}
+	return status
 }

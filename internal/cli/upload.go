@@ -56,6 +56,9 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkReachable(ctx, "S3", "s3", c.S3); err != nil {
+		return err
+	}
 
 	id := catalog.VideoID(*key)
 	up := tm.New(s.Client, func(o *tm.Options) {
