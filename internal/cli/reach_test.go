@@ -145,3 +145,17 @@ func TestStreamCreateAsksTheServer(t *testing.T) {
 		t.Errorf("wrong token: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// hlsflow up without ffmpeg refuses to start, saying how to get it.
+func TestUpWithoutFFmpeg(t *testing.T) {
+	t.Setenv("FFMPEG_PATH", filepath.Join(t.TempDir(), "no-ffmpeg-here"))
+	free := closedAddr(t)
+	_, errOut, code := runMain(t, nil, "up", "--data", t.TempDir(), "--edge", free, "--s3", closedAddr(t))
+	if code != 1 || !strings.Contains(errOut, "apt-get install ffmpeg") || !strings.Contains(errOut, "FFMPEG_PATH") {
+		t.Fatalf("up without ffmpeg: exit %d, stderr %q; want 1 and how to install ffmpeg", code, errOut)
+	}
+	t.Setenv("FFMPEG_PATH", "")
+	if err := checkTools(); err != nil {
+		t.Fatalf("with ffmpeg installed: %v", err)
+	}
+}

@@ -52,6 +52,9 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if *cacheMB < 0 {
 		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
 	}
+	if err := checkTools(); err != nil {
+		return err
+	}
 	if *lan {
 		c.Edge, c.S3, c.RTMP, c.UDP = everyInterface(c.Edge), everyInterface(c.S3), everyInterface(c.RTMP), everyInterface(c.UDP)
 	}
