@@ -109,3 +109,46 @@ func fileSize(t *testing.T, p string) int64 {
 	}
 	return fi.Size()
 }
+
+// TestCLIStreamCreateFromElsewhere runs `stream create` as a newcomer does
+// by mistake: from a folder that is not the one `hlsflow up` keeps its data
+// in. It must refuse (not invent a key secret the server does not know),
+// write nothing there, and a wrong token must be refused by the server.
+func TestCLIStreamCreateFromElsewhere(t *testing.T) {
+	if sys.Local == nil {
+		t.Skip("the CLI tests need the local system's binary and addresses")
+	}
+	u := strings.TrimPrefix
+	run := func(dir string, extra ...string) (string, int) {
+		t.Helper()
+		args := append([]string{"stream", "create", "elsewhere", "--edge", u(sys.EdgeURL, "http://")}, extra...)
+		cmd := exec.Command(sys.Local.Bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HLSFLOW_TOKEN=")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("run hlsflow: %v", err)
+		}
+		return out.String(), code
+	}
+	dir := t.TempDir()
+	out, code := run(dir)
+	if code != 1 || !strings.Contains(out, "no API token") {
+		t.Errorf("from an empty folder: exit %d, output %q; want 1 and 'no API token'", code, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("stream create wrote %d entries into the folder it ran in (first: %s)", len(entries), entries[0].Name())
+	}
+	out, code = run(dir, "--token", strings.Repeat("0", 32))
+	if code != 1 || !strings.Contains(out, "refused the API token") || strings.Contains(out, "rtmp://") {
+		t.Errorf("with a wrong token: exit %d, output %q; want 1, refused, no publish URL", code, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("stream create wrote into the folder it ran in")
+	}
+}
