@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -93,6 +94,9 @@ func baseContext() map[string]any {
 type synthesized struct {
 	tmpl      assertions.Template
 	resources map[string]resource
+	// nag holds cdk-nag's unsuppressed AwsSolutions errors and warnings,
+	// as "level path: message".
+	nag []string
 }
 
 type resource struct {
@@ -128,6 +132,7 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 		t.Fatalf("assets for %s: %v", key, err)
 	}
 	stack := NewHlsflowStack(app, stackName, &HlsflowStackProps{Config: cfg})
+	checkAwsSolutions(app)
 	tmpl := assertions.Template_FromStack(stack.Stack, nil)
 	raw, err := json.Marshal(tmpl.ToJSON())
 	if err != nil {
@@ -139,9 +144,31 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	s := &synthesized{tmpl: tmpl, resources: doc.Resources}
+	s := &synthesized{tmpl: tmpl, resources: doc.Resources, nag: nagFindings(stack.Stack)}
 	synthCache[string(key)] = s
 	return s
+}
+
+// nagFindings lists the AwsSolutions errors and warnings left on stack.
+func nagFindings(stack awscdk.Stack) []string {
+	ann := assertions.Annotations_FromStack(stack)
+	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
+	seen := map[string]bool{}
+	var out []string
+	for level, msgs := range map[string]*[]*cxapi.SynthesisMessage{
+		"error":   ann.FindError(jsii.String("*"), rule),
+		"warning": ann.FindWarning(jsii.String("*"), rule),
+	} {
+		for _, m := range *msgs {
+			line := fmt.Sprintf("%s %s: %v", level, *m.Id, m.Entry.Data)
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ofType returns the resources of one CloudFormation type by logical id.
