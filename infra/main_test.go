@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -155,12 +154,23 @@ func nagFindings(stack awscdk.Stack) []string {
 	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
 	seen := map[string]bool{}
 	var out []string
-	for level, msgs := range map[string]*[]*cxapi.SynthesisMessage{
+	for level, msgs := range map[string]any{
 		"error":   ann.FindError(jsii.String("*"), rule),
 		"warning": ann.FindWarning(jsii.String("*"), rule),
 	} {
-		for _, m := range *msgs {
-			line := fmt.Sprintf("%s %s: %v", level, *m.Id, m.Entry.Data)
+		// Read through JSON: cxapi's message type is deprecated in Go.
+		raw, _ := json.Marshal(msgs)
+		var found []struct {
+			ID    string `json:"id"`
+			Entry struct {
+				Data any `json:"data"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(raw, &found); err != nil {
+			out = append(out, fmt.Sprintf("%s: unreadable findings %s", level, raw))
+		}
+		for _, m := range found {
+			line := fmt.Sprintf("%s %s: %v", level, m.ID, m.Entry.Data)
 			if !seen[line] {
 				seen[line] = true
 				out = append(out, line)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -22,6 +24,23 @@ var everything = map[string]any{
 	ctxCertificateARN:   "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f",
 	ctxBudgetMonthlyUSD: "50",
 	ctxBudgetEmail:      "ops@example.com",
+}
+
+// The check above is not vacuous: an unguarded queue is reported, and a
+// suppression with its reason silences exactly its rule.
+func TestAwsSolutionsReportsFindings(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	stack := awscdk.NewStack(app, jsii.String("NagControl"), nil)
+	q := awssqs.NewQueue(stack, jsii.String("Plain"), nil)
+	nagSuppress(q, nagRule{id: "AwsSolutions-SQS3", reason: "control: this one is accepted on purpose"})
+	checkAwsSolutions(app)
+	got := strings.Join(nagFindings(stack), "\n")
+	if !strings.Contains(got, "AwsSolutions-SQS4") {
+		t.Errorf("a queue without enforced TLS is not reported; findings:\n%s", got)
+	}
+	if strings.Contains(got, "AwsSolutions-SQS3") {
+		t.Errorf("a suppressed rule is still reported:\n%s", got)
+	}
 }
 
 // cdk-nag's AwsSolutions pack finds nothing that is not accepted in code,

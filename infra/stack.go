@@ -96,7 +96,7 @@ func (h *HlsflowStack) outputs() {
 // notifications), which the app does not write and cannot change.
 func (h *HlsflowStack) acceptCDKInternals() {
 	for _, c := range *h.Stack.Node().Children() {
-		id := *c.(constructs.IConstruct).Node().Id()
+		id := *c.Node().Id()
 		if strings.HasPrefix(id, "BucketNotificationsHandler") {
 			nagSuppress(c,
 				nagRule{id: "AwsSolutions-IAM4", reason: "CDK's bucket-notification custom resource uses the AWS-managed basic execution role for its logs"},
