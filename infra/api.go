@@ -20,13 +20,17 @@ const (
 type API struct {
 	Function awslambda.Function
 	URL      awslambda.FunctionUrl
-	Token    awssecretsmanager.Secret // bearer token for creating streams; nil without live
+	// Token is the API's bearer token, generated in Secrets Manager; the
+	// function reads it at run time (API_TOKEN_SECRET_ARN). nil with Local,
+	// whose LocalStack has no Secrets Manager.
+	Token awssecretsmanager.Secret
 }
 
-// NewAPI creates the api function and its URL. The URL has no IAM auth:
-// CloudFront's OAC for Lambda cannot sign request bodies (POST/PUT would need
-// the client to send x-amz-content-sha256), and the API authorises its own
-// requests anyway.
+// NewAPI creates the api function, its URL and its token. On AWS the URL
+// takes only IAM-signed requests: CloudFront signs them (origin access
+// control, in delivery.go), so a direct call to the URL is refused by
+// Lambda before the function runs. Local (LocalStack, no CloudFront) keeps
+// an open URL, as nothing could sign for it.
 func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 	s := constructs.NewConstruct(scope, jsii.String("Api"))
 	fn := newGoFunction(s, "Function", "api", cfg, goFunctionSpec{
@@ -57,15 +61,39 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 			Sid: jsii.String(g.sid), Actions: jsii.Strings(g.actions...), Resources: jsii.Strings(g.resources...),
 		}))
 	}
-	methods := []awslambda.HttpMethod{awslambda.HttpMethod_GET, awslambda.HttpMethod_POST, awslambda.HttpMethod_PUT}
+	nagSuppress(fn, nagRule{id: "AwsSolutions-IAM5", reason: "object keys under a prefix are the narrowest S3 resource: presigned uploads to any key, the API's records, and reading playback",
+		appliesTo: []string{objectsIn("StorageUploads", "*"), objectsIn("StorageMedia", uploadRecords), objectsIn("StorageMedia", streamRecords),
+			objectsIn("StorageMedia", "vod/*"), objectsIn("StorageMedia", "live/*")}})
+	auth := awslambda.FunctionUrlAuthType_AWS_IAM
+	if cfg.Local {
+		auth = awslambda.FunctionUrlAuthType_NONE
+	}
+	methods := []awslambda.HttpMethod{awslambda.HttpMethod_GET, awslambda.HttpMethod_POST, awslambda.HttpMethod_PUT, awslambda.HttpMethod_DELETE}
 	url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
-		AuthType: awslambda.FunctionUrlAuthType_NONE,
+		AuthType: auth,
 		Cors: &awslambda.FunctionUrlCorsOptions{
 			AllowedOrigins: jsii.Strings(cfg.AllowedOrigins...),
 			AllowedMethods: &methods,
-			AllowedHeaders: jsii.Strings("content-type", "authorization"),
+			// x-amz-content-sha256: the body hash CloudFront's signature
+			// needs on POST and PUT (README.md, "The API behind CloudFront").
+			AllowedHeaders: jsii.Strings("content-type", "authorization", "x-amz-content-sha256"),
 			MaxAge:         awscdk.Duration_Hours(jsii.Number(1)),
 		},
 	})
-	return &API{Function: fn, URL: url}
+	a := &API{Function: fn, URL: url}
+	if !cfg.Local {
+		// Only the ARN reaches the function: its environment (readable with
+		// lambda:GetFunctionConfiguration) holds no secret, and a rotated
+		// value is picked up within internal/secret's cache time.
+		a.Token = awssecretsmanager.NewSecret(s, jsii.String("Token"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("hlsflow API bearer token (uploads, streams, the library)"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength: jsii.Number(40), ExcludePunctuation: jsii.Bool(true),
+			},
+		})
+		nagSuppress(a.Token, nagRule{id: "AwsSolutions-SMG4", reason: "rotated by the operator (infra/README.md, Rotating secrets): a new value needs no redeploy, and an automatic rotation would lock out every client holding the token"})
+		a.Token.GrantRead(fn, nil)
+		fn.AddEnvironment(jsii.String("API_TOKEN_SECRET_ARN"), a.Token.SecretArn(), nil)
+	}
+	return a
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +56,33 @@ type Config struct {
 	// by default they are retained.
 	RemoveData bool
 
+	// TranscodeConcurrency and EncodeConcurrency are the functions'
+	// reserved concurrency: at most that many run at once, whatever is
+	// uploaded; 0 reserves nothing (and sets no ceiling).
+	TranscodeConcurrency, EncodeConcurrency int
+	// DailySourceMinutes is how many minutes of source transcode accepts
+	// per UTC day (SOURCE_MINUTES_PER_DAY); 0 turns the quota off.
+	DailySourceMinutes int
+	// BudgetMonthlyUSD, when above 0, creates an AWS Budgets cost budget
+	// for the account that mails BudgetEmail at 80 % (actual) and 100 %
+	// (forecast).
+	BudgetMonthlyUSD int
+	BudgetEmail      string
+	// WAF puts a web ACL with a per-address rate limit (WAFRateLimit
+	// requests per 5 minutes) in front of CloudFront. WAFACLArn uses an
+	// existing CLOUDFRONT-scope web ACL instead of creating one, which lets
+	// the stack live outside us-east-1.
+	WAF          bool
+	WAFRateLimit int
+	WAFACLArn    string
+	// UDPIngestCIDRs are the IPv4 networks that may send MPEG-TS over UDP;
+	// empty (the default) leaves UDP ingest out entirely.
+	UDPIngestCIDRs []string
+	// DomainName and CertificateARN (ACM, us-east-1) give the distribution
+	// a custom name, which allows a TLS 1.2 minimum for viewers.
+	DomainName     string
+	CertificateARN string
+
 	// Paths, absolute after LoadConfig.
 	FunctionsDir     string // holds NAME/bootstrap for each function
 	LayerZip         string // the FFmpeg layer zip for Arch
@@ -83,10 +112,35 @@ const (
 	ctxIngestCPU          = "ingestCpu"
 	ctxIngestMemory       = "ingestMemory"
 	ctxRemoveData         = "removeData"
+	ctxTranscodeConc      = "transcodeConcurrency"
+	ctxEncodeConc         = "encodeConcurrency"
+	ctxDailySourceMinutes = "dailySourceMinutes"
+	ctxBudgetMonthlyUSD   = "budgetMonthlyUsd"
+	ctxBudgetEmail        = "budgetEmail"
+	ctxWAF                = "waf"
+	ctxWAFRateLimit       = "wafRateLimit"
+	ctxWAFACLArn          = "wafAclArn"
+	ctxUDPIngestCIDRs     = "udpIngestCidrs"
+	ctxDomainName         = "domainName"
+	ctxCertificateARN     = "certificateArn"
 	ctxFunctionsDir       = "functionsDir"
 	ctxLayerZip           = "layerZip"
 	ctxIngestContext      = "ingestContext"
 	ctxIngestDockerfile   = "ingestDockerfile"
+)
+
+// maxReserved bounds reserved concurrency: AWS keeps at least 100 of an
+// account's executions unreserved, and the default account limit is 1000.
+const maxReserved = 900
+
+// wafRegion is the only region where CLOUDFRONT-scope web ACLs exist.
+const wafRegion = "us-east-1"
+
+var (
+	emailPattern       = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	webACLPattern      = regexp.MustCompile(`^arn:aws:wafv2:us-east-1:[0-9]{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}$`)
+	certificatePattern = regexp.MustCompile(`^arn:aws:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$`)
+	domainPattern      = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
 var (
@@ -122,6 +176,17 @@ var defaults = map[string]string{
 	ctxIngestCPU:          "4096",
 	ctxIngestMemory:       "8192",
 	ctxRemoveData:         "false",
+	ctxTranscodeConc:      "2",
+	ctxEncodeConc:         "20",
+	ctxDailySourceMinutes: "600",
+	ctxBudgetMonthlyUSD:   "0",
+	ctxBudgetEmail:        "",
+	ctxWAF:                "true",
+	ctxWAFRateLimit:       "3000",
+	ctxWAFACLArn:          "",
+	ctxUDPIngestCIDRs:     "",
+	ctxDomainName:         "",
+	ctxCertificateARN:     "",
 	ctxFunctionsDir:       "dist/functions",
 	ctxLayerZip:           "dist/layers/ffmpeg-{arch}.zip",
 	ctxIngestContext:      ".",
@@ -157,6 +222,35 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		IngestCPU:          p.intOneOf(ctxIngestCPU, []int{256, 512, 1024, 2048, 4096}),
 		IngestMemory:       p.intIn(ctxIngestMemory, 512, 30720),
 		RemoveData:         p.boolean(ctxRemoveData),
+
+		TranscodeConcurrency: p.intIn(ctxTranscodeConc, 0, maxReserved),
+		EncodeConcurrency:    p.intIn(ctxEncodeConc, 0, maxReserved),
+		DailySourceMinutes:   p.intIn(ctxDailySourceMinutes, 0, 1_000_000),
+		BudgetMonthlyUSD:     p.intIn(ctxBudgetMonthlyUSD, 0, 1_000_000),
+		BudgetEmail:          strings.TrimSpace(p.str(ctxBudgetEmail)),
+		WAF:                  p.boolean(ctxWAF),
+		WAFRateLimit:         p.intIn(ctxWAFRateLimit, 100, 2_000_000_000),
+		WAFACLArn:            strings.TrimSpace(p.str(ctxWAFACLArn)),
+		UDPIngestCIDRs:       p.cidrs(ctxUDPIngestCIDRs),
+		DomainName:           strings.ToLower(strings.TrimSpace(p.str(ctxDomainName))),
+		CertificateARN:       strings.TrimSpace(p.str(ctxCertificateARN)),
+	}
+	if c.BudgetEmail != "" && !emailPattern.MatchString(c.BudgetEmail) {
+		p.fail(ctxBudgetEmail, c.BudgetEmail, "an e-mail address such as ops@example.com")
+	} else if c.BudgetMonthlyUSD > 0 && c.BudgetEmail == "" {
+		p.fail(ctxBudgetEmail, c.BudgetEmail, "an e-mail address when "+ctxBudgetMonthlyUSD+" is above 0")
+	}
+	if c.WAFACLArn != "" && !webACLPattern.MatchString(c.WAFACLArn) {
+		p.fail(ctxWAFACLArn, c.WAFACLArn, "empty, or the ARN of a CLOUDFRONT web ACL (arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/NAME/ID)")
+	}
+	if c.DomainName != "" && !domainPattern.MatchString(c.DomainName) {
+		p.fail(ctxDomainName, c.DomainName, "empty, or a host name such as video.example.com")
+	}
+	if c.CertificateARN != "" && !certificatePattern.MatchString(c.CertificateARN) {
+		p.fail(ctxCertificateARN, c.CertificateARN, "empty, or an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:ACCOUNT:certificate/ID), as CloudFront requires")
+	}
+	if (c.DomainName == "") != (c.CertificateARN == "") {
+		p.fail(ctxCertificateARN, c.CertificateARN, "set together with "+ctxDomainName+" (both or neither)")
 	}
 	if c.Functions != nil && !slices.Contains(c.Functions, "transcode") {
 		p.fail(ctxFunctions, strings.Join(c.Functions, ","), "a list that includes transcode (from "+strings.Join(allowedFunctions, ", ")+")")
@@ -201,6 +295,22 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		return Config{}, errors.Join(p.errs...)
 	}
 	return c, nil
+}
+
+// CreatesWebACL reports whether the stack makes its own web ACL, which
+// CloudFront accepts only from us-east-1.
+func (c Config) CreatesWebACL() bool { return !c.Local && c.WAF && c.WAFACLArn == "" }
+
+// CheckRegion refuses a deploy the stack cannot survive: a web ACL for
+// CloudFront exists only in us-east-1, so a stack elsewhere must use an
+// existing one (wafAclArn) or none. region is the deploy's region as the
+// CDK CLI passes it (CDK_DEFAULT_REGION); empty when unknown, then
+// CloudFormation refuses the ACL at deploy instead.
+func (c Config) CheckRegion(region string) error {
+	if region == "" || region == wafRegion || !c.CreatesWebACL() {
+		return nil
+	}
+	return fmt.Errorf("context %s=true creates a CloudFront web ACL, which AWS WAF accepts only in %s, but the stack would deploy to %s: deploy to %s, or set -c %s=ARN of a web ACL made there, or -c %s=false", ctxWAF, wafRegion, region, wafRegion, ctxWAFACLArn, ctxWAF)
 }
 
 // CheckAssets verifies that every file the stack packages exists, so that a
@@ -340,6 +450,33 @@ func (p *parser) origins(key string) []string {
 	if len(out) > 1 && slices.Contains(out, "*") {
 		p.fail(key, raw, `"*" alone, or a list of origins without "*"`)
 		return nil
+	}
+	return out
+}
+
+// cidrs accepts an empty value or a comma-separated list of IPv4 networks
+// (a.b.c.d/n, n from 8 to 32; a plain address is taken as /32). 0.0.0.0/0
+// and other very wide networks are refused: they would let anyone claim a
+// UDP stream, which is what the list is there to prevent.
+func (p *parser) cidrs(key string) []string {
+	raw := strings.TrimSpace(p.str(key))
+	if raw == "" {
+		return nil
+	}
+	var out []string
+	for _, v := range strings.Split(raw, ",") {
+		v = strings.TrimSpace(v)
+		if !strings.Contains(v, "/") {
+			v += "/32"
+		}
+		pfx, err := netip.ParsePrefix(v)
+		if err != nil || !pfx.Addr().Is4() || pfx.Bits() < 8 {
+			p.fail(key, raw, "empty, or a comma-separated list of IPv4 networks such as 203.0.113.7/32 (prefix /8 to /32)")
+			return nil
+		}
+		if n := pfx.Masked().String(); !slices.Contains(out, n) {
+			out = append(out, n)
+		}
 	}
 	return out
 }

@@ -50,6 +50,21 @@ func TestBadContextFailsNamingKeyAndAllowed(t *testing.T) {
 		{"max below desired", map[string]any{ctxIngestDesiredCount: "3", ctxIngestMaxCount: "2"}, ctxIngestMaxCount, "at least ingestDesiredCount"},
 		{"source expiry", map[string]any{ctxSourceExpiryDays: "-1"}, ctxSourceExpiryDays, "0 to 3650"},
 		{"empty path", map[string]any{ctxFunctionsDir: ""}, ctxFunctionsDir, "a path"},
+		{"negative concurrency", map[string]any{ctxTranscodeConc: "-1"}, ctxTranscodeConc, "0 to 900"},
+		{"concurrency beyond the account", map[string]any{ctxEncodeConc: float64(1000)}, ctxEncodeConc, "0 to 900"},
+		{"negative quota", map[string]any{ctxDailySourceMinutes: "-5"}, ctxDailySourceMinutes, "0 to 1000000"},
+		{"budget without e-mail", map[string]any{ctxBudgetMonthlyUSD: "50"}, ctxBudgetEmail, "an e-mail address when budgetMonthlyUsd"},
+		{"bad e-mail", map[string]any{ctxBudgetMonthlyUSD: "50", ctxBudgetEmail: "ops at example"}, ctxBudgetEmail, "an e-mail address"},
+		{"waf not a bool", map[string]any{ctxWAF: "on"}, ctxWAF, "one of true, false"},
+		{"rate limit too low", map[string]any{ctxWAFRateLimit: "10"}, ctxWAFRateLimit, "100 to 2000000000"},
+		{"regional web ACL", map[string]any{ctxWAFACLArn: "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"}, ctxWAFACLArn, "CLOUDFRONT web ACL"},
+		{"udp from anywhere", map[string]any{ctxUDPIngestCIDRs: "0.0.0.0/0"}, ctxUDPIngestCIDRs, "IPv4 networks"},
+		{"udp wide network", map[string]any{ctxUDPIngestCIDRs: "203.0.113.7/32,10.0.0.0/7"}, ctxUDPIngestCIDRs, "/8 to /32"},
+		{"udp ipv6", map[string]any{ctxUDPIngestCIDRs: "2001:db8::/64"}, ctxUDPIngestCIDRs, "IPv4 networks"},
+		{"udp garbage", map[string]any{ctxUDPIngestCIDRs: "encoder.example.com"}, ctxUDPIngestCIDRs, "IPv4 networks"},
+		{"domain without certificate", map[string]any{ctxDomainName: "video.example.com"}, ctxCertificateARN, "both or neither"},
+		{"certificate outside us-east-1", map[string]any{ctxDomainName: "video.example.com", ctxCertificateARN: "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"}, ctxCertificateARN, "in us-east-1"},
+		{"bad domain", map[string]any{ctxDomainName: "https://video.example.com", ctxCertificateARN: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"}, ctxDomainName, "host name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(lookupFrom(tc.ctx), t.TempDir())
@@ -109,6 +124,61 @@ func TestContextTypesAndDefaults(t *testing.T) {
 	}
 	if d.FunctionsDir != filepath.Join(root, "dist", "functions") || d.IngestContext != root {
 		t.Errorf("default paths %s %s", d.FunctionsDir, d.IngestContext)
+	}
+}
+
+// UDP source networks are normalised: a plain address is /32, host bits
+// are cleared, duplicates go.
+func TestUDPIngestCIDRsNormalised(t *testing.T) {
+	c, err := LoadConfig(lookupFrom(map[string]any{ctxUDPIngestCIDRs: " 203.0.113.7, 198.51.100.9/24,203.0.113.7/32"}), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"203.0.113.7/32", "198.51.100.0/24"}; !slices.Equal(c.UDPIngestCIDRs, want) {
+		t.Errorf("CIDRs %q, want %q", c.UDPIngestCIDRs, want)
+	}
+	d, err := LoadConfig(lookupFrom(nil), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 {
+		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget", d)
+	}
+}
+
+// A web ACL for CloudFront exists only in us-east-1: a stack elsewhere
+// must bring its own ACL or none, and synth says so.
+func TestWebACLNeedsUSEast1(t *testing.T) {
+	const arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shared/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"
+	for _, tc := range []struct {
+		name, region string
+		ctx          map[string]any
+		wantErr      bool
+	}{
+		{"us-east-1", "us-east-1", nil, false},
+		{"unknown region", "", nil, false},
+		{"eu-west-1", "eu-west-1", nil, true},
+		{"eu-west-1 without waf", "eu-west-1", map[string]any{ctxWAF: "false"}, false},
+		{"eu-west-1 with a shared ACL", "eu-west-1", map[string]any{ctxWAFACLArn: arn}, false},
+		{"eu-west-1 local", "eu-west-1", map[string]any{ctxLocal: "true"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(lookupFrom(tc.ctx), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.CheckRegion(tc.region)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("CheckRegion(%q) = %v, want error %v", tc.region, err, tc.wantErr)
+			}
+			if err != nil {
+				for _, w := range []string{"us-east-1", tc.region, "-c waf=false", "wafAclArn"} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%q does not mention %q", err, w)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -195,13 +265,16 @@ func TestRunSynthesizesOrRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		ctx     map[string]any
+		region  string
 		wantErr string
 	}{
-		{"bad arch", map[string]any{ctxArch: "sparc"}, `context arch="sparc" is invalid: allowed one of arm64, x86_64`},
-		{"missing bootstrap", map[string]any{ctxFunctionsDir: t.TempDir()}, "make build-functions"},
-		{"ok", nil, ""},
+		{"bad arch", map[string]any{ctxArch: "sparc"}, "", `context arch="sparc" is invalid: allowed one of arm64, x86_64`},
+		{"missing bootstrap", map[string]any{ctxFunctionsDir: t.TempDir()}, "", "make build-functions"},
+		{"web ACL outside us-east-1", nil, "eu-central-1", "accepts only in us-east-1"},
+		{"ok", nil, "us-east-1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("CDK_DEFAULT_REGION", tc.region)
 			ctx := baseContext()
 			for k, v := range tc.ctx {
 				ctx[k] = v

@@ -1,7 +1,10 @@
 package main
 
 import (
+	_ "embed"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -18,9 +21,28 @@ type Delivery struct {
 	// Playlists, Segments and Objects are the cache policies of *.m3u8,
 	// media segments and everything else (status.json).
 	Playlists, Segments, Objects awscloudfront.CachePolicy
-	CORS                         awscloudfront.ResponseHeadersPolicy
-	KeyGroup                     awscloudfront.KeyGroup // nil unless SignedPlayback
+	// Headers adds CORS and the security headers to media responses;
+	// APIHeaders only the security headers (the function URL does CORS).
+	Headers, APIHeaders awscloudfront.ResponseHeadersPolicy
+	// APIRequest runs on every /api/* request (apirequest.js).
+	APIRequest awscloudfront.Function
+	KeyGroup   awscloudfront.KeyGroup // nil unless SignedPlayback
+	WebACL     *WebACL                // nil unless cfg.WAF
 }
+
+// apiRequestJS keeps the viewer's Authorization header from CloudFront's
+// signature and refuses bodies CloudFront cannot sign; see its comment.
+//
+//go:embed apirequest.js
+var apiRequestJS string
+
+// Security headers on every response. Nothing CloudFront serves is a page
+// (media, status.json and the API's JSON), so the policy forbids all
+// content and framing: an HTML object that reached vod/ could run nothing.
+const (
+	contentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+	hstsSeconds           = 2 * 365 * 24 * 3600
+)
 
 // segmentPatterns are the path patterns served with the long-lived segment
 // policy: MPEG-TS and fMP4 segments, init segments and audio-only segments.
@@ -75,8 +97,8 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 	// Content-Range and ETag; signed cookies need credentials, which CORS
 	// allows only with named origins.
 	allowAny := len(cfg.AllowedOrigins) == 1 && cfg.AllowedOrigins[0] == "*"
-	d.CORS = awscloudfront.NewResponseHeadersPolicy(s, jsii.String("Cors"), &awscloudfront.ResponseHeadersPolicyProps{
-		Comment: jsii.String("hlsflow playback CORS"),
+	d.Headers = awscloudfront.NewResponseHeadersPolicy(s, jsii.String("Headers"), &awscloudfront.ResponseHeadersPolicyProps{
+		Comment: jsii.String("hlsflow playback: CORS and security headers"),
 		CorsBehavior: &awscloudfront.ResponseHeadersCorsBehavior{
 			AccessControlAllowOrigins:     jsii.Strings(cfg.AllowedOrigins...),
 			AccessControlAllowMethods:     jsii.Strings("GET", "HEAD", "OPTIONS"),
@@ -86,6 +108,11 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 			AccessControlMaxAge:           awscdk.Duration_Days(jsii.Number(1)),
 			OriginOverride:                jsii.Bool(true),
 		},
+		SecurityHeadersBehavior: securityHeaders(),
+	})
+	d.APIHeaders = awscloudfront.NewResponseHeadersPolicy(s, jsii.String("ApiHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
+		Comment:                 jsii.String("hlsflow API: security headers"),
+		SecurityHeadersBehavior: securityHeaders(),
 	})
 
 	var trusted *[]interfacesawscloudfront.IKeyGroupRef
@@ -120,13 +147,13 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 			AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_GET_HEAD_OPTIONS(),
 			CachedMethods:         awscloudfront.CachedMethods_CACHE_GET_HEAD_OPTIONS(),
 			CachePolicy:           policy,
-			ResponseHeadersPolicy: d.CORS,
+			ResponseHeadersPolicy: d.Headers,
 			Compress:              jsii.Bool(compress),
 			TrustedKeyGroups:      trusted,
 		}
 	}
 	def := media(d.Objects, true)
-	d.Distribution = awscloudfront.NewDistribution(s, jsii.String("Distribution"), &awscloudfront.DistributionProps{
+	props := &awscloudfront.DistributionProps{
 		Comment: jsii.String("hlsflow playback"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
 			Origin:                origin,
@@ -141,16 +168,56 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 		HttpVersion: awscloudfront.HttpVersion_HTTP2_AND_3,
 		EnableIpv6:  jsii.Bool(true),
 		PriceClass:  awscloudfront.PriceClass_PRICE_CLASS_100,
-	})
+		// Standard logs: who fetched what, from where (README.md, costs).
+		EnableLogging: jsii.Bool(true),
+		LogBucket:     st.Logs,
+		LogFilePrefix: jsii.String(cloudFrontLogPrefix),
+	}
+	if cfg.DomainName != "" {
+		// With its own certificate the distribution can refuse TLS < 1.2;
+		// on *.cloudfront.net CloudFront's certificate allows TLSv1.
+		props.DomainNames = jsii.Strings(cfg.DomainName)
+		props.Certificate = awscertificatemanager.Certificate_FromCertificateArn(s, jsii.String("Certificate"), jsii.String(cfg.CertificateARN))
+		props.MinimumProtocolVersion = awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021
+	}
+	if cfg.WAF {
+		d.WebACL = NewWebACL(s, cfg)
+		props.WebAclId = d.WebACL.Arn
+	}
+	d.Distribution = awscloudfront.NewDistribution(s, jsii.String("Distribution"), props)
+	// Findings accepted on purpose, each with its reason.
+	accepted := []nagRule{{id: "AwsSolutions-CFR1", reason: "video is for every country; the operator can add a geo restriction if a licence needs one"}}
+	if cfg.DomainName == "" {
+		accepted = append(accepted, nagRule{id: "AwsSolutions-CFR4", reason: "no domainName/certificateArn given: CloudFront's default *.cloudfront.net certificate forces the TLSv1 security policy; set both for TLSv1.2_2021 (infra/README.md)"})
+	}
+	if !cfg.WAF {
+		accepted = append(accepted, nagRule{id: "AwsSolutions-CFR2", reason: "the operator turned the web ACL off (-c waf=false)"})
+	}
+	nagSuppress(d.Distribution, accepted...)
 	// Added one by one, not as a map, so their order (CloudFront's
 	// precedence) is the same on every synth.
 	if api != nil {
-		d.Distribution.AddBehavior(jsii.String("/api/*"), awscloudfrontorigins.NewFunctionUrlOrigin(api.URL, nil), &awscloudfront.AddBehaviorOptions{
+		d.APIRequest = awscloudfront.NewFunction(s, jsii.String("ApiRequest"), &awscloudfront.FunctionProps{
+			Comment: jsii.String("hlsflow /api/*: keep the viewer's Authorization, require the body hash"),
+			Code:    awscloudfront.FunctionCode_FromInline(jsii.String(apiRequestJS)),
+			Runtime: awscloudfront.FunctionRuntime_JS_2_0(),
+		})
+		// The function URL takes only requests CloudFront signed for this
+		// distribution (AWS_IAM + origin access control); CDK adds the
+		// lambda:InvokeFunctionUrl and lambda:InvokeFunction permissions
+		// for cloudfront.amazonaws.com limited to this distribution.
+		apiOrigin := awscloudfrontorigins.FunctionUrlOrigin_WithOriginAccessControl(api.URL, nil)
+		d.Distribution.AddBehavior(jsii.String("/api/*"), apiOrigin, &awscloudfront.AddBehaviorOptions{
 			ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
 			AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_ALL(),
 			CachePolicy:          awscloudfront.CachePolicy_CACHING_DISABLED(),
 			// The function URL must see its own host, not the viewer's.
-			OriginRequestPolicy: awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+			OriginRequestPolicy:   awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+			ResponseHeadersPolicy: d.APIHeaders,
+			FunctionAssociations: &[]*awscloudfront.FunctionAssociation{{
+				Function:  d.APIRequest,
+				EventType: awscloudfront.FunctionEventType_VIEWER_REQUEST,
+			}},
 		})
 	}
 	st.Media.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -166,4 +233,27 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 		d.Distribution.AddBehavior(jsii.String(p), origin, media(d.Segments, false))
 	}
 	return d
+}
+
+// securityHeaders are the headers every response carries: HSTS (two
+// years), nosniff, no framing, a CSP that allows nothing, no referrer to
+// other origins.
+func securityHeaders() *awscloudfront.ResponseSecurityHeadersBehavior {
+	return &awscloudfront.ResponseSecurityHeadersBehavior{
+		StrictTransportSecurity: &awscloudfront.ResponseHeadersStrictTransportSecurity{
+			AccessControlMaxAge: awscdk.Duration_Seconds(jsii.Number(hstsSeconds)),
+			IncludeSubdomains:   jsii.Bool(true),
+			Override:            jsii.Bool(true),
+		},
+		ContentTypeOptions: &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},
+		FrameOptions: &awscloudfront.ResponseHeadersFrameOptions{
+			FrameOption: awscloudfront.HeadersFrameOption_DENY, Override: jsii.Bool(true),
+		},
+		ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{
+			ContentSecurityPolicy: jsii.String(contentSecurityPolicy), Override: jsii.Bool(true),
+		},
+		ReferrerPolicy: &awscloudfront.ResponseHeadersReferrerPolicy{
+			ReferrerPolicy: awscloudfront.HeadersReferrerPolicy_STRICT_ORIGIN_WHEN_CROSS_ORIGIN, Override: jsii.Bool(true),
+		},
+	}
 }

@@ -33,6 +33,12 @@ const (
 	ingestContainer       = "ingest"
 )
 
+// What the ingest task may write in the media bucket (see NewLive).
+const (
+	livePattern      = "live/*"
+	recordingPattern = "vod/*-????????-??????/*"
+)
+
 // dockerExclude allow-lists the ingest image's build context (Docker
 // ignore syntax): the Go module and the packages services/ingest builds
 // from. Everything else in the tree (binaries, dist/, node_modules, the
@@ -47,7 +53,7 @@ type Live struct {
 	LoadBalancer elbv2.NetworkLoadBalancer
 	StreamSecret awssecretsmanager.Secret
 	RTMPListener elbv2.NetworkListener
-	UDPListener  elbv2.NetworkListener
+	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
 	TaskRole     awsiam.IRole
 }
 
@@ -66,7 +72,14 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			CidrMask:   jsii.Number(24),
 		}},
 	})
+	// Flow logs record who reached the ingest (and who was refused) in the
+	// logs bucket; at a few publishers they cost next to nothing.
+	l.Vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToS3(st.Logs, jsii.String(vpcLogPrefix), nil),
+		TrafficType: awsec2.FlowLogTrafficType_ALL,
+	})
 	cluster := awsecs.NewCluster(s, jsii.String("Cluster"), &awsecs.ClusterProps{Vpc: l.Vpc})
+	nagSuppress(cluster, nagRule{id: "AwsSolutions-ECS4", reason: "one service of one container: its logs, /healthz and the NLB's target health cover it, and Container Insights adds per-metric charges"})
 
 	// The HMAC secret stream keys are derived from (internal/live/keys):
 	// a plain string, injected into the task as STREAM_KEY_SECRET.
@@ -77,6 +90,21 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			ExcludePunctuation: jsii.Bool(true),
 		},
 	})
+	nagSuppress(l.StreamSecret, nagRule{id: "AwsSolutions-SMG4", reason: "rotated by the operator (infra/README.md, Rotating secrets): a new value invalidates every stream key handed out, which must not happen on a schedule"})
+
+	// UDP ingest has no key: the first sender claims the stream. So it
+	// exists only for the networks the operator lists; without a list the
+	// ingest does not even listen ("off", internal/live/ingest).
+	udp := len(cfg.UDPIngestCIDRs) > 0
+	udpAddr := "off"
+	ports := []*awsecs.PortMapping{
+		{ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP},
+		{ContainerPort: jsii.Number(healthPort), Protocol: awsecs.Protocol_TCP},
+	}
+	if udp {
+		udpAddr = fmt.Sprintf(":%d", udpPort)
+		ports = append(ports, &awsecs.PortMapping{ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP})
+	}
 
 	cpuArch, platform := awsecs.CpuArchitecture_ARM64(), awsecrassets.Platform_LINUX_ARM64()
 	if cfg.Arch == "x86_64" {
@@ -110,51 +138,57 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			// The ingest's own finalising deadline, inside ECS's.
 			"STOP_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ingestStopSeconds)),
 			"RTMP_ADDR":    jsii.String(fmt.Sprintf(":%d", rtmpPort)),
-			"UDP_ADDR":     jsii.String(fmt.Sprintf(":%d", udpPort)),
+			"UDP_ADDR":     jsii.String(udpAddr),
 			"HEALTH_ADDR":  jsii.String(fmt.Sprintf(":%d", healthPort)),
 		},
 		Secrets: &map[string]awsecs.Secret{
 			"STREAM_KEY_SECRET": awsecs.Secret_FromSecretsManager(l.StreamSecret, nil),
 		},
-		PortMappings: &[]*awsecs.PortMapping{
-			{ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP},
-			{ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP},
-			{ContainerPort: jsii.Number(healthPort), Protocol: awsecs.Protocol_TCP},
-		},
-		StopTimeout: awscdk.Duration_Seconds(jsii.Number(stopTimeoutSeconds)),
+		PortMappings: &ports,
+		StopTimeout:  awscdk.Duration_Seconds(jsii.Number(stopTimeoutSeconds)),
 		Logging: awsecs.LogDrivers_AwsLogs(&awsecs.AwsLogDriverProps{
 			StreamPrefix: jsii.String("ingest"),
 			LogGroup:     logs,
 		}),
 	})
-	// Live output and the VOD copy made when a stream ends; segments that
-	// leave the DVR window are deleted, so live/ needs delete.
+	// What internal/live/publish writes, and nothing else (it only ever
+	// PUTs whole objects): live playlists under live/{stream}/, and the
+	// recording under vod/{stream}-{YYYYMMDD}-{HHMMSS}/ (publish.RecordingID),
+	// whose segments the live playlists also point at. The recording
+	// pattern cannot match an uploaded video's id, which ends in 12 hex
+	// digits after its last dash (catalog.VideoID), nor a rung folder
+	// ("1080p", "audio"), so the task cannot overwrite on-demand videos; it
+	// can still overwrite another recording, as stream names are free.
 	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("WriteLive"),
-		Actions:   jsii.Strings("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"),
-		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String("live/*"))),
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(livePattern))),
 	}))
 	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("WriteRecordings"),
-		Actions:   jsii.Strings("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"),
-		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String("vod/*"))),
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(recordingPattern))),
 	}))
-	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ListMedia"),
-		Actions:   jsii.Strings("s3:ListBucket"),
-		Resources: jsii.Strings(*st.Media.BucketArn()),
-	}))
+
+	// After every grant: a suppression reaches only children that exist.
+	nagSuppress(task,
+		nagRule{id: "AwsSolutions-ECS2", reason: "the environment holds addresses, the bucket name and timings; the one secret (STREAM_KEY_SECRET) comes from Secrets Manager through the container's secrets"},
+		nagRule{id: "AwsSolutions-IAM5", reason: "the execution role's ecr:GetAuthorizationToken has no resource-level form (CDK's grant); the task role may PUT live playlists and recordings, the narrowest keys their layout allows (see the grants)",
+			appliesTo: []string{"Resource::*", objectsIn("StorageMedia", livePattern), objectsIn("StorageMedia", recordingPattern)}})
 
 	sg := awsec2.NewSecurityGroup(s, jsii.String("IngestSg"), &awsec2.SecurityGroupProps{
 		Vpc:              l.Vpc,
-		Description:      jsii.String("hlsflow ingest: RTMP and MPEG-TS from anywhere, health from the VPC"),
+		Description:      jsii.String("hlsflow ingest: RTMP from anywhere, MPEG-TS over UDP from the listed networks, health from the VPC"),
 		AllowAllOutbound: jsii.Bool(true),
 	})
 	// The NLB keeps client addresses for IP targets, so publishers' traffic
 	// arrives from the internet, not from the load balancer.
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(rtmpPort)), jsii.String("RTMP"), nil)
-	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP"), nil)
+	for _, cidr := range cfg.UDPIngestCIDRs {
+		sg.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(cidr)), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP from "+cidr), nil)
+	}
 	sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(healthPort)), jsii.String("NLB health checks"), nil)
+	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP publishers connect from anywhere (encoders on any network); a publish needs a valid stream key, and the ingest caps connections per address. UDP is open only to udpIngestCidrs"})
 
 	l.Service = awsecs.NewFargateService(s, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                cluster,
@@ -188,6 +222,7 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		CrossZoneEnabled: jsii.Bool(true),
 		VpcSubnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
 	})
+	nagSuppress(l.LoadBalancer, nagRule{id: "AwsSolutions-ELB2", reason: "an NLB writes access logs only for TLS listeners; RTMP (TCP) and MPEG-TS (UDP) have none, and the VPC flow logs record the connections instead"})
 	health := &elbv2.HealthCheck{
 		Protocol:                elbv2.Protocol_HTTP,
 		Port:                    jsii.String(strconv.Itoa(healthPort)),
@@ -208,18 +243,20 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP,
 		})},
 	})
-	l.UDPListener = l.LoadBalancer.AddListener(jsii.String("Udp"), &elbv2.BaseNetworkListenerProps{
-		Port: jsii.Number(udpPort), Protocol: elbv2.Protocol_UDP,
-	})
-	l.UDPListener.AddTargets(jsii.String("Udp"), &elbv2.AddNetworkTargetsProps{
-		Port:                jsii.Number(udpPort),
-		Protocol:            elbv2.Protocol_UDP,
-		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
-		HealthCheck:         health,
-		Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP,
-		})},
-	})
+	if udp {
+		l.UDPListener = l.LoadBalancer.AddListener(jsii.String("Udp"), &elbv2.BaseNetworkListenerProps{
+			Port: jsii.Number(udpPort), Protocol: elbv2.Protocol_UDP,
+		})
+		l.UDPListener.AddTargets(jsii.String("Udp"), &elbv2.AddNetworkTargetsProps{
+			Port:                jsii.Number(udpPort),
+			Protocol:            elbv2.Protocol_UDP,
+			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
+			HealthCheck:         health,
+			Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
+				ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP,
+			})},
+		})
+	}
 	return l
 }
 

@@ -44,6 +44,11 @@ func run(app awscdk.App) error {
 	if err := cfg.CheckAssets(); err != nil {
 		return err
 	}
+	// The CDK CLI passes the target region of the deploy here.
+	if err := cfg.CheckRegion(os.Getenv("CDK_DEFAULT_REGION")); err != nil {
+		return err
+	}
+	checkAwsSolutions(app)
 	NewHlsflowStack(app, stackName, &HlsflowStackProps{
 		StackProps: awscdk.StackProps{Description: jsii.String("hlsflow: serverless HLS video (on-demand and live)")},
 		Config:     cfg,

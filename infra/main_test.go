@@ -93,6 +93,9 @@ func baseContext() map[string]any {
 type synthesized struct {
 	tmpl      assertions.Template
 	resources map[string]resource
+	// nag holds cdk-nag's unsuppressed AwsSolutions errors and warnings,
+	// as "level path: message".
+	nag []string
 }
 
 type resource struct {
@@ -128,6 +131,7 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 		t.Fatalf("assets for %s: %v", key, err)
 	}
 	stack := NewHlsflowStack(app, stackName, &HlsflowStackProps{Config: cfg})
+	checkAwsSolutions(app)
 	tmpl := assertions.Template_FromStack(stack.Stack, nil)
 	raw, err := json.Marshal(tmpl.ToJSON())
 	if err != nil {
@@ -139,9 +143,42 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	s := &synthesized{tmpl: tmpl, resources: doc.Resources}
+	s := &synthesized{tmpl: tmpl, resources: doc.Resources, nag: nagFindings(stack.Stack)}
 	synthCache[string(key)] = s
 	return s
+}
+
+// nagFindings lists the AwsSolutions errors and warnings left on stack.
+func nagFindings(stack awscdk.Stack) []string {
+	ann := assertions.Annotations_FromStack(stack)
+	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
+	seen := map[string]bool{}
+	var out []string
+	for level, msgs := range map[string]any{
+		"error":   ann.FindError(jsii.String("*"), rule),
+		"warning": ann.FindWarning(jsii.String("*"), rule),
+	} {
+		// Read through JSON: cxapi's message type is deprecated in Go.
+		raw, _ := json.Marshal(msgs)
+		var found []struct {
+			ID    string `json:"id"`
+			Entry struct {
+				Data any `json:"data"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(raw, &found); err != nil {
+			out = append(out, fmt.Sprintf("%s: unreadable findings %s", level, raw))
+		}
+		for _, m := range found {
+			line := fmt.Sprintf("%s %s: %v", level, m.ID, m.Entry.Data)
+			if !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ofType returns the resources of one CloudFormation type by logical id.

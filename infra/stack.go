@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbudgets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -22,9 +23,10 @@ type HlsflowStack struct {
 	awscdk.Stack
 	Storage  *Storage
 	OnDemand *OnDemand
-	Live     *Live     // nil when Local
-	API      *API      // nil unless Functions has "api"
-	Delivery *Delivery // nil when Local
+	Live     *Live                // nil when Local
+	API      *API                 // nil unless Functions has "api"
+	Delivery *Delivery            // nil when Local
+	Budget   awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
 }
 
 // NewHlsflowStack builds every part the config asks for, and the outputs.
@@ -45,21 +47,15 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.API.Function.AddEnvironment(jsii.String("STREAM_KEY_SECRET_ARN"), h.Live.StreamSecret.SecretArn(), nil)
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
-			// Creating streams needs a bearer token (functions/api); it is
-			// generated here and read by operators from Secrets Manager.
-			// Lambda keeps environment variables encrypted at rest.
-			h.API.Token = awssecretsmanager.NewSecret(stack, jsii.String("ApiToken"), &awssecretsmanager.SecretProps{
-				Description: jsii.String("hlsflow API bearer token for POST /api/streams"),
-				GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-					PasswordLength: jsii.Number(40), ExcludePunctuation: jsii.Bool(true),
-				},
-			})
-			h.API.Function.AddEnvironment(jsii.String("API_TOKEN"), h.API.Token.SecretValue().UnsafeUnwrap(), nil)
 		}
 	}
 	if !cfg.Local {
 		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API)
+		if cfg.BudgetMonthlyUSD > 0 {
+			h.Budget = NewBudget(stack, cfg)
+		}
 	}
+	h.acceptCDKInternals()
 	h.outputs()
 	return h
 }
@@ -77,7 +73,7 @@ func (h *HlsflowStack) outputs() {
 		out("VodPlaybackUrlPattern", "Playback URL of an uploaded video", jsii.String(fmt.Sprintf("https://%s/vod/{id}/master.m3u8", *domain)))
 		out("LivePlaybackUrlPattern", "Playback URL of a live stream", jsii.String(fmt.Sprintf("https://%s/live/{name}/master.m3u8", *domain)))
 		if h.API != nil {
-			out("ApiUrl", "The HTTP API through CloudFront", jsii.String(fmt.Sprintf("https://%s/api/", *domain)))
+			out("ApiUrl", "The HTTP API through CloudFront (the function URL itself takes only CloudFront's signed requests)", jsii.String(fmt.Sprintf("https://%s/api/", *domain)))
 		}
 	} else if h.API != nil {
 		out("ApiUrl", "The HTTP API (function URL)", h.API.URL.Url())
@@ -85,10 +81,26 @@ func (h *HlsflowStack) outputs() {
 	if l := h.Live; l != nil {
 		dns := *l.LoadBalancer.LoadBalancerDnsName()
 		out("RtmpUrl", "Publish with OBS/ffmpeg to this URL plus /{stream key}", l.RTMPURL())
-		out("UdpAddress", "Send MPEG-TS over UDP here", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
+		if l.UDPListener != nil {
+			out("UdpAddress", "Send MPEG-TS over UDP here (from udpIngestCidrs only)", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
+		}
 		out("StreamKeySecretArn", "Secret that stream keys are derived from", l.StreamSecret.SecretArn())
-		if h.API != nil && h.API.Token != nil {
-			out("ApiTokenSecretArn", "Bearer token for POST /api/streams (aws secretsmanager get-secret-value)", h.API.Token.SecretArn())
+	}
+	if h.API != nil && h.API.Token != nil {
+		out("ApiTokenSecretArn", "The API's bearer token (aws secretsmanager get-secret-value --secret-id ...)", h.API.Token.SecretArn())
+	}
+}
+
+// acceptCDKInternals records the cdk-nag findings on what CDK itself adds
+// to the stack (the custom resource that configures the uploads bucket's
+// notifications), which the app does not write and cannot change.
+func (h *HlsflowStack) acceptCDKInternals() {
+	for _, c := range *h.Stack.Node().Children() {
+		id := *c.Node().Id()
+		if strings.HasPrefix(id, "BucketNotificationsHandler") {
+			nagSuppress(c,
+				nagRule{id: "AwsSolutions-IAM4", reason: "CDK's bucket-notification custom resource uses the AWS-managed basic execution role for its logs"},
+				nagRule{id: "AwsSolutions-IAM5", reason: "CDK's bucket-notification custom resource needs s3:PutBucketNotification, which has no narrower resource form than CDK writes"})
 		}
 	}
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Buckets: nothing public, TLS only, encrypted, owner-enforced.
+// Buckets: nothing public, TLS only, encrypted; ACLs off except on the
+// logs bucket, where CloudFront's log delivery needs them.
 func TestBucketsArePrivateTLSOnlyAndEncrypted(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -22,8 +23,8 @@ func TestBucketsArePrivateTLSOnlyAndEncrypted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := synth(t, tc.ctx)
 			buckets := s.ofType("AWS::S3::Bucket")
-			if len(buckets) != 2 {
-				t.Fatalf("want 2 buckets (uploads, media), got %v", sortedKeys(buckets))
+			if len(buckets) != 3 {
+				t.Fatalf("want 3 buckets (uploads, media, logs), got %v", sortedKeys(buckets))
 			}
 			policies := s.ofType("AWS::S3::BucketPolicy")
 			for id, b := range buckets {
@@ -35,8 +36,12 @@ func TestBucketsArePrivateTLSOnlyAndEncrypted(t *testing.T) {
 				if alg := get(b.Properties, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm"); alg != "AES256" {
 					t.Errorf("%s: encryption %v, want AES256", id, alg)
 				}
-				if o := get(b.Properties, "OwnershipControls", "Rules", 0, "ObjectOwnership"); o != "BucketOwnerEnforced" {
-					t.Errorf("%s: ownership %v, want BucketOwnerEnforced (no ACLs)", id, o)
+				wantOwner := "BucketOwnerEnforced"
+				if strings.HasPrefix(id, "StorageLogs") {
+					wantOwner = "BucketOwnerPreferred"
+				}
+				if o := get(b.Properties, "OwnershipControls", "Rules", 0, "ObjectOwnership"); o != wantOwner {
+					t.Errorf("%s: ownership %v, want %s", id, o, wantOwner)
 				}
 				var denyHTTP, denyOldTLS bool
 				var stmts []any
@@ -117,7 +122,7 @@ func TestUploadsCORSAndLifecycle(t *testing.T) {
 // CloudFront reads the media bucket only through OAC, only GetObject.
 func TestCloudFrontUsesOAC(t *testing.T) {
 	s := synth(t, nil)
-	_, oac := s.one(t, "AWS::CloudFront::OriginAccessControl", "Delivery")
+	_, oac := s.one(t, "AWS::CloudFront::OriginAccessControl", "DeliveryDistributionOrigin1S3")
 	cfg := oac.Properties["OriginAccessControlConfig"]
 	if get(cfg, "SigningBehavior") != "always" || get(cfg, "SigningProtocol") != "sigv4" || get(cfg, "OriginAccessControlOriginType") != "s3" {
 		t.Errorf("OAC config %v, want always/sigv4/s3", cfg)
@@ -224,7 +229,7 @@ func TestCloudFrontCachingAndCORS(t *testing.T) {
 			if get(b, "ViewerProtocolPolicy") != "redirect-to-https" {
 				t.Errorf("viewer protocol %v, want redirect-to-https", get(b, "ViewerProtocolPolicy"))
 			}
-			if p := ref(get(b, "ResponseHeadersPolicyId")); p != "DeliveryCors" {
+			if p := ref(get(b, "ResponseHeadersPolicyId")); p != "DeliveryHeaders" {
 				t.Errorf("response headers policy %s, want DeliveryCors", p)
 			}
 			if m := list(get(b, "AllowedMethods")); !slices.Contains(m, any("OPTIONS")) || slices.Contains(m, any("PUT")) {
@@ -260,7 +265,7 @@ func TestCloudFrontCachingAndCORS(t *testing.T) {
 		t.Errorf("/api/* viewer protocol %v, want https-only", get(api, "ViewerProtocolPolicy"))
 	}
 
-	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryCors")
+	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryHeaders")
 	cors := get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig")
 	if o := get(cors, "AccessControlAllowOrigins", "Items"); !slices.Equal(list(o), []any{"https://player.example.com"}) {
 		t.Errorf("CORS origins %v", o)
@@ -303,7 +308,7 @@ func TestSignedPlayback(t *testing.T) {
 		p := get(b, "PathPattern").(string)
 		check(p, b, p != "/api/*")
 	}
-	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryCors")
+	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryHeaders")
 	if get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowCredentials") != true {
 		t.Error("signed cookies from another origin need CORS credentials")
 	}
@@ -316,6 +321,7 @@ func TestFunctions(t *testing.T) {
 		memory, timeout, tmp float64
 		layer                bool
 		env                  map[string]string
+		reserved             any // ReservedConcurrentExecutions; nil = none
 	}
 	ffmpegEnv := func(preset string) map[string]string {
 		return map[string]string{
@@ -330,14 +336,25 @@ func TestFunctions(t *testing.T) {
 		funcs map[string]want
 	}{
 		{"defaults", nil, "arm64", map[string]want{
-			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"), "ENCODE_FUNCTION", "OnDemandEncode")},
-			"OnDemandEncode":    {10240, 900, 2048, true, ffmpegEnv("veryfast")},
+			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
+				"ENCODE_FUNCTION", "OnDemandEncode", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600"), float64(2)},
+			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
-				"API_TOKEN": "{{resolve:secretsmanager:ApiToken:SecretString:::}}"}},
+				"API_TOKEN_SECRET_ARN": "ApiToken"}, nil},
 		}},
-		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster"}, "x86_64", map[string]want{
-			"OnDemandTranscode": {3008, 900, 4096, true, ffmpegEnv("faster")},
+		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
+			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0"}, "x86_64", map[string]want{
+			"OnDemandTranscode": {3008, 900, 4096, true, with(ffmpegEnv("faster"), "SOURCE_MINUTES_PER_DAY", "0"), nil},
+		}},
+		{"few encodes", map[string]any{ctxTranscodeConc: "3", ctxEncodeConc: "7", ctxDailySourceMinutes: "90"}, "arm64", map[string]want{
+			// 7 encodes shared by 3 transcodes: 2 chunks each at once.
+			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
+				"ENCODE_FUNCTION", "OnDemandEncode", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90"), float64(3)},
+			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
+			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
+				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
+				"API_TOKEN_SECRET_ARN": "ApiToken"}, nil},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,6 +376,9 @@ func TestFunctions(t *testing.T) {
 				}
 				if p["Handler"] != "bootstrap" {
 					t.Errorf("%s: handler %v", name, p["Handler"])
+				}
+				if r := p["ReservedConcurrentExecutions"]; r != w.reserved {
+					t.Errorf("%s: reserved concurrency %v, want %v", name, r, w.reserved)
 				}
 				if p["MemorySize"] != w.memory || p["Timeout"] != w.timeout {
 					t.Errorf("%s: memory %v timeout %v, want %v %v", name, p["MemorySize"], p["Timeout"], w.memory, w.timeout)
@@ -402,10 +422,14 @@ func TestFunctions(t *testing.T) {
 	}
 }
 
-func with(m map[string]string, k, v string) map[string]string {
-	out := map[string]string{k: v}
+// with returns m plus the key, value pairs in kv.
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
 	for a, b := range m {
 		out[a] = b
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
 	}
 	return out
 }
@@ -434,6 +458,11 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow sqs:GetQueueUrl OnDemandTranscodeFailures.Arn",
 			"Allow lambda:InvokeFunction OnDemandEncode.Arn",
 			"Allow lambda:InvokeFunction OnDemandEncode.Arn:*",
+			// The daily source quota's counters (dailySourceMinutes); the
+			// unconditional ListBucket makes a day's missing counter a 404.
+			"Allow s3:GetObject StorageMedia.Arn/_quota/*",
+			"Allow s3:PutObject StorageMedia.Arn/_quota/*",
+			"Allow s3:ListBucket StorageMedia.Arn",
 		)},
 		{"OnDemandEncodeServiceRole", worker},
 		{"ApiFunctionServiceRole", []string{
@@ -453,16 +482,14 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow s3:GetObject StorageMedia.Arn/live/*",
 			"Allow secretsmanager:GetSecretValue LiveStreamKeySecret",
 			"Allow secretsmanager:DescribeSecret LiveStreamKeySecret",
+			"Allow secretsmanager:GetSecretValue ApiToken",
+			"Allow secretsmanager:DescribeSecret ApiToken",
 		}},
+		// The ingest only PUTs: live playlists, and recordings under
+		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video.
 		{"LiveTaskTaskRole", []string{
 			"Allow s3:PutObject StorageMedia.Arn/live/*",
-			"Allow s3:GetObject StorageMedia.Arn/live/*",
-			"Allow s3:DeleteObject StorageMedia.Arn/live/*",
-			"Allow s3:AbortMultipartUpload StorageMedia.Arn/live/*",
-			"Allow s3:PutObject StorageMedia.Arn/vod/*",
-			"Allow s3:GetObject StorageMedia.Arn/vod/*",
-			"Allow s3:AbortMultipartUpload StorageMedia.Arn/vod/*",
-			"Allow s3:ListBucket StorageMedia.Arn",
+			"Allow s3:PutObject StorageMedia.Arn/vod/*-????????-??????/*",
 		}},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
@@ -540,10 +567,11 @@ func TestUploadNotificationRetriesAndDLQ(t *testing.T) {
 	})
 }
 
-// Live: NLB TCP 1935 and UDP 9000 to the Fargate service, health checks on
-// the ingest's health port, no NAT gateway, a graceful stop.
+// Live: NLB TCP 1935 and (with udpIngestCidrs) UDP 9000 to the Fargate
+// service, health checks on the ingest's health port, no NAT gateway, a
+// graceful stop.
 func TestLiveIngest(t *testing.T) {
-	s := synth(t, map[string]any{ctxIngestDesiredCount: "2", ctxIngestMaxCount: "4", ctxDVRWindow: "30m"})
+	s := synth(t, map[string]any{ctxIngestDesiredCount: "2", ctxIngestMaxCount: "4", ctxDVRWindow: "30m", ctxUDPIngestCIDRs: "203.0.113.7/32"})
 	_, svc := s.one(t, "AWS::ECS::Service", "LiveService")
 	if svc.Properties["LaunchType"] != "FARGATE" || svc.Properties["DesiredCount"] != float64(2) {
 		t.Errorf("service launch %v desired %v, want FARGATE 2", svc.Properties["LaunchType"], svc.Properties["DesiredCount"])
@@ -657,12 +685,12 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 	slices.Sort(dropped)
 	wantDropped := []string{
 		"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
-		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
-		"AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup",
+		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
+		"AWS::EC2::FlowLog", "AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup",
 		"AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCGatewayAttachment",
 		"AWS::ECS::Cluster", "AWS::ECS::Service", "AWS::ECS::TaskDefinition",
 		"AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::TargetGroup",
-		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret",
+		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret", "AWS::WAFv2::WebACL",
 	}
 	if !slices.Equal(dropped, wantDropped) {
 		t.Errorf("local drops:\n got %q\nwant %q", dropped, wantDropped)

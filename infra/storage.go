@@ -7,12 +7,22 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Storage holds the two buckets: uploads (raw sources, written by browsers
-// through presigned URLs) and media (HLS output, read through CloudFront).
+// Storage holds the buckets: uploads (raw sources, written by browsers
+// through presigned URLs), media (HLS output, read through CloudFront) and
+// logs (access logs of the other two and of CloudFront).
 type Storage struct {
 	Uploads awss3.Bucket
 	Media   awss3.Bucket
+	Logs    awss3.Bucket
 }
+
+// Prefixes of the access logs in the logs bucket.
+const (
+	uploadsLogPrefix    = "s3/uploads/"
+	mediaLogPrefix      = "s3/media/"
+	cloudFrontLogPrefix = "cloudfront/"
+	vpcLogPrefix        = "vpc/"
+)
 
 // NewStorage creates both buckets private, TLS-only and encrypted. Nothing
 // in them is ever public: browsers write with presigned URLs and viewers
@@ -23,6 +33,19 @@ func NewStorage(scope constructs.Construct, cfg Config) *Storage {
 	if cfg.RemoveData {
 		removal = awscdk.RemovalPolicy_DESTROY
 	}
+	// Access logs answer "who read or wrote what" after the fact. They
+	// expire with the other logs (logRetentionDays). CloudFront's standard
+	// logs are delivered with an ACL grant, so this bucket alone keeps ACLs
+	// (bucket owner preferred: the objects still belong to the account).
+	logProps := privateBucket(removal, &awss3.BucketProps{
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:         jsii.String("expire-logs"),
+			Expiration: awscdk.Duration_Days(jsii.Number(float64(cfg.LogRetentionDays))),
+		}},
+	})
+	logProps.ObjectOwnership = awss3.ObjectOwnership_BUCKET_OWNER_PREFERRED
+	logs := awss3.NewBucket(s, jsii.String("Logs"), logProps)
+	nagSuppress(logs, nagRule{id: "AwsSolutions-S1", reason: "this is the access-log bucket; logging it into itself would loop"})
 	// Abandoned multipart uploads are invisible but billed; a day is far
 	// longer than any presigned upload URL lives.
 	abortMultipart := &awss3.LifecycleRule{
@@ -39,7 +62,9 @@ func NewStorage(scope constructs.Construct, cfg Config) *Storage {
 		})
 	}
 	uploads := awss3.NewBucket(s, jsii.String("Uploads"), privateBucket(removal, &awss3.BucketProps{
-		LifecycleRules: &uploadRules,
+		LifecycleRules:         &uploadRules,
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String(uploadsLogPrefix),
 		Cors: &[]*awss3.CorsRule{{
 			// Browsers PUT files (or multipart parts) to presigned URLs and
 			// need the ETag of each part to complete a multipart upload.
@@ -50,7 +75,11 @@ func NewStorage(scope constructs.Construct, cfg Config) *Storage {
 			MaxAge:         jsii.Number(3600),
 		}},
 	}))
-	mediaProps := &awss3.BucketProps{LifecycleRules: &[]*awss3.LifecycleRule{abortMultipart}}
+	mediaProps := &awss3.BucketProps{
+		LifecycleRules:         &[]*awss3.LifecycleRule{abortMultipart},
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String(mediaLogPrefix),
+	}
 	if cfg.Local {
 		// Without CloudFront, players read the bucket directly (presigned).
 		mediaProps.Cors = &[]*awss3.CorsRule{{
@@ -62,7 +91,7 @@ func NewStorage(scope constructs.Construct, cfg Config) *Storage {
 		}}
 	}
 	media := awss3.NewBucket(s, jsii.String("Media"), privateBucket(removal, mediaProps))
-	return &Storage{Uploads: uploads, Media: media}
+	return &Storage{Uploads: uploads, Media: media, Logs: logs}
 }
 
 // privateBucket adds the settings every bucket shares to props.

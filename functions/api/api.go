@@ -45,6 +45,9 @@ type Config struct {
 	// Token, when set, is the bearer token that may create streams. Requests
 	// authorised by an IAM authorizer (on AWS) may too.
 	Token string
+	// TokenSource, when set, gives the current token and is used instead of
+	// Token (on AWS: the value in Secrets Manager, cached briefly).
+	TokenSource func(ctx context.Context) (string, error)
 	// Keys makes stream keys; nil disables POST /api/streams.
 	Keys StreamKeys
 	// Streams tells live streams' state; nil uses the media bucket's live/.

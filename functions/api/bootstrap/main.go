@@ -13,6 +13,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/functions/api"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/secret"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -30,6 +31,12 @@ func main() {
 		PublicURL:     os.Getenv("PUBLIC_URL"),
 		RTMPURL:       os.Getenv("RTMP_URL"),
 		Token:         os.Getenv("API_TOKEN"),
+	}
+	// On AWS the token stays in Secrets Manager: the function gets only its
+	// ARN and reads the value at run time, cached, so the environment holds
+	// no secret and a rotation needs no redeploy.
+	if arn := os.Getenv("API_TOKEN_SECRET_ARN"); arn != "" {
+		cfg.TokenSource = secret.NewCached(arn, secret.SecretsManager(awsCfg), secret.DefaultTTL).Get
 	}
 	if v := os.Getenv("MAX_UPLOAD_BYTES"); v != "" {
 		if cfg.MaxUploadSize, err = strconv.ParseInt(v, 10, 64); err != nil {
