@@ -298,4 +298,3 @@ func TestStrangerDuringStream(t *testing.T) {
 		t.Error("the stranger's datagrams were not counted as foreign")
 	}
 }
-
