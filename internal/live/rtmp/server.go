@@ -1,7 +1,10 @@
 // Package rtmp is the live ingest's RTMP listener: it accepts publishers
 // (OBS, ffmpeg -f flv), checks the stream key before anything else, and
 // remuxes their H.264/AAC into MPEG-TS for the stream's feed. Playback is
-// not served here; viewers use HLS.
+// not served here; viewers use HLS. A stranger without a key can hold
+// neither the listener nor memory: connections are capped per address,
+// cut 5 s after accept unless a valid key was presented, and limited to
+// 64 KiB until then (services/ingest/README.md lists every limit).
 package rtmp
 
 import (
