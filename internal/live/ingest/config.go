@@ -8,6 +8,7 @@ package ingest
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"os"
 	"time"
 
@@ -48,7 +49,7 @@ type Config struct {
 	Rungs          []string
 	SegmentSeconds float64 // default 2
 
-	HandshakeTimeout time.Duration // RTMP, default 10 s
+	HandshakeTimeout time.Duration // RTMP handshake, connect and publish with the key, default 5 s
 	IdleTimeout      time.Duration // RTMP publisher silent, default 10 s
 	UDPIdleTimeout   time.Duration // UDP sender silent = stopped, default 5 s
 	MaxPending       int           // segments per rung waiting for S3
@@ -57,6 +58,11 @@ type Config struct {
 	// tail is lost. Default 10 s.
 	DrainTimeout time.Duration
 	StatsLog     time.Duration // per-stream log line period, default 30 s
+
+	// Who may reach the live listeners (services/ingest/README.md).
+	RTMPMaxConns        int            // concurrent RTMP connections, default 64
+	RTMPMaxConnsPerAddr int            // from one IPv4 address or IPv6 /64, default 8
+	UDPAllow            []netip.Prefix // sources that may publish over UDP; empty = any
 
 	Log *slog.Logger
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/live/rtmp"
+	"github.com/hlsflow/hlsflow/internal/live/udp"
 )
 
 // Env is the service's configuration from environment variables, as the
@@ -24,6 +26,8 @@ type Env struct {
 //	LIVE_PRESET (veryfast)  LIVE_MAX_RUNGS (0 = all)  LIVE_THREADS (0)
 //	WORK_DIR (os temp)  STOP_TIMEOUT (25s, below ECS's 30 s stopTimeout)
 //	STREAM_KEY_SECRET | STREAM_KEY_SECRET_FILE | STREAM_KEY_SECRET_ARN
+//	RTMP_HANDSHAKE_TIMEOUT (5s)  RTMP_MAX_CONNS (64)  RTMP_MAX_CONNS_PER_ADDR (8)
+//	UDP_ALLOW (CIDRs or addresses, comma-separated; "" = any source)
 //
 // An address set to "off" disables that listener.
 func FromEnv(getenv func(string) string) (Env, error) {
@@ -76,6 +80,14 @@ func FromEnv(getenv func(string) string) (Env, error) {
 		},
 		StopTimeout: dur("STOP_TIMEOUT", "25s"),
 	}
+	e.Config.HandshakeTimeout = dur("RTMP_HANDSHAKE_TIMEOUT", rtmp.DefaultHandshakeTimeout.String())
+	e.Config.RTMPMaxConns = num("RTMP_MAX_CONNS")
+	e.Config.RTMPMaxConnsPerAddr = num("RTMP_MAX_CONNS_PER_ADDR")
+	allow, err := udp.ParseAllow(get("UDP_ALLOW", ""))
+	if err != nil {
+		errs = append(errs, "UDP_ALLOW: "+err.Error())
+	}
+	e.Config.UDPAllow = allow
 	if e.Config.Bucket == "" {
 		errs = append(errs, "MEDIA_BUCKET is required")
 	}

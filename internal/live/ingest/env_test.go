@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -16,7 +18,7 @@ func TestFromEnv(t *testing.T) {
 			c := e.Config
 			if c.RTMPAddr != ":1935" || c.UDPAddr != ":9000" || c.UDPStream != "udp" || c.HTTPAddr != ":8081" ||
 				c.DVRWindow != 5*time.Minute || c.Grace != DefaultGrace || e.StopTimeout != 25*time.Second ||
-				e.Secret.ARN != "arn:aws:secretsmanager:x" {
+				e.Secret.ARN != "arn:aws:secretsmanager:x" || c.HandshakeTimeout != 5*time.Second || len(c.UDPAllow) != 0 {
 				t.Errorf("defaults: %+v", e)
 			}
 		}, false},
@@ -27,7 +29,18 @@ func TestFromEnv(t *testing.T) {
 				t.Errorf("overrides: %+v", e)
 			}
 		}, false},
+		{"live limits", map[string]string{"MEDIA_BUCKET": "m", "UDP_ALLOW": "10.0.0.0/8, 203.0.113.7,2001:db8::/32",
+			"RTMP_MAX_CONNS_PER_ADDR": "4", "RTMP_MAX_CONNS": "32", "RTMP_HANDSHAKE_TIMEOUT": "3s"}, func(t *testing.T, e Env) {
+			c := e.Config
+			want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("203.0.113.7/32"),
+				netip.MustParsePrefix("2001:db8::/32")}
+			if !slices.Equal(c.UDPAllow, want) || c.RTMPMaxConnsPerAddr != 4 || c.RTMPMaxConns != 32 ||
+				c.HandshakeTimeout != 3*time.Second {
+				t.Errorf("live limits: %+v", c)
+			}
+		}, false},
 		{"no bucket", map[string]string{}, nil, true},
+		{"bad allow-list", map[string]string{"MEDIA_BUCKET": "m", "UDP_ALLOW": "10.0.0.0/8,everyone"}, nil, true},
 		{"bad duration", map[string]string{"MEDIA_BUCKET": "m", "DVR_WINDOW": "five"}, nil, true},
 		{"bad number", map[string]string{"MEDIA_BUCKET": "m", "LIVE_MAX_RUNGS": "-1"}, nil, true},
 	}

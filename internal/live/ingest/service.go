@@ -62,6 +62,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.rtmp = &rtmp.Server{
 			Addr: s.cfg.RTMPAddr, Verify: s.cfg.Keys.Verify, Hub: s, Log: s.cfg.Log,
 			HandshakeTimeout: s.cfg.HandshakeTimeout, IdleTimeout: s.cfg.IdleTimeout,
+			MaxConns: s.cfg.RTMPMaxConns, MaxConnsPerAddr: s.cfg.RTMPMaxConnsPerAddr,
 		}
 		if err := s.rtmp.Start(); err != nil {
 			s.cancel()
@@ -69,8 +70,10 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 	}
 	if s.cfg.UDPAddr != "" {
+		// For the reconnect grace only the publisher's own address may
+		// continue the stream.
 		s.udp = &udp.Receiver{Addr: s.cfg.UDPAddr, Stream: s.cfg.UDPStream, Hub: s, Log: s.cfg.Log,
-			IdleTimeout: s.cfg.UDPIdleTimeout}
+			IdleTimeout: s.cfg.UDPIdleTimeout, Allow: s.cfg.UDPAllow, Hold: s.cfg.Grace}
 		if err := s.udp.Start(); err != nil {
 			s.stopListeners()
 			s.cancel()

@@ -1,7 +1,10 @@
 // Package rtmp is the live ingest's RTMP listener: it accepts publishers
 // (OBS, ffmpeg -f flv), checks the stream key before anything else, and
 // remuxes their H.264/AAC into MPEG-TS for the stream's feed. Playback is
-// not served here; viewers use HLS.
+// not served here; viewers use HLS. A stranger without a key can hold
+// neither the listener nor memory: connections are capped per address,
+// cut 5 s after accept unless a valid key was presented, and limited to
+// 64 KiB until then (services/ingest/README.md lists every limit).
 package rtmp
 
 import (
@@ -10,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,11 +24,18 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 )
 
-// Defaults for Server's timeouts.
+// Defaults of Server.
 const (
-	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultHandshakeTimeout bounds a connection's life until its stream
+	// key is accepted: handshake, connect and the publish command, a few
+	// round trips on any real network.
+	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultIdleTimeout      = 10 * time.Second
 	DefaultMaxConns         = 64
+	// DefaultMaxConnsPerAddr is well above what one encoder host needs
+	// (one connection per stream, plus reconnects) and far below
+	// DefaultMaxConns, so one address cannot fill the server.
+	DefaultMaxConnsPerAddr = 8
 )
 
 // KeyVerifier maps a secret publish key to the public stream name.
@@ -37,21 +48,31 @@ type Server struct {
 	Hub    feed.Hub
 	Log    *slog.Logger
 
-	// HandshakeTimeout bounds everything before media flows: handshake,
-	// connect, publish and the first tracks.
+	// HandshakeTimeout bounds everything before the stream key is checked
+	// (handshake, connect, publish), however the bytes are trickled.
 	HandshakeTimeout time.Duration
 	// IdleTimeout drops a publisher that sends nothing for this long.
 	IdleTimeout time.Duration
 	// MaxConns caps concurrent connections, so a flood of sockets cannot
 	// exhaust the process.
 	MaxConns int
+	// MaxConnsPerAddr caps concurrent connections from one IPv4 address
+	// or IPv6 /64; extra ones are closed at once.
+	MaxConnsPerAddr int
+	// MaxMessage bounds one RTMP message (a video frame) of a publisher
+	// whose key was accepted; before that, a connection may send 64 KiB in
+	// all. Default DefaultMaxMessage.
+	MaxMessage int
 
-	ln     net.Listener
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	sem    chan struct{}
+	ln      net.Listener
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	perAddr map[netip.Addr]int
+	closed  bool
+
+	refusedLogged time.Time // guarded by mu
+	refused       int
 }
 
 // Start listens and serves until Close.
@@ -71,13 +92,19 @@ func (s *Server) Start() error {
 	if s.MaxConns <= 0 {
 		s.MaxConns = DefaultMaxConns
 	}
+	if s.MaxConnsPerAddr <= 0 {
+		s.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if s.MaxMessage <= 0 {
+		s.MaxMessage = DefaultMaxMessage
+	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("rtmp listen %s: %w", s.Addr, err)
 	}
 	s.ln = ln
 	s.conns = map[net.Conn]struct{}{}
-	s.sem = make(chan struct{}, s.MaxConns)
+	s.perAddr = map[netip.Addr]int{}
 	s.wg.Go(s.acceptLoop)
 	return nil
 }
@@ -119,35 +146,76 @@ func (s *Server) acceptLoop() {
 			}
 			return
 		}
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			s.Log.Warn("rtmp: too many connections, dropping", "remote", c.RemoteAddr().String())
+		if !s.admit(c) {
 			c.Close()
 			continue
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			<-s.sem
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
 		s.wg.Go(func() {
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-				<-s.sem
-			}()
+			defer s.release(c)
 			err := s.serve(c)
-			if err != nil && !errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, errLimit):
+				s.Log.Warn("rtmp: connection dropped", "remote", c.RemoteAddr().String(), "err", err)
+			case err != nil && !errors.Is(err, io.EOF):
 				s.Log.Info("rtmp: connection dropped", "remote", c.RemoteAddr().String(), "err", err)
 			}
 		})
+	}
+}
+
+// addrKey is what MaxConnsPerAddr counts by: the IPv4 address, or the
+// IPv6 /64 (one host usually has a whole /64).
+func addrKey(a net.Addr) netip.Addr {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
+// admit takes a global and a per-address slot for c, or says no.
+func (s *Server) admit(c net.Conn) bool {
+	key := addrKey(c.RemoteAddr())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	why := ""
+	switch {
+	case s.closed:
+		return false
+	case s.perAddr[key] >= s.MaxConnsPerAddr:
+		why = "too many connections from this address"
+	case len(s.conns) >= s.MaxConns:
+		why = "too many connections"
+	}
+	if why != "" {
+		// A flood would log a line per socket: one line per 10 s says as
+		// much.
+		s.refused++
+		if now := time.Now(); now.Sub(s.refusedLogged) >= 10*time.Second {
+			s.Log.Warn("rtmp: connections refused", "reason", why, "remote", c.RemoteAddr().String(),
+				"refused", s.refused)
+			s.refusedLogged, s.refused = now, 0
+		}
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.perAddr[key]++
+	return true
+}
+
+func (s *Server) release(c net.Conn) {
+	c.Close()
+	key := addrKey(c.RemoteAddr())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if s.perAddr[key]--; s.perAddr[key] <= 0 {
+		delete(s.perAddr, key)
 	}
 }
 
@@ -162,7 +230,15 @@ func (s *Server) serve(c net.Conn) (err error) {
 	if err := c.SetDeadline(time.Now().Add(s.HandshakeTimeout)); err != nil {
 		return err
 	}
-	sc := &gortmplib.ServerConn{RW: c}
+	g := newGuard(c, s.MaxMessage)
+	defer func() {
+		// The library wraps read errors its own way; the guard's reason is
+		// the one worth logging.
+		if v := g.violation(); v != nil {
+			err = v
+		}
+	}()
+	sc := &gortmplib.ServerConn{RW: g}
 	if err := sc.Initialize(); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
@@ -179,6 +255,7 @@ func (s *Server) serve(c net.Conn) (err error) {
 		_ = sc.RejectAction()
 		return fmt.Errorf("publish refused: bad stream key for %q", sc.URL.Path)
 	}
+	g.authorize()
 	f, err := s.Hub.Claim(name, c.RemoteAddr().String())
 	if err != nil {
 		_ = sc.RejectAction()

@@ -2,7 +2,25 @@
 // broadcast receiver it resynchronises on 188-byte packet boundaries, drops
 // junk, duplicates and foreign senders, and carries on through loss: a gap
 // reaches the transcoder as a continuity error, not as the end of the
-// stream. A stream ends when its sender has been silent for IdleTimeout.
+// stream.
+//
+// UDP carries no key, so who publishes is decided by source address:
+//
+//   - Allow, when set, lists the source prefixes that may publish at all;
+//     every other datagram is dropped unread.
+//   - The stream is claimed by the first source (address and port) whose
+//     datagrams describe a feed the ladder can be made from: a PAT and PMT
+//     with H.264 video (and its SPS) or audio. Null packets and junk claim
+//     nothing; up to four sources are probed at a time, each with at most
+//     MaxProbe bytes for at most ProbeTimeout; a source refused (not a
+//     feed, or refused by the hub) is ignored until it has been silent for
+//     IdleTimeout.
+//   - While claimed, only that source's datagrams are used; any other
+//     source's are dropped and counted (Foreign), and can neither take the
+//     stream over nor end it.
+//   - The claim ends when its source has been silent for IdleTimeout. For
+//     Hold after that only the same address (an encoder restarting on a new
+//     port) may claim the stream again; then any allowed source may.
 package udp
 
 import (
@@ -10,6 +28,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,10 +39,20 @@ import (
 
 // Defaults for Receiver.
 const (
-	DefaultIdleTimeout = 5 * time.Second
-	DefaultMaxProbe    = 4 << 20
-	packetSize         = 188
-	syncByte           = 0x47
+	DefaultIdleTimeout  = 5 * time.Second
+	DefaultMaxProbe     = 4 << 20
+	DefaultProbeTimeout = 10 * time.Second
+	// maxCandidates bounds the sources probed at once, so probing costs at
+	// most maxCandidates*MaxProbe bytes however many sources send.
+	maxCandidates = 4
+	// maxSources bounds the sources remembered, refused ones included (a
+	// refused source keeps nothing but its entry).
+	maxSources = 256
+	packetSize = 188
+	syncByte   = 0x47
+	nullPID    = 0x1fff
+	logEvery   = 10 * time.Second
+	probeEvery = 500 * time.Millisecond
 )
 
 // Receiver publishes the MPEG-TS arriving on one UDP port as one stream.
@@ -32,10 +62,20 @@ type Receiver struct {
 	Hub    feed.Hub
 	Log    *slog.Logger
 
+	// Allow, when not empty, is the only source prefixes that may publish.
+	Allow []netip.Prefix
+	// IdleTimeout: a claiming source silent this long has stopped.
 	IdleTimeout time.Duration
-	// MaxProbe bounds the bytes kept while looking for the video's
-	// parameters; a sender that never shows them is refused.
+	// Hold is how long, after a claim ends, only the same address may
+	// claim again; the ingest sets its reconnect grace.
+	Hold time.Duration
+	// MaxProbe bounds the bytes kept per source while looking for the
+	// feed's description; a source that never shows one is refused.
 	MaxProbe int
+	// ProbeTimeout bounds the time a source may take to describe its feed
+	// (an encoder sends its tables every few hundred ms and its SPS at each
+	// keyframe).
+	ProbeTimeout time.Duration
 
 	conn *net.UDPConn
 	wg   sync.WaitGroup
@@ -44,7 +84,8 @@ type Receiver struct {
 	// Counters, for tests and stats.
 	JunkBytes  atomic.Int64
 	Duplicates atomic.Int64
-	Foreign    atomic.Int64
+	Foreign    atomic.Int64 // datagrams of a source other than the claiming one
+	Denied     atomic.Int64 // datagrams of a source outside Allow
 }
 
 // Start listens and serves until Close.
@@ -60,6 +101,9 @@ func (r *Receiver) Start() error {
 	}
 	if r.MaxProbe <= 0 {
 		r.MaxProbe = DefaultMaxProbe
+	}
+	if r.ProbeTimeout <= 0 {
+		r.ProbeTimeout = DefaultProbeTimeout
 	}
 	addr, err := net.ResolveUDPAddr("udp", r.Addr)
 	if err != nil {
@@ -91,38 +135,81 @@ func (r *Receiver) Close() error {
 	return err
 }
 
-// session is the state of the one sender being received.
-type session struct {
-	src     string
-	f       feed.Feed
+// owner is the source that claimed the stream.
+type owner struct {
+	src    netip.AddrPort
+	f      feed.Feed
+	last   time.Time
+	lastCC map[uint16]byte
+}
+
+// candidate is a source probed for a feed description.
+type candidate struct {
 	probe   []byte
-	nextTry int
-	started bool
-	refused bool // drop everything from src until it goes idle
+	nextTry int       // probe when this many bytes are in
+	nextAt  time.Time // or at this time
+	first   time.Time
 	last    time.Time
 	lastCC  map[uint16]byte
+	refused bool // drop everything from it until it goes idle
+}
+
+// limiter lets one log line of a kind through every logEvery.
+type limiter struct {
+	last  time.Time
+	count int
+}
+
+func (l *limiter) allow(now time.Time) (int, bool) {
+	l.count++
+	if now.Sub(l.last) < logEvery {
+		return 0, false
+	}
+	n := l.count
+	l.last, l.count = now, 0
+	return n, true
+}
+
+func (r *Receiver) allowed(a netip.Addr) bool {
+	if len(r.Allow) == 0 {
+		return true
+	}
+	for _, p := range r.Allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Receiver) loop() {
 	buf := make([]byte, 64*1024)
-	var s *session
-	end := func(err error) {
-		if s != nil && s.f != nil {
-			s.f.End(err)
+	var (
+		own                            *owner
+		cands                          = map[netip.AddrPort]*candidate{}
+		heldFor                        netip.Addr // the last owner's address, during Hold
+		heldTill                       time.Time
+		junkLog, deniedLog, foreignLog limiter
+	)
+	defer func() {
+		if own != nil {
+			own.f.End(errors.New("udp receiver closed"))
 		}
-		s = nil
-	}
-	defer func() { end(errors.New("udp receiver closed")) }()
-	var junkLogged time.Time
+	}()
 	for {
 		_ = r.conn.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
-		n, from, err := r.conn.ReadFromUDP(buf)
+		n, from, err := r.conn.ReadFromUDPAddrPort(buf)
 		now := time.Now()
-		if s != nil && now.Sub(s.last) > r.IdleTimeout {
-			if !s.refused {
-				r.Log.Info("udp: sender idle, stream ends", "stream", r.Stream, "remote", s.src)
+		if own != nil && now.Sub(own.last) > r.IdleTimeout {
+			r.Log.Info("udp: sender idle, stream ends", "stream", r.Stream, "remote", own.src.String())
+			own.f.End(nil)
+			heldFor, heldTill = own.src.Addr(), now.Add(r.Hold)
+			own = nil
+		}
+		for src, c := range cands {
+			if now.Sub(c.last) > r.IdleTimeout {
+				delete(cands, src)
 			}
-			end(nil)
 		}
 		if err != nil {
 			var ne net.Error
@@ -137,76 +224,134 @@ func (r *Receiver) loop() {
 			r.Log.Warn("udp: read", "err", err)
 			continue
 		}
-		pkts, junk := r.clean(buf[:n], s)
+		src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if !r.allowed(src.Addr()) {
+			r.Denied.Add(1)
+			if n, ok := deniedLog.allow(now); ok {
+				r.Log.Warn("udp: dropping datagrams from a source outside the allow-list", "remote", src.String(),
+					"datagrams", n)
+			}
+			continue
+		}
+		pkts, junk := r.clean(buf[:n])
 		if junk > 0 {
 			r.JunkBytes.Add(int64(junk))
-			if now.Sub(junkLogged) > 10*time.Second {
-				junkLogged = now
-				r.Log.Warn("udp: dropping bytes that are not MPEG-TS", "remote", from.String(), "bytes", junk)
+			if _, ok := junkLog.allow(now); ok {
+				r.Log.Warn("udp: dropping bytes that are not MPEG-TS", "remote", src.String(), "bytes", junk)
 			}
 		}
+		pkts = dropNull(pkts)
 		if len(pkts) == 0 {
 			continue
 		}
-		src := from.String()
-		if s == nil {
-			s = &session{src: src, lastCC: map[uint16]byte{}}
-			f, err := r.Hub.Claim(r.Stream, src)
-			if err != nil {
-				r.Log.Warn("udp: publish refused", "stream", r.Stream, "remote", src, "err", err)
-				s.refused = true
-			} else {
-				s.f = f
-				s.nextTry = 32 * 1024
+		if own != nil {
+			if src != own.src {
+				r.Foreign.Add(1)
+				if n, ok := foreignLog.allow(now); ok {
+					r.Log.Warn("udp: dropping datagrams from another source", "stream", r.Stream,
+						"remote", src.String(), "publisher", own.src.String(), "datagrams", n)
+				}
+				continue
 			}
+			own.last = now
+			_, _ = own.f.Write(dedupe(pkts, own.lastCC, &r.Duplicates))
+			continue
 		}
-		if src != s.src {
+		if now.Before(heldTill) && src.Addr() != heldFor {
 			r.Foreign.Add(1)
 			continue
 		}
-		s.last = now
-		if s.refused {
-			continue
-		}
-		pkts = dedupe(pkts, s.lastCC, &r.Duplicates)
-		if s.started {
-			_, _ = s.f.Write(pkts)
-			continue
-		}
-		s.probe = append(s.probe, pkts...)
-		if len(s.probe) < s.nextTry && len(s.probe) < r.MaxProbe {
-			continue
-		}
-		s.nextTry *= 2
-		info, err := feed.ProbeTS(s.probe)
-		switch {
-		case err == nil:
-			if err := s.f.Start(info); err != nil {
-				r.Log.Warn("udp: start failed", "stream", r.Stream, "err", err)
-				s.f.End(err)
-				s.f, s.refused = nil, true
+		c := cands[src]
+		if c == nil {
+			if probing(cands) >= maxCandidates || len(cands) >= maxSources {
+				r.Foreign.Add(1)
 				continue
 			}
-			r.Log.Info("udp: publishing", "stream", r.Stream, "remote", src,
-				"width", info.Width, "height", info.Height, "fps", info.FPS, "audio", info.AudioCodec)
-			s.started = true
-			_, _ = s.f.Write(s.probe)
-			s.probe = nil
-		case errors.Is(err, feed.ErrNeedMore) && len(s.probe) < r.MaxProbe:
-		default:
-			if errors.Is(err, feed.ErrNeedMore) {
-				err = fmt.Errorf("%w: no h264 parameters in the first %d bytes", feed.ErrUnsupported, len(s.probe))
+			c = &candidate{first: now, nextTry: 32 * 1024, nextAt: now.Add(probeEvery), lastCC: map[uint16]byte{}}
+			cands[src] = c
+		}
+		c.last = now
+		if c.refused {
+			continue
+		}
+		c.probe = append(c.probe, dedupe(pkts, c.lastCC, &r.Duplicates)...)
+		// Probing again each time the bytes double keeps the cost linear;
+		// a low-rate feed (audio, a still picture) is probed on time.
+		if len(c.probe) < c.nextTry && len(c.probe) < r.MaxProbe && now.Before(c.nextAt) {
+			continue
+		}
+		if len(c.probe) >= c.nextTry {
+			c.nextTry *= 2
+		}
+		c.nextAt = now.Add(probeEvery)
+		info, err := feed.ProbeTS(c.probe)
+		if errors.Is(err, feed.ErrNeedMore) {
+			if len(c.probe) < r.MaxProbe && now.Sub(c.first) < r.ProbeTimeout {
+				continue
 			}
-			r.Log.Warn("udp: feed refused", "stream", r.Stream, "remote", src, "err", err)
-			s.f.End(err)
-			s.f, s.refused, s.probe = nil, true, nil
+			err = fmt.Errorf("%w: no feed description (tables and h264 parameters) in %d bytes", feed.ErrUnsupported,
+				len(c.probe))
+		}
+		if err != nil {
+			r.Log.Warn("udp: feed refused", "stream", r.Stream, "remote", src.String(), "err", err)
+			c.refused, c.probe = true, nil
+			continue
+		}
+		if own = r.claim(src, info, c.probe); own == nil {
+			c.refused, c.probe = true, nil
+			continue
+		}
+		own.lastCC, own.last = c.lastCC, now
+		clear(cands)
+		heldTill = time.Time{}
+	}
+}
+
+// probing counts the candidates still being probed.
+func probing(cands map[netip.AddrPort]*candidate) int {
+	n := 0
+	for _, c := range cands {
+		if !c.refused {
+			n++
 		}
 	}
+	return n
+}
+
+// claim makes src the stream's publisher, starting with the probed bytes.
+func (r *Receiver) claim(src netip.AddrPort, info feed.Info, probe []byte) *owner {
+	f, err := r.Hub.Claim(r.Stream, src.String())
+	if err != nil {
+		r.Log.Warn("udp: publish refused", "stream", r.Stream, "remote", src.String(), "err", err)
+		return nil
+	}
+	if err := f.Start(info); err != nil {
+		r.Log.Warn("udp: start failed", "stream", r.Stream, "remote", src.String(), "err", err)
+		f.End(err)
+		return nil
+	}
+	r.Log.Info("udp: publishing", "stream", r.Stream, "remote", src.String(),
+		"width", info.Width, "height", info.Height, "fps", info.FPS, "audio", info.AudioCodec)
+	_, _ = f.Write(probe)
+	return &owner{src: src, f: f}
+}
+
+// dropNull removes null packets (PID 0x1fff): stuffing that carries
+// nothing, so it can neither claim a stream nor keep one.
+func dropNull(pkts []byte) []byte {
+	out := pkts[:0]
+	for i := 0; i+packetSize <= len(pkts); i += packetSize {
+		p := pkts[i : i+packetSize]
+		if uint16(p[1]&0x1f)<<8|uint16(p[2]) != nullPID {
+			out = append(out, p...)
+		}
+	}
+	return out
 }
 
 // clean returns the whole TS packets in a datagram, skipping bytes until
 // two sync bytes 188 apart (or one at the end) show a packet boundary.
-func (r *Receiver) clean(d []byte, _ *session) (out []byte, junk int) {
+func (r *Receiver) clean(d []byte) (out []byte, junk int) {
 	i := 0
 	for i+packetSize <= len(d) {
 		if d[i] == syncByte && (i+packetSize == len(d) || (i+packetSize < len(d) && d[i+packetSize] == syncByte)) {
@@ -232,7 +377,7 @@ func dedupe(pkts []byte, last map[uint16]byte, dups *atomic.Int64) []byte {
 		pid := uint16(p[1]&0x1f)<<8 | uint16(p[2])
 		hasPayload := p[3]&0x10 != 0
 		cc := p[3] & 0x0f
-		if pid != 0x1fff && hasPayload {
+		if pid != nullPID && hasPayload {
 			if prev, ok := last[pid]; ok && prev == cc {
 				dups.Add(1)
 				continue
@@ -242,4 +387,22 @@ func dedupe(pkts []byte, last map[uint16]byte, dups *atomic.Int64) []byte {
 		out = append(out, p...)
 	}
 	return out
+}
+
+// ParseAllow reads an allow-list: CIDRs or single addresses separated by
+// commas or spaces; "" is an empty list (any source).
+func ParseAllow(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("udp allow-list: %q is neither a CIDR nor an address", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

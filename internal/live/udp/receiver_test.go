@@ -31,7 +31,7 @@ func TestClean(t *testing.T) {
 	var r Receiver
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, junk := r.clean(tt.in, nil)
+			got, junk := r.clean(tt.in)
 			if !bytes.Equal(got, tt.want) || junk != tt.junk {
 				t.Errorf("clean = %d bytes, junk %d; want %d bytes, junk %d", len(got), junk, len(tt.want), tt.junk)
 			}
