@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,10 +37,13 @@ type env struct {
 
 const testToken = "test-token-0123456789"
 
+// nonBucket matches what may not be in a bucket name.
+var nonBucket = regexp.MustCompile(`[^a-z0-9-]+`)
+
 func newEnv(t testing.TB, configure func(*Config)) *env {
 	t.Helper()
 	s3 := testenv.S3(t)
-	slug := strings.Trim(strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), "-")
+	slug := strings.Trim(nonBucket.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(slug) > 40 {
 		slug = slug[len(slug)-40:]
 	}
