@@ -100,7 +100,9 @@ func (h *Handler) requireOperator(r *request, what string) error {
 
 // mayRead refuses r unless the library is public or r is the operator's.
 // It reports whether r sees the operator's view (file names, storage
-// locations, uploads in progress).
+// locations, uploads in progress). Credentials that are sent are checked
+// even where none are needed: a wrong token is told so (401), not shown
+// the public view as if it were right.
 func (h *Handler) mayRead(r *request) (private bool, err error) {
 	ok, err := h.operator(r)
 	if err != nil {
@@ -109,7 +111,7 @@ func (h *Handler) mayRead(r *request) (private bool, err error) {
 	if ok {
 		return true, nil
 	}
-	if h.cfg.PublicLibrary {
+	if h.cfg.PublicLibrary && r.bearer() == "" {
 		return false, nil
 	}
 	return false, errNeedToken("the library")

@@ -374,6 +374,9 @@ func TestLibraryVisibility(t *testing.T) {
 				t.Errorf("public GET of a video in progress = %d %s, want 404", code, body)
 			}
 		}
+		// A wrong token is refused, not shown the public view.
+		code, body = e.call("GET", "/api/videos", "", "Authorization", "Bearer wrong")
+		refused(t, code, body)
 		// The token holder still sees it all.
 		var all VideoList
 		e.callJSON("GET", "/api/videos", "", 200, &all)
