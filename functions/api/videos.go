@@ -166,8 +166,9 @@ func (h *Handler) video(r *request, e entry, lookup, private bool) (*Video, erro
 
 // addSource tells the operator which object a video was made from and the
 // file's own name: from the API's record of the upload when it made one,
-// else from the uploads bucket's listing (for one video, a LIST of the
-// bucket: only files put there without the API have no record).
+// else from the listing in e. A video put in the bucket without the API
+// (the CLI, aws s3 cp) has no record, so GET of that one video shows no
+// source: finding its key would take a LIST of the whole bucket.
 func (h *Handler) addSource(r *request, v *Video, e entry, lookup bool) error {
 	src := catalog.Source{Bucket: h.cfg.UploadsBucket, Key: e.key, Upload: v.Status.Source}
 	if lookup || e.hasRecord {
@@ -179,18 +180,8 @@ func (h *Handler) addSource(r *request, v *Video, e entry, lookup bool) error {
 			return err
 		}
 	}
-	if src.Key == "" && lookup {
-		err := h.listObjects(r, h.cfg.UploadsBucket, "", func(key string, _ int64, mod time.Time) {
-			if catalog.VideoID(key) == e.id {
-				src.Key, v.Uploaded = key, mod
-			}
-		})
-		if err != nil {
-			return err
-		}
-	}
 	if src.Key == "" {
-		return nil // the upload is gone: status.json is all there is
+		return nil // not known here: status.json is all there is
 	}
 	if v.Filename == "" {
 		v.Filename = displayName(src.Key)
