@@ -6,7 +6,10 @@ package web_test
 // new upload, as the local cloud's event dispatcher would.
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,7 +51,8 @@ const (
 
 // system is the whole stack on one loopback port, as `hlsflow up` runs it,
 // with the page served under the strict Content-Security-Policy the edge
-// sends (plus a report-uri, so that every violation fails the test).
+// sends (plus a report-uri, so that every violation fails the test), and
+// /api/* reached as CloudFront reaches it on AWS (see cloudFront).
 type system struct {
 	url            string
 	rtmp           string // host:port of the live ingest, when running
@@ -200,10 +204,16 @@ func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Hand
 const pageCSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' %s; frame-ancestors 'none'"
 
 // cspReports serves a handler under pageCSP and collects the browser's
-// violation reports.
+// violation reports, and the requests CloudFront would have refused.
 type cspReports struct {
 	mu      sync.Mutex
 	reports []string
+}
+
+func (c *cspReports) report(s string) {
+	c.mu.Lock()
+	c.reports = append(c.reports, s)
+	c.mu.Unlock()
 }
 
 func (c *cspReports) wrap(h http.Handler, s3Origin string) http.Handler {
@@ -211,15 +221,45 @@ func (c *cspReports) wrap(h http.Handler, s3Origin string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/csp-report" {
 			b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-			c.mu.Lock()
-			c.reports = append(c.reports, string(b))
-			c.mu.Unlock()
+			c.report(string(b))
 			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") && !c.cloudFront(w, r) {
 			return
 		}
 		w.Header().Set("Content-Security-Policy", policy)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// cloudFront does to an /api/* request what CloudFront does on AWS
+// (infra/apirequest.js, then origin access control): a POST or PUT
+// without the hex SHA-256 of its body in x-amz-content-sha256 is refused
+// (and reported: the page must always send it), the viewer's
+// Authorization moves to X-Hlsflow-Authorization, and Authorization
+// becomes CloudFront's signature. It reports whether to go on.
+func (c *cspReports) cloudFront(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return false
+		}
+		sum := sha256.Sum256(body)
+		if got := r.Header.Get("x-amz-content-sha256"); got != hex.EncodeToString(sum[:]) {
+			c.report(fmt.Sprintf("%s %s: x-amz-content-sha256 %q is not the SHA-256 of its %d-byte body", r.Method, r.URL.Path, got, len(body)))
+			http.Error(w, `{"error":"x-amz-content-sha256 missing or wrong"}`, http.StatusBadRequest)
+			return false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	r.Header.Del(api.ForwardedAuthorization)
+	if a := r.Header.Get("Authorization"); a != "" {
+		r.Header.Set(api.ForwardedAuthorization, a)
+	}
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=CLOUDFRONT/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00")
+	return true
 }
 
 func (c *cspReports) all() []string {

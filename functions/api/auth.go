@@ -43,9 +43,22 @@ var errNoToken = &apiError{Status: http.StatusUnauthorized, Auth: true,
 var errCredentialsUnavailable = &apiError{Status: http.StatusServiceUnavailable,
 	Message: "cannot check credentials right now; try again"}
 
-// bearer is the request's bearer credential, or "".
+// ForwardedAuthorization is where the viewer's Authorization header
+// arrives behind CloudFront: the origin access control replaces
+// Authorization with CloudFront's own signature, and a CloudFront Function
+// (infra/apirequest.js) copies the viewer's value here first, deleting any
+// the viewer sent under this name.
+const ForwardedAuthorization = "X-Hlsflow-Authorization"
+
+// bearer is the request's bearer credential, or "": from
+// ForwardedAuthorization when present (behind CloudFront), else from
+// Authorization (locally, or a direct call).
 func (r *request) bearer() string {
-	scheme, cred, ok := strings.Cut(strings.TrimSpace(r.header("Authorization")), " ")
+	value := r.header(ForwardedAuthorization)
+	if value == "" {
+		value = r.header("Authorization")
+	}
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(value), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}

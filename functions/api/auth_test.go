@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
@@ -430,5 +431,48 @@ func TestUnauthorizedHeader(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Errorf("= %d, WWW-Authenticate %q; want 401 and Bearer", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+}
+
+// TestBehindCloudFront: on AWS CloudFront signs every request to the
+// function URL, so Authorization holds its SigV4 signature and the event
+// an IAM authorizer context that says nothing about the viewer; the
+// viewer's own Authorization arrives as X-Hlsflow-Authorization
+// (infra/apirequest.js). Only that counts.
+func TestBehindCloudFront(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Keys = newSigner(t) })
+	sigv4 := "AWS4-HMAC-SHA256 Credential=ASIA000/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00"
+	event := func(forwarded string) events.APIGatewayV2HTTPRequest {
+		h := map[string]string{"authorization": sigv4, "content-type": "application/json"}
+		if forwarded != "" {
+			h["x-hlsflow-authorization"] = forwarded
+		}
+		return events.APIGatewayV2HTTPRequest{RawPath: "/api/streams", Body: `{"name":"cf"}`, Headers: h,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/api/streams"},
+				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+					IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:sts::1:assumed-role/cloudfront"}},
+			}}
+	}
+	for _, tt := range []struct {
+		name, forwarded string
+		want            int
+	}{
+		{"no viewer credentials", "", 401},
+		{"wrong token", "Bearer wrong", 401},
+		{"the token", "Bearer " + testToken, 201},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := e.h.Handle(context.Background(), event(tt.forwarded))
+			if err != nil || resp.StatusCode != tt.want {
+				t.Errorf("= %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.want)
+			}
+		})
+	}
+	// Through the local adapter too: the forwarded header wins over
+	// whatever Authorization says.
+	code, body := e.call("GET", "/api/videos", "", "Authorization", sigv4, ForwardedAuthorization, "Bearer "+testToken)
+	if code != 200 {
+		t.Errorf("GET /api/videos with the forwarded token = %d %s", code, body)
 	}
 }

@@ -37,20 +37,36 @@
     }
   }
 
+  // bodyHash is the hex SHA-256 of a request body. On AWS, CloudFront signs
+  // requests to the API with IAM and cannot hash a body itself, so every
+  // POST and PUT carries x-amz-content-sha256 (see infra/README.md).
+  // crypto.subtle exists only in secure contexts (HTTPS, localhost): over
+  // plain HTTP on a LAN there is no CloudFront, and no need.
+  async function bodyHash(text) {
+    if (!(window.crypto && window.crypto.subtle)) return null;
+    const d = await window.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   // api calls the API with the token (unless headers bring their own
   // Authorization). A 401 makes the page forget the token and ask for one.
   async function api(method, path, body, headers) {
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), API_TIMEOUT);
     const token = auth.get();
+    const payload = body ? JSON.stringify(body) : '';
     const h = Object.assign(body ? { 'Content-Type': 'application/json' } : {},
       token ? { Authorization: 'Bearer ' + token } : {}, headers || {});
+    if (method !== 'GET' && method !== 'HEAD') {
+      const sum = await bodyHash(payload);
+      if (sum) h['x-amz-content-sha256'] = sum;
+    }
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), API_TIMEOUT);
     let resp;
     try {
       resp = await fetch(path, {
         method,
         headers: h,
-        body: body ? JSON.stringify(body) : undefined,
+        body: body ? payload : undefined,
         signal: ctl.signal,
         cache: 'no-store',
       });
