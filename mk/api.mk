@@ -21,6 +21,7 @@ setup-web-vendor: setup-web-node ## copy the pinned hls.js into web/static/vendo
 	got=$$(node -p 'require("./web/node_modules/hls.js/package.json").version'); \
 	if [ "$$want" != "$$got" ]; then echo "web/node_modules has hls.js $$got, the lock pins $$want: run npm ci in web/"; exit 1; fi; \
 	cp web/node_modules/hls.js/dist/hls.min.js $(HLS_VENDOR)/hls.min.js; \
+	cp web/node_modules/hls.js/dist/hls.worker.js $(HLS_VENDOR)/hls.worker.js; \
 	cp web/node_modules/hls.js/LICENSE $(HLS_VENDOR)/hls.js-LICENSE; \
 	echo "$$want" > $(HLS_VENDOR)/hls.js-VERSION; \
 	grep -q "HLSVersion = \"$$want\"" web/web.go || echo "now set HLSVersion = \"$$want\" in web/web.go"; \

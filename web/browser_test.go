@@ -6,13 +6,19 @@ package web_test
 // new upload, as the local cloud's event dispatcher would.
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +49,10 @@ const (
 	partSize     = 5 << 20
 )
 
-// system is the whole stack on one loopback port, as `hlsflow up` runs it.
+// system is the whole stack on one loopback port, as `hlsflow up` runs it,
+// with the page served under the strict Content-Security-Policy the edge
+// sends (plus a report-uri, so that every violation fails the test), and
+// /api/* reached as CloudFront reaches it on AWS (see cloudFront).
 type system struct {
 	url            string
 	rtmp           string // host:port of the live ingest, when running
@@ -130,8 +139,18 @@ func newSystem(t *testing.T, opt options) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(e)
+	s3Origin := s3env.Endpoint
+	if opt.s3 != nil {
+		s3Origin = "http://" + opt.s3.Addr()
+	}
+	csp := &cspReports{}
+	srv := httptest.NewServer(csp.wrap(e, s3Origin))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		if r := csp.all(); len(r) > 0 {
+			t.Errorf("the page broke its Content-Security-Policy:\n%s", strings.Join(r, "\n"))
+		}
+	})
 	sys.url = srv.URL
 
 	tc := transcode.New(sys.store, sys.media, sys.uploads)
@@ -180,6 +199,75 @@ func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Hand
 	}
 }
 
+// pageCSP is the policy the edge serves the page with (internal/edge),
+// connect-src extended with the S3 origin the page uploads to.
+const pageCSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' %s; frame-ancestors 'none'"
+
+// cspReports serves a handler under pageCSP and collects the browser's
+// violation reports, and the requests CloudFront would have refused.
+type cspReports struct {
+	mu      sync.Mutex
+	reports []string
+}
+
+func (c *cspReports) report(s string) {
+	c.mu.Lock()
+	c.reports = append(c.reports, s)
+	c.mu.Unlock()
+}
+
+func (c *cspReports) wrap(h http.Handler, s3Origin string) http.Handler {
+	policy := fmt.Sprintf(pageCSP, s3Origin) + "; report-uri /csp-report"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/csp-report" {
+			b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+			c.report(string(b))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") && !c.cloudFront(w, r) {
+			return
+		}
+		w.Header().Set("Content-Security-Policy", policy)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// cloudFront does to an /api/* request what CloudFront does on AWS
+// (infra/apirequest.js, then origin access control): a POST or PUT
+// without the hex SHA-256 of its body in x-amz-content-sha256 is refused
+// (and reported: the page must always send it), the viewer's
+// Authorization moves to X-Hlsflow-Authorization, and Authorization
+// becomes CloudFront's signature. It reports whether to go on.
+func (c *cspReports) cloudFront(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return false
+		}
+		sum := sha256.Sum256(body)
+		if got := r.Header.Get("x-amz-content-sha256"); got != hex.EncodeToString(sum[:]) {
+			c.report(fmt.Sprintf("%s %s: x-amz-content-sha256 %q is not the SHA-256 of its %d-byte body", r.Method, r.URL.Path, got, len(body)))
+			http.Error(w, `{"error":"x-amz-content-sha256 missing or wrong"}`, http.StatusBadRequest)
+			return false
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	r.Header.Del(api.ForwardedAuthorization)
+	if a := r.Header.Get("Authorization"); a != "" {
+		r.Header.Set(api.ForwardedAuthorization, a)
+	}
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=CLOUDFRONT/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00")
+	return true
+}
+
+func (c *cspReports) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reports)
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -190,6 +278,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func TestPageUploadAndPlay(t *testing.T) {
 	sys := newSystem(t, options{})
 	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
 
 	// A real camera clip: small enough for one presigned PUT.
 	clip := testenv.Media(t, "02_flower_960x540_h264_aac.mp4")
@@ -233,6 +322,7 @@ func TestPageUploadAndPlay(t *testing.T) {
 func TestPageShowsFailures(t *testing.T) {
 	sys := newSystem(t, options{})
 	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
 	dir := t.TempDir()
 
 	// Refused before any byte is sent: not a video type.
@@ -260,17 +350,12 @@ func TestPageShowsFailures(t *testing.T) {
 func TestPageLiveStream(t *testing.T) {
 	sys := newSystem(t, options{live: true})
 	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
 
-	// Create the stream through the page, with the API token.
+	// Create the stream through the page, which sends the API token.
 	page.Do(
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('.live-section details').open = true`),
 		chromedp.SendKeys(chromedp.CSS("#stream-name"), "studio-1"),
-		chromedp.SendKeys(chromedp.CSS("#stream-token"), "wrong-token"),
-		chromedp.Click(chromedp.CSS("#stream-form button")),
-	)
-	page.Wait("wrong token refused", `!document.getElementById('stream-error').hidden && document.getElementById('stream-error').textContent.includes('token')`, 10*time.Second)
-	page.Do(
-		chromedp.SetValue(chromedp.CSS("#stream-token"), browserToken),
 		chromedp.Click(chromedp.CSS("#stream-form button")),
 	)
 	page.Wait("publish URL shown", `!document.getElementById('stream-created').hidden`, 10*time.Second)
@@ -309,6 +394,7 @@ func TestPageUploadResumesAfterNetworkError(t *testing.T) {
 	proxy := newFlakyProxy(t, strings.TrimPrefix(s3env.Endpoint, "http://"), 1<<20)
 	sys := newSystem(t, options{s3: proxy})
 	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
 
 	big := filepath.Join(t.TempDir(), "resume.mp4")
 	data := make([]byte, 2*partSize+4096)
@@ -339,4 +425,57 @@ func TestPageUploadResumesAfterNetworkError(t *testing.T) {
 	if len(got) != len(data) || string(got) != string(data) {
 		t.Fatalf("assembled object has %d bytes and differs from the %d-byte file", len(got), len(data))
 	}
+}
+
+// TestPageAsksForToken: the page is an operator console. Without a token
+// it says so and asks for one; a wrong token is refused and not kept; the
+// right one is kept for the tab (sessionStorage, across a reload) and sent
+// on every call, after which the page works as before; "Forget the token"
+// asks again.
+func TestPageAsksForToken(t *testing.T) {
+	sys := newSystem(t, options{})
+	page := webtest.Open(t, sys.url+"/")
+	page.Wait("token prompt", `!document.getElementById('signin').hidden && document.activeElement !== null`, 10*time.Second)
+	page.Wait("library asks for the token", `document.getElementById('library-empty').textContent.includes('API token')`, 10*time.Second)
+
+	// An upload without the token is refused before any byte is sent.
+	clip := testenv.Media(t, "02_flower_960x540_h264_aac.mp4")
+	page.Choose(clip)
+	page.Wait("upload refused for want of the token", `(() => { const e = document.querySelector('[data-testid=upload] .error'); return !!e && !e.hidden && e.textContent.includes('token'); })()`, 20*time.Second)
+	if keys, err := sys.store.List(context.Background(), sys.uploads, ""); err != nil || len(keys) != 0 {
+		t.Fatalf("uploads bucket after a refused upload: %v %v", keys, err)
+	}
+
+	// A wrong token: refused, said so, not kept.
+	page.Do(chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('token').value = 'not-the-token'; document.querySelector('#token-form button[type=submit]').click(); })()`))
+	page.Wait("wrong token refused", `!document.getElementById('token-error').hidden && document.getElementById('token-error').textContent.includes('refused')`, 10*time.Second)
+	if s := page.String(`String(sessionStorage.getItem('hlsflow-token'))`); s != "null" || !strings.Contains(page.String(`String(document.getElementById('signin').hidden)`), "false") {
+		t.Errorf("after a wrong token: stored %q, prompt hidden %s", s, page.String(`String(document.getElementById('signin').hidden)`))
+	}
+
+	// The right one: kept for this tab only, and the refused upload can go on.
+	page.SignIn(browserToken)
+	if s := page.String(`String(sessionStorage.getItem('hlsflow-token'))`); s != browserToken {
+		t.Errorf("sessionStorage holds %q, want the token", s)
+	}
+	if n := page.String(`String(localStorage.length)`); n != "0" {
+		t.Errorf("localStorage holds %s items; the token must not outlive the tab", n)
+	}
+	page.Click(`[data-testid=upload] .upload-actions .button:not(.secondary)`)
+	page.Wait("upload finished after signing in", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
+	name := filepath.Base(clip)
+	page.Wait("the upload in the library", webtest.CardState(name)+` !== ''`, 30*time.Second)
+
+	// A reload keeps the token: no prompt, the library is there.
+	page.Do(chromedp.Evaluate[chromedp.Void](`window.beforeReload = true; location.reload()`))
+	page.Wait("reloaded", `window.beforeReload === undefined && document.readyState === 'complete'`, 20*time.Second)
+	page.Wait("library after the reload", webtest.CardState(name)+` !== ''`, 20*time.Second)
+	if hidden := page.String(`String(document.getElementById('signin').hidden)`); hidden != "true" {
+		t.Error("the prompt came back after a reload")
+	}
+
+	// Forget it: asked again, nothing kept.
+	page.Click(`#signout`)
+	page.Wait("prompt after forgetting", `!document.getElementById('signin').hidden && sessionStorage.getItem('hlsflow-token') === null`, 10*time.Second)
+	page.Wait("library hidden again", `document.querySelectorAll('#library li.card').length === 0`, 20*time.Second)
 }

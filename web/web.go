@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// files holds the page. static/vendor/hls.min.js is a committed copy of the
-// npm package pinned in package.json (see mk/api.mk's check-web-vendor).
+// files holds the page. static/vendor/hls.min.js and hls.worker.js are
+// committed copies from the npm package pinned in package.json (see
+// mk/api.mk's setup-web-vendor).
 //
 //go:embed static
 var files embed.FS

@@ -47,6 +47,15 @@ func TestVendoredHLSMatchesNPM(t *testing.T) {
 	if !bytes.Equal(npm, committed) {
 		t.Error("static/vendor/hls.min.js differs from node_modules/hls.js/dist/hls.min.js: run make setup-web-vendor")
 	}
+	// The transmuxing worker, loaded from the page's origin (a strict CSP
+	// forbids the blob: worker hls.js would otherwise make).
+	npmWorker, err := os.ReadFile(filepath.Join("node_modules", "hls.js", "dist", "hls.worker.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if committed, err := os.ReadFile("static/vendor/hls.worker.js"); err != nil || !bytes.Equal(npmWorker, committed) {
+		t.Errorf("static/vendor/hls.worker.js differs from node_modules/hls.js/dist/hls.worker.js (%v): run make setup-web-vendor", err)
+	}
 	var pkg struct{ Version string }
 	if b, err := os.ReadFile(filepath.Join("node_modules", "hls.js", "package.json")); err == nil {
 		_ = json.Unmarshal(b, &pkg)
@@ -71,6 +80,7 @@ func TestHandler(t *testing.T) {
 		{"script", "GET", "/static/app.js", nil, 200, "text/javascript; charset=utf-8", "'use strict'"},
 		{"style", "GET", "/static/style.css", nil, 200, "text/css; charset=utf-8", ":root"},
 		{"hls.js", "GET", "/static/vendor/hls.min.js", nil, 200, "text/javascript; charset=utf-8", "Hls"},
+		{"hls.js worker", "GET", "/static/vendor/hls.worker.js", nil, 200, "text/javascript; charset=utf-8", "use strict"},
 		{"licence", "GET", "/static/vendor/hls.js-LICENSE", nil, 200, "text/plain; charset=utf-8", "Apache License"},
 		{"head", "HEAD", "/", nil, 200, "text/html; charset=utf-8", ""},
 		{"missing", "GET", "/static/nope.js", nil, 404, "", ""},

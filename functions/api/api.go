@@ -42,12 +42,33 @@ type Config struct {
 	// RTMPURL is the publish base, e.g. rtmp://127.0.0.1:1935/live; the
 	// stream key is appended.
 	RTMPURL string
-	// Token, when set, is the bearer token that may create streams. Requests
-	// authorised by an IAM authorizer (on AWS) may too.
+	// Token is the API token, the operator's bearer credential: it may do
+	// everything. With neither Token nor TokenSource the API accepts no
+	// changes at all (and, unless PublicLibrary, shows nothing).
 	Token string
-	// TokenSource, when set, gives the current token and is used instead of
-	// Token (on AWS: the value in Secrets Manager, cached briefly).
+	// TokenSource, when set, is asked for the token instead of Token (on
+	// AWS, a cached read of a Secrets Manager secret, so a rotated token
+	// takes effect without a redeploy). It is called only for requests that
+	// carry a bearer credential. An error refuses the request with 503;
+	// "" counts as no token.
 	TokenSource func(ctx context.Context) (string, error)
+	// TrustAuthorizer makes an API Gateway authorizer's verdict in the event
+	// (IAM, JWT or Lambda authorizer on the route) count as the operator's.
+	// Leave it off behind CloudFront with origin access control, where
+	// every request is IAM-signed by CloudFront itself and would pass, and
+	// under hlsflow up, where the Lambda Invoke API can be sent any event.
+	TrustAuthorizer bool
+	// PublicLibrary lets anyone read the library (GET /api/videos,
+	// /api/videos/{id}, /api/streams) without the token. Strangers then see
+	// ready videos only, with no file names, storage locations or uploads
+	// in progress. Off (the default), the library needs the token.
+	PublicLibrary bool
+	// SignedPlayback says the CDN serves media only with signed URLs or
+	// cookies, made elsewhere with the operator's key: the API then hands
+	// out no playback, poster or live URL, which would not play unsigned.
+	// The playback and poster keys in a video's status remain, for the
+	// signer.
+	SignedPlayback bool
 	// Keys makes stream keys; nil disables POST /api/streams.
 	Keys StreamKeys
 	// Streams tells live streams' state; nil uses the media bucket's live/.
@@ -221,8 +242,12 @@ func validHost(host string) bool {
 	return true
 }
 
-// url makes a client-facing URL for a media-bucket path.
+// url makes a client-facing URL for a media-bucket path; none when
+// playback is signed (see Config.SignedPlayback).
 func (h *Handler) url(r *request, p string) string {
+	if h.cfg.SignedPlayback {
+		return ""
+	}
 	if p == "" || strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
 		return p
 	}

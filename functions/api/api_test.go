@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,10 +37,13 @@ type env struct {
 
 const testToken = "test-token-0123456789"
 
+// nonBucket matches what may not be in a bucket name.
+var nonBucket = regexp.MustCompile(`[^a-z0-9-]+`)
+
 func newEnv(t testing.TB, configure func(*Config)) *env {
 	t.Helper()
 	s3 := testenv.S3(t)
-	slug := strings.Trim(strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), "-")
+	slug := strings.Trim(nonBucket.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(slug) > 40 {
 		slug = slug[len(slug)-40:]
 	}
@@ -69,7 +73,8 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 	return e
 }
 
-// call sends a request to the API and returns the status and body.
+// call sends a request to the API and returns the status and body. It
+// sends the API token unless header sets Authorization ("" sends none).
 func (e *env) call(method, path, body string, header ...string) (int, []byte) {
 	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
@@ -79,9 +84,14 @@ func (e *env) call(method, path, body string, header ...string) (int, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	for i := 0; i+1 < len(header); i += 2 {
 		if header[i] == "Host" {
 			req.Host = header[i+1] // Go sends req.Host, not a Host header
+			continue
+		}
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
 			continue
 		}
 		req.Header.Set(header[i], header[i+1])
@@ -213,7 +223,7 @@ func TestSingleUpload(t *testing.T) {
 	// The transcoder's status.json wins once it exists.
 	ctx := context.Background()
 	st := &catalog.Status{ID: up.ID, State: catalog.StateProcessing, Progress: 0.4,
-		Source: catalog.Source{Bucket: e.uploads, Key: up.Key, Size: int64(len(data))}}
+		Source: catalog.Upload{Size: int64(len(data))}}
 	if err := catalog.Write(ctx, e.store, e.media, st); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +349,9 @@ func TestAbortUpload(t *testing.T) {
 	e.callJSON("DELETE", up.Multipart.AbortURL, "", 200, nil)
 	e.callJSON("GET", "/api/videos/"+up.ID, "", 404, nil)
 	e.callJSON("POST", up.Multipart.CompleteURL, "", 404, nil)
-	if code, _ := put(t, up.Multipart.Parts[0].URL, make([]byte, part), nil); code == 200 {
+	// S3 refuses the part, possibly by resetting the connection while the
+	// body is still being sent.
+	if code, _, err := tryPut(up.Multipart.Parts[0].URL, make([]byte, part)); err == nil && code == 200 {
 		t.Error("a part of an aborted upload was accepted")
 	}
 
@@ -423,7 +435,7 @@ func TestListVideos(t *testing.T) {
 	}
 	first := catalog.VideoID("cli/first.mp4")
 	if err := catalog.Write(ctx, e.store, e.media, &catalog.Status{ID: first, State: catalog.StateReady,
-		Source: catalog.Source{Bucket: e.uploads, Key: "cli/first.mp4"}}); err != nil {
+		Source: catalog.Upload{Size: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct{ id, state string }{{ids[1], StateUploading}, {ids[0], StateQueued}, {first, "ready"}}

@@ -23,6 +23,7 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 	Missing []int  `json:"missingParts,omitempty"`
 	Allow   string `json:"-"`
+	Auth    bool   `json:"-"` // credentials missing or wrong: say which scheme to use
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -160,6 +161,9 @@ func errorResponse(ctx context.Context, err error) events.APIGatewayV2HTTPRespon
 	}
 	if ae.Allow != "" {
 		resp.Headers["Allow"] = ae.Allow
+	}
+	if ae.Auth {
+		resp.Headers["WWW-Authenticate"] = `Bearer realm="hlsflow"`
 	}
 	return resp
 }

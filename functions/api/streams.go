@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +52,7 @@ type CreatedStream struct {
 	Name        string `json:"name"`
 	Key         string `json:"key"`
 	PublishURL  string `json:"publishUrl,omitempty"`
-	PlaybackURL string `json:"playbackUrl"`
+	PlaybackURL string `json:"playbackUrl,omitempty"`
 }
 
 // streamRecordPrefix lists created streams (names only, never keys), so
@@ -61,7 +60,7 @@ type CreatedStream struct {
 const streamRecordPrefix = "streams-meta/"
 
 func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, error) {
-	if err := h.authorize(r); err != nil {
+	if err := h.requireOperator(r, "creating a stream"); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if h.cfg.Keys == nil {
@@ -98,25 +97,11 @@ func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, err
 	return reply(http.StatusCreated, out)
 }
 
-// authorize lets through a caller API Gateway already authorised (IAM,
-// JWT or Lambda authorizer on the route) or one with the bearer token.
-func (h *Handler) authorize(r *request) error {
-	if a := r.ev.RequestContext.Authorizer; a != nil && (a.IAM != nil || a.JWT != nil || a.Lambda != nil) {
-		return nil
-	}
-	scheme, tok, _ := strings.Cut(r.header("Authorization"), " ")
-	if h.cfg.Token != "" && strings.EqualFold(scheme, "Bearer") &&
-		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(h.cfg.Token)) == 1 {
-		return nil
-	}
-	msg := "creating a stream needs the API token: send Authorization: Bearer <token> (hlsflow up prints it)"
-	if h.cfg.Token == "" {
-		msg = "creating streams needs IAM authorisation on this deployment"
-	}
-	return &apiError{Status: http.StatusUnauthorized, Message: msg}
-}
-
 func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, error) {
+	private, err := h.mayRead(r)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	live, err := h.cfg.Streams.List(r.ctx)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -137,6 +122,9 @@ func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, erro
 	}
 	out := make([]LiveStream, 0, len(byName))
 	for _, s := range byName {
+		if !private && s.State == StreamIdle {
+			continue // created, never published: the operator's business
+		}
 		if s.PlaybackURL == "" && s.State != StreamIdle {
 			s.PlaybackURL = h.url(r, liveMaster(s.Name))
 		}

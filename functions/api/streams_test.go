@@ -34,7 +34,7 @@ func TestCreateStream(t *testing.T) {
 		wantStatus int
 		wantField  string
 	}{
-		{"no token", `{"name":"studio"}`, nil, 401, ""},
+		{"no token", `{"name":"studio"}`, []string{"Authorization", ""}, 401, ""},
 		{"wrong token", `{"name":"studio"}`, []string{"Authorization", "Bearer nope"}, 401, ""},
 		{"wrong scheme", `{"name":"studio"}`, []string{"Authorization", "Basic " + testToken}, 401, ""},
 		{"invalid name", `{"name":"Studio One"}`, auth, 400, "name"},
@@ -77,24 +77,39 @@ func TestCreateStreamNeedsKeysAndAuth(t *testing.T) {
 			t.Errorf("= %d %s, want 501", code, body)
 		}
 	})
-	t.Run("iam authorizer without token", func(t *testing.T) {
-		e := newEnv(t, func(c *Config) { c.Token, c.Keys = "", newSigner(t) })
-		code, _ := e.call("POST", "/api/streams", `{"name":"a"}`, "Authorization", "Bearer ")
-		if code != 401 {
-			t.Errorf("empty token accepted: %d", code)
-		}
-		// On AWS, API Gateway checks the SigV4 signature and says so in the event.
-		resp, err := e.h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
-			RawPath: "/api/streams", Body: `{"name":"a"}`,
-			RequestContext: events.APIGatewayV2HTTPRequestContext{
-				HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/api/streams"},
-				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::1:user/x"}},
-			},
+	// An authorizer's verdict in the event counts only where the operator
+	// says API Gateway puts it there (TrustAuthorizer). Behind CloudFront
+	// with origin access control every request arrives IAM-signed by
+	// CloudFront, and locally the Lambda Invoke API takes any event: by
+	// default such a request is a stranger's.
+	iamEvent := events.APIGatewayV2HTTPRequest{
+		RawPath: "/api/streams", Body: `{"name":"a"}`,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/api/streams"},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::1:user/x"}},
+		},
+	}
+	for _, tt := range []struct {
+		name  string
+		token string
+		trust bool
+		want  int
+	}{
+		{"authorizer not trusted with a token", testToken, false, 401},
+		{"authorizer not trusted without a token", "", false, 401},
+		{"authorizer trusted", "", true, 201},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.Token, c.Keys, c.TrustAuthorizer = tt.token, newSigner(t), tt.trust })
+			if code, _ := e.call("POST", "/api/streams", `{"name":"a"}`, "Authorization", "Bearer "); code != 401 {
+				t.Errorf("empty token accepted: %d", code)
+			}
+			resp, err := e.h.Handle(context.Background(), iamEvent)
+			if err != nil || resp.StatusCode != tt.want {
+				t.Errorf("IAM-authorised request = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.want)
+			}
 		})
-		if err != nil || resp.StatusCode != 201 {
-			t.Errorf("IAM-authorised request = %d %s, %v", resp.StatusCode, resp.Body, err)
-		}
-	})
+	}
 }
 
 func TestListStreams(t *testing.T) {

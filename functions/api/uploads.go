@@ -39,8 +39,10 @@ const recordPrefix = "uploads-meta/"
 func recordKey(id string) string { return recordPrefix + id + ".json" }
 
 // uploadRecord is what the API remembers of an upload: enough to tell
-// "uploading" from "queued" before the transcoder writes status.json, and
-// to complete a multipart upload.
+// "uploading" from "queued" before the transcoder writes status.json, to
+// complete a multipart upload, to check the upload's secret, and to show
+// the operator the file's own name and where it is kept (status.json,
+// which is public, says neither).
 type uploadRecord struct {
 	ID          string    `json:"id"`
 	Key         string    `json:"key"`
@@ -52,6 +54,9 @@ type uploadRecord struct {
 	UploadID    string    `json:"uploadId,omitempty"`
 	PartSize    int64     `json:"partSize,omitempty"`
 	Parts       int       `json:"parts,omitempty"`
+	// SecretSHA256 is the hex SHA-256 of the upload's secret; the secret
+	// itself is only ever in the answer to POST /api/uploads.
+	SecretSHA256 string `json:"secretSha256,omitempty"`
 }
 
 // UploadRequest is the body of POST /api/uploads.
@@ -62,10 +67,12 @@ type UploadRequest struct {
 }
 
 // Upload is the answer to POST /api/uploads: exactly one of Put and
-// Multipart is set.
+// Multipart is set. Secret lets whoever holds it complete or cancel this
+// upload (and nothing else) without the API token; it is shown only here.
 type Upload struct {
 	ID        string     `json:"id"`
 	Key       string     `json:"key"`
+	Secret    string     `json:"secret"`
 	StatusURL string     `json:"statusUrl"`
 	Expires   time.Time  `json:"expires"`
 	Put       *PutURL    `json:"put,omitempty"`
@@ -98,6 +105,9 @@ type Part struct {
 }
 
 func (h *Handler) createUpload(r *request) (events.APIGatewayV2HTTPResponse, error) {
+	if err := h.requireOperator(r, "creating an upload"); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	var in UploadRequest
 	if err := r.decode(&in); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -128,9 +138,13 @@ func (h *Handler) createUpload(r *request) (events.APIGatewayV2HTTPResponse, err
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	id := catalog.VideoID(key)
+	secret, err := newUploadSecret()
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	rec := uploadRecord{ID: id, Key: key, Filename: in.Filename, Size: in.Size, ContentType: ct,
-		Created: now, Expires: now.Add(h.cfg.URLTTL)}
-	out := Upload{ID: id, Key: key, StatusURL: "/api/videos/" + id, Expires: rec.Expires}
+		Created: now, Expires: now.Add(h.cfg.URLTTL), SecretSHA256: secretHash(secret)}
+	out := Upload{ID: id, Key: key, Secret: secret, StatusURL: "/api/videos/" + id, Expires: rec.Expires}
 
 	if in.Size <= h.cfg.MultipartThreshold {
 		req, err := h.cfg.Store.Presigner.PresignPutObject(r.ctx, &s3.PutObjectInput{
@@ -228,7 +242,7 @@ type Completed struct {
 }
 
 func (h *Handler) completeUpload(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
-	rec, err := h.uploadRecordOr404(r, id)
+	rec, err := h.uploadFor(r, id, "completing an upload")
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -306,7 +320,7 @@ func (h *Handler) listParts(r *request, rec *uploadRecord) ([]types.Part, error)
 }
 
 func (h *Handler) abortUpload(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
-	rec, err := h.uploadRecordOr404(r, id)
+	rec, err := h.uploadFor(r, id, "cancelling an upload")
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

@@ -28,13 +28,17 @@ const (
 )
 
 // Video is a video as the API shows it: the status.json document, plus
-// the file's name and client-facing URLs.
+// client-facing URLs and, for the operator only, the file's name and where
+// the upload is kept (status.json, which is public, has neither).
 type Video struct {
 	catalog.Status
-	Filename    string    `json:"filename,omitempty"`
-	Uploaded    time.Time `json:"uploaded,omitzero"`
-	PlaybackURL string    `json:"playbackUrl,omitempty"`
-	PosterURL   string    `json:"posterUrl,omitempty"`
+	// Source, for the operator only, replaces status.json's source (size
+	// and ETag) with the whole of it: bucket, key, size, ETag.
+	Source      *catalog.Source `json:"source,omitempty"`
+	Filename    string          `json:"filename,omitempty"`
+	Uploaded    time.Time       `json:"uploaded,omitzero"`
+	PlaybackURL string          `json:"playbackUrl,omitempty"`
+	PosterURL   string          `json:"posterUrl,omitempty"`
 }
 
 // VideoList is a page of GET /api/videos; Next, when set, is the cursor of
@@ -52,10 +56,14 @@ const (
 )
 
 func (h *Handler) getVideo(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
+	private, err := h.mayRead(r)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	if !catalog.ValidID(id) {
 		return events.APIGatewayV2HTTPResponse{}, notFound("no video with id %q", id)
 	}
-	v, err := h.video(r, entry{id: id}, true)
+	v, err := h.video(r, entry{id: id}, true, private)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -85,17 +93,21 @@ func (e entry) at() time.Time {
 	return e.uploaded
 }
 
-// video builds the view of one video, or nil when nothing is known of it.
-// lookup says whether to look for the record and object (GET of one id)
-// or to trust the listing in e.
-func (h *Handler) video(r *request, e entry, lookup bool) (*Video, error) {
+// video builds the view of one video, or nil when nothing is known of it
+// (or nothing that may be shown). lookup says whether to look for the
+// record and object (GET of one id) or to trust the listing in e; private
+// whether the caller is the operator: anyone else sees ready videos only,
+// without file name or source.
+func (h *Handler) video(r *request, e entry, lookup, private bool) (*Video, error) {
 	st, err := catalog.Read(r.ctx, h.cfg.Store, h.cfg.MediaBucket, e.id)
 	if err == nil {
-		v := &Video{Status: *st, Filename: displayName(st.Source.Key), Uploaded: e.uploaded}
-		// The key holds a sanitised name; the record has the file's own.
-		if lookup || e.hasRecord {
-			if rec, err := h.getRecord(r, e.id); err == nil {
-				v.Filename = rec.Filename
+		if !private && st.State != catalog.StateReady {
+			return nil, nil
+		}
+		v := &Video{Status: *st, Uploaded: e.uploaded}
+		if private {
+			if err := h.addSource(r, v, e, lookup); err != nil {
+				return nil, err
 			}
 		}
 		if st.State == catalog.StateReady {
@@ -110,6 +122,9 @@ func (h *Handler) video(r *request, e entry, lookup bool) (*Video, error) {
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
+	}
+	if !private {
+		return nil, nil // uploads in progress are the operator's business
 	}
 	var rec *uploadRecord
 	if lookup || e.hasRecord {
@@ -129,16 +144,16 @@ func (h *Handler) video(r *request, e entry, lookup bool) (*Video, error) {
 	}
 	switch {
 	case e.key != "":
-		v := &Video{Status: catalog.Status{ID: e.id, State: StateQueued,
-			Source: catalog.Source{Bucket: h.cfg.UploadsBucket, Key: e.key, Size: e.size}, Updated: e.uploaded},
+		v := &Video{Status: catalog.Status{ID: e.id, State: StateQueued, Updated: e.uploaded},
+			Source:   &catalog.Source{Bucket: h.cfg.UploadsBucket, Key: e.key, Upload: catalog.Upload{Size: e.size}},
 			Filename: displayName(e.key), Uploaded: e.uploaded}
 		if rec != nil {
 			v.Filename = rec.Filename
 		}
 		return v, nil
 	case rec != nil:
-		v := &Video{Status: catalog.Status{ID: e.id, State: StateUploading,
-			Source: catalog.Source{Bucket: h.cfg.UploadsBucket, Key: rec.Key, Size: rec.Size}, Updated: rec.Created},
+		v := &Video{Status: catalog.Status{ID: e.id, State: StateUploading, Updated: rec.Created},
+			Source:   &catalog.Source{Bucket: h.cfg.UploadsBucket, Key: rec.Key, Upload: catalog.Upload{Size: rec.Size}},
 			Filename: rec.Filename}
 		if h.cfg.Now().After(rec.Expires) {
 			// Its URLs no longer work: say so rather than "uploading" forever.
@@ -149,7 +164,37 @@ func (h *Handler) video(r *request, e entry, lookup bool) (*Video, error) {
 	return nil, nil
 }
 
+// addSource tells the operator which object a video was made from and the
+// file's own name: from the API's record of the upload when it made one,
+// else from the listing in e. A video put in the bucket without the API
+// (the CLI, aws s3 cp) has no record, so GET of that one video shows no
+// source: finding its key would take a LIST of the whole bucket.
+func (h *Handler) addSource(r *request, v *Video, e entry, lookup bool) error {
+	src := catalog.Source{Bucket: h.cfg.UploadsBucket, Key: e.key, Upload: v.Status.Source}
+	if lookup || e.hasRecord {
+		rec, err := h.getRecord(r, e.id)
+		switch {
+		case err == nil:
+			src.Key, v.Filename = rec.Key, rec.Filename
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
+	if src.Key == "" {
+		return nil // not known here: status.json is all there is
+	}
+	if v.Filename == "" {
+		v.Filename = displayName(src.Key)
+	}
+	v.Source = &src
+	return nil
+}
+
 func (h *Handler) listVideos(r *request) (events.APIGatewayV2HTTPResponse, error) {
+	private, err := h.mayRead(r)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	q := r.ev.QueryStringParameters
 	limit := defaultPageSize
 	if s := q["limit"]; s != "" {
@@ -185,7 +230,7 @@ func (h *Handler) listVideos(r *request) (events.APIGatewayV2HTTPResponse, error
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			views[i], errs[i] = h.video(r, e, false)
+			views[i], errs[i] = h.video(r, e, false, private)
 		})
 	}
 	wg.Wait()

@@ -305,7 +305,7 @@ func TestRedeliveredEventStartsNoDuplicateWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := catalog.VideoID(key)
-	src := catalog.Source{Bucket: "uploads", Key: key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`)}
+	src := catalog.Source{Bucket: "uploads", Key: key, Upload: catalog.Upload{Size: info.Size, ETag: strings.Trim(info.ETag, `"`)}}
 	cases := []struct {
 		name    string
 		age     time.Duration
@@ -316,7 +316,7 @@ func TestRedeliveredEventStartsNoDuplicateWork(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			running := &catalog.Status{ID: id, State: catalog.StateProcessing, Source: src, Progress: 0.25}
+			running := &catalog.Status{ID: id, State: catalog.StateProcessing, Source: src.Upload, Progress: 0.25}
 			if err := catalog.Write(ctx, st, "media", running); err != nil {
 				t.Fatal(err)
 			}

@@ -156,14 +156,14 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 	if err != nil {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}
-	src := catalog.Source{Bucket: bucket, Key: key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`)}
+	src := catalog.Source{Bucket: bucket, Key: key, Upload: catalog.Upload{Size: info.Size, ETag: strings.Trim(info.ETag, `"`)}}
 
 	prev, err := catalog.Read(ctx, h.Store, h.MediaBucket, id)
 	switch {
-	case err == nil && prev.State == catalog.StateReady && prev.Source == src:
+	case err == nil && prev.State == catalog.StateReady && prev.Source == src.Upload:
 		log.Info("already transcoded", "etag", src.ETag)
 		return nil
-	case err == nil && h.Invoker != nil && prev.State == catalog.StateProcessing && prev.Source == src &&
+	case err == nil && h.Invoker != nil && prev.State == catalog.StateProcessing && prev.Source == src.Upload &&
 		time.Since(prev.Updated) < staleAfter:
 		// A re-delivered event while another invocation fans out the same
 		// upload (it refreshes status.json every heartbeatEvery): starting
@@ -174,7 +174,7 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}
 
-	st := &catalog.Status{ID: id, State: catalog.StateProcessing, Source: src}
+	st := &catalog.Status{ID: id, State: catalog.StateProcessing, Source: src.Upload}
 	if err := catalog.Write(ctx, h.Store, h.MediaBucket, st); err != nil {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}

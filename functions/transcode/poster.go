@@ -38,7 +38,7 @@ func (h *Handler) poster(ctx context.Context, id string, src catalog.Source, res
 	if err := media.Run(ctx, h.FFmpeg, args, nil); err != nil {
 		return "", redact(fmt.Errorf("poster of %s: %w", id, err), u, "s3://"+src.Bucket+"/"+src.Key)
 	}
-	key := catalog.PosterKey(id, src)
+	key := catalog.PosterKey(id, src.Upload)
 	if err := h.Store.PutFile(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
 		return "", fmt.Errorf("poster of %s: %w", id, err)
 	}

@@ -75,8 +75,8 @@ func StatusKey(id string) string { return Prefix(id) + "status.json" }
 // MasterKey is the key of a video's master playlist in the media bucket.
 func MasterKey(id string) string { return Prefix(id) + "master.m3u8" }
 
-// PosterKey is the key of the poster made from upload src; its name
-// changes with the upload (Source.Revision), so it can be cached for good.
-func PosterKey(id string, src Source) string {
-	return Prefix(id) + "poster-" + src.Revision() + ".jpg"
+// PosterKey is the key of the poster made from upload u; its name
+// changes with the upload (Upload.Revision), so it can be cached for good.
+func PosterKey(id string, u Upload) string {
+	return Prefix(id) + "poster-" + u.Revision() + ".jpg"
 }

@@ -68,7 +68,7 @@ func TestValidID(t *testing.T) {
 }
 
 func TestSourceRevision(t *testing.T) {
-	a := Source{Bucket: "uploads", Key: "talk.mp4", Size: 1000, ETag: "9b2cf535f27731c974343645a3985328"}
+	a := Source{Bucket: "uploads", Key: "talk.mp4", Upload: Upload{Size: 1000, ETag: "9b2cf535f27731c974343645a3985328"}}
 	rev := a.Revision()
 	if len(rev) != 8 || strings.Trim(rev, "0123456789abcdef") != "" {
 		t.Fatalf("revision %q, want 8 hex digits", rev)
@@ -83,15 +83,15 @@ func TestSourceRevision(t *testing.T) {
 		t.Error("revision depends on the key, not only on the upload's content")
 	}
 	for _, other := range []Source{
-		{Bucket: "uploads", Key: "talk.mp4", Size: 1000, ETag: "0c2cf535f27731c974343645a3985328"},
-		{Bucket: "uploads", Key: "talk.mp4", Size: 1001, ETag: a.ETag},
-		{Bucket: "uploads", Key: "talk.mp4", Size: 1000, ETag: "9b2cf535f27731c974343645a3985328-2"},
+		{Bucket: "uploads", Key: "talk.mp4", Upload: Upload{Size: 1000, ETag: "0c2cf535f27731c974343645a3985328"}},
+		{Bucket: "uploads", Key: "talk.mp4", Upload: Upload{Size: 1001, ETag: a.ETag}},
+		{Bucket: "uploads", Key: "talk.mp4", Upload: Upload{Size: 1000, ETag: "9b2cf535f27731c974343645a3985328-2"}},
 	} {
 		if other.Revision() == rev {
 			t.Errorf("%+v has the same revision as %+v", other, a)
 		}
 	}
-	if k := PosterKey("talk", a); k != "vod/talk/poster-"+rev+".jpg" {
+	if k := PosterKey("talk", a.Upload); k != "vod/talk/poster-"+rev+".jpg" {
 		t.Errorf("poster key %q", k)
 	}
 }

@@ -22,13 +22,14 @@ const (
 	StateFailed     State = "failed"
 )
 
-// Source names the uploaded object a video was made from.
-type Source struct {
-	Bucket string `json:"bucket"`
-	Key    string `json:"key"`
-	Size   int64  `json:"size"`
-	// ETag identifies the exact upload, so a re-delivered event for the same
-	// object is recognised and a new upload under the same key is not.
+// Upload is what the public status.json tells of the upload a video was
+// made from: its size and ETag, which identify the exact upload (a
+// re-delivered event for the same object is recognised, a new upload under
+// the same key is not) and give its Revision. It never says where the
+// upload is kept or what the file was called: status.json is served to
+// anyone who knows the id.
+type Upload struct {
+	Size int64  `json:"size"`
 	ETag string `json:"etag,omitempty"`
 }
 
@@ -37,9 +38,18 @@ type Source struct {
 // and poster names, so caches that keep them for a year never serve the
 // old video's files as the new one's; the same upload, processed again
 // after a crash, gets the same names.
-func (s Source) Revision() string {
-	sum := sha256.Sum256([]byte(s.ETag + "\x00" + strconv.FormatInt(s.Size, 10)))
+func (u Upload) Revision() string {
+	sum := sha256.Sum256([]byte(u.ETag + "\x00" + strconv.FormatInt(u.Size, 10)))
 	return hex.EncodeToString(sum[:4])
+}
+
+// Source names the uploaded object a video was made from. Its bucket and
+// key (which holds the file's name) are private: they are never written to
+// status.json, only the Upload is.
+type Source struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	Upload
 }
 
 // Rendition is one rung of the ladder as it was encoded.
@@ -52,13 +62,16 @@ type Rendition struct {
 	FrameRate float64 `json:"frameRate,omitempty"`
 }
 
-// Status is the status.json document at vod/{id}/status.json.
+// Status is the status.json document at vod/{id}/status.json. The media
+// bucket's vod/ is public (the CDN serves it), so Status holds nothing
+// private: no bucket, no object key, no file name.
 type Status struct {
-	ID         string      `json:"id"`
-	State      State       `json:"state"`
-	Progress   float64     `json:"progress"`
-	Error      string      `json:"error,omitempty"`
-	Source     Source      `json:"source"`
+	ID       string  `json:"id"`
+	State    State   `json:"state"`
+	Progress float64 `json:"progress"`
+	Error    string  `json:"error,omitempty"`
+	// Source is the upload the status is about (size and ETag only).
+	Source     Upload      `json:"source"`
 	Duration   float64     `json:"duration,omitempty"`
 	Renditions []Rendition `json:"renditions,omitempty"`
 	Playback   string      `json:"playback,omitempty"`

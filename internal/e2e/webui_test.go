@@ -22,10 +22,26 @@ import (
 )
 
 // EnvAPIToken is the API token of the target (printed by `hlsflow up`),
-// needed to create live streams.
+// which the page and the API need.
 const EnvAPIToken = "HLSFLOW_E2E_API_TOKEN"
 
-func needWebUI(t *testing.T) {
+// apiToken is the target's API token: `hlsflow up` keeps it in its data
+// dir; other targets give it in EnvAPIToken.
+func apiToken(t *testing.T) string {
+	t.Helper()
+	if sys.Local == nil {
+		return os.Getenv(EnvAPIToken)
+	}
+	b, err := os.ReadFile(filepath.Join(sys.Local.DataDir, "api.token"))
+	if err != nil {
+		t.Fatalf("read the local API token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// needWebUI skips (or, locally, fails) unless the target serves the page
+// and the API, and returns the API token.
+func needWebUI(t *testing.T) string {
 	t.Helper()
 	// The local system always serves the API and the page: there, their
 	// absence is a failure. Other targets may deploy without them.
@@ -33,25 +49,34 @@ func needWebUI(t *testing.T) {
 	if sys.Local != nil {
 		miss = t.Fatalf
 	}
-	resp, body := edgeGet(t, "GET", "/api/videos?limit=1", nil)
-	if resp.StatusCode != 200 || !json.Valid(body) {
+	token := apiToken(t)
+	if token == "" {
+		miss("needs the target's API token (%s)", EnvAPIToken)
+	}
+	// Without the token the library is closed; with it, open.
+	if resp, _ := edgeGet(t, "GET", "/api/videos?limit=1", nil); resp.StatusCode != 401 && resp.StatusCode != 200 {
 		miss("the target's edge serves no API (GET /api/videos = %d)", resp.StatusCode)
+	}
+	resp, body := edgeGet(t, "GET", "/api/videos?limit=1", map[string]string{"Authorization": "Bearer " + token})
+	if resp.StatusCode != 200 || !json.Valid(body) {
+		miss("the target's API refuses its token (GET /api/videos = %d)", resp.StatusCode)
 	}
 	if _, page := edgeGet(t, "GET", "/", nil); !bytes.Contains(page, []byte(`id="dropzone"`)) {
 		miss("the target's edge serves no page at /")
 	}
+	return token
 }
 
 // forgetUploads removes, on an external target, the videos a page test
 // uploaded (their keys are chosen by the API).
-func forgetUploads(t *testing.T, page *webtest.Page) {
+func forgetUploads(t *testing.T, page *webtest.Page, token string) {
 	t.Cleanup(func() {
 		if sys.Local != nil {
 			return
 		}
 		ids := page.String(`[...document.querySelectorAll('#library li.card')].map(c => c.dataset.id).join(' ')`)
 		for _, id := range strings.Fields(ids) {
-			_, body := edgeGet(t, "GET", "/api/videos/"+id, nil)
+			_, body := edgeGet(t, "GET", "/api/videos/"+id, map[string]string{"Authorization": "Bearer " + token})
 			var v struct{ Source struct{ Key string } }
 			if json.Unmarshal(body, &v) == nil && v.Source.Key != "" {
 				cleanupVideo(v.Source.Key)
@@ -61,9 +86,10 @@ func forgetUploads(t *testing.T, page *webtest.Page) {
 }
 
 func TestWebUIUploadAndPlay(t *testing.T) {
-	needWebUI(t)
+	token := needWebUI(t)
 	page := webtest.Open(t, sys.EdgeURL+"/")
-	forgetUploads(t, page)
+	page.SignIn(token)
+	forgetUploads(t, page, token)
 	clip := testenv.Media(t, "02_flower_960x540_h264_aac.mp4")
 	name := filepath.Base(clip)
 	page.Choose(clip)
@@ -77,9 +103,10 @@ func TestWebUIUploadAndPlay(t *testing.T) {
 }
 
 func TestWebUIShowsFailures(t *testing.T) {
-	needWebUI(t)
+	token := needWebUI(t)
 	page := webtest.Open(t, sys.EdgeURL+"/")
-	forgetUploads(t, page)
+	page.SignIn(token)
+	forgetUploads(t, page, token)
 	page.Choose(writeFile(t, "notes.txt", []byte("not a video")))
 	page.Wait("type refusal shown", `[...document.querySelectorAll('[data-testid=upload] .error')].some(e => !e.hidden && e.textContent.includes('not a video type'))`, 30*time.Second)
 
@@ -92,22 +119,15 @@ func TestWebUIShowsFailures(t *testing.T) {
 }
 
 func TestWebUILiveStream(t *testing.T) {
-	needWebUI(t)
-	token := os.Getenv(EnvAPIToken)
-	if sys.Local != nil { // `hlsflow up` keeps its token in the data dir
-		b, err := os.ReadFile(filepath.Join(sys.Local.DataDir, "api.token"))
-		if err != nil {
-			t.Fatalf("read the local API token: %v", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if token == "" || sys.RTMPAddr == "" {
-		t.Skipf("needs the target's API token (%s) and RTMP ingest", EnvAPIToken)
+	token := needWebUI(t)
+	if sys.RTMPAddr == "" {
+		t.Skip("needs the target's RTMP ingest")
 	}
 	page := webtest.Open(t, sys.EdgeURL+"/")
+	page.SignIn(token)
 	name := "e2e-web-" + time.Now().UTC().Format("150405")
 	page.Click(`.live-section summary`)
-	page.String(`(() => { document.getElementById('stream-name').value = ` + jsString(name) + `; document.getElementById('stream-token').value = ` + jsString(token) + `; document.querySelector('#stream-form button').click(); return ''; })()`)
+	page.String(`(() => { document.getElementById('stream-name').value = ` + jsString(name) + `; document.querySelector('#stream-form button').click(); return ''; })()`)
 	page.Wait("publish URL shown", `!document.getElementById('stream-created').hidden`, 20*time.Second)
 	publish := page.String(`document.getElementById('publish-url').textContent`)
 	if !strings.HasPrefix(publish, "rtmp://") {

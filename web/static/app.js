@@ -2,6 +2,10 @@
 // through the URLs the API signs), the library with each video's state, a
 // player (hls.js, or the browser's own HLS where it is Safari's) with a
 // rendition picker, and live streams. Plain JS, no build step.
+//
+// It is an operator console: every API call carries the API token, asked
+// for once. Everything is wired from here (no inline script, style or
+// event handler), so the page runs under a strict Content-Security-Policy.
 'use strict';
 
 (() => {
@@ -33,15 +37,36 @@
     }
   }
 
+  // bodyHash is the hex SHA-256 of a request body. On AWS, CloudFront signs
+  // requests to the API with IAM and cannot hash a body itself, so every
+  // POST and PUT carries x-amz-content-sha256 (see infra/README.md).
+  // crypto.subtle exists only in secure contexts (HTTPS, localhost): over
+  // plain HTTP on a LAN there is no CloudFront, and no need.
+  async function bodyHash(text) {
+    if (!(window.crypto && window.crypto.subtle)) return null;
+    const d = await window.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // api calls the API with the token (unless headers bring their own
+  // Authorization). A 401 makes the page forget the token and ask for one.
   async function api(method, path, body, headers) {
+    const token = auth.get();
+    const payload = body ? JSON.stringify(body) : '';
+    const h = Object.assign(body ? { 'Content-Type': 'application/json' } : {},
+      token ? { Authorization: 'Bearer ' + token } : {}, headers || {});
+    if (method !== 'GET' && method !== 'HEAD') {
+      const sum = await bodyHash(payload);
+      if (sum) h['x-amz-content-sha256'] = sum;
+    }
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), API_TIMEOUT);
     let resp;
     try {
       resp = await fetch(path, {
         method,
-        headers: Object.assign(body ? { 'Content-Type': 'application/json' } : {}, headers || {}),
-        body: body ? JSON.stringify(body) : undefined,
+        headers: h,
+        body: body ? payload : undefined,
         signal: ctl.signal,
         cache: 'no-store',
       });
@@ -57,10 +82,76 @@
     try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
     if (!resp.ok) {
       const msg = (data && (data.error || data.message)) || ('HTTP ' + resp.status);
+      if (resp.status === 401 && !(headers && headers.Authorization)) auth.refused(token);
       throw new APIError(resp.status, msg, data);
     }
     return data;
   }
+
+  // ---------- the API token ----------
+
+  // auth keeps the API token in sessionStorage: this tab only, kept across
+  // reloads, gone when the tab is closed, so a shared computer does not
+  // keep the operator's credential and other tabs never see it.
+  const TOKEN_KEY = 'hlsflow-token';
+  const auth = {
+    get() {
+      try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (_) { return this.memory || ''; }
+    },
+    set(token) {
+      this.memory = token;
+      try {
+        if (token) sessionStorage.setItem(TOKEN_KEY, token);
+        else sessionStorage.removeItem(TOKEN_KEY);
+      } catch (_) { /* storage disabled: the token lives in this page only */ }
+      $('signout').hidden = !token;
+    },
+
+    // ask shows the prompt, saying why.
+    ask(why, error) {
+      $('signin').hidden = false;
+      $('signin-why').textContent = why;
+      $('token-error').textContent = error || '';
+      $('token-error').hidden = !error;
+    },
+
+    // refused is told of a 401: the token sent (if any) is wrong.
+    refused(sent) {
+      if (sent && sent !== this.get()) return; // an older request; a new token is already set
+      this.set('');
+      this.ask('This page is the operator console: uploading, the library and live streams need the API token.',
+        sent ? 'The server refused the token (wrong, or rotated since). Enter the current one.' : '');
+    },
+
+    setup() {
+      this.set(this.get());
+      if (!this.get()) this.ask($('signin-why').textContent);
+      const input = $('token');
+      $('token-form').addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const token = input.value.trim();
+        if (!token) return;
+        this.set(token);
+        $('token-error').hidden = true;
+        try {
+          await api('GET', '/api/videos?limit=1');
+        } catch (ex) {
+          if (ex.status !== 401) this.ask($('signin-why').textContent, 'Cannot check the token: ' + ex.message);
+          return;
+        }
+        input.value = '';
+        $('signin').hidden = true;
+        library.refresh();
+        live.refresh();
+      });
+      $('signout').addEventListener('click', () => {
+        this.set('');
+        this.ask('The token is forgotten. Enter it again to keep using this page.');
+        library.refresh();
+        live.refresh();
+      });
+    },
+  };
 
   function human(n) {
     if (!isFinite(n)) return '?';
@@ -195,10 +286,12 @@
       try {
         this.plan = await api('POST', '/api/uploads', { filename: this.file.name, size: this.file.size, contentType: type });
       } catch (e) {
-        this.fail(e.message, false);
+        // Refused for want of the token: Retry once it is entered.
+        this.fail(e.message, e.status === 401);
         this.cancelBtn.hidden = true;
         return;
       }
+      this.cancelBtn.hidden = false;
       library.refreshSoon();
       await this.send();
     }
@@ -274,9 +367,15 @@
       if (firstError) throw firstError;
     }
 
+    // uploadAuth is the upload's own secret: completing or cancelling it
+    // does not depend on the token staying the same meanwhile.
+    uploadAuth() {
+      return this.plan && this.plan.secret ? { Authorization: 'Bearer ' + this.plan.secret } : undefined;
+    }
+
     async complete() {
       try {
-        await api('POST', this.plan.multipart.completeUrl);
+        await api('POST', this.plan.multipart.completeUrl, undefined, this.uploadAuth());
       } catch (e) {
         const missing = e.body && e.body.missingParts;
         if (e.status === 409 && missing && missing.length) {
@@ -289,7 +388,10 @@
 
     resume() {
       this.node.classList.remove('failed');
-      this.send();
+      this.error.hidden = true;
+      this.retryBtn.hidden = true;
+      if (!this.plan) this.start();
+      else this.send();
     }
 
     async cancel() {
@@ -300,7 +402,7 @@
       this.text.textContent = 'Cancelled.';
       if (this.plan) {
         // Drops the API's record (and the multipart upload's parts).
-        try { await api('DELETE', '/api/uploads/' + encodeURIComponent(this.plan.id)); } catch (_) { /* best effort */ }
+        try { await api('DELETE', '/api/uploads/' + encodeURIComponent(this.plan.id), undefined, this.uploadAuth()); } catch (_) { /* best effort */ }
       }
       library.refreshSoon();
     }
@@ -354,6 +456,13 @@
         this.render();
         busy = list.some((v) => v.state !== 'ready' && v.state !== 'failed');
       } catch (e) {
+        if (e.status === 401) {
+          // Polled again once a token is entered.
+          this.videos = [];
+          this.next = null;
+          this.render('Enter the API token to see the library.');
+          return;
+        }
         showBanner('Cannot load the library: ' + e.message + ' Trying again…');
         busy = true;
       }
@@ -365,8 +474,9 @@
       this.timer = setTimeout(() => this.refresh(), 300);
     },
 
-    render() {
+    render(empty) {
       const ul = $('library');
+      $('library-empty').textContent = empty || 'No videos yet.';
       $('library-empty').hidden = this.videos.length > 0;
       $('more').hidden = !this.next;
       const cards = this.videos.map((v) => this.card(v));
@@ -449,7 +559,10 @@
       if (this.native()) {
         this.video.src = url;
       } else if (window.Hls && window.Hls.isSupported()) {
-        const hls = new window.Hls({ lowLatencyMode: false });
+        // The transmuxing worker comes from this origin: hls.js would
+        // otherwise build it from a blob: URL, which the page's
+        // Content-Security-Policy (worker-src 'self') forbids.
+        const hls = new window.Hls({ lowLatencyMode: false, workerPath: '/static/vendor/hls.worker.js' });
         this.hls = hls;
         hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
           for (const [i, l] of data.levels.entries()) {
@@ -519,7 +632,12 @@
         const data = await api('GET', '/api/streams');
         this.render(data.streams || []);
       } catch (e) {
+        $('streams').replaceChildren();
         $('streams-empty').hidden = false;
+        if (e.status === 401) {
+          $('streams-empty').textContent = 'Enter the API token to see live streams.';
+          return; // polled again once a token is entered
+        }
         $('streams-empty').textContent = 'Cannot load live streams: ' + e.message;
       }
       this.timer = setTimeout(() => this.refresh(), 5000);
@@ -536,16 +654,12 @@
           : null)));
     },
     setup() {
-      const tok = $('stream-token');
-      tok.value = sessionStorage.getItem('hlsflow-token') || '';
       $('stream-form').addEventListener('submit', async (e) => {
         e.preventDefault();
         const err = $('stream-error');
         err.hidden = true;
-        sessionStorage.setItem('hlsflow-token', tok.value);
         try {
-          const s = await api('POST', '/api/streams', { name: $('stream-name').value.trim() },
-            { Authorization: 'Bearer ' + tok.value.trim() });
+          const s = await api('POST', '/api/streams', { name: $('stream-name').value.trim() });
           $('publish-url').textContent = s.publishUrl || s.key;
           $('publish-example').textContent = 'ffmpeg -re -i input.mp4 -c:v libx264 -c:a aac -f flv "' + (s.publishUrl || s.key) + '"';
           $('stream-created').hidden = false;
@@ -561,6 +675,7 @@
   // ---------- start ----------
 
   document.addEventListener('DOMContentLoaded', () => {
+    auth.setup();
     setupDropzone();
     player.init();
     live.setup();

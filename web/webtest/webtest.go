@@ -56,6 +56,18 @@ func (p *Page) Do(actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// SignIn enters the API token in the page's prompt and waits until the
+// page took it (the prompt closes; a refused token keeps it open, and the
+// test fails).
+func (p *Page) SignIn(token string) {
+	p.t.Helper()
+	p.Do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		document.getElementById('token').value = %q;
+		document.querySelector('#token-form button[type=submit]').click();
+	})()`, token)))
+	p.Wait("token accepted", `document.getElementById('signin').hidden`, 20*time.Second)
+}
+
 // Choose picks a file in the page's file chooser, which starts its upload.
 func (p *Page) Choose(path string) {
 	p.t.Helper()

@@ -113,7 +113,6 @@ func (p *Publisher) status(state catalog.State, duration float64) *catalog.Statu
 	}
 	return &catalog.Status{
 		ID: p.cfg.RecordingID, State: state, Progress: progress, Duration: duration,
-		Source: catalog.Source{Key: "live/" + p.cfg.Stream},
 	}
 }
 
