@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
@@ -139,7 +140,11 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			"STOP_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ingestStopSeconds)),
 			"RTMP_ADDR":    jsii.String(fmt.Sprintf(":%d", rtmpPort)),
 			"UDP_ADDR":     jsii.String(udpAddr),
-			"HEALTH_ADDR":  jsii.String(fmt.Sprintf(":%d", healthPort)),
+			// The app checks the same list as the security group, so a
+			// datagram the network lets through by mistake still cannot
+			// claim the UDP stream.
+			"UDP_ALLOW":   jsii.String(strings.Join(cfg.UDPIngestCIDRs, ",")),
+			"HEALTH_ADDR": jsii.String(fmt.Sprintf(":%d", healthPort)),
 		},
 		Secrets: &map[string]awsecs.Secret{
 			"STREAM_KEY_SECRET": awsecs.Secret_FromSecretsManager(l.StreamSecret, nil),

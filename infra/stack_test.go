@@ -642,13 +642,13 @@ func TestLiveIngest(t *testing.T) {
 	for _, e := range list(get(c, "Environment")) {
 		env[get(e, "Name").(string)] = ref(get(e, "Value"))
 	}
-	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s"} {
+	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32"} {
 		if env[k] != v {
 			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
 		}
 	}
 	secrets := list(get(c, "Secrets"))
-	if len(env) != 6 {
+	if len(env) != 7 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
 	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
