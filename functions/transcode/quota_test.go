@@ -216,4 +216,3 @@ func TestConfigureQuota(t *testing.T) {
 		}
 	}
 }
-
