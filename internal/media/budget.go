@@ -10,7 +10,7 @@ import (
 )
 
 // Budget is what one ffmpeg may use, enforced by the kernel where the OS
-// allows it (Linux: see applyBudget). A zero field means no limit.
+// allows it (Linux: see Apply). A zero field means no limit.
 type Budget struct {
 	// Memory bounds the process's data: heap, private mappings and thread
 	// stacks (RLIMIT_DATA). It counts address space ffmpeg has made

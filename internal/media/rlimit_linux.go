@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// applyBudget sets b on process pid with prlimit(2), right after it
+// Apply sets b on process pid with prlimit(2), right after it
 // started. Go cannot set resource limits between fork and exec, and a
 // wrapper (sh -c 'ulimit …; exec ffmpeg', util-linux prlimit, or re-running
 // our own binary) needs a shell or tool the Lambda runtime may lack, or
@@ -16,7 +16,7 @@ import (
 // the limits are in place before anything a file controls is allocated.
 // Lowering a child's limits needs no privilege; a failure is returned and
 // the caller kills the child rather than run it unbounded.
-func applyBudget(pid int, b Budget) error {
+func (b Budget) Apply(pid int) error {
 	if b.Memory > 0 {
 		lim := unix.Rlimit{Cur: uint64(b.Memory), Max: uint64(b.Memory)}
 		if err := unix.Prlimit(pid, unix.RLIMIT_DATA, &lim, nil); err != nil {

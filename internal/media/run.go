@@ -105,7 +105,7 @@ func run(parent context.Context, bin string, args []string, b Budget, onProgress
 		return nil, fmt.Errorf("run %s: %w", filepath.Base(bin), err)
 	}
 	pid := cmd.Process.Pid
-	if err := applyBudget(pid, b); err != nil {
+	if err := b.Apply(pid); err != nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("run %s: %w", filepath.Base(bin), err)

@@ -23,6 +23,7 @@ type Env struct {
 //	UDP_STREAM (udp)  HEALTH_ADDR (:8081)  DVR_WINDOW (5m)  GRACE (15s)
 //	LIVE_PRESET (veryfast)  LIVE_MAX_RUNGS (0 = all)  LIVE_THREADS (0)
 //	WORK_DIR (os temp)  STOP_TIMEOUT (25s, below ECS's 30 s stopTimeout)
+//	LIVE_MAX_DURATION (12h: a stream is ended and recorded after it)
 //	STREAM_KEY_SECRET | STREAM_KEY_SECRET_FILE | STREAM_KEY_SECRET_ARN
 //
 // An address set to "off" disables that listener.
@@ -76,6 +77,7 @@ func FromEnv(getenv func(string) string) (Env, error) {
 		},
 		StopTimeout: dur("STOP_TIMEOUT", "25s"),
 	}
+	e.Config.MaxDuration = dur("LIVE_MAX_DURATION", DefaultMaxDuration.String())
 	if e.Config.Bucket == "" {
 		errs = append(errs, "MEDIA_BUCKET is required")
 	}
