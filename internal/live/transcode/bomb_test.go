@@ -2,9 +2,6 @@ package transcode
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -12,36 +9,8 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
-
-// growingFeed is a live feed that starts at 64x48 (what the listener
-// probes) and switches, on the same stream, to 8192x8192 frames: two
-// MPEG-TS parts joined at the TS level, the second an 8K IDR frame
-// repeated by remuxing so the test stays cheap.
-func growingFeed(t *testing.T) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	small, big1, big := filepath.Join(dir, "small.ts"), filepath.Join(dir, "big1.ts"), filepath.Join(dir, "big.ts")
-	gen := func(args ...string) {
-		out, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ffmpeg %v: %v %s", args, err, out)
-		}
-	}
-	gen("-f", "lavfi", "-i", "color=c=black:s=64x48:r=25:d=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "mpegts", small)
-	gen("-f", "lavfi", "-i", "color=c=black:s=8192x8192:r=25:d=0.04", "-c:v", "libx264", "-preset", "ultrafast",
-		"-x264-params", "threads=1:lookahead-threads=1", "-pix_fmt", "yuv420p", "-f", "mpegts", big1)
-	gen("-stream_loop", "1", "-i", big1, "-c", "copy", "-output_ts_offset", "2", "-f", "mpegts", big)
-	var data []byte
-	for _, p := range []string{small, big} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data = append(data, b...)
-	}
-	return data
-}
 
 // TestFeedThatGrowsIsNotDecoded: a publisher switching to 8K mid-stream
 // does not make the live ffmpeg decode 8K pictures (-max_pixels from the
@@ -50,7 +19,9 @@ func TestFeedThatGrowsIsNotDecoded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ffmpeg")
 	}
-	ts := growingFeed(t)
+	// It starts at 64x48 (what the listener probes) and switches, on the
+	// same stream, to 8192x8192 frames.
+	ts := testenv.Bomb(t, 2)
 	info, err := feed.ProbeTS(ts)
 	if err != nil || info.Width != 64 || info.Height != 48 {
 		t.Fatalf("probe: %+v, %v; want 64x48", info, err)
