@@ -10,31 +10,62 @@ import (
 	"github.com/hlsflow/hlsflow/internal/media"
 )
 
-// TestBadRequestsAreRefused: a request that can never work is refused with
+// TestBadRequestsAreRefused: a request that can never work, or whose names
+// would become keys or paths outside the video's folder, is refused with
 // ErrBadRequest and a reason, before anything is read or written.
 func TestBadRequestsAreRefused(t *testing.T) {
 	good := chunk.Request{
 		Kind: chunk.KindVideo, ID: "v", Bucket: "uploads", Key: "a.mp4", MediaBucket: "media", Prefix: "vod/v/",
 		Revision: "3fa9c2d1",
-		Source:   media.Source{Video: &media.Video{Codec: "h264"}},
-		Ladder:   media.Ladder{Video: []media.Rung{{Name: "360p", Width: 640, Height: 360}}},
+		Source: media.Source{Duration: 10, Video: &media.Video{Codec: "h264", Width: 640, Height: 360, CodedWidth: 640, CodedHeight: 360, FPS: 25},
+			Audio: &media.Audio{Codec: "aac"}},
+		Ladder: media.Ladder{Video: []media.Rung{{Name: "360p", Width: 640, Height: 360}}, Audio: &media.AudioRung{Name: "audio"}},
 	}
-	for _, tc := range []struct {
+	long := strings.Repeat("a", 4096)
+	hostile := []struct{ what, value string }{
+		{"climbing out", "../x"}, {"empty", ""}, {"very long", long}, {"encoded dots", "%2e%2e"},
+		{"absolute", "/etc"}, {"backslash", `..\x`}, {"ffmpeg pattern", "%d"}, {"space", "a b"},
+		{"newline", "a\nb"}, {"nul", "a\x00b"}, {"another name", "video"},
+	}
+	type tcase struct {
 		name   string
 		change func(*chunk.Request)
 		reason string
-	}{
+	}
+	tests := []tcase{
 		{"revision with a slash", func(r *chunk.Request) { r.Revision = "../x" }, "revision"},
 		{"revision with an ffmpeg pattern", func(r *chunk.Request) { r.Revision = "%d" }, "revision"},
 		{"prefix outside vod/", func(r *chunk.Request) { r.Prefix = "live/v/" }, "prefix"},
 		{"prefix climbing out", func(r *chunk.Request) { r.Prefix = "vod/../x/" }, "prefix"},
+		{"prefix of another video", func(r *chunk.Request) { r.Prefix = "vod/w/" }, "prefix"},
 		{"no bucket", func(r *chunk.Request) { r.Bucket = "" }, "bucket"},
 		{"rung name with a dot", func(r *chunk.Request) { r.Ladder.Video[0].Name = ".." }, "rung name"},
+		{"rung named like the audio", func(r *chunk.Request) { r.Ladder.Video[0].Name = "audio" }, "rung name"},
+		{"two rungs of one name", func(r *chunk.Request) { r.Ladder.Video = append(r.Ladder.Video, r.Ladder.Video[0]) }, "rung name"},
 		{"unknown kind", func(r *chunk.Request) { r.Kind = "subtitles" }, "unknown kind"},
-	} {
+		{"preset that is not one", func(r *chunk.Request) { r.Preset = "-f" }, "preset"},
+		{"absurd threads", func(r *chunk.Request) { r.Threads = 100000 }, "threads"},
+		{"source without duration", func(r *chunk.Request) { r.Source.Duration = 0 }, "duration"},
+		{"source over the limits", func(r *chunk.Request) {
+			v := *r.Source.Video
+			v.Width, v.Height, v.CodedWidth, v.CodedHeight = 100000, 100000, 100000, 100000
+			r.Source.Video = &v
+		}, "larger than"},
+	}
+	for _, h := range hostile {
+		tests = append(tests,
+			tcase{"audio name " + h.what, func(r *chunk.Request) { r.Kind = chunk.KindAudio; r.Ladder.Audio.Name = h.value }, "audio rendition name"},
+			tcase{"rung name " + h.what, func(r *chunk.Request) { r.Ladder.Video[0].Name = h.value }, "rung name"},
+			tcase{"id " + h.what, func(r *chunk.Request) { r.ID = h.value }, "id"},
+			tcase{"prefix " + h.what, func(r *chunk.Request) { r.Prefix = "vod/" + h.value + "/" }, "prefix"},
+		)
+	}
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			req := good
 			req.Ladder.Video = append([]media.Rung(nil), good.Ladder.Video...)
+			a := *good.Ladder.Audio
+			req.Ladder.Audio = &a
 			tc.change(&req)
 			// No store and no ffmpeg: a request that got past the checks
 			// would panic rather than pass.
@@ -42,9 +73,16 @@ func TestBadRequestsAreRefused(t *testing.T) {
 			if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), tc.reason) {
 				t.Errorf("error %v, want ErrBadRequest about %q", err, tc.reason)
 			}
+			if len(err.Error()) > 2000 {
+				t.Errorf("error is %d bytes long: hostile values are not shortened", len(err.Error()))
+			}
 		})
 	}
-	if err := check(good); err != nil {
-		t.Errorf("the valid request is refused: %v", err)
+	for _, kind := range []string{chunk.KindVideo, chunk.KindAudio} {
+		req := good
+		req.Kind = kind
+		if err := check(req); err != nil {
+			t.Errorf("the valid %s request is refused: %v", kind, err)
+		}
 	}
 }

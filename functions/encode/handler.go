@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
@@ -83,7 +84,7 @@ func (h *Handler) Handle(ctx context.Context, req chunk.Request) (*chunk.Respons
 		return nil, fmt.Errorf("encode %s: %w: nothing to encode", what, ErrBadRequest)
 	}
 	start := time.Now()
-	if err := media.Run(ctx, h.FFmpeg, args, nil); err != nil {
+	if err := media.RunWithin(ctx, h.FFmpeg, args, budget(req), nil); err != nil {
 		// Presigned URLs carry a signature: keep them out of errors.
 		msg := strings.ReplaceAll(err.Error(), u, "s3://"+req.Bucket+"/"+req.Key)
 		return nil, fmt.Errorf("encode %s: %s", what, msg)
@@ -137,41 +138,92 @@ func (h *Handler) upload(ctx context.Context, req chunk.Request, work, name stri
 	return segs, nil
 }
 
+// check refuses a request that can never work or would write outside its
+// video's folder: every name that becomes a key or a path (id, prefix,
+// revision, rendition names) must be one the transcoder makes, and the
+// source must be within media.DefaultLimits, which the budget and
+// -max_pixels are sized from.
 func check(req chunk.Request) error {
 	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	if req.Bucket == "" || req.Key == "" || req.MediaBucket == "" {
-		problems = append(problems, "bucket, key and mediaBucket are required")
+		bad("bucket, key and mediaBucket are required")
 	}
-	if !strings.HasPrefix(req.Prefix, "vod/") || strings.Contains(req.Prefix, "..") || !strings.HasSuffix(req.Prefix, "/") {
-		problems = append(problems, fmt.Sprintf("prefix %q is not a vod/{id}/ folder", req.Prefix))
+	if !catalog.ValidID(req.ID) {
+		bad("id %q is not a video id", clip(req.ID))
+	} else if req.Prefix != catalog.Prefix(req.ID) {
+		bad("prefix %q is not the video's folder %s", clip(req.Prefix), catalog.Prefix(req.ID))
 	}
 	if !media.ValidRevision(req.Revision) {
-		problems = append(problems, fmt.Sprintf("revision %q is not lower-case letters and digits", req.Revision))
+		bad("revision %q is not lower-case letters and digits", clip(req.Revision))
+	}
+	if !media.ValidPreset(req.Preset) {
+		bad("preset %q is not an x264 preset", clip(req.Preset))
+	}
+	if req.Threads < 0 || req.Threads > maxThreads {
+		bad("threads %d is outside 0..%d", req.Threads, maxThreads)
 	}
 	switch req.Kind {
 	case chunk.KindVideo:
 		if len(req.Ladder.Video) == 0 || req.Source.Video == nil {
-			problems = append(problems, "a video chunk needs video rungs and a video stream")
+			bad("a video chunk needs video rungs and a video stream")
 		}
 		if req.Chunk.Start < 0 || req.Chunk.Duration < 0 || req.Chunk.FirstSegment < 0 {
-			problems = append(problems, "chunk bounds must not be negative")
+			bad("chunk bounds must not be negative")
 		}
 	case chunk.KindAudio:
 		if req.Ladder.Audio == nil || req.Source.Audio == nil {
-			problems = append(problems, "audio needs an audio rung and an audio stream")
+			bad("audio needs an audio rung and an audio stream")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("unknown kind %q", req.Kind))
+		bad("unknown kind %q", clip(req.Kind))
 	}
+	seen := map[string]bool{}
 	for _, r := range req.Ladder.Video {
-		if r.Name == "" || strings.ContainsAny(r.Name, `/\.`) {
-			problems = append(problems, fmt.Sprintf("rung name %q is not a folder name", r.Name))
+		if !media.ValidRungName(r.Name) || seen[r.Name] {
+			bad("rung name %q is not a video rendition name", clip(r.Name))
 		}
+		seen[r.Name] = true
+	}
+	if a := req.Ladder.Audio; a != nil && a.Name != media.AudioName {
+		bad("audio rendition name %q is not %q", clip(a.Name), media.AudioName)
+	}
+	if req.Source.Duration <= 0 {
+		bad("the source has no duration")
+	} else if err := media.CheckLimits(&req.Source, media.DefaultLimits); err != nil {
+		bad("source: %v", err)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrBadRequest, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// maxThreads bounds the ffmpeg -threads a request may ask for.
+const maxThreads = 64
+
+// clip shortens a hostile value for an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// budget is what ffmpeg may use for req: sized from the picture sizes and
+// the span it encodes (the whole source, plus the margin media allows, for
+// the audio and the last chunk).
+func budget(req chunk.Request) media.Budget {
+	src, l := req.Source, req.Ladder
+	seconds := req.Chunk.Duration
+	if req.Kind == chunk.KindAudio {
+		src.Video, l.Video = nil, nil // the audio encode decodes no picture
+		seconds = 0
+	}
+	if seconds <= 0 {
+		seconds = max(0, src.Duration-req.Chunk.Start) + media.DurationMargin(src.Duration)
+	}
+	return media.EncodeBudget(&src, l, seconds, req.Preset)
 }
 
 func (h *Handler) logger() *slog.Logger {

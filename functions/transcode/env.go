@@ -2,9 +2,12 @@ package transcode
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/media"
 )
 
 // Configure applies the optional settings found through getenv (os.Getenv
@@ -12,6 +15,7 @@ import (
 //
 //	TMPDIR             parent of the working directories (default /tmp)
 //	X264_PRESET        x264 preset (default veryfast)
+//	SOURCE_MINUTES_PER_DAY  daily quota of source minutes, UTC days (default 0: none)
 //	FFMPEG_THREADS     ffmpeg -threads (default: ffmpeg's choice)
 //	LADDER_RUNGS       comma-separated rung names to keep, e.g. "720p,360p"
 //	MAX_DURATION       longest accepted source, a Go duration such as "2h"
@@ -33,7 +37,17 @@ func (h *Handler) Configure(getenv func(string) string) error {
 		h.TmpDir = v
 	}
 	if v := getenv("X264_PRESET"); v != "" {
+		if !media.ValidPreset(v) {
+			return fmt.Errorf("X264_PRESET %q: want an x264 preset such as veryfast", v)
+		}
 		h.Preset = v
+	}
+	if v := getenv("SOURCE_MINUTES_PER_DAY"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("SOURCE_MINUTES_PER_DAY %q: want a number of minutes (0: no quota)", v)
+		}
+		h.SourceMinutesPerDay = f
 	}
 	if v := getenv("FFMPEG_THREADS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -38,6 +38,11 @@ type Handler struct {
 	Preset          string // x264 preset; "" = media.DefaultPreset
 	Threads         int    // ffmpeg -threads; 0 = ffmpeg's choice
 
+	// SourceMinutesPerDay is the daily quota of source minutes (see
+	// quota.go): 0 = no quota.
+	SourceMinutesPerDay float64
+	now                 func() time.Time // the quota's clock; nil = time.Now
+
 	// Margin is how long before the invocation's deadline ffmpeg is stopped,
 	// so that the failure can still be recorded. 0 = a tenth of the time
 	// left, between 1 s and 30 s.

@@ -60,6 +60,9 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 		}
 		return nil, refuse("the video could not be planned", err)
 	}
+	if err := h.chargeQuota(ctx, id, src, ms); err != nil {
+		return nil, err // before anything is encoded
+	}
 	work, err := os.MkdirTemp(h.tmpDir(), "transcode-"+id+"-")
 	if err != nil {
 		return nil, fmt.Errorf("make working directory: %w", err)
@@ -100,7 +103,8 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	var outTime atomic.Int64
 	stop, watched := make(chan struct{}), make(chan error, 1)
 	go func() { watched <- h.watch(encCtx, cancelEnc, stop, up, st, ms.Duration, &outTime) }()
-	runErr := media.Run(encCtx, h.FFmpeg, args, func(p media.Progress) { outTime.Store(int64(p.OutTime)) })
+	budget := media.EncodeBudget(ms, ladder, ms.Duration+media.DurationMargin(ms.Duration), h.Preset)
+	runErr := media.RunWithin(encCtx, h.FFmpeg, args, budget, func(p media.Progress) { outTime.Store(int64(p.OutTime)) })
 	close(stop)
 	if err := <-watched; err != nil {
 		return nil, err // an upload failed: ffmpeg was stopped because of it

@@ -35,7 +35,8 @@ func (h *Handler) poster(ctx context.Context, id string, src catalog.Source, res
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "poster.jpg")
 	args := media.PosterArgs(res.source, res.ladder, u, out, media.PosterAt(res.source.Duration))
-	if err := media.Run(ctx, h.FFmpeg, args, nil); err != nil {
+	// One frame: the budget of no duration (the base CPU time) is plenty.
+	if err := media.RunWithin(ctx, h.FFmpeg, args, media.EncodeBudget(res.source, res.ladder, 0, ""), nil); err != nil {
 		return "", redact(fmt.Errorf("poster of %s: %w", id, err), u, "s3://"+src.Bucket+"/"+src.Key)
 	}
 	key := catalog.PosterKey(id, src.Upload)

@@ -58,7 +58,7 @@ func TestSeconds(t *testing.T) {
 }
 
 func TestVideoArgsContinueTheTimeline(t *testing.T) {
-	src := &media.Source{Demuxer: "mov", Video: &media.Video{Index: 0, FPS: 25, Width: 854, Height: 480}}
+	src := &media.Source{Demuxer: "mov", Duration: 24, Video: &media.Video{Index: 0, FPS: 25, Width: 854, Height: 480, CodedWidth: 854, CodedHeight: 480}}
 	l := media.Ladder{SegmentSeconds: 4, Video: []media.Rung{
 		{Name: "480p", Width: 854, Height: 480, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "high", Level: "3.1"},
 		{Name: "360p", Width: 640, Height: 360, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "main", Level: "3.0"},
@@ -71,13 +71,14 @@ func TestVideoArgsContinueTheTimeline(t *testing.T) {
 	}{
 		{"first chunk", Chunk{0, 0, 8, 0}, []string{"-t 8", "-output_ts_offset 10", "-start_number 0"}, []string{"-ss"}},
 		{"middle chunk", Chunk{1, 8, 8, 2}, []string{"-ss 8", "-t 8", "-output_ts_offset 18", "-start_number 2"}, nil},
-		{"last chunk runs to the end", Chunk{2, 16, 0, 4}, []string{"-ss 16", "-output_ts_offset 26", "-start_number 4"}, []string{"-t"}},
+		// To the end, which is the probed 24 s plus media.DurationMargin at most.
+		{"last chunk runs to the end", Chunk{2, 16, 0, 4}, []string{"-ss 16", "-t 21", "-output_ts_offset 26", "-start_number 4"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := VideoArgs(src, l, c.c, Options{Input: "https://s3/x?sig", OutDir: "/w"})
 			joined := " " + strings.Join(a, " ") + " "
-			for _, w := range append(c.want, "-format_whitelist mov -f mov", "-protocol_whitelist http,https,tcp,tls",
+			for _, w := range append(c.want, "-format_whitelist mov -max_pixels 597056 -f mov", "-protocol_whitelist http,https,tcp,tls",
 				"-force_key_frames expr:gte(t,n_forced*4)") {
 				if !strings.Contains(joined, " "+w+" ") {
 					t.Errorf("args lack %q: %s", w, joined)

@@ -1,7 +1,9 @@
 package media
 
 import (
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +45,9 @@ func checkArgs(t *testing.T, src *Source, l Ladder, args []string) {
 		}
 	}
 	before("-f", src.Demuxer)
-	before("-format_whitelist", src.Demuxer) // only the probed demuxer may open
+	before("-format_whitelist", src.Demuxer)                                     // only the probed demuxer may open
+	before("-max_pixels", strconv.FormatInt(MaxPixels(src.Video), 10))           // no picture larger than probed
+	before("-t", fmtFloat(math.Ceil(src.Duration+DurationMargin(src.Duration)))) // no longer than probed
 	if isURL(args[in+1]) {
 		before("-protocol_whitelist", "http,https,tcp,tls")
 	} else {
@@ -84,7 +88,7 @@ func TestLadderArgsOptions(t *testing.T) {
 		want []string // consecutive arguments that must appear
 		nil_ bool
 	}{
-		{"local file", src, l, EncodeOptions{Input: "in.mp4", OutDir: "o"}, []string{"-protocol_whitelist", "file", "-format_whitelist", "mov", "-f", "mov", "-i", "file:in.mp4"}, false},
+		{"local file", src, l, EncodeOptions{Input: "in.mp4", OutDir: "o"}, []string{"-protocol_whitelist", "file", "-format_whitelist", "mov", "-max_pixels", "1193984", "-f", "mov", "-i", "file:in.mp4"}, false},
 		{"url", src, l, EncodeOptions{Input: "http://h/k", OutDir: "o"}, []string{"-protocol_whitelist", "http,https,tcp,tls"}, false},
 		{"default preset", src, l, EncodeOptions{Input: "i", OutDir: "o"}, []string{"-preset", "veryfast"}, false},
 		{"preset", src, l, EncodeOptions{Input: "i", OutDir: "o", Preset: "slow"}, []string{"-preset", "slow"}, false},

@@ -88,7 +88,7 @@ func compareWays(b *testing.B, input, out string, rounds int, withSSIM bool) (fl
 // encodeCPU runs ffmpeg and returns its user+sys CPU time.
 func encodeCPU(b *testing.B, args []string) time.Duration {
 	b.Helper()
-	st, err := run(context.Background(), FFmpegPath(), args, nil)
+	st, err := run(context.Background(), FFmpegPath(), args, Budget{}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,11 @@
 // -format_whitelist (the allow-listed demuxers) and a -protocol_whitelist
 // limited to what the input needs, and ffmpeg is forced to the demuxer
 // Probe found (-f Source.Demuxer), so an uploaded playlist cannot make them
-// open the files or URLs it names.
+// open the files or URLs it names. Every decode is bounded too (InputArgs):
+// -max_pixels from the probed picture, so a file that grows mid-stream (a
+// decompression bomb) has its larger pictures refused and Run stops it;
+// -t from the probed duration plus DurationMargin. RunWithin runs ffmpeg
+// under a Budget (RLIMIT_DATA, RLIMIT_CPU) sized by EncodeBudget.
 //
 // It imports nothing of the project, so functions and services can share it.
 package media

@@ -41,12 +41,29 @@ func levelIDC(level string) int {
 
 // AudioRung is the audio rendition.
 type AudioRung struct {
-	Name                          string // "audio"
+	Name                          string // AudioName
 	Bitrate, Channels, SampleRate int
 }
 
 // Codecs returns the RFC 6381 codec string of AAC-LC.
 func (a AudioRung) Codecs() string { return "mp4a.40.2" }
+
+// AudioName is the audio rendition's name: its folder, and its NAME in
+// the master playlist.
+const AudioName = "audio"
+
+// ValidRungName reports whether name is one PlanLadder gives a video rung:
+// the short side in pixels, from the smallest picture accepted up to the
+// top standard rung, then "p" ("1080p", "720p", "48p"). Names become
+// folders, keys and ffmpeg arguments, so nothing else is accepted.
+func ValidRungName(name string) bool {
+	digits, ok := strings.CutSuffix(name, "p")
+	if !ok || digits == "" || digits[0] == '0' || len(digits) > 4 {
+		return false
+	}
+	n, err := strconv.Atoi(digits)
+	return err == nil && strings.Trim(digits, "0123456789") == "" && n >= minSide && n <= standards[0].short
+}
 
 // Ladder is the set of renditions to encode.
 type Ladder struct {
@@ -124,7 +141,7 @@ func PlanLadder(src *Source, opt LadderOptions) (Ladder, error) {
 	}
 	l := Ladder{SegmentSeconds: seg}
 	if src.Audio != nil {
-		l.Audio = &AudioRung{Name: "audio", Bitrate: audioBitrate, Channels: audioChannels, SampleRate: audioSampleRate}
+		l.Audio = &AudioRung{Name: AudioName, Bitrate: audioBitrate, Channels: audioChannels, SampleRate: audioSampleRate}
 	}
 	if src.Video == nil {
 		return l, nil

@@ -140,7 +140,7 @@ func Probe(ctx context.Context, ffprobe, input string, lim Limits) (*Source, err
 	if err := checkDecodable(ctx, ffprobe, src); err != nil {
 		return nil, err
 	}
-	if err := checkLimits(src, lim); err != nil {
+	if err := CheckLimits(src, lim); err != nil {
 		return nil, err
 	}
 	return src, nil
@@ -484,9 +484,11 @@ func parseInt(s string) int64 {
 	return n
 }
 
-// checkLimits refuses sources beyond lim. Picture limits apply to the long
-// and short sides so that portrait and landscape are treated alike.
-func checkLimits(src *Source, lim Limits) error {
+// CheckLimits refuses, with an error wrapping ErrUnsupported, sources
+// beyond lim. Picture limits apply to the long and short sides so that
+// portrait and landscape are treated alike. Probe applies it; the encode
+// function applies it to what it is sent, and live ingest to each feed.
+func CheckLimits(src *Source, lim Limits) error {
 	if lim.MaxSize > 0 && src.Size > lim.MaxSize {
 		return unsupported("the file is %s, more than the %s we accept", humanBytes(src.Size), humanBytes(lim.MaxSize))
 	}

@@ -68,17 +68,29 @@ func meaningfulLine(lines []string) string {
 // "-progress pipe:1" in args, onProgress (may be nil) is called for every
 // progress block, in order and never concurrently, before Run returns. A failure is a
 // *RunError holding the last lines of stderr; a cancelled run returns an
-// error wrapping ctx.Err().
+// error wrapping ctx.Err(). A decoder refusing a picture larger than
+// -max_pixels (see InputArgs) stops the run at once with an error wrapping
+// ErrUnsupported, even though ffmpeg would carry on without those frames.
 func Run(ctx context.Context, bin string, args []string, onProgress func(Progress)) error {
-	_, err := run(ctx, bin, args, onProgress)
+	_, err := run(ctx, bin, args, Budget{}, onProgress)
 	return err
 }
 
-// run is Run that also returns the process state, for resource usage.
-func run(ctx context.Context, bin string, args []string, onProgress func(Progress)) (*os.ProcessState, error) {
-	if err := ctx.Err(); err != nil {
+// RunWithin is Run with b enforced on the process. When a limit stops it,
+// the error is a *LimitError naming the limit.
+func RunWithin(ctx context.Context, bin string, args []string, b Budget, onProgress func(Progress)) error {
+	_, err := run(ctx, bin, args, b, onProgress)
+	return err
+}
+
+// run is RunWithin that also returns the process state, for resource usage.
+func run(parent context.Context, bin string, args []string, b Budget, onProgress func(Progress)) (*os.ProcessState, error) {
+	if err := parent.Err(); err != nil {
 		return nil, fmt.Errorf("run %s: %w", filepath.Base(bin), err)
 	}
+	// Cancelled with a cause when stderr shows a refused picture.
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -93,6 +105,11 @@ func run(ctx context.Context, bin string, args []string, onProgress func(Progres
 		return nil, fmt.Errorf("run %s: %w", filepath.Base(bin), err)
 	}
 	pid := cmd.Process.Pid
+	if err := b.Apply(pid); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("run %s: %w", filepath.Base(bin), err)
+	}
 
 	// The group is signalled only while its leader is unreaped, so the
 	// group id cannot have been reused by then.
@@ -130,7 +147,11 @@ func run(ctx context.Context, bin string, args []string, onProgress func(Progres
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		tail = lastLines(stderr, stderrLines)
+		tail = lastLines(stderr, stderrLines, func(line string) {
+			if err, ok := pictureGrew(line); ok {
+				cancel(err)
+			}
+		})
 	}()
 	go func() {
 		defer wg.Done()
@@ -151,25 +172,36 @@ func run(ctx context.Context, bin string, args []string, onProgress func(Progres
 	<-pipesDone
 	waitErr := cmd.Wait()
 
-	if ctx.Err() != nil {
-		return cmd.ProcessState, fmt.Errorf("run %s: %w", filepath.Base(bin), ctx.Err())
+	if parent.Err() != nil {
+		return cmd.ProcessState, fmt.Errorf("run %s: %w", filepath.Base(bin), parent.Err())
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return cmd.ProcessState, cause // a picture over -max_pixels
 	}
 	if waitErr != nil {
 		var ee *exec.ExitError
 		if errors.As(waitErr, &ee) {
-			return cmd.ProcessState, &RunError{Name: filepath.Base(bin), ExitCode: ee.ExitCode(), Stderr: tail}
+			re := &RunError{Name: filepath.Base(bin), ExitCode: ee.ExitCode(), Stderr: tail}
+			if le := limitHit(b, cmd.ProcessState, re); le != nil {
+				return cmd.ProcessState, le
+			}
+			return cmd.ProcessState, re
 		}
 		return cmd.ProcessState, fmt.Errorf("run %s: %w", filepath.Base(bin), waitErr)
 	}
 	return cmd.ProcessState, nil
 }
 
-// lastLines reads r to the end and keeps its last n lines.
-func lastLines(r io.Reader, n int) []string {
+// lastLines reads r to the end and keeps its last n lines, calling each
+// (may be nil) for every line as it comes.
+func lastLines(r io.Reader, n int, each func(string)) []string {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	var lines []string
 	for sc.Scan() {
+		if each != nil {
+			each(sc.Text())
+		}
 		lines = append(lines, sc.Text())
 		if len(lines) > n {
 			lines = lines[1:]

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	tscodecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+
+	"github.com/hlsflow/hlsflow/internal/media"
 )
 
 // ErrNeedMore is returned by ProbeTS when the data seen so far does not yet
@@ -96,4 +99,31 @@ func InfoFromSPS(spsNALU []byte) (Info, error) {
 		return Info{}, fmt.Errorf("%w: bad h264 dimensions", ErrUnsupported)
 	}
 	return info, nil
+}
+
+// Check refuses, with ErrUnsupported, a feed whose picture or frame rate
+// is beyond lim: the limits of on-demand sources (media.DefaultLimits),
+// applied by media.CheckLimits, the one place they are checked. A frame
+// rate the stream does not state (0) is not checked.
+func Check(info Info, lim media.Limits) error {
+	if info.VideoCodec == "" {
+		return nil
+	}
+	if err := media.CheckLimits(Source(info), lim); err != nil {
+		return fmt.Errorf("%w: %s", ErrUnsupported, strings.TrimPrefix(err.Error(), media.ErrUnsupported.Error()+": "))
+	}
+	return nil
+}
+
+// Source is the media.Source a feed stands for, its probed picture and
+// audio, for media's limits, -max_pixels and budgets.
+func Source(info Info) *media.Source {
+	src := &media.Source{}
+	if info.VideoCodec != "" {
+		src.Video = &media.Video{Codec: info.VideoCodec, Width: info.Width, Height: info.Height, FPS: info.FPS}
+	}
+	if info.Audio {
+		src.Audio = &media.Audio{Codec: info.AudioCodec}
+	}
+	return src
 }

@@ -3,7 +3,10 @@ package feed
 import (
 	"errors"
 	"os/exec"
+	"strings"
 	"testing"
+
+	"github.com/hlsflow/hlsflow/internal/media"
 )
 
 func encode(t *testing.T, args ...string) []byte {
@@ -44,6 +47,46 @@ func TestProbeTS(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("ProbeTS = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckAppliesTheVODLimits: feeds get the picture and frame-rate
+// limits of uploads (media.DefaultLimits), checked on what ProbeTS reads.
+func TestCheckAppliesTheVODLimits(t *testing.T) {
+	wide := encode(t, "-f", "lavfi", "-i", "color=c=black:s=8192x16:r=25:d=0.2",
+		"-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", "-")
+	fast := encode(t, "-f", "lavfi", "-i", "color=c=black:s=64x48:r=300:d=0.2",
+		"-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", "-")
+	ok := encode(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30:duration=1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", "-")
+	radio := encode(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", "-f", "mpegts", "-")
+	tests := []struct {
+		name string
+		data []byte
+		want string // "" = accepted
+	}{
+		{"8192 wide", wide, "larger than the 7680x4320"},
+		{"300 fps", fast, "frame rate (300 fps) is higher than the 240 fps"},
+		{"160x90 at 30 fps", ok, ""},
+		{"audio only", radio, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info, err := ProbeTS(tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Check(info, media.DefaultLimits)
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("%+v refused: %v", info, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%+v: %v, want ErrUnsupported saying %q", info, err, tt.want)
 			}
 		})
 	}

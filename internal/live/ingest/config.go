@@ -23,6 +23,9 @@ const (
 	DefaultUDPStream = "udp"
 	DefaultGrace     = 15 * time.Second
 	DefaultStatsLog  = 30 * time.Second
+	// DefaultMaxDuration is how long a stream may run before it is ended
+	// and recorded: a forgotten encoder must not transcode for ever.
+	DefaultMaxDuration = 12 * time.Hour
 )
 
 // Config configures a Service. Zero values take the defaults noted.
@@ -40,6 +43,9 @@ type Config struct {
 	// Grace is how long a stream whose publisher dropped waits for it to
 	// come back and continue (with a discontinuity) before it is finalised.
 	Grace time.Duration
+	// MaxDuration ends a stream (cleanly: ENDLIST and recording) this long
+	// after it started, reconnects included. Default DefaultMaxDuration.
+	MaxDuration time.Duration
 
 	WorkDir        string // local segments, default os.TempDir()
 	FFmpeg         string // default media.FFmpegPath()
@@ -79,6 +85,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Grace <= 0 {
 		c.Grace = DefaultGrace
+	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = DefaultMaxDuration
 	}
 	if c.WorkDir == "" {
 		c.WorkDir = os.TempDir()

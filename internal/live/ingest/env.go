@@ -25,6 +25,7 @@ type Env struct {
 //	UDP_STREAM (udp)  HEALTH_ADDR (:8081)  DVR_WINDOW (5m)  GRACE (15s)
 //	LIVE_PRESET (veryfast)  LIVE_MAX_RUNGS (0 = all)  LIVE_THREADS (0)
 //	WORK_DIR (os temp)  STOP_TIMEOUT (25s, below ECS's 30 s stopTimeout)
+//	LIVE_MAX_DURATION (12h: a stream is ended and recorded after it)
 //	STREAM_KEY_SECRET | STREAM_KEY_SECRET_FILE | STREAM_KEY_SECRET_ARN
 //	RTMP_HANDSHAKE_TIMEOUT (5s)  RTMP_MAX_CONNS (64)  RTMP_MAX_CONNS_PER_ADDR (8)
 //	UDP_ALLOW (CIDRs or addresses, comma-separated; "" = any source)
@@ -88,6 +89,7 @@ func FromEnv(getenv func(string) string) (Env, error) {
 		errs = append(errs, "UDP_ALLOW: "+err.Error())
 	}
 	e.Config.UDPAllow = allow
+	e.Config.MaxDuration = dur("LIVE_MAX_DURATION", DefaultMaxDuration.String())
 	if e.Config.Bucket == "" {
 		errs = append(errs, "MEDIA_BUCKET is required")
 	}

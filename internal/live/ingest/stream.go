@@ -106,6 +106,7 @@ type run struct {
 	dir     string
 	ended   bool
 	started time.Time
+	limit   *time.Timer // ends the run at the stream's MaxDuration
 }
 
 var _ feed.Feed = (*run)(nil)
@@ -113,6 +114,13 @@ var _ feed.Feed = (*run)(nil)
 // Start plans the ladder (first run only) and starts ffmpeg.
 func (r *run) Start(info feed.Info) error {
 	st, s := r.st, r.st.svc
+	if err := feed.Check(info, media.DefaultLimits); err != nil {
+		return err // the limits of uploads, before any ffmpeg
+	}
+	left := s.cfg.MaxDuration - time.Since(st.started)
+	if left <= 0 {
+		return fmt.Errorf("%w: the stream reached its maximum duration of %s", feed.ErrUnsupported, s.cfg.MaxDuration)
+	}
 	var setupErr error
 	st.setup.Do(func() { setupErr = st.init(info) })
 	if setupErr != nil {
@@ -145,10 +153,11 @@ func (r *run) Start(info feed.Info) error {
 	if len(names) == 0 {
 		names = []string{st.ladder.Audio.Name} // audio only
 	}
-	args := transcode.Args(st.ladder, transcode.ArgsOptions{Dir: dir, Preset: s.cfg.Preset, Threads: s.cfg.Threads, NoAudio: noAudio})
+	args := transcode.Args(st.ladder, transcode.ArgsOptions{Dir: dir, Preset: s.cfg.Preset, Threads: s.cfg.Threads, NoAudio: noAudio, Feed: info})
 	pub := st.pub
 	proc, err := transcode.Start(transcode.Options{
 		FFmpeg: s.cfg.FFmpeg, Args: args, Dir: dir, Rungs: names, Log: s.cfg.Log,
+		Budget: transcode.Budget(st.ladder, info, left, s.cfg.Preset),
 		OnSegment: func(seg transcode.Segment) {
 			pub.Add(publish.Segment{Rung: seg.Rung, Path: seg.Path, Duration: seg.Duration, Ready: seg.Ready})
 		},
@@ -166,6 +175,9 @@ func (r *run) Start(info feed.Info) error {
 		return errors.New("publisher gone")
 	}
 	r.proc, r.dir, r.started = proc, dir, time.Now()
+	r.limit = time.AfterFunc(left, func() {
+		r.End(fmt.Errorf("the stream reached its maximum duration of %s", s.cfg.MaxDuration))
+	})
 	s.cfg.Log.Info("live: transcoding", "stream", st.name, "run", r.n, "recording", st.rec, "pid", proc.Pid(),
 		"rungs", names)
 	return nil
@@ -246,6 +258,9 @@ func (r *run) End(err error) {
 	}
 	r.ended = true
 	proc, dir := r.proc, r.dir
+	if r.limit != nil {
+		r.limit.Stop()
+	}
 	r.mu.Unlock()
 	st, s := r.st, r.st.svc
 	if err != nil {
@@ -286,8 +301,8 @@ func (r *run) End(err error) {
 		delete(s.streams, st.name)
 		return
 	}
-	if s.closing {
-		s.finalize(st)
+	if s.closing || time.Since(st.started) >= s.cfg.MaxDuration {
+		s.finalize(st) // no grace: shutting down, or the stream is over its time
 		return
 	}
 	st.grace = time.AfterFunc(s.cfg.Grace, func() {

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/media"
 )
 
@@ -36,6 +38,36 @@ type ArgsOptions struct {
 	ListSize  int    // entries kept in ffmpeg's own playlists, default 30
 	NoAudio   bool   // ignore the feed's audio
 	InputArgs []string
+	// Feed is what the listener probed of this run's feed: its picture
+	// bounds the decoder (-max_pixels, see maxPixels). A zero Feed bounds
+	// it by media.DefaultLimits.
+	Feed feed.Info
+}
+
+// maxPixels bounds the pictures ffmpeg decodes from the feed to the
+// probed one (media.MaxPixels): a publisher who switches to 8K mid-stream
+// has those frames refused by the decoder, never allocated.
+func maxPixels(l media.Ladder, info feed.Info) int64 {
+	switch {
+	case info.VideoCodec != "" && info.Width > 0 && info.Height > 0:
+		return media.MaxPixels(feed.Source(info).Video)
+	case len(l.Video) == 0:
+		return 0 // audio only: no picture to decode
+	}
+	return int64(media.DefaultLimits.MaxPixels)
+}
+
+// Budget is what the live ffmpeg of feed info may use over a run of at
+// most d (media.EncodeBudget of the ladder for that long).
+func Budget(l media.Ladder, info feed.Info, d time.Duration, preset string) media.Budget {
+	if preset == "" {
+		preset = DefaultPreset
+	}
+	src := feed.Source(info)
+	if src.Video != nil && src.Video.FPS <= 0 {
+		src.Video.FPS = 30
+	}
+	return media.EncodeBudget(src, l, d.Seconds(), preset)
 }
 
 // Args returns the ffmpeg argv (without the binary) that encodes ladder l
@@ -78,6 +110,7 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 	a = append(a, opt.InputArgs...)
 	a = append(a,
 		"-protocol_whitelist", "pipe,file",
+		"-max_pixels", strconv.FormatInt(maxPixels(l, opt.Feed), 10),
 		"-fflags", "+genpts+discardcorrupt",
 		"-analyzeduration", "1500000", "-probesize", "2000000",
 		"-f", "mpegts", "-i", input)

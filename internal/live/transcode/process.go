@@ -42,6 +42,9 @@ type Options struct {
 	// OnSegment is called, from one goroutine, for every finished segment
 	// in order per rung. It must not block for long.
 	OnSegment func(Segment)
+	// Budget is set on ffmpeg right after it starts (see Budget); zero
+	// fields mean no limit.
+	Budget media.Budget
 }
 
 // Segment is a finished segment file.
@@ -124,6 +127,11 @@ func Start(opt Options) (*Process, error) {
 	}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start ffmpeg: %w", err)
+	}
+	if err := opt.Budget.Apply(cmd.Process.Pid); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
 		return nil, fmt.Errorf("start ffmpeg: %w", err)
 	}
 	p.wg.Go(func() { p.readProgress(stdout) })

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/media"
 )
 
@@ -34,7 +35,8 @@ func TestArgsGolden(t *testing.T) {
 		opt   ArgsOptions
 		empty bool
 	}{
-		{name: "two rungs with audio", l: testLadder(true), opt: ArgsOptions{Dir: "/work", Preset: "ultrafast", Threads: 1}},
+		{name: "two rungs with audio", l: testLadder(true), opt: ArgsOptions{Dir: "/work", Preset: "ultrafast", Threads: 1,
+			Feed: feed.Info{Width: 320, Height: 240, FPS: 25, VideoCodec: "h264", Audio: true, AudioCodec: "aac"}}},
 		{name: "no audio", l: testLadder(false), opt: ArgsOptions{Dir: "/work"}},
 		{name: "audio ignored", l: testLadder(true), opt: ArgsOptions{Dir: "/work", NoAudio: true}},
 		{name: "audio only", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work"}},
