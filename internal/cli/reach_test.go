@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -111,6 +113,10 @@ func TestStreamCreateAsksTheServer(t *testing.T) {
 		b := new(bytes.Buffer)
 		b.ReadFrom(r.Body)
 		gotBody = b.String()
+		if sum := sha256.Sum256(b.Bytes()); r.Header.Get("X-Amz-Content-Sha256") != hex.EncodeToString(sum[:]) {
+			http.Error(w, `{"error":"x-amz-content-sha256 must be the body's SHA-256"}`, http.StatusBadRequest)
+			return
+		}
 		if gotAuth != "Bearer "+token {
 			w.WriteHeader(http.StatusUnauthorized)
 			w.Write([]byte(`{"error":"creating a stream needs the API token"}`))
