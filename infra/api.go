@@ -81,6 +81,15 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 		},
 	})
 	a := &API{Function: fn, URL: url}
+	// What the API shows strangers follows the stack's choices: nothing
+	// without the token unless the library is public, and no unsigned
+	// playback URL when the CDN only serves signed requests.
+	if cfg.PublicLibrary {
+		fn.AddEnvironment(jsii.String("PUBLIC_LIBRARY"), jsii.String("true"), nil)
+	}
+	if cfg.SignedPlayback {
+		fn.AddEnvironment(jsii.String("SIGNED_PLAYBACK"), jsii.String("true"), nil)
+	}
 	if !cfg.Local {
 		// Only the ARN reaches the function: its environment (readable with
 		// lambda:GetFunctionConfiguration) holds no secret, and a rotated

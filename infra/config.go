@@ -44,7 +44,10 @@ type Config struct {
 	// SignedPlayback requires CloudFront signed URLs or cookies for media,
 	// verified against SigningPublicKey (PEM; the context value may also be
 	// a path to a PEM file).
-	SignedPlayback   bool
+	SignedPlayback bool
+	// PublicLibrary lets anyone list the ready videos and live streams
+	// through the API (PUBLIC_LIBRARY); off, the library needs the token.
+	PublicLibrary    bool
 	SigningPublicKey string
 	// DVRWindow is how much of a live stream stays in its playlist.
 	DVRWindow time.Duration
@@ -105,6 +108,7 @@ const (
 	ctxLogRetentionDays   = "logRetentionDays"
 	ctxAllowedOrigins     = "allowedOrigins"
 	ctxSignedPlayback     = "signedPlayback"
+	ctxPublicLibrary      = "publicLibrary"
 	ctxSigningPublicKey   = "signingPublicKey"
 	ctxDVRWindow          = "dvrWindow"
 	ctxIngestDesiredCount = "ingestDesiredCount"
@@ -169,6 +173,7 @@ var defaults = map[string]string{
 	ctxLogRetentionDays:   "30",
 	ctxAllowedOrigins:     "*",
 	ctxSignedPlayback:     "false",
+	ctxPublicLibrary:      "false",
 	ctxSigningPublicKey:   "",
 	ctxDVRWindow:          "10m",
 	ctxIngestDesiredCount: "1",
@@ -215,6 +220,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		LogRetentionDays:   p.intOneOf(ctxLogRetentionDays, allowedRetention),
 		AllowedOrigins:     p.origins(ctxAllowedOrigins),
 		SignedPlayback:     p.boolean(ctxSignedPlayback),
+		PublicLibrary:      p.boolean(ctxPublicLibrary),
 		SigningPublicKey:   strings.TrimSpace(p.str(ctxSigningPublicKey)),
 		DVRWindow:          p.duration(ctxDVRWindow, 30*time.Second, 24*time.Hour),
 		IngestDesiredCount: p.intIn(ctxIngestDesiredCount, 0, 50),

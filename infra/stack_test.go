@@ -285,10 +285,9 @@ func TestCloudFrontCachingAndCORS(t *testing.T) {
 
 // Signed playback protects media (not the API) with a trusted key group.
 func TestSignedPlayback(t *testing.T) {
-	pem := "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----"
-	s := synth(t, map[string]any{ctxSignedPlayback: "true", ctxSigningPublicKey: pem, ctxAllowedOrigins: "https://app.example.com"})
+	s := synth(t, map[string]any{ctxSignedPlayback: "true", ctxSigningPublicKey: testPublicKey, ctxAllowedOrigins: "https://app.example.com"})
 	_, key := s.one(t, "AWS::CloudFront::PublicKey", "Delivery")
-	if get(key.Properties, "PublicKeyConfig", "EncodedKey") != pem {
+	if get(key.Properties, "PublicKeyConfig", "EncodedKey") != testPublicKey {
 		t.Error("public key is not the configured PEM")
 	}
 	kg, _ := s.one(t, "AWS::CloudFront::KeyGroup", "Delivery")
@@ -347,14 +346,15 @@ func TestFunctions(t *testing.T) {
 			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0"}, "x86_64", map[string]want{
 			"OnDemandTranscode": {3008, 900, 4096, true, with(ffmpegEnv("faster"), "SOURCE_MINUTES_PER_DAY", "0"), nil},
 		}},
-		{"few encodes", map[string]any{ctxTranscodeConc: "3", ctxEncodeConc: "7", ctxDailySourceMinutes: "90"}, "arm64", map[string]want{
+		{"few encodes, public library, signed playback", map[string]any{ctxTranscodeConc: "3", ctxEncodeConc: "7", ctxDailySourceMinutes: "90",
+			ctxPublicLibrary: "true", ctxSignedPlayback: "true", ctxSigningPublicKey: testPublicKey}, "arm64", map[string]want{
 			// 7 encodes shared by 3 transcodes: 2 chunks each at once.
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
 				"ENCODE_FUNCTION", "OnDemandEncode", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90"), float64(3)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
-				"API_TOKEN_SECRET_ARN": "ApiToken"}, nil},
+				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true"}, nil},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -720,3 +720,7 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 		local.tmpl.HasOutput(jsii.String("ApiUrl"), &map[string]any{"Value": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()})})
 	})
 }
+
+// testPublicKey is enough of a PEM public key for the stack's check and
+// CloudFront's key resource (CDK does not parse it).
+const testPublicKey = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----"

@@ -217,6 +217,9 @@ func TestBadUploadsFail(t *testing.T) {
 		{"truncated mp4", writeFile(t, "cut.mp4", full[:len(full)/3]), []string{"incomplete", "damaged", "truncated"}},
 		{"text file", writeFile(t, "notes.mp4", []byte("hello, this is not a video\n")), []string{"not a", "text", "recogn"}},
 		{"playlist", writeFile(t, "list.mp4", []byte("#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1:9/leak.ts\n")), []string{"playlist", "not allowed", "not supported", "unsupported"}},
+		// 64x48 for the probe, then 8192x8192 frames (issue 15): refused
+		// while decoding, with ffmpeg bounded by -max_pixels.
+		{"decompression bomb", writeFile(t, "bomb.ts", testenv.Bomb(t, 3)), []string{"grows"}},
 	}
 	ids := make([]string, len(cases))
 	for i, c := range cases {

@@ -31,6 +31,10 @@ func main() {
 		PublicURL:     os.Getenv("PUBLIC_URL"),
 		RTMPURL:       os.Getenv("RTMP_URL"),
 		Token:         os.Getenv("API_TOKEN"),
+		// Set by the stack from its publicLibrary and signedPlayback
+		// parameters (infra/api.go).
+		PublicLibrary:  os.Getenv("PUBLIC_LIBRARY") == "true",
+		SignedPlayback: os.Getenv("SIGNED_PLAYBACK") == "true",
 	}
 	// On AWS the token stays in Secrets Manager: the function gets only its
 	// ARN and reads the value at run time, cached, so the environment holds
