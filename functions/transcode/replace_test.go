@@ -256,9 +256,12 @@ func TestSupersededJobPublishesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := catalog.Source{Bucket: testenv.BucketUploads, Key: key, Size: info.Size, ETag: strings.Trim(info.ETag, `"`)}
+	var b catalog.Source
+	b.Bucket, b.Key, b.Size, b.ETag = testenv.BucketUploads, key, info.Size, strings.Trim(info.ETag, `"`)
 	st := *old.status
-	st.Replacement = catalog.NewReplacement(b)
+	next := st.Source // the type status.json holds
+	next.Size, next.ETag = b.Size, b.ETag
+	st.Replacement = catalog.NewReplacement(next)
 	// The upload changes again before this job publishes.
 	upload(t, env.Store, key, testClip(t, 4, 320, 180))
 	res, err := h.transcode(context.Background(), id, b, &st)

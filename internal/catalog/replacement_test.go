@@ -11,15 +11,16 @@ import (
 // RevisionOf reads back the revision from every name the pipeline writes
 // with one, and none from the names all revisions share.
 func TestRevisionOf(t *testing.T) {
-	src := Source{Bucket: "uploads", Key: "a.mp4", Size: 10, ETag: "abc"}
-	rev := src.Revision()
+	var st Status
+	st.Source.Size, st.Source.ETag = 10, "abc"
+	rev := st.Source.Revision()
 	for _, tt := range []struct {
 		key, want string
 	}{
 		{Prefix("v") + "720p/" + media.SegmentName(rev, 0), rev},
 		{Prefix("v") + "audio/" + media.SegmentName(rev, 12345), rev},
 		{Prefix("v") + "720p/" + media.PlaylistName(rev), rev},
-		{PosterKey("v", src), rev},
+		{PosterKey("v", st.Source), rev},
 		{Prefix("v") + "720p/" + media.PlaylistName(""), ""},
 		{Prefix("v") + "720p/" + media.SegmentName("", 3), ""},
 		{MasterKey("v"), ""},
@@ -38,7 +39,8 @@ func TestRevisionOf(t *testing.T) {
 // A status without a replacement reads as before (no "replacement" key);
 // with one, the fields around it still describe what plays.
 func TestReplacementIsAdditive(t *testing.T) {
-	old := Status{ID: "v", State: StateReady, Progress: 1, Source: Source{Key: "a.mp4", ETag: "1"}, Playback: MasterKey("v")}
+	old := Status{ID: "v", State: StateReady, Progress: 1, Playback: MasterKey("v")}
+	old.Source.Size, old.Source.ETag = 4, "1"
 	b, err := json.Marshal(old)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +49,9 @@ func TestReplacementIsAdditive(t *testing.T) {
 		t.Errorf("status without a replacement has the key: %s", b)
 	}
 	with := old
-	with.Replacement = NewReplacement(Source{Key: "a.mp4", ETag: "2", Size: 5})
+	next := old.Source
+	next.Size, next.ETag = 5, "2"
+	with.Replacement = NewReplacement(next)
 	b, err = json.Marshal(with)
 	if err != nil {
 		t.Fatal(err)
