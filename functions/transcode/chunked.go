@@ -239,11 +239,13 @@ func (f *fanout) add(ctx context.Context, r chunk.Request, res *chunk.Response) 
 	if f.ladder.Audio != nil {
 		total++
 	}
-	f.st.Progress = math.Min(0.99, math.Round(float64(f.done)/float64(total)*100)/100)
+	setProgress(f.st, math.Min(0.99, math.Round(float64(f.done)/float64(total)*100)/100))
 	if err := catalog.Write(ctx, f.h.Store, f.h.MediaBucket, f.st); err != nil {
 		f.h.logger().Warn("write progress", "id", f.id, "err", err)
 	}
-	if f.h.NoProgressive {
+	if f.h.NoProgressive || f.st.Replacement != nil {
+		// A replacement publishes nothing early: the ready video it
+		// replaces keeps the master until the new one is complete.
 		return nil
 	}
 	return f.publishLeading(ctx)
@@ -355,10 +357,11 @@ func (f *fanout) rates(lists []namedPlaylist) map[string]rate {
 	return rates
 }
 
-// finish writes the VOD playlists, then the master, once every chunk is in.
+// finish writes the VOD playlists once every chunk is in, and builds the
+// master (publishMaster writes it).
 func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*result, error) {
 	prefix := catalog.Prefix(f.id)
-	res := &result{keys: map[string]bool{}}
+	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}}
 	lists := f.playlists(len(f.video), hls.TypeVOD)
 	var longest time.Duration
 	for _, l := range lists {
@@ -375,7 +378,7 @@ func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*re
 		if err != nil {
 			return nil, fmt.Errorf("%s playlist: %w", l.name, err)
 		}
-		if err := f.h.putPlaylists(ctx, prefix+l.name+"/", f.rev, out, res.keys); err != nil {
+		if err := f.h.putPlaylists(ctx, prefix+l.name+"/", f.rev, out, res); err != nil {
 			return nil, err
 		}
 	}
@@ -384,11 +387,7 @@ func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*re
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)
 	}
-	key := catalog.MasterKey(f.id)
-	if err := f.h.Store.PutBytes(ctx, f.h.MediaBucket, key, out, store.For(key)); err != nil {
-		return nil, err
-	}
-	res.keys[key] = true
+	res.master = out
 	res.duration = math.Round(longest.Seconds()*1000) / 1000
 	res.renditions = renditions
 	return res, nil

@@ -78,6 +78,11 @@ type Handler struct {
 	// NoProgressive writes playlists only when every chunk is in, instead
 	// of EVENT playlists as the leading chunks arrive.
 	NoProgressive bool
+
+	// RetireAfter is how long a replaced video's files are kept after the
+	// new version is ready (see replace.go); 0 = DefaultRetireAfter,
+	// negative = at once.
+	RetireAfter time.Duration
 }
 
 // New returns a Handler with the default tools, limits and ladder.
@@ -168,8 +173,7 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 	case err == nil && prev.State == catalog.StateReady && prev.Source == src.Upload:
 		log.Info("already transcoded", "etag", src.ETag)
 		return nil
-	case err == nil && h.Invoker != nil && prev.State == catalog.StateProcessing && prev.Source == src.Upload &&
-		time.Since(prev.Updated) < staleAfter:
+	case err == nil && h.Invoker != nil && inProgress(prev, src.Upload) && time.Since(prev.Updated) < staleAfter:
 		// A re-delivered event while another invocation fans out the same
 		// upload (it refreshes status.json every heartbeatEvery): starting
 		// again would encode every chunk twice.
@@ -180,33 +184,58 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 	}
 
 	st := &catalog.Status{ID: id, State: catalog.StateProcessing, Source: src.Upload}
+	// A ready video made from another upload plays on, as status.json
+	// says, until this one is ready; st.Replacement tells of this one.
+	old := replaced(prev, src.Upload)
+	if old != nil {
+		st = old
+		st.Replacement = catalog.NewReplacement(src.Upload)
+		log.Info("replacing", "playing", old.Source.ETag, "etag", src.ETag)
+	}
 	if err := catalog.Write(ctx, h.Store, h.MediaBucket, st); err != nil {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}
 	// A retry after a crash starts from a clean folder, so the output is
-	// never a mix of two attempts.
-	if err := h.clean(ctx, id, nil); err != nil {
+	// never a mix of two attempts; a replacement keeps what plays.
+	if old != nil {
+		err = h.sweepAttempts(ctx, id, old)
+	} else {
+		err = h.clean(ctx, id, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}
 
 	start := time.Now()
 	res, err := h.transcode(ctx, id, src, st)
+	poster := "" // a replaced video's poster goes with it
+	if err == nil {
+		// A poster is a nicety: a video without one is still ready.
+		if key, err := h.poster(ctx, id, src, res); err != nil {
+			log.Warn("poster", "err", err)
+		} else if key != "" {
+			res.keys[key] = true
+			poster = key
+		}
+		// Players switch to this version here; status.json follows.
+		err = h.publishMaster(ctx, id, src, res)
+	}
+	if errors.Is(err, errSuperseded) {
+		return h.abandon(ctx, log, id, src)
+	}
 	if err != nil {
 		return h.fail(ctx, log, st, err)
 	}
-	// A poster is a nicety: a video without one is still ready.
-	if key, err := h.poster(ctx, id, src, res); err != nil {
-		log.Warn("poster", "err", err)
-	} else if key != "" {
-		res.keys[key] = true
-		st.Poster = key
-	}
 	// Remove anything an overlapping attempt may have left that is not
 	// part of this output (the master is already written, so only strays).
-	if err := h.clean(ctx, id, res.keys); err != nil {
-		log.Warn("remove stray outputs", "err", err)
+	// A replaced version's files go later, once no player needs them.
+	if old == nil {
+		if err := h.clean(ctx, id, res.keys); err != nil {
+			log.Warn("remove stray outputs", "err", err)
+		}
 	}
 	st.State, st.Progress, st.Error = catalog.StateReady, 1, ""
+	st.Source, st.Replacement, st.Poster = src.Upload, nil, poster
 	st.Duration = res.duration
 	st.Renditions = res.renditions
 	st.Playback = catalog.MasterKey(id)
@@ -214,6 +243,9 @@ func (h *Handler) process(ctx context.Context, bucket, key string) error {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}
 	log.Info("ready", "renditions", len(res.renditions), "duration", res.duration, "took", time.Since(start).Round(time.Millisecond))
+	if old != nil {
+		h.retire(ctx, log, id, src, res.keys)
+	}
 	return nil
 }
 
@@ -236,11 +268,20 @@ func (h *Handler) fail(ctx context.Context, log *slog.Logger, st *catalog.Status
 	if !final {
 		errs = append(errs, fmt.Errorf("transcode %s: %w", st.ID, cause))
 	}
-	if err := h.clean(bctx, st.ID, nil); err != nil {
-		errs = append(errs, fmt.Errorf("transcode %s: clean up: %w", st.ID, err))
+	if r := st.Replacement; r != nil {
+		// The replaced version plays on: only the new upload's files go,
+		// and status.json says why it was not replaced.
+		if err := h.sweepAttempts(bctx, st.ID, st); err != nil {
+			errs = append(errs, fmt.Errorf("transcode %s: clean up: %w", st.ID, err))
+		}
+		r.State, r.Error = catalog.StateFailed, msg
+	} else {
+		if err := h.clean(bctx, st.ID, nil); err != nil {
+			errs = append(errs, fmt.Errorf("transcode %s: clean up: %w", st.ID, err))
+		}
+		st.State, st.Error = catalog.StateFailed, msg
+		st.Renditions, st.Playback, st.Duration = nil, "", 0
 	}
-	st.State, st.Error = catalog.StateFailed, msg
-	st.Renditions, st.Playback, st.Duration = nil, "", 0
 	if err := catalog.Write(bctx, h.Store, h.MediaBucket, st); err != nil {
 		errs = append(errs, fmt.Errorf("transcode %s: %w", st.ID, err))
 	}

@@ -33,6 +33,9 @@ func newHandler(t *testing.T) (*Handler, *testenv.S3Env) {
 	h.TmpDir = t.TempDir()
 	h.Preset = "ultrafast"
 	h.ProgressEvery = time.Second
+	// A replaced version's files outlive the switch this long, not the
+	// production grace: tests that re-upload need not wait for it.
+	h.RetireAfter = time.Second
 	h.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	return h, env
 }

@@ -25,7 +25,9 @@ type result struct {
 	keys       map[string]bool // every object written under vod/{id}/
 	duration   float64         // seconds, as encoded
 	renditions []catalog.Rendition
-	source     *media.Source // as probed, for the poster
+	master     []byte            // master.m3u8, for publishMaster to write
+	stable     map[string][]byte // each rendition's index.m3u8, written with the master
+	source     *media.Source     // as probed, for the poster
 	ladder     media.Ladder
 }
 
@@ -156,10 +158,10 @@ func (h *Handler) watch(ctx context.Context, abort context.CancelFunc, stop <-ch
 		}
 		p := math.Round(time.Duration(outTime.Load()).Seconds()/duration*100) / 100
 		p = math.Max(0, math.Min(0.99, p))
-		if p == st.Progress {
+		if !setProgress(st, p) {
 			continue
 		}
-		st.Progress, lastWrite = p, time.Now()
+		lastWrite = time.Now()
 		if err := catalog.Write(ctx, h.Store, h.MediaBucket, st); err != nil {
 			h.logger().Warn("write progress", "id", st.ID, "err", err)
 		}
@@ -208,11 +210,11 @@ func presignTTL(ctx context.Context) time.Duration {
 	return 12 * time.Hour
 }
 
-// publish writes the media playlists, then the master, once every segment
-// they list is in the bucket.
+// publish writes the media playlists once every segment they list is in
+// the bucket, and builds the master (publishMaster writes it).
 func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source, l media.Ladder, work string, up *uploader) (*result, error) {
 	prefix := catalog.Prefix(id)
-	res := &result{keys: map[string]bool{}}
+	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}}
 	for rel := range up.sizes {
 		res.keys[prefix+rel] = true
 	}
@@ -252,7 +254,7 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 		if err != nil {
 			return nil, fmt.Errorf("%s playlist: %w", name, err)
 		}
-		if err := h.putPlaylists(ctx, prefix+name+"/", rev, out, res.keys); err != nil {
+		if err := h.putPlaylists(ctx, prefix+name+"/", rev, out, res); err != nil {
 			return nil, err
 		}
 	}
@@ -269,30 +271,25 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)
 	}
-	key := catalog.MasterKey(id)
-	if err := h.Store.PutBytes(ctx, h.MediaBucket, key, out, store.For(key)); err != nil {
-		return nil, err
-	}
-	res.keys[key] = true
+	res.master = out
 	res.renditions = renditions
 	return res, nil
 }
 
 // putPlaylists writes a finished media playlist into folder under its
-// revision's name, which the master lists, and as index.m3u8, a stable
-// link to one rendition that follows the newest upload (cached briefly,
-// like the master), and notes both keys.
-func (h *Handler) putPlaylists(ctx context.Context, folder, rev string, body []byte, keys map[string]bool) error {
-	names := []string{media.PlaylistName(rev)}
-	if stable := media.PlaylistName(""); names[0] != stable {
-		names = append(names, stable)
+// revision's name, which the master lists, and keeps it for index.m3u8, a
+// stable link to one rendition that follows the newest upload (cached
+// briefly, like the master), which publishMaster writes with the master:
+// until then it leads to the version that plays. It notes both keys.
+func (h *Handler) putPlaylists(ctx context.Context, folder, rev string, body []byte, res *result) error {
+	key := folder + media.PlaylistName(rev)
+	if err := h.Store.PutBytes(ctx, h.MediaBucket, key, body, store.For(key)); err != nil {
+		return err
 	}
-	for _, n := range names {
-		key := folder + n
-		if err := h.Store.PutBytes(ctx, h.MediaBucket, key, body, store.For(key)); err != nil {
-			return err
-		}
-		keys[key] = true
+	res.keys[key] = true
+	if stable := folder + media.PlaylistName(""); stable != key {
+		res.stable[stable] = body
+		res.keys[stable] = true
 	}
 	return nil
 }

@@ -77,6 +77,9 @@ type Status struct {
 	Playback   string      `json:"playback,omitempty"`
 	Poster     string      `json:"poster,omitempty"`
 	Updated    time.Time   `json:"updated"`
+	// Replacement is set while a newer upload under the same key is
+	// processed, or after it failed; see Replacement.
+	Replacement *Replacement `json:"replacement,omitempty"`
 }
 
 // Write stores st as the video's status.json, stamping Updated.

@@ -104,6 +104,13 @@ func waitReady(ctx context.Context, env Env, s *store.Store, bucket, id, etag st
 	for {
 		st, err := catalog.Read(ctx, s, bucket, id)
 		switch {
+		case err == nil && st.Source.ETag != etag && st.Replacement != nil && st.Replacement.Source.ETag == etag:
+			// The previous upload plays on while this one replaces it.
+			if r := st.Replacement; r.State == catalog.StateFailed {
+				bar.draw("failed", r.Progress)
+				return fmt.Errorf("video %s: the new upload failed (the previous version still plays): %s", id, r.Error)
+			}
+			bar.draw("replacing", st.Replacement.Progress)
 		case errors.Is(err, store.ErrNotFound), err == nil && st.Source.ETag != etag:
 			bar.draw("queued", 0)
 		case err != nil && ctx.Err() == nil:
