@@ -27,6 +27,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hlsflow/hlsflow/internal/hostguard"
 	"github.com/hlsflow/hlsflow/internal/localcloud/events"
 	"github.com/hlsflow/hlsflow/internal/localcloud/invokeapi"
 	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
@@ -58,8 +59,9 @@ type Config struct {
 	DataDir string
 	// S3Addr is the one address for S3 and the Lambda Invoke API.
 	S3Addr string
-	// AccessKey/SecretKey default to AWS_ACCESS_KEY_ID and
-	// AWS_SECRET_ACCESS_KEY, else test/test.
+	// AccessKey/SecretKey are the one credential pair S3 and the Invoke
+	// API accept; default test/test (LocalStack's). They are never taken
+	// from the environment, where a user's real AWS keys may be.
 	AccessKey, SecretKey string
 	// Region defaults to AWS_REGION, AWS_DEFAULT_REGION, else us-east-1.
 	Region string
@@ -74,6 +76,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Verbose makes versitygw log every request.
 	Verbose bool
+	// Hosts are the Host headers the front door answers (DNS rebinding
+	// protection); others get 421. Default: loopback names and
+	// addresses, and S3Addr's host.
+	Hosts *hostguard.Guard
 }
 
 // Cloud is a running local cloud.
@@ -96,13 +102,22 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	// Objects, queued events and dead letters are nobody else's
+	// business: an existing data dir is made private too.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 
 	front, err := listen(cfg.S3Addr)
 	if err != nil {
 		return nil, err
+	}
+	hosts := cfg.Hosts
+	if hosts == nil {
+		hosts = hostguard.New(hostguard.Config{Hosts: []string{cfg.S3Addr, front.Addr().String()}})
 	}
 
 	c := &Cloud{cfg: cfg, endpoint: "http://" + front.Addr().String()}
@@ -146,7 +161,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.front = &http.Server{
 		Handler: newRouter(c.s3.RoundTripper(), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		}, cfg.AccessKey, c.receiver.Observe),
+		}, cfg.AccessKey, cfg.SecretKey, hosts, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute, // idle SDK connections do not pile up
 	}
@@ -162,10 +177,7 @@ func withDefaults(cfg Config) Config {
 		cfg.S3Addr = DefaultS3Addr
 	}
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
-		cfg.AccessKey, cfg.SecretKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-		if cfg.AccessKey == "" || cfg.SecretKey == "" {
-			cfg.AccessKey, cfg.SecretKey = DefaultKey, DefaultKey
-		}
+		cfg.AccessKey, cfg.SecretKey = DefaultKey, DefaultKey
 	}
 	// Clients configured from the environment sign for AWS_REGION; the
 	// gateway must expect the same region or it refuses them.
