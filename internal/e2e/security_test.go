@@ -419,10 +419,13 @@ func TestLocalLANCredentials(t *testing.T) {
 	if err := forged(access, secret, "forged/right-keys.mp4"); err != nil {
 		t.Fatalf("invoke with the right keys: %v", err)
 	}
-	log := u.output()
-	if !strings.Contains(log, "key=forged/right-keys.mp4") {
-		t.Fatalf("the invocation with the right keys left no trace: the checks below would prove nothing\n%s", log)
+	// Its log line comes through a pipe: give it a moment.
+	for wait := time.Now().Add(10 * time.Second); !strings.Contains(u.output(), "key=forged/right-keys.mp4"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(wait) {
+			t.Fatalf("the invocation with the right keys left no trace: the checks below would prove nothing\n%s", u.output())
+		}
 	}
+	log := u.output()
 	for _, name := range []string{"test-test", "wrong-secret"} {
 		if strings.Contains(log, "key=forged/"+name+".mp4") {
 			t.Errorf("a refused invocation (%s) ran", name)
