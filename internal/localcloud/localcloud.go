@@ -5,6 +5,20 @@
 // as S3 does, and makes the bucket event for every object it sees created
 // (PUT, copy, multipart completion).
 //
+// Who may do what: S3 and the Invoke API accept one credential pair
+// (Config.AccessKey/SecretKey), never taken from the environment, where a
+// user's real AWS keys may be; `hlsflow up` picks it (test/test on
+// loopback, random ones kept in the data dir when a listener is on the
+// network: see internal/cli/creds.go). A request signed with another
+// access key gets 403 InvalidAccessKeyId, a wrong signature 403
+// SignatureDoesNotMatch, never 503: a request that waits for 100 Continue
+// is judged before its body is sent, a client that sends it anyway has it
+// read and dropped first (up to 32 MiB) so it sees the answer, and the
+// gateway's own early answers are passed on. The front door answers only
+// Host names of this server (Config.Hosts; others get 421 Misdirected
+// Request), which stops DNS rebinding. The data dir, and the directories
+// the cloud makes in it, are 0700.
+//
 // Starting a Cloud changes the process's working directory to
 // {DataDir}/s3 (versitygw's posix backend works relative to it): resolve
 // relative paths before Start. Only one Cloud may run per process.
