@@ -150,9 +150,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Notifications: []localcloud.Notification{
 			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
 		},
-		Logger:  log.With("part", "localcloud"),
-		Verbose: *verbose,
-		Hosts:   hosts,
+		Logger:         log.With("part", "localcloud"),
+		Verbose:        *verbose,
+		Hosts:          hosts,
+		BrowserOrigins: edgeOrigins(&c, allow),
 	})
 	if err != nil {
 		return err

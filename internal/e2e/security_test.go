@@ -104,6 +104,27 @@ func TestLocalCORSAndPageHeaders(t *testing.T) {
 		}
 	}
 
+	// What a page of another site makes a browser send (a form POST needs
+	// no preflight, and test/test are no secret) is refused outright.
+	ps, err := s3.NewPresignClient(s3.NewFromConfig(aws.Config{Region: sys.Region, BaseEndpoint: aws.String(sys.S3Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(sys.AccessKey, sys.SecretKey, "")}, func(o *s3.Options) { o.UsePathStyle = true })).
+		PresignPutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(sys.UploadsBucket), Key: aws.String("browser/cross-site.mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, origin := range []string{"http://evil.example", sys.EdgeURL} {
+		req, _ := http.NewRequest(http.MethodPut, ps.URL, strings.NewReader("x"))
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 200, false: 403}[origin == sys.EdgeURL]; resp.StatusCode != want {
+			t.Errorf("presigned PUT from a page of %s: %d, want %d", origin, resp.StatusCode, want)
+		}
+	}
+
 	resp, _ := edgeGet(t, "GET", "/api/videos", map[string]string{"Origin": "http://evil.example"})
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("API answers another origin with Allow-Origin %q", got)

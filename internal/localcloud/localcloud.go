@@ -16,7 +16,9 @@
 // read and dropped first (up to 32 MiB) so it sees the answer, and the
 // gateway's own early answers are passed on. The front door answers only
 // Host names of this server (Config.Hosts; others get 421 Misdirected
-// Request), which stops DNS rebinding. The data dir, and the directories
+// Request), which stops DNS rebinding, and refuses what a browser sends
+// for a page of another origin than Config.BrowserOrigins (form POSTs
+// need no CORS preflight, and test/test are no secret). The data dir, and the directories
 // the cloud makes in it, are 0700.
 //
 // Starting a Cloud changes the process's working directory to
@@ -94,6 +96,10 @@ type Config struct {
 	// protection); others get 421. Default: loopback names and
 	// addresses, and S3Addr's host.
 	Hosts *hostguard.Guard
+	// BrowserOrigins are the origins whose pages may call S3 from a
+	// browser (the web page's); a request with another Origin header is
+	// refused with 403, preflights included. Default: none.
+	BrowserOrigins []string
 }
 
 // Cloud is a running local cloud.
@@ -175,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.front = &http.Server{
 		Handler: newRouter(c.s3.RoundTripper(), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		}, cfg.AccessKey, cfg.SecretKey, hosts, c.receiver.Observe),
+		}, cfg.AccessKey, cfg.SecretKey, hosts, cfg.BrowserOrigins, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute, // idle SDK connections do not pile up
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ import (
 // SignatureDoesNotMatch, so the client never sends the body (the gateway
 // says 100 Continue before it checks). Every object the proxy sees
 // created goes to observe, which makes the bucket event.
-func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey, secretKey string, hosts *hostguard.Guard, observe func(events.Created)) http.Handler {
+func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey, secretKey string, hosts *hostguard.Guard, origins []string, observe func(events.Created)) http.Handler {
 	proxy := &httputil.ReverseProxy{
 		ModifyResponse: func(resp *http.Response) error {
 			if c, ok := created(resp); ok {
@@ -54,6 +55,14 @@ func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey, secretKey s
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hosts.Allows(r.Host) {
 			hostguard.Refuse(w)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !slices.Contains(origins, o) {
+			// A page on another site: a browser sends its form POSTs
+			// (which need no CORS preflight) with the site's Origin.
+			// With the well-known test/test keys such a page could
+			// otherwise write into the buckets.
+			s3Error(w, r, "AccessDenied", "Requests from this origin are not accepted.", "")
 			return
 		}
 		if sigv4.Service(r) == "lambda" {
@@ -91,7 +100,7 @@ const (
 )
 
 // s3Error answers 403 with S3's error document for code; key is the
-// access key the request was signed with.
+// access key the request was signed with, if any.
 func s3Error(w http.ResponseWriter, r *http.Request, code, msg, key string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Connection", "close")
@@ -101,9 +110,13 @@ func s3Error(w http.ResponseWriter, r *http.Request, code, msg, key string) {
 	}
 	drainUnasked(w, r)
 	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>" + code + "</Code><Message>" + msg + "</Message><AWSAccessKeyId>")
-	xml.EscapeText(&b, []byte(key))
-	b.WriteString(`</AWSAccessKeyId></Error>`)
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>" + code + "</Code><Message>" + msg + "</Message>")
+	if key != "" {
+		b.WriteString("<AWSAccessKeyId>")
+		xml.EscapeText(&b, []byte(key))
+		b.WriteString("</AWSAccessKeyId>")
+	}
+	b.WriteString("</Error>")
 	w.Write([]byte(b.String()))
 }
 

@@ -1,8 +1,12 @@
 package localcloud_test
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,6 +113,48 @@ func TestDataPrivate(t *testing.T) {
 		}
 		if st.Mode().Perm() != 0o700 {
 			t.Errorf("%s has mode %v, want 0700", dir, st.Mode().Perm())
+		}
+	}
+}
+
+// TestOtherSitesFormPostRefused: a page on another site can make a browser
+// POST a form to the local S3 without any CORS preflight, and test/test
+// are no secret: such a request (it carries the site's Origin) is refused
+// and stores nothing; the same form without a browser's Origin works.
+func TestOtherSitesFormPostRefused(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	st := store.New(awsConfig(c, c.SecretKey()))
+	for _, origin := range []string{"http://evil.example", "null", ""} {
+		key := "cross-site/form-" + cmp.Or(origin, "none")
+		post, err := s3.NewPresignClient(st.Client).PresignPostObject(ctx, &s3.PutObjectInput{Bucket: aws.String("uploads"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range post.Values {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("file", "page.html")
+		fw.Write([]byte("<script>alert(1)</script>"))
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, post.URL, &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		_, herr := st.Head(ctx, "uploads", key)
+		switch {
+		case origin != "" && (resp.StatusCode != http.StatusForbidden || !errors.Is(herr, store.ErrNotFound)):
+			t.Errorf("form POST from %s: %d, head: %v", origin, resp.StatusCode, herr)
+		case origin == "" && (resp.StatusCode/100 != 2 || herr != nil):
+			t.Errorf("form POST without Origin: %d, head: %v", resp.StatusCode, herr)
 		}
 	}
 }
