@@ -122,10 +122,12 @@ func newSystem(t *testing.T, opt options) *system {
 		rtmpURL = "rtmp://" + sys.rtmp + "/live"
 	}
 	apiStore := sys.store
+	s3Origin := strings.TrimRight(s3env.Endpoint, "/") // where presigned URLs point: the page's CSP must allow it
 	if opt.s3 != nil {
 		cfg := s3env.Config()
 		cfg.BaseEndpoint = aws.String("http://" + opt.s3.Addr())
 		apiStore = store.New(cfg)
+		s3Origin = "http://" + opt.s3.Addr()
 	}
 	h, err := api.New(api.Config{Store: apiStore, UploadsBucket: sys.uploads, MediaBucket: sys.media,
 		Token: browserToken, Keys: signer, RTMPURL: rtmpURL,
@@ -135,7 +137,7 @@ func newSystem(t *testing.T, opt options) *system {
 	}
 	adapter := apigw.New(lambda.NewHandler(h.Handle))
 	adapter.Logf = t.Logf
-	e, err := edge.New(edge.Config{Store: sys.store, Bucket: sys.media, CacheBytes: -1, API: adapter, Web: web.Handler()})
+	e, err := edge.New(edge.Config{Store: sys.store, Bucket: sys.media, CacheBytes: -1, API: adapter, Web: web.HandlerFor(func(*http.Request) []string { return []string{s3Origin} })})
 	if err != nil {
 		t.Fatal(err)
 	}

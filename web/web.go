@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -30,10 +31,30 @@ type asset struct {
 	etag string
 }
 
+// ContentSecurityPolicy is what the page may load and do: its own scripts
+// and styles only (no inline code, no eval); images, media and requests
+// from its own origin and from origins (the edge's public URL when the
+// browser named it otherwise, the S3 endpoint presigned uploads go to);
+// media also from blob: URLs (hls.js feeds the video element through
+// MediaSource) and hls.js's transmuxing worker from a blob: URL; no
+// plugins, no <base>, no form posts elsewhere, and no framing by any site.
+func ContentSecurityPolicy(origins ...string) string {
+	self := strings.Join(append([]string{"'self'"}, origins...), " ")
+	return "default-src 'self'; script-src 'self'; style-src 'self'; " +
+		"img-src " + self + "; media-src " + self + " blob:; connect-src " + self + "; worker-src 'self' blob:; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
+
 // Handler serves the page: index.html at /, the rest under /static/.
 // Responses carry a strong ETag (so revalidation costs a 304) and
-// no-cache, because names are not content-hashed.
-func Handler() http.Handler {
+// no-cache, because names are not content-hashed, and the page's
+// Content-Security-Policy, which lets it reach its own origin only.
+func Handler() http.Handler { return HandlerFor(nil) }
+
+// HandlerFor is Handler with origins, when not nil, giving for each
+// request the other origins the page may reach (see
+// ContentSecurityPolicy): they may depend on the name the browser used.
+func HandlerFor(origins func(*http.Request) []string) http.Handler {
 	assets := map[string]asset{}
 	_ = fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -48,8 +69,17 @@ func Handler() http.Handler {
 		return nil
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		var others []string
+		if origins != nil {
+			others = origins(r)
+		}
+		h.Set("Content-Security-Policy", ContentSecurityPolicy(others...))
+		h.Set("X-Frame-Options", "DENY") // browsers older than frame-ancestors
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
+			h.Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
@@ -62,10 +92,8 @@ func Handler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		h := w.Header()
 		h.Set("ETag", a.etag)
 		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Type", contentType(p))
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.data))
 	})

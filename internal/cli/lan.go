@@ -4,8 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/hlsflow/hlsflow/functions/api"
+	"github.com/hlsflow/hlsflow/internal/hostguard"
 )
 
 // A listener on every interface (--lan, or 0.0.0.0 / [::] in --edge, --s3
@@ -75,5 +80,101 @@ func printLAN(w io.Writer, c *Common) {
 	}
 	if onEveryInterface(c.S3) {
 		fmt.Fprintln(w, "  note             S3 is open to the network with the credentials above: use a trusted network")
+	}
+}
+
+// isLoopback reports whether addr (host:port or URL) names this machine
+// only: localhost or a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(hostPort(addr))
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
+}
+
+// exposed reports whether another machine may reach one of the listeners.
+func exposed(c *Common) bool {
+	return !isLoopback(c.Edge) || !isLoopback(c.S3) || !isLoopback(c.RTMP) || !isLoopback(c.UDP)
+}
+
+// hostGuard accepts the Host names of this server: loopback ones, the
+// listeners' own hosts, the operator's --allow-host names and, when the
+// edge or S3 listens on every interface, this machine's addresses and
+// name.
+func hostGuard(c *Common, allow []string) *hostguard.Guard {
+	return hostguard.New(hostguard.Config{
+		Hosts:      append([]string{c.Edge, c.S3}, allow...),
+		Interfaces: onEveryInterface(c.Edge) || onEveryInterface(c.S3),
+	})
+}
+
+// edgeOrigins are the origins the page may be loaded from, which the
+// uploads bucket's CORS rule lets PUT: the edge's port on each name the
+// Host guard accepts for it.
+func edgeOrigins(c *Common, allow []string) []string {
+	edgeHost, port, err := net.SplitHostPort(hostPort(c.Edge))
+	if err != nil {
+		return nil
+	}
+	names := []string{"127.0.0.1", "localhost", "::1"}
+	if ip := net.ParseIP(edgeHost); edgeHost != "" && (ip == nil || !ip.IsUnspecified()) {
+		names = append(names, edgeHost)
+	}
+	names = append(names, allow...)
+	if onEveryInterface(c.Edge) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			short, _, _ := strings.Cut(name, ".")
+			names = append(names, name, short+".local")
+		}
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			// Browsers take no zone in a URL: link-local IPv6 is useless.
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !(ipn.IP.To4() == nil && ipn.IP.IsLinkLocalUnicast()) {
+				names = append(names, ipn.IP.String())
+			}
+		}
+	}
+	var origins []string
+	for _, n := range names {
+		o := "http://" + net.JoinHostPort(strings.ToLower(n), port)
+		if port == "80" {
+			o = "http://" + strings.ToLower(n)
+			if strings.Contains(n, ":") {
+				o = "http://[" + strings.ToLower(n) + "]"
+			}
+		}
+		if !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	return origins
+}
+
+// localAddr is addr as this machine's own clients dial it: a listener on
+// every interface is reached on loopback.
+func localAddr(addr string) string {
+	hp := hostPort(addr)
+	if !onEveryInterface(hp) {
+		return hp
+	}
+	host, port, _ := net.SplitHostPort(hp)
+	if strings.Contains(host, ":") {
+		return net.JoinHostPort("::1", port)
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// pageOrigins gives, for a request for the page, the other origins it
+// uses: the edge's public URL and the S3 endpoint of presigned uploads, as
+// the API names them for that request.
+func pageOrigins(c *Common, byHost func(string) api.Addresses) func(*http.Request) []string {
+	return func(r *http.Request) []string {
+		if byHost != nil {
+			a := byHost(r.Host)
+			return []string{a.PublicURL, a.S3}
+		}
+		return []string{httpURL(c.Edge), httpURL(c.S3)}
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -26,7 +28,9 @@ import (
 	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
+	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/web"
 )
 
@@ -41,7 +45,11 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	verbose := fs.Bool("verbose", false, "log every S3 request")
 	udpStream := fs.String("udp-stream", "udp", "stream name that MPEG-TS over UDP publishes to")
 	cacheMB := fs.Int64("edge-cache-mb", edge.DefaultCacheBytes>>20, "memory the edge may keep objects in, MiB (0: no cache)")
-	lan := fs.Bool("lan", false, "listen on every interface (edge, S3, RTMP, UDP), so phones and other computers on this network can watch, upload and publish")
+	lan := fs.Bool("lan", false, "listen on every interface (edge, S3, RTMP, UDP), so phones and other computers on this network can watch, upload and publish; S3 then gets random credentials")
+	accessKey := fs.String("access-key", "", "S3 and Lambda access key (with --secret-key; saved in the data dir). Default: the data dir's, else test/test on loopback and random ones on the network; never the environment's")
+	secretKey := fs.String("secret-key", "", "S3 and Lambda secret key (with --access-key)")
+	var allow hostList
+	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -68,8 +76,8 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("data dir %s: %w", c.Data, err)
 	}
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := privateDataDir(data); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -81,11 +89,18 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 	defer edgeLn.Close()
 
-	access, secret := credentialsFrom(env)
-	st, err := storeFor(ctx, env, &c)
+	access, secret, credsFrom, err := upCredentials(data, *accessKey, *secretKey, exposed(&c))
 	if err != nil {
 		return err
 	}
+	// This process's own clients reach S3 and the Invoke API on loopback.
+	awsCfg := aws.Config{
+		Region:       c.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
+		BaseEndpoint: aws.String("http://" + localAddr(c.S3)),
+	}
+	st := store.New(awsCfg)
+	hosts := hostGuard(&c, allow)
 	th := transcode.New(st, c.MediaBucket, c.UploadsBucket)
 	th.Log = log.With("function", "transcode")
 	if err := th.Configure(env.Getenv); err != nil {
@@ -95,7 +110,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	// S3 port, with the SDK's Lambda client as on AWS, in parallel up to the
 	// cores this machine has (on AWS the account's concurrency is the limit).
 	th.EncodeFunction = "encode"
-	th.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsConfigFor(env, &c))}
+	th.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsCfg)}
 	th.Parallelism = runtime.NumCPU()
 
 	eh := encode.New(st)
@@ -138,8 +153,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Notifications: []localcloud.Notification{
 			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
 		},
-		Logger:  log.With("part", "localcloud"),
-		Verbose: *verbose,
+		Logger:         log.With("part", "localcloud"),
+		Verbose:        *verbose,
+		Hosts:          hosts,
+		BrowserOrigins: edgeOrigins(&c, allow),
 	})
 	if err != nil {
 		return err
@@ -154,12 +171,12 @@ func runUp(ctx context.Context, env Env, args []string) error {
 
 	// Browsers upload straight to the uploads bucket with presigned URLs,
 	// as on AWS, where the CDK app sets the same rule.
-	if err := allowBrowserUploads(ctx, st.Client, c.UploadsBucket); err != nil {
+	if err := allowBrowserUploads(ctx, st.Client, c.UploadsBucket, edgeOrigins(&c, allow)); err != nil {
 		closeCloud()
 		return err
 	}
 
-	if err := os.MkdirAll(filepath.Join(data, "live"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(data, "live"), 0o700); err != nil {
 		closeCloud()
 		return fmt.Errorf("create live work dir: %w", err)
 	}
@@ -189,7 +206,8 @@ func runUp(ctx context.Context, env Env, args []string) error {
 
 	e, err := edge.New(edge.Config{
 		Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge"), CacheBytes: cacheBytes,
-		API: apigw.New(lambda.NewHandler(apiH.Handle)), Web: web.Handler(),
+		API: apigw.New(lambda.NewHandler(apiH.Handle)), Web: web.HandlerFor(pageOrigins(&c, apiCfg.ByHost)),
+		Hosts: hosts,
 	})
 	if err != nil {
 		closeLive()
@@ -202,7 +220,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	edgeErr := make(chan error, 1)
 	go func() { edgeErr <- srv.Serve(edgeLn) }()
 
-	printEndpoints(env, &c, access, secret, data, token, *udpStream)
+	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream)
 
 	select {
 	case <-ctx.Done():
@@ -236,12 +254,12 @@ func unwrapSyscall(err error) error {
 	return err
 }
 
-func printEndpoints(env Env, c *Common, access, secret, data, token, udpStream string) {
+func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, udpStream string) {
 	w := env.Stdout
 	fmt.Fprintln(w, "hlsflow is up")
 	fmt.Fprintf(w, "  web page         %s/\n", httpURL(c.Edge))
 	fmt.Fprintf(w, "  S3 + Lambda API  %s   (buckets: %s, %s)\n", httpURL(c.S3), c.UploadsBucket, c.MediaBucket)
-	fmt.Fprintf(w, "  credentials      AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s\n", access, secret, c.Region)
+	fmt.Fprintf(w, "  credentials      AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s   (%s)\n", access, secret, c.Region, credsFrom)
 	fmt.Fprintf(w, "  edge (CDN)       %s   playback: %s/vod/{id}/master.m3u8\n", httpURL(c.Edge), httpURL(c.Edge))
 	fmt.Fprintf(w, "  HTTP API         %s/api/   token (to create streams): %s\n", httpURL(c.Edge), token)
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
@@ -252,14 +270,16 @@ func printEndpoints(env Env, c *Common, access, secret, data, token, udpStream s
 	fmt.Fprintln(w, "stop with Ctrl-C")
 }
 
-// allowBrowserUploads sets the uploads bucket's CORS rule: PUT from any
-// origin, exposing ETag (multipart completion needs each part's).
-func allowBrowserUploads(ctx context.Context, client *s3.Client, bucket string) error {
+// allowBrowserUploads sets the uploads bucket's CORS rule: PUT from the
+// page's origins only, exposing ETag (multipart completion needs each
+// part's). A page on another site cannot read or write the bucket through
+// a visitor's browser.
+func allowBrowserUploads(ctx context.Context, client *s3.Client, bucket string, origins []string) error {
 	_, err := client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
 		Bucket: aws.String(bucket),
 		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: []s3types.CORSRule{{
 			AllowedMethods: []string{"PUT", "GET", "HEAD"},
-			AllowedOrigins: []string{"*"},
+			AllowedOrigins: origins,
 			AllowedHeaders: []string{"*"},
 			ExposeHeaders:  []string{"ETag"},
 			MaxAgeSeconds:  aws.Int32(3600),
@@ -277,4 +297,50 @@ func hostPort(addr string) string {
 		addr = addr[i+3:]
 	}
 	return strings.TrimRight(addr, "/")
+}
+
+// privateDataDir creates the data dir, or makes an existing one private:
+// it, and the directories in it, 0700; the secrets in it, 0600. (Objects
+// deeper down need not change: nobody else can reach them any more.)
+func privateDataDir(data string) error {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(data, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", data, err)
+	}
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", data, err)
+	}
+	for _, e := range entries {
+		mode := os.FileMode(0o600)
+		switch {
+		case e.IsDir():
+			mode = 0o700
+		case !slices.Contains([]string{CredentialsFileName, tokenFileName, keys.SecretFileName}, e.Name()):
+			continue
+		}
+		if err := os.Chmod(filepath.Join(data, e.Name()), mode); err != nil {
+			return fmt.Errorf("data dir %s: %w", data, err)
+		}
+	}
+	return nil
+}
+
+// hostList is a flag that collects host names, repeated or
+// comma-separated.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+
+func (h *hostList) Set(v string) error {
+	for n := range strings.SplitSeq(v, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" || strings.ContainsAny(n, "/ @?#") {
+			return fmt.Errorf("%q is not a host name or address", n)
+		}
+		*h = append(*h, n)
+	}
+	return nil
 }

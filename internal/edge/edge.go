@@ -3,6 +3,15 @@
 // the objects' own Cache-Control, keeps hot objects in a memory cache bound
 // by bytes, and hands /api/* and everything else to the handlers it is given.
 //
+// Like CloudFront it answers only for its own host names (Config.Hosts;
+// others get 421, which stops DNS rebinding), and it never serves a media
+// object as something a browser would run: only the types players use
+// pass (playlists, segments, images other than SVG, JSON, WebVTT); any
+// other stored type, such as text/html written into the bucket by whoever
+// holds its keys, is served as application/octet-stream with
+// Content-Disposition: attachment. Every media answer carries nosniff and
+// a sandboxing Content-Security-Policy.
+//
 //	e, err := edge.New(edge.Config{Store: st, API: api, Web: web})
 //	err = e.ListenAndServe(ctx, edge.DefaultAddr) // returns when ctx is done
 //
@@ -22,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/hlsflow/hlsflow/internal/hostguard"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -54,6 +64,9 @@ type Config struct {
 	// Logger receives origin failures, which clients never see in
 	// detail; default slog.Default().
 	Logger *slog.Logger
+	// Hosts are the Host headers the edge answers; others get 421.
+	// Default: loopback names and addresses only.
+	Hosts *hostguard.Guard
 }
 
 // Stats counts what the edge did since it started.
@@ -76,6 +89,7 @@ type Edge struct {
 	allowAny  bool
 	origins   map[string]bool
 	api, web  http.Handler
+	hosts     *hostguard.Guard
 	log       *slog.Logger
 	now       func() time.Time // replaced in tests to step through max-age
 
@@ -95,9 +109,13 @@ func New(cfg Config) (*Edge, error) {
 		maxCached: cmp.Or(cfg.MaxCachedObject, DefaultMaxCachedObject),
 		api:       cfg.API,
 		web:       cfg.Web,
+		hosts:     cfg.Hosts,
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		now:       time.Now,
 		origins:   map[string]bool{},
+	}
+	if e.hosts == nil {
+		e.hosts = hostguard.New(hostguard.Config{})
 	}
 	if e.maxCached < 0 {
 		return nil, fmt.Errorf("edge: max cached object %d is negative", e.maxCached)
@@ -134,9 +152,14 @@ func (e *Edge) Stats() Stats {
 	return s
 }
 
-// ServeHTTP routes /vod/* and /live/* to the media bucket, /api and /api/*
-// to the API handler and everything else to the web handler.
+// ServeHTTP refuses other hosts' requests, then routes /vod/* and /live/*
+// to the media bucket, /api and /api/* to the API handler and everything
+// else to the web handler.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !e.hosts.Allows(r.Host) {
+		hostguard.Refuse(w)
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/api" || strings.HasPrefix(p, "/api/"):

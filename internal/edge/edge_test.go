@@ -606,7 +606,7 @@ func TestRouting(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
+			e.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8080"+c.path, nil))
 			if rec.Code != c.code || strings.TrimSpace(rec.Body.String()) != c.body {
 				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body.String(), c.code, c.body)
 			}

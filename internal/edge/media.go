@@ -59,6 +59,11 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, obj *object, 
 	// Shared, never-modified values: a cached response allocates little.
 	h := w.Header()
 	h["Content-Type"] = obj.hdrType
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Security-Policy"] = sandbox
+	if obj.hdrDisposition != nil {
+		h["Content-Disposition"] = obj.hdrDisposition
+	}
 	if obj.hdrCacheControl != nil {
 		h["Cache-Control"] = obj.hdrCacheControl
 	}
@@ -104,6 +109,11 @@ var (
 	missFromEdge  = []string{"Miss from edge"}
 	anyOrigin     = []string{"*"}
 	exposeHeaderV = []string{exposeHeaders}
+	nosniff       = []string{"nosniff"}
+	attachment    = []string{"attachment"}
+	// Should a browser ever open a media object as a document, it runs
+	// nothing and has no origin.
+	sandbox = []string{"default-src 'none'; sandbox"}
 )
 
 func (e *Edge) setCORS(h http.Header, r *http.Request) {

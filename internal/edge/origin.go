@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/hlsflow/hlsflow/internal/store"
 )
 
 // errNotFound means the key is not in the media bucket.
@@ -43,7 +41,7 @@ type object struct {
 
 	// The header values every response for the object carries, built
 	// once: a hit then only points the response's header map at them.
-	hdrType, hdrCacheControl, hdrETag []string
+	hdrType, hdrCacheControl, hdrETag, hdrDisposition []string
 }
 
 // object returns the object at key from the cache or, on a miss, from S3;
@@ -120,11 +118,10 @@ func (e *Edge) newObject(key string, size *int64, etag, ctype, cc *string, modif
 		lastModified: aws.ToTime(modified),
 		fetched:      now,
 	}
-	// Objects stored without a type come back as a generic binary type;
-	// players want the HLS types, so judge those by the extension.
-	switch obj.contentType {
-	case "", "binary/octet-stream", "application/octet-stream":
-		obj.contentType = store.ContentType(key)
+	contentType, download := servedType(key, obj.contentType)
+	obj.contentType = contentType
+	if download {
+		obj.hdrDisposition = attachment
 	}
 	if ttl, ok := sharedTTL(obj.cacheControl); ok {
 		obj.expires = now.Add(ttl)

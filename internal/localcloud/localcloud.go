@@ -5,6 +5,22 @@
 // as S3 does, and makes the bucket event for every object it sees created
 // (PUT, copy, multipart completion).
 //
+// Who may do what: S3 and the Invoke API accept one credential pair
+// (Config.AccessKey/SecretKey), never taken from the environment, where a
+// user's real AWS keys may be; `hlsflow up` picks it (test/test on
+// loopback, random ones kept in the data dir when a listener is on the
+// network: see internal/cli/creds.go). A request signed with another
+// access key gets 403 InvalidAccessKeyId, a wrong signature 403
+// SignatureDoesNotMatch, never 503: a request that waits for 100 Continue
+// is judged before its body is sent, a client that sends it anyway has it
+// read and dropped first (up to 32 MiB) so it sees the answer, and the
+// gateway's own early answers are passed on. The front door answers only
+// Host names of this server (Config.Hosts; others get 421 Misdirected
+// Request), which stops DNS rebinding, and refuses what a browser sends
+// for a page of another origin than Config.BrowserOrigins (form POSTs
+// need no CORS preflight, and test/test are no secret). The data dir, and the directories
+// the cloud makes in it, are 0700.
+//
 // Starting a Cloud changes the process's working directory to
 // {DataDir}/s3 (versitygw's posix backend works relative to it): resolve
 // relative paths before Start. Only one Cloud may run per process.
@@ -27,6 +43,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/hlsflow/hlsflow/internal/hostguard"
 	"github.com/hlsflow/hlsflow/internal/localcloud/events"
 	"github.com/hlsflow/hlsflow/internal/localcloud/invokeapi"
 	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
@@ -58,8 +75,9 @@ type Config struct {
 	DataDir string
 	// S3Addr is the one address for S3 and the Lambda Invoke API.
 	S3Addr string
-	// AccessKey/SecretKey default to AWS_ACCESS_KEY_ID and
-	// AWS_SECRET_ACCESS_KEY, else test/test.
+	// AccessKey/SecretKey are the one credential pair S3 and the Invoke
+	// API accept; default test/test (LocalStack's). They are never taken
+	// from the environment, where a user's real AWS keys may be.
 	AccessKey, SecretKey string
 	// Region defaults to AWS_REGION, AWS_DEFAULT_REGION, else us-east-1.
 	Region string
@@ -74,6 +92,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Verbose makes versitygw log every request.
 	Verbose bool
+	// Hosts are the Host headers the front door answers (DNS rebinding
+	// protection); others get 421. Default: loopback names and
+	// addresses, and S3Addr's host.
+	Hosts *hostguard.Guard
+	// BrowserOrigins are the origins whose pages may call S3 from a
+	// browser (the web page's); a request with another Origin header is
+	// refused with 403, preflights included. Default: none.
+	BrowserOrigins []string
 }
 
 // Cloud is a running local cloud.
@@ -96,13 +122,22 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	// Objects, queued events and dead letters are nobody else's
+	// business: an existing data dir is made private too.
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 
 	front, err := listen(cfg.S3Addr)
 	if err != nil {
 		return nil, err
+	}
+	hosts := cfg.Hosts
+	if hosts == nil {
+		hosts = hostguard.New(hostguard.Config{Hosts: []string{cfg.S3Addr, front.Addr().String()}})
 	}
 
 	c := &Cloud{cfg: cfg, endpoint: "http://" + front.Addr().String()}
@@ -146,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.front = &http.Server{
 		Handler: newRouter(c.s3.RoundTripper(), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		}, cfg.AccessKey, c.receiver.Observe),
+		}, cfg.AccessKey, cfg.SecretKey, hosts, cfg.BrowserOrigins, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute, // idle SDK connections do not pile up
 	}
@@ -162,10 +197,7 @@ func withDefaults(cfg Config) Config {
 		cfg.S3Addr = DefaultS3Addr
 	}
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
-		cfg.AccessKey, cfg.SecretKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-		if cfg.AccessKey == "" || cfg.SecretKey == "" {
-			cfg.AccessKey, cfg.SecretKey = DefaultKey, DefaultKey
-		}
+		cfg.AccessKey, cfg.SecretKey = DefaultKey, DefaultKey
 	}
 	// Clients configured from the environment sign for AWS_REGION; the
 	// gateway must expect the same region or it refuses them.

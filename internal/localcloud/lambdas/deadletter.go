@@ -44,7 +44,7 @@ func WriteDeadLetter(dir string, rec DeadLetter) (string, error) {
 	if dir == "" {
 		return "", nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("write dead letter: %w", err)
 	}
 	b, err := json.MarshalIndent(rec, "", "  ")
@@ -54,7 +54,7 @@ func WriteDeadLetter(dir string, rec DeadLetter) (string, error) {
 	name := rec.Failed.UTC().Format("20060102T150405.000000000Z") + "-" + safeName(rec.Function) + "-" + rec.RequestID + ".json"
 	path := filepath.Join(dir, name)
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return "", fmt.Errorf("write dead letter: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

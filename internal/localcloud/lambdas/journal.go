@@ -62,7 +62,7 @@ func (r *Runtime) resume() {
 	if r.cfg.QueueDir == "" {
 		return
 	}
-	if err := os.MkdirAll(r.cfg.QueueDir, 0o755); err != nil {
+	if err := os.MkdirAll(r.cfg.QueueDir, 0o700); err != nil {
 		r.log.Error("lambda async queue dir", "error", err)
 		return
 	}

@@ -21,7 +21,7 @@ func metaStore(root, sidecar string) (meta.MetadataStorer, error) {
 	if err := unix.Setxattr(probe, "user.hlsflow.probe", []byte("1"), 0); err == nil {
 		return meta.XattrMeta{}, nil
 	}
-	if err := os.MkdirAll(sidecar, 0o755); err != nil {
+	if err := os.MkdirAll(sidecar, 0o700); err != nil {
 		return nil, fmt.Errorf("sidecar metadata dir: %w", err)
 	}
 	sc, err := meta.NewSideCar(sidecar)

@@ -18,6 +18,10 @@
 //     front door sees instead (package events).
 //   - posix.New leaves the CopyObject/UploadPartCopy size limit at 0, which
 //     refuses every copy; Start sets S3's 5 GiB.
+//   - The gateway answers some requests before reading their body (a wrong
+//     signature, a missing bucket) and then closes the connection; the
+//     transport's connections let that answer reach the client (see
+//     earlyAnswerConn) instead of a write error.
 //   - Request bodies are streamed to disk (fiber's StreamRequestBody):
 //     a 256 MiB multipart upload through the local cloud grew the
 //     process's peak RSS by about 9 MiB.
@@ -85,7 +89,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start s3: %w", err)
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("start s3: %w", err)
 	}
 	ms, err := metaStore(root, filepath.Join(filepath.Dir(root), "meta"))
@@ -189,7 +193,11 @@ func Transport(addr string) *http.Transport {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newEarlyAnswerConn(c), nil
 		},
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 256,

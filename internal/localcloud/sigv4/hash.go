@@ -9,3 +9,5 @@ func hashHex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+func hexString(b []byte) string { return hex.EncodeToString(b) }

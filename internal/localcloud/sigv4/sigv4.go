@@ -1,6 +1,7 @@
 // Package sigv4 reads and checks AWS Signature Version 4 on requests that
-// the local cloud serves itself (the Lambda Invoke API): which service a
-// request is signed for, and whether its signature is right.
+// reach the local cloud's front door: which service a request is signed
+// for, whether a Lambda Invoke API request's signature is right (Verify),
+// and whether an S3 request's is, before its body is read (CheckS3).
 package sigv4
 
 import (
