@@ -54,6 +54,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"help flag", []string{"status", "-h"}, 0, ""},
 		{"negative edge cache", []string{"up", "--edge-cache-mb", "-5"}, 2, "--edge-cache-mb is -5"},
 		{"edge cache not a number", []string{"up", "--edge-cache-mb", "lots"}, 2, "edge-cache-mb"},
+		{"udp allow not a network", []string{"up", "--udp-allow", "encoder.example.com"}, 2, "--udp-allow"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -10,31 +11,25 @@ import (
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
-// credentialsFrom returns the access key pair: the environment's, or the
-// local cloud's default test/test (as LocalStack uses).
-func credentialsFrom(env Env) (access, secret string) {
-	access, secret = env.Getenv("AWS_ACCESS_KEY_ID"), env.Getenv("AWS_SECRET_ACCESS_KEY")
-	if access == "" || secret == "" {
-		return "test", "test"
-	}
-	return access, secret
-}
-
-// storeFor builds an S3 client for the endpoint named by the flags.
-func storeFor(_ context.Context, env Env, c *Common) (*store.Store, error) {
+// storeFor builds an S3 client for the local system named by the flags,
+// with the credentials `hlsflow up` uses for that data dir (Credentials):
+// never the environment's AWS keys, which may be a real account's and
+// which the local S3 would refuse anyway.
+func storeFor(_ context.Context, _ Env, c *Common) (*store.Store, error) {
 	if c.S3 == "" {
 		return nil, fmt.Errorf("%w: --s3 is empty", errUsage)
 	}
-	return store.New(awsConfigFor(env, c)), nil
-}
-
-// awsConfigFor is the SDK configuration for the local cloud's endpoint:
-// S3 and the Lambda Invoke API share it, as on LocalStack.
-func awsConfigFor(env Env, c *Common) aws.Config {
-	access, secret := credentialsFrom(env)
-	return aws.Config{
+	data, err := filepath.Abs(c.Data)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", c.Data, err)
+	}
+	access, secret, err := Credentials(data)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(aws.Config{
 		Region:       c.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
 		BaseEndpoint: aws.String(httpURL(c.S3)),
-	}
+	}), nil
 }

@@ -178,3 +178,14 @@ func pageOrigins(c *Common, byHost func(string) api.Addresses) func(*http.Reques
 		return []string{httpURL(c.Edge), httpURL(c.S3)}
 	}
 }
+
+// listenOnLAN moves the listeners of c to every interface (hlsflow up
+// --lan). UDP moves only when the operator named the sources that may
+// publish: over UDP the first sender with a real feed claims the stream,
+// and source addresses are easy to forge.
+func listenOnLAN(c *Common, udpSourcesNamed bool) {
+	c.Edge, c.S3, c.RTMP = everyInterface(c.Edge), everyInterface(c.S3), everyInterface(c.RTMP)
+	if udpSourcesNamed {
+		c.UDP = everyInterface(c.UDP)
+	}
+}

@@ -56,3 +56,18 @@ func TestPrintLAN(t *testing.T) {
 		}
 	}
 }
+
+func TestListenOnLANKeepsUDPLocal(t *testing.T) {
+	c := Common{Edge: DefaultEdge, S3: DefaultS3, RTMP: DefaultRTMP, UDP: DefaultUDP}
+	listenOnLAN(&c, false)
+	if !onEveryInterface(c.Edge) || !onEveryInterface(c.S3) || !onEveryInterface(c.RTMP) {
+		t.Errorf("--lan left a listener on loopback: %+v", c)
+	}
+	if c.UDP != DefaultUDP {
+		t.Errorf("--lan without --udp-allow put UDP on %s; want it kept on %s", c.UDP, DefaultUDP)
+	}
+	listenOnLAN(&c, true)
+	if !onEveryInterface(c.UDP) {
+		t.Errorf("--lan with --udp-allow left UDP on %s", c.UDP)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/web"
@@ -49,6 +50,8 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	accessKey := fs.String("access-key", "", "S3 and Lambda access key (with --secret-key; saved in the data dir). Default: the data dir's, else test/test on loopback and random ones on the network; never the environment's")
 	secretKey := fs.String("secret-key", "", "S3 and Lambda secret key (with --access-key)")
 	var allow hostList
+	publicLibrary := fs.Bool("public-library", false, "let anyone list the ready videos and live streams through the API (without file names or sources); off, the library needs the API token")
+	udpAllow := fs.String("udp-allow", "", "sources (CIDRs or addresses, comma-separated) that may publish MPEG-TS over UDP; with --lan, UDP listens on the network only when this is given")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -63,8 +66,12 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err := checkTools(); err != nil {
 		return err
 	}
+	udpSources, err := udp.ParseAllow(*udpAllow)
+	if err != nil {
+		return fmt.Errorf("%w: --udp-allow: %w", errUsage, err)
+	}
 	if *lan {
-		c.Edge, c.S3, c.RTMP, c.UDP = everyInterface(c.Edge), everyInterface(c.S3), everyInterface(c.RTMP), everyInterface(c.UDP)
+		listenOnLAN(&c, len(udpSources) > 0)
 	}
 	cacheBytes := *cacheMB << 20
 	if cacheBytes == 0 {
@@ -127,7 +134,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	apiCfg := api.Config{
 		Store: st, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		PublicURL: httpURL(c.Edge), RTMPURL: "rtmp://" + hostPort(c.RTMP) + "/live",
-		Token: token, Keys: signer,
+		Token: token, Keys: signer, PublicLibrary: *publicLibrary,
 	}
 	if onEveryInterface(c.Edge) || onEveryInterface(c.S3) || onEveryInterface(c.RTMP) {
 		apiCfg.ByHost = addressesByHost(&c)
@@ -182,7 +189,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 	live, err := ingest.New(ingest.Config{
 		Store: st, Bucket: c.MediaBucket, Keys: signer,
-		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP), UDPStream: *udpStream,
+		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP), UDPStream: *udpStream, UDPAllow: udpSources,
 		WorkDir: filepath.Join(data, "live"),
 		// A recording should hold everything that was published, even
 		// when a busy machine leaves the encoder behind real time.
@@ -261,7 +268,7 @@ func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, 
 	fmt.Fprintf(w, "  S3 + Lambda API  %s   (buckets: %s, %s)\n", httpURL(c.S3), c.UploadsBucket, c.MediaBucket)
 	fmt.Fprintf(w, "  credentials      AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s   (%s)\n", access, secret, c.Region, credsFrom)
 	fmt.Fprintf(w, "  edge (CDN)       %s   playback: %s/vod/{id}/master.m3u8\n", httpURL(c.Edge), httpURL(c.Edge))
-	fmt.Fprintf(w, "  HTTP API         %s/api/   token (to create streams): %s\n", httpURL(c.Edge), token)
+	fmt.Fprintf(w, "  API token        %s   (the page asks for it; every change through %s/api/ needs it; kept in %s)\n", token, httpURL(c.Edge), filepath.Join(data, tokenFileName))
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
 	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/%s)\n", hostPort(c.UDP), udpStream)
 	fmt.Fprintf(w, "  data             %s\n", data)

@@ -152,3 +152,18 @@ func TestCLIStreamCreateFromElsewhere(t *testing.T) {
 		t.Errorf("stream create wrote into the folder it ran in")
 	}
 }
+
+// TestCLIIgnoresEnvironmentKeys: a user's real AWS keys in the environment
+// must not be sent to the local system (which would refuse them); the CLI
+// uses the credentials `hlsflow up` keeps for its data dir.
+func TestCLIIgnoresEnvironmentKeys(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	out, errOut, code := hlsflow(t, "upload", testenv.Media(t, "14_t_rex_roar_audio_only.mp3"), "--wait", "--key", "cli/env-keys.mp3")
+	if code != 0 {
+		t.Fatalf("upload with other keys in the environment: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if _, errOut, code := hlsflow(t, "status", catalog.VideoID("cli/env-keys.mp3")); code != 0 {
+		t.Fatalf("status: exit %d: %s", code, errOut)
+	}
+}
