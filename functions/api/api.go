@@ -10,14 +10,14 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -107,9 +107,32 @@ type LiveStreams interface {
 	List(ctx context.Context) ([]LiveStream, error)
 }
 
-// Handler serves the API. Build it with New.
+// Handler serves the API over HTTP (ServeHTTP) and as a Lambda handler
+// (Handle). Build it with New.
 type Handler struct {
-	cfg Config
+	cfg    Config
+	mux    *http.ServeMux
+	lambda func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// route is one operation of the API.
+type route struct {
+	method, path string
+	op           func(*request) (*response, error)
+}
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"POST", "/api/uploads", h.createUpload},
+		{"POST", "/api/uploads/{id}/complete", h.completeUpload},
+		{"DELETE", "/api/uploads/{id}", h.abortUpload},
+		{"GET", "/api/videos", h.listVideos},
+		{"GET", "/api/videos/{id}", h.getVideo},
+		{"GET", "/api/streams", h.listStreams},
+		{"POST", "/api/streams", h.createStream},
+	}
 }
 
 // New checks cfg, fills in defaults and returns a Handler.
@@ -143,71 +166,69 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Streams == nil {
 		cfg.Streams = &bucketStreams{store: cfg.Store, bucket: cfg.MediaBucket, now: cfg.Now}
 	}
-	return &Handler{cfg: cfg}, nil
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	allow := map[string][]string{}
+	for _, rt := range h.routes() {
+		h.mux.Handle(rt.method+" "+rt.path, serve(rt.op))
+		allow[rt.path] = append(allow[rt.path], rt.method)
+	}
+	// ServeMux's own 404 and 405 are plain text; these answer in JSON. A
+	// pattern with a method wins over the same path without one, so the
+	// method-less patterns catch only the other methods.
+	for path, methods := range allow {
+		err := methodNotAllowed(strings.Join(methods, ", "))
+		h.mux.Handle(path, serve(func(*request) (*response, error) { return nil, err }))
+	}
+	h.mux.Handle("/", serve(noRoute))
+	h.lambda = apigw.Serve(h)
+	return h, nil
 }
 
-// Handle is the Lambda entry point. It never returns an error: failures
-// become JSON error responses, so API Gateway never answers with its own
-// opaque 500.
+// Handle is the Lambda entry point: the event becomes an HTTP request for
+// ServeHTTP (internal/apigw holds the mapping both ways). It never returns
+// an error: failures become JSON error responses, so API Gateway never
+// answers with its own opaque 500.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	method := req.RequestContext.HTTP.Method
-	// Route on the raw path, unescaping each segment after splitting, so an
-	// escaped "/" inside an id stays inside that id.
-	path := req.RawPath
-	if path == "" {
-		path = req.RequestContext.HTTP.Path
-	}
-	path = strings.TrimSuffix(path, "/")
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			segs[i] = u
-		}
-	}
-	path = "/" + strings.Join(segs, "/")
-	r := &request{ctx: ctx, ev: &req}
-	var resp events.APIGatewayV2HTTPResponse
-	var err error
-	switch {
-	case path == "/api/uploads":
-		resp, err = h.only(method, "POST", func() (events.APIGatewayV2HTTPResponse, error) { return h.createUpload(r) })
-	case len(segs) == 4 && segs[0] == "api" && segs[1] == "uploads" && segs[3] == "complete":
-		resp, err = h.only(method, "POST", func() (events.APIGatewayV2HTTPResponse, error) { return h.completeUpload(r, segs[2]) })
-	case len(segs) == 3 && segs[0] == "api" && segs[1] == "uploads":
-		resp, err = h.only(method, "DELETE", func() (events.APIGatewayV2HTTPResponse, error) { return h.abortUpload(r, segs[2]) })
-	case path == "/api/videos":
-		resp, err = h.only(method, "GET", func() (events.APIGatewayV2HTTPResponse, error) { return h.listVideos(r) })
-	case len(segs) == 3 && segs[0] == "api" && segs[1] == "videos":
-		resp, err = h.only(method, "GET", func() (events.APIGatewayV2HTTPResponse, error) { return h.getVideo(r, segs[2]) })
-	case path == "/api/streams":
-		switch method {
-		case "GET":
-			resp, err = h.listStreams(r)
-		case "POST":
-			resp, err = h.createStream(r)
-		default:
-			err = methodNotAllowed("GET, POST")
-		}
-	default:
-		err = &apiError{Status: http.StatusNotFound, Message: "no such API route: " + method + " " + path}
-	}
-	if err != nil {
-		return errorResponse(ctx, err), nil
-	}
-	return resp, nil
+	return h.lambda(ctx, req)
 }
 
-func (h *Handler) only(method, want string, f func() (events.APIGatewayV2HTTPResponse, error)) (events.APIGatewayV2HTTPResponse, error) {
-	if method != want {
-		return events.APIGatewayV2HTTPResponse{}, methodNotAllowed(want)
+// ServeHTTP routes r by its path as sent, so an escaped "/" inside an id
+// stays inside that id. One trailing slash is ignored; a path that is not
+// clean has no route (rather than ServeMux's redirect, which is no JSON).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.EscapedPath()
+	if t := strings.TrimSuffix(p, "/"); t != p && t != "" {
+		u := *r.URL
+		u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(u.RawPath, "/")
+		r = r.WithContext(r.Context())
+		r.URL, p = &u, t
 	}
-	return f()
+	if path.Clean(p) != p {
+		serve(noRoute).ServeHTTP(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// serve runs one operation and writes its answer or its error.
+func serve(op func(*request) (*response, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		resp, err := op(&request{hr})
+		if err != nil {
+			resp = errorResponse(hr.Context(), err)
+		}
+		resp.write(w)
+	})
+}
+
+func noRoute(r *request) (*response, error) {
+	return nil, &apiError{Status: http.StatusNotFound, Message: "no such API route: " + r.Method + " " + r.URL.Path}
 }
 
 // addrs are the addresses for r's client (see Config.ByHost).
 func (h *Handler) addrs(r *request) Addresses {
 	if h.cfg.ByHost != nil {
-		if host := r.header("Host"); validHost(host) {
+		if host := r.Host; validHost(host) {
 			a := h.cfg.ByHost(host)
 			a.PublicURL = strings.TrimSuffix(a.PublicURL, "/")
 			a.RTMPURL = strings.TrimSuffix(a.RTMPURL, "/")
@@ -254,13 +275,8 @@ func (h *Handler) url(r *request, p string) string {
 	return h.addrs(r).PublicURL + "/" + strings.TrimPrefix(p, "/")
 }
 
-// presignAt points a presigned upload URL at the S3 endpoint r's client
-// can reach.
-func (h *Handler) presignAt(r *request) func(*s3.PresignOptions) {
-	endpoint := h.addrs(r).S3
-	return func(o *s3.PresignOptions) {
-		if endpoint != "" {
-			o.ClientOptions = append(o.ClientOptions, func(o *s3.Options) { o.BaseEndpoint = &endpoint })
-		}
-	}
+// presign makes presigned upload URLs last Config.URLTTL and point at the
+// S3 endpoint r's client can reach.
+func (h *Handler) presign(r *request) store.Presign {
+	return store.Presign{TTL: h.cfg.URLTTL, Endpoint: h.addrs(r).S3}
 }

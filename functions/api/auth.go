@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -54,9 +55,9 @@ const ForwardedAuthorization = "X-Hlsflow-Authorization"
 // ForwardedAuthorization when present (behind CloudFront), else from
 // Authorization (locally, or a direct call).
 func (r *request) bearer() string {
-	value := r.header(ForwardedAuthorization)
+	value := r.Header.Get(ForwardedAuthorization)
 	if value == "" {
-		value = r.header("Authorization")
+		value = r.Header.Get("Authorization")
 	}
 	scheme, cred, ok := strings.Cut(strings.TrimSpace(value), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -70,7 +71,7 @@ func (r *request) bearer() string {
 // configured.
 func (h *Handler) token(r *request) (string, error) {
 	if h.cfg.TokenSource != nil {
-		return h.cfg.TokenSource(r.ctx)
+		return h.cfg.TokenSource(r.Context())
 	}
 	return h.cfg.Token, nil
 }
@@ -80,8 +81,11 @@ func (h *Handler) token(r *request) (string, error) {
 // that is proof enough. A server without a token has no operator.
 func (h *Handler) operator(r *request) (bool, error) {
 	if h.cfg.TrustAuthorizer {
-		if a := r.ev.RequestContext.Authorizer; a != nil && (a.IAM != nil || a.JWT != nil || a.Lambda != nil) {
-			return true, nil
+		// Only an event carries a verdict: a plain HTTP request has none.
+		if ev, ok := apigw.EventFrom(r.Context()); ok {
+			if a := ev.RequestContext.Authorizer; a != nil && (a.IAM != nil || a.JWT != nil || a.Lambda != nil) {
+				return true, nil
+			}
 		}
 	}
 	got := r.bearer()

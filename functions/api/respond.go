@@ -1,8 +1,8 @@
 package api
 
 import (
+	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +10,6 @@ import (
 	"log"
 	"net/http"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/smithy-go"
 )
 
 // apiError is an error the client is meant to read: an HTTP status and a
@@ -40,27 +37,9 @@ func methodNotAllowed(allow string) error {
 	return &apiError{Status: http.StatusMethodNotAllowed, Allow: allow, Message: "method not allowed here; use " + allow}
 }
 
-// isNoSuchUpload reports whether err is S3's NoSuchUpload, which the SDK
-// does not model as a type for every operation.
-func isNoSuchUpload(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "NoSuchUpload"
-}
-
-// request is one call: its context and event.
+// request is one call.
 type request struct {
-	ctx context.Context
-	ev  *events.APIGatewayV2HTTPRequest
-}
-
-func (r *request) header(name string) string {
-	name = strings.ToLower(name)
-	for k, v := range r.ev.Headers {
-		if strings.ToLower(k) == name {
-			return v
-		}
-	}
-	return ""
+	*http.Request
 }
 
 // maxJSON bounds request documents; the API's are a few hundred bytes.
@@ -69,21 +48,17 @@ const maxJSON = 64 << 10
 // decode reads the JSON body into v, refusing unknown fields, and turns
 // decoding failures into 400s that name the field.
 func (r *request) decode(v any) error {
-	body := r.ev.Body
-	if r.ev.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(body)
-		if err != nil {
-			return &apiError{Status: http.StatusBadRequest, Message: "request body is not valid base64"}
-		}
-		body = string(b)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSON+1))
+	if err != nil {
+		return &apiError{Status: http.StatusBadRequest, Message: "request body could not be read"}
 	}
 	if len(body) > maxJSON {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Message: "request body too large"}
 	}
-	if strings.TrimSpace(body) == "" {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return &apiError{Status: http.StatusBadRequest, Message: "request body is empty; send a JSON object"}
 	}
-	dec := json.NewDecoder(strings.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -126,26 +101,37 @@ func kindName(k string) string {
 	return k
 }
 
+// response is an answer: a status and a JSON body.
+type response struct {
+	status int
+	body   []byte
+	header map[string]string
+}
+
 // reply encodes v as a JSON response.
-func reply(status int, v any) (events.APIGatewayV2HTTPResponse, error) {
+func reply(status int, v any) (*response, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("encode response: %w", err)
+		return nil, fmt.Errorf("encode response: %w", err)
 	}
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: status,
-		Headers: map[string]string{
-			"Content-Type": "application/json",
-			// Status changes by the second; caches must not keep it.
-			"Cache-Control": "no-store",
-		},
-		Body: string(b),
-	}, nil
+	return &response{status: status, body: b}, nil
+}
+
+func (resp *response) write(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	// Status changes by the second; caches must not keep it.
+	h.Set("Cache-Control", "no-store")
+	for k, v := range resp.header {
+		h.Set(k, v)
+	}
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
 }
 
 // errorResponse turns err into its JSON response. Errors that are not
 // apiErrors are internal: logged, and shown only as a generic message.
-func errorResponse(ctx context.Context, err error) events.APIGatewayV2HTTPResponse {
+func errorResponse(ctx context.Context, err error) *response {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		if ctx.Err() != nil {
@@ -157,13 +143,14 @@ func errorResponse(ctx context.Context, err error) events.APIGatewayV2HTTPRespon
 	}
 	resp, encErr := reply(ae.Status, ae)
 	if encErr != nil {
-		return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusInternalServerError}
+		return &response{status: http.StatusInternalServerError}
 	}
+	resp.header = map[string]string{}
 	if ae.Allow != "" {
-		resp.Headers["Allow"] = ae.Allow
+		resp.header["Allow"] = ae.Allow
 	}
 	if ae.Auth {
-		resp.Headers["WWW-Authenticate"] = `Bearer realm="hlsflow"`
+		resp.header["WWW-Authenticate"] = `Bearer realm="hlsflow"`
 	}
 	return resp
 }

@@ -7,18 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -59,36 +54,36 @@ type CreatedStream struct {
 // GET /api/streams shows a stream before anything is published to it.
 const streamRecordPrefix = "streams-meta/"
 
-func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) createStream(r *request) (*response, error) {
 	if err := h.requireOperator(r, "creating a stream"); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	if h.cfg.Keys == nil {
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusNotImplemented,
+		return nil, &apiError{Status: http.StatusNotImplemented,
 			Message: "live streaming is not configured on this server"}
 	}
 	var in StreamRequest
 	if err := r.decode(&in); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	if in.Name == "" {
-		return events.APIGatewayV2HTTPResponse{}, badField("name", "name is required")
+		return nil, badField("name", "name is required")
 	}
 	if !catalog.ValidID(in.Name) {
-		return events.APIGatewayV2HTTPResponse{}, badField("name",
+		return nil, badField("name",
 			"name may hold only lowercase letters, digits and single dashes, starting with a letter or digit (at most 128)")
 	}
 	key, err := h.cfg.Keys.Key(in.Name)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, badField("name", "%s", err.Error())
+		return nil, badField("name", "%s", err.Error())
 	}
 	rec, err := json.Marshal(map[string]any{"name": in.Name, "created": h.cfg.Now().UTC()})
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
-	if err := h.cfg.Store.PutBytes(r.ctx, h.cfg.MediaBucket, streamRecordPrefix+in.Name+".json", rec,
+	if err := h.cfg.Store.PutBytes(r.Context(), h.cfg.MediaBucket, streamRecordPrefix+in.Name+".json", rec,
 		store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache}); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, liveMaster(in.Name))}
 	if rtmp := h.addrs(r).RTMPURL; rtmp != "" {
@@ -97,22 +92,22 @@ func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, err
 	return reply(http.StatusCreated, out)
 }
 
-func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) listStreams(r *request) (*response, error) {
 	private, err := h.mayRead(r)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
-	live, err := h.cfg.Streams.List(r.ctx)
+	live, err := h.cfg.Streams.List(r.Context())
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	byName := map[string]LiveStream{}
 	for _, s := range live {
 		byName[s.Name] = s
 	}
-	keys, err := h.cfg.Store.List(r.ctx, h.cfg.MediaBucket, streamRecordPrefix)
+	keys, err := h.cfg.Store.List(r.Context(), h.cfg.MediaBucket, streamRecordPrefix)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	for _, k := range keys {
 		name := strings.TrimSuffix(strings.TrimPrefix(k, streamRecordPrefix), ".json")
@@ -157,21 +152,11 @@ type bucketStreams struct {
 }
 
 func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
-	prefix, delim := "live/", "/"
-	var names []string
-	p := s3.NewListObjectsV2Paginator(b.store.Client, &s3.ListObjectsV2Input{Bucket: &b.bucket, Prefix: &prefix, Delimiter: &delim})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list live streams: %w", err)
-		}
-		for _, cp := range page.CommonPrefixes {
-			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/")
-			if catalog.ValidID(name) {
-				names = append(names, name)
-			}
-		}
+	dirs, err := b.store.Dirs(ctx, b.bucket, "live/")
+	if err != nil {
+		return nil, fmt.Errorf("list live streams: %w", err)
 	}
+	names := slices.DeleteFunc(dirs, func(name string) bool { return !catalog.ValidID(name) })
 	out := make([]LiveStream, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
@@ -199,7 +184,7 @@ func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
 // stream reads one stream's master and first media playlist; a stream
 // without a master yet is skipped (zero LiveStream).
 func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, error) {
-	master, _, err := b.get(ctx, liveMaster(name))
+	master, _, err := b.store.Get(ctx, b.bucket, liveMaster(name), maxPlaylist)
 	if errors.Is(err, store.ErrNotFound) {
 		return LiveStream{}, nil
 	}
@@ -210,7 +195,7 @@ func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, er
 	if uri == "" {
 		return LiveStream{Name: name, State: StreamStalled}, nil
 	}
-	media, mod, err := b.get(ctx, path.Join("live", name, uri))
+	media, mod, err := b.store.Get(ctx, b.bucket, path.Join("live", name, uri), maxPlaylist)
 	if errors.Is(err, store.ErrNotFound) {
 		return LiveStream{Name: name, State: StreamStalled}, nil
 	}
@@ -227,22 +212,8 @@ func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, er
 	return s, nil
 }
 
-func (b *bucketStreams) get(ctx context.Context, key string) ([]byte, time.Time, error) {
-	out, err := b.store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &key})
-	var nsk *types.NoSuchKey
-	if errors.As(err, &nsk) {
-		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", b.bucket, key, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", b.bucket, key, err)
-	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", b.bucket, key, err)
-	}
-	return data, aws.ToTime(out.LastModified), nil
-}
+// maxPlaylist bounds the playlist reads; live windows are a few KiB.
+const maxPlaylist = 1 << 20
 
 // firstURI returns the first variant URI of a master playlist, relative,
 // or "" when there is none or it points elsewhere.

@@ -12,11 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -104,65 +99,63 @@ type Part struct {
 	URL    string `json:"url"`
 }
 
-func (h *Handler) createUpload(r *request) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) createUpload(r *request) (*response, error) {
 	if err := h.requireOperator(r, "creating an upload"); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	var in UploadRequest
 	if err := r.decode(&in); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	switch {
 	case strings.TrimSpace(in.Filename) == "":
-		return events.APIGatewayV2HTTPResponse{}, badField("filename", "filename is required")
+		return nil, badField("filename", "filename is required")
 	case len(in.Filename) > 255:
-		return events.APIGatewayV2HTTPResponse{}, badField("filename", "filename is longer than 255 bytes")
+		return nil, badField("filename", "filename is longer than 255 bytes")
 	case in.Size <= 0:
-		return events.APIGatewayV2HTTPResponse{}, badField("size", "size must be the file's size in bytes, more than 0")
+		return nil, badField("size", "size must be the file's size in bytes, more than 0")
 	case in.Size > h.cfg.MaxUploadSize:
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusRequestEntityTooLarge, Field: "size",
+		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Field: "size",
 			Message: fmt.Sprintf("the file is %s; the largest upload allowed is %s", humanBytes(in.Size), humanBytes(h.cfg.MaxUploadSize))}
 	}
 	ct := strings.ToLower(strings.TrimSpace(in.ContentType))
 	if ct == "" {
-		return events.APIGatewayV2HTTPResponse{}, badField("contentType", "contentType is required (for example video/mp4)")
+		return nil, badField("contentType", "contentType is required (for example video/mp4)")
 	}
 	if !VideoTypes[ct] {
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusUnsupportedMediaType, Field: "contentType",
+		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Field: "contentType",
 			Message: fmt.Sprintf("%q is not a video type this service accepts (%s)", in.ContentType, strings.Join(videoTypeList(), ", "))}
 	}
 
 	now := h.cfg.Now().UTC()
 	key, err := uploadKey(now, in.Filename)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	id := catalog.VideoID(key)
 	secret, err := newUploadSecret()
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	rec := uploadRecord{ID: id, Key: key, Filename: in.Filename, Size: in.Size, ContentType: ct,
 		Created: now, Expires: now.Add(h.cfg.URLTTL), SecretSHA256: secretHash(secret)}
 	out := Upload{ID: id, Key: key, Secret: secret, StatusURL: "/api/videos/" + id, Expires: rec.Expires}
 
 	if in.Size <= h.cfg.MultipartThreshold {
-		req, err := h.cfg.Store.Presigner.PresignPutObject(r.ctx, &s3.PutObjectInput{
-			Bucket: &h.cfg.UploadsBucket, Key: &key, ContentType: &ct, ContentLength: &in.Size,
-		}, s3.WithPresignExpires(h.cfg.URLTTL), h.presignAt(r))
+		u, err := h.cfg.Store.PresignPut(r.Context(), h.cfg.UploadsBucket, key, ct, in.Size, h.presign(r))
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("presign put %s: %w", key, err)
+			return nil, err
 		}
-		out.Put = &PutURL{URL: req.URL, Headers: map[string]string{"Content-Type": ct}}
+		out.Put = &PutURL{URL: u, Headers: map[string]string{"Content-Type": ct}}
 	} else {
 		mp, err := h.startMultipart(r, &rec)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return nil, err
 		}
 		out.Multipart = mp
 	}
 	if err := h.putRecord(r, &rec); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	return reply(http.StatusCreated, out)
 }
@@ -174,27 +167,21 @@ func (h *Handler) startMultipart(r *request, rec *uploadRecord) (*Multipart, err
 		partSize = (minSize + 1<<20 - 1) &^ (1<<20 - 1)
 	}
 	n := int((rec.Size + partSize - 1) / partSize)
-	created, err := h.cfg.Store.Client.CreateMultipartUpload(r.ctx, &s3.CreateMultipartUploadInput{
-		Bucket: &h.cfg.UploadsBucket, Key: &rec.Key, ContentType: &rec.ContentType,
-	})
+	uploadID, err := h.cfg.Store.CreateMultipart(r.Context(), h.cfg.UploadsBucket, rec.Key, rec.ContentType)
 	if err != nil {
-		return nil, fmt.Errorf("create multipart upload %s: %w", rec.Key, err)
+		return nil, err
 	}
-	rec.UploadID, rec.PartSize, rec.Parts = aws.ToString(created.UploadId), partSize, n
+	rec.UploadID, rec.PartSize, rec.Parts = uploadID, partSize, n
 	mp := &Multipart{UploadID: rec.UploadID, PartSize: partSize, Parts: make([]Part, n),
 		CompleteURL: "/api/uploads/" + rec.ID + "/complete", AbortURL: "/api/uploads/" + rec.ID}
-	at := h.presignAt(r)
+	at := h.presign(r)
 	for i := range n {
 		size := min(partSize, rec.Size-int64(i)*partSize)
-		num := int32(i + 1)
-		req, err := h.cfg.Store.Presigner.PresignUploadPart(r.ctx, &s3.UploadPartInput{
-			Bucket: &h.cfg.UploadsBucket, Key: &rec.Key, UploadId: created.UploadId,
-			PartNumber: &num, ContentLength: &size,
-		}, s3.WithPresignExpires(h.cfg.URLTTL), at)
+		u, err := h.cfg.Store.PresignPart(r.Context(), h.cfg.UploadsBucket, rec.Key, uploadID, int32(i+1), size, at)
 		if err != nil {
-			return nil, fmt.Errorf("presign part %d of %s: %w", num, rec.Key, err)
+			return nil, err
 		}
-		mp.Parts[i] = Part{Number: int(num), Size: size, URL: req.URL}
+		mp.Parts[i] = Part{Number: i + 1, Size: size, URL: u}
 	}
 	return mp, nil
 }
@@ -205,13 +192,13 @@ func (h *Handler) putRecord(r *request, rec *uploadRecord) error {
 		return fmt.Errorf("encode upload record %s: %w", rec.ID, err)
 	}
 	key := recordKey(rec.ID)
-	return h.cfg.Store.PutBytes(r.ctx, h.cfg.MediaBucket, key, b, store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache})
+	return h.cfg.Store.PutBytes(r.Context(), h.cfg.MediaBucket, key, b, store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache})
 }
 
 // getRecord returns the upload record of id; the error wraps
 // store.ErrNotFound when there is none.
 func (h *Handler) getRecord(r *request, id string) (*uploadRecord, error) {
-	b, err := h.cfg.Store.GetBytes(r.ctx, h.cfg.MediaBucket, recordKey(id))
+	b, err := h.cfg.Store.GetBytes(r.Context(), h.cfg.MediaBucket, recordKey(id))
 	if err != nil {
 		return nil, err
 	}
@@ -241,35 +228,36 @@ type Completed struct {
 	StatusURL string `json:"statusUrl"`
 }
 
-func (h *Handler) completeUpload(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) completeUpload(r *request) (*response, error) {
+	id := r.PathValue("id")
 	rec, err := h.uploadFor(r, id, "completing an upload")
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	done := Completed{ID: id, State: StateQueued, StatusURL: "/api/videos/" + id}
 	if rec.UploadID == "" {
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict,
+		return nil, &apiError{Status: http.StatusConflict,
 			Message: "this upload is a single PUT; it is complete when the PUT succeeds"}
 	}
-	parts, err := h.listParts(r, rec)
-	if isNoSuchUpload(err) {
+	parts, err := h.cfg.Store.ListParts(r.Context(), h.cfg.UploadsBucket, rec.Key, rec.UploadID)
+	if errors.Is(err, store.ErrNoSuchUpload) {
 		// Completed before (a retried call), or aborted.
-		if info, herr := h.cfg.Store.Head(r.ctx, h.cfg.UploadsBucket, rec.Key); herr == nil && info.Size == rec.Size {
+		if info, herr := h.cfg.Store.Head(r.Context(), h.cfg.UploadsBucket, rec.Key); herr == nil && info.Size == rec.Size {
 			return reply(http.StatusOK, done)
 		}
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusGone,
+		return nil, &apiError{Status: http.StatusGone,
 			Message: "this multipart upload no longer exists (it was aborted or expired); upload the file again"}
 	}
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
-	byNum := make(map[int32]types.Part, len(parts))
+	byNum := make(map[int32]store.Part, len(parts))
 	for _, p := range parts {
-		byNum[aws.ToInt32(p.PartNumber)] = p
+		byNum[p.Number] = p
 	}
 	var missing []int
 	var total int64
-	completed := make([]types.CompletedPart, 0, rec.Parts)
+	completed := make([]store.Part, 0, rec.Parts)
 	for i := range rec.Parts {
 		num := int32(i + 1)
 		p, ok := byNum[num]
@@ -278,68 +266,47 @@ func (h *Handler) completeUpload(r *request, id string) (events.APIGatewayV2HTTP
 			continue
 		}
 		want := min(rec.PartSize, rec.Size-int64(i)*rec.PartSize)
-		if got := aws.ToInt64(p.Size); got != want {
-			return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict,
+		if got := p.Size; got != want {
+			return nil, &apiError{Status: http.StatusConflict,
 				Message: fmt.Sprintf("part %d has %d bytes, expected %d; upload it again", num, got, want)}
 		}
 		total += want
-		completed = append(completed, types.CompletedPart{PartNumber: &num, ETag: p.ETag})
+		completed = append(completed, p)
 	}
 	if len(missing) > 0 {
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict, Missing: missing,
+		return nil, &apiError{Status: http.StatusConflict, Missing: missing,
 			Message: fmt.Sprintf("%d of %d parts are not uploaded yet (%s)", len(missing), rec.Parts, partList(missing))}
 	}
 	if total != rec.Size {
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict,
+		return nil, &apiError{Status: http.StatusConflict,
 			Message: fmt.Sprintf("parts add up to %d bytes, the upload declared %d", total, rec.Size)}
 	}
-	sort.Slice(completed, func(i, j int) bool { return *completed[i].PartNumber < *completed[j].PartNumber })
-	if _, err := h.cfg.Store.Client.CompleteMultipartUpload(r.ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: &h.cfg.UploadsBucket, Key: &rec.Key, UploadId: &rec.UploadID,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
-	}); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("complete multipart upload %s: %w", rec.Key, err)
+	if err := h.cfg.Store.CompleteMultipart(r.Context(), h.cfg.UploadsBucket, rec.Key, rec.UploadID, completed); err != nil {
+		return nil, err
 	}
 	return reply(http.StatusOK, done)
 }
 
-func (h *Handler) listParts(r *request, rec *uploadRecord) ([]types.Part, error) {
-	var parts []types.Part
-	in := &s3.ListPartsInput{Bucket: &h.cfg.UploadsBucket, Key: &rec.Key, UploadId: &rec.UploadID}
-	for {
-		out, err := h.cfg.Store.Client.ListParts(r.ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list parts of %s: %w", rec.Key, err)
-		}
-		parts = append(parts, out.Parts...)
-		if !aws.ToBool(out.IsTruncated) || out.NextPartNumberMarker == nil || len(out.Parts) == 0 {
-			return parts, nil
-		}
-		in.PartNumberMarker = out.NextPartNumberMarker
-	}
-}
-
-func (h *Handler) abortUpload(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) abortUpload(r *request) (*response, error) {
+	id := r.PathValue("id")
 	rec, err := h.uploadFor(r, id, "cancelling an upload")
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
-	if _, err := h.cfg.Store.Head(r.ctx, h.cfg.UploadsBucket, rec.Key); err == nil {
-		return events.APIGatewayV2HTTPResponse{}, &apiError{Status: http.StatusConflict,
+	if _, err := h.cfg.Store.Head(r.Context(), h.cfg.UploadsBucket, rec.Key); err == nil {
+		return nil, &apiError{Status: http.StatusConflict,
 			Message: "this upload already finished; it cannot be cancelled"}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	if rec.UploadID != "" {
-		_, err := h.cfg.Store.Client.AbortMultipartUpload(r.ctx, &s3.AbortMultipartUploadInput{
-			Bucket: &h.cfg.UploadsBucket, Key: &rec.Key, UploadId: &rec.UploadID,
-		})
-		if err != nil && !isNoSuchUpload(err) {
-			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("abort multipart upload %s: %w", rec.Key, err)
+		err := h.cfg.Store.AbortMultipart(r.Context(), h.cfg.UploadsBucket, rec.Key, rec.UploadID)
+		if err != nil && !errors.Is(err, store.ErrNoSuchUpload) {
+			return nil, err
 		}
 	}
-	if err := h.cfg.Store.DeleteKeys(r.ctx, h.cfg.MediaBucket, []string{recordKey(id)}); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+	if err := h.cfg.Store.DeleteKeys(r.Context(), h.cfg.MediaBucket, []string{recordKey(id)}); err != nil {
+		return nil, err
 	}
 	return reply(http.StatusOK, map[string]string{"id": id, "state": "cancelled"})
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"path"
 	"sort"
@@ -11,10 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -55,20 +50,21 @@ const (
 	fetchConcurrency = 8
 )
 
-func (h *Handler) getVideo(r *request, id string) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) getVideo(r *request) (*response, error) {
+	id := r.PathValue("id")
 	private, err := h.mayRead(r)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	if !catalog.ValidID(id) {
-		return events.APIGatewayV2HTTPResponse{}, notFound("no video with id %q", id)
+		return nil, notFound("no video with id %q", id)
 	}
 	v, err := h.video(r, entry{id: id}, true, private)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	if v == nil {
-		return events.APIGatewayV2HTTPResponse{}, notFound("no video with id %q", id)
+		return nil, notFound("no video with id %q", id)
 	}
 	return reply(http.StatusOK, v)
 }
@@ -99,7 +95,7 @@ func (e entry) at() time.Time {
 // whether the caller is the operator: anyone else sees ready videos only,
 // without file name or source.
 func (h *Handler) video(r *request, e entry, lookup, private bool) (*Video, error) {
-	st, err := catalog.Read(r.ctx, h.cfg.Store, h.cfg.MediaBucket, e.id)
+	st, err := catalog.Read(r.Context(), h.cfg.Store, h.cfg.MediaBucket, e.id)
 	if err == nil {
 		if !private && st.State != catalog.StateReady {
 			return nil, nil
@@ -134,7 +130,7 @@ func (h *Handler) video(r *request, e entry, lookup, private bool) (*Video, erro
 		}
 	}
 	if rec != nil && lookup {
-		info, err := h.cfg.Store.Head(r.ctx, h.cfg.UploadsBucket, rec.Key)
+		info, err := h.cfg.Store.Head(r.Context(), h.cfg.UploadsBucket, rec.Key)
 		switch {
 		case err == nil:
 			e.key, e.size, e.uploaded = rec.Key, info.Size, info.LastModified
@@ -190,31 +186,31 @@ func (h *Handler) addSource(r *request, v *Video, e entry, lookup bool) error {
 	return nil
 }
 
-func (h *Handler) listVideos(r *request) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) listVideos(r *request) (*response, error) {
 	private, err := h.mayRead(r)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
-	q := r.ev.QueryStringParameters
+	q := r.URL.Query()
 	limit := defaultPageSize
-	if s := q["limit"]; s != "" {
+	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxPageSize {
-			return events.APIGatewayV2HTTPResponse{}, badField("limit", "limit must be a whole number from 1 to %d", maxPageSize)
+			return nil, badField("limit", "limit must be a whole number from 1 to %d", maxPageSize)
 		}
 		limit = n
 	}
 	var after *cursor
-	if s := q["cursor"]; s != "" {
+	if s := q.Get("cursor"); s != "" {
 		c, err := parseCursor(s)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, badField("cursor", "cursor is not one this API returned")
+			return nil, badField("cursor", "cursor is not one this API returned")
 		}
 		after = &c
 	}
 	entries, err := h.entries(r)
 	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	start := 0
 	if after != nil {
@@ -235,7 +231,7 @@ func (h *Handler) listVideos(r *request) (events.APIGatewayV2HTTPResponse, error
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
+		return nil, err
 	}
 	for _, v := range views {
 		if v != nil {
@@ -254,25 +250,12 @@ func (h *Handler) listVideos(r *request) (events.APIGatewayV2HTTPResponse, error
 // the uploads bucket holds one object per video and S3 lists it with
 // sizes and times. Only the page shown then reads status.json.
 func (h *Handler) entries(r *request) ([]entry, error) {
-	type object struct {
-		key      string
-		size     int64
-		modified time.Time
-	}
 	// The two listings are independent: run them side by side.
-	var uploads, records []object
+	var uploads, records []store.Listed
 	var upErr, recErr error
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		upErr = h.listObjects(r, h.cfg.UploadsBucket, "", func(key string, size int64, mod time.Time) {
-			uploads = append(uploads, object{key, size, mod})
-		})
-	})
-	wg.Go(func() {
-		recErr = h.listObjects(r, h.cfg.MediaBucket, recordPrefix, func(key string, size int64, mod time.Time) {
-			records = append(records, object{key, size, mod})
-		})
-	})
+	wg.Go(func() { uploads, upErr = h.cfg.Store.Objects(r.Context(), h.cfg.UploadsBucket, "") })
+	wg.Go(func() { records, recErr = h.cfg.Store.Objects(r.Context(), h.cfg.MediaBucket, recordPrefix) })
 	wg.Wait()
 	if err := errors.Join(upErr, recErr); err != nil {
 		return nil, err
@@ -287,16 +270,16 @@ func (h *Handler) entries(r *request) ([]entry, error) {
 		return e
 	}
 	for _, o := range uploads {
-		e := get(catalog.VideoID(o.key))
-		e.key, e.size, e.uploaded = o.key, o.size, o.modified
+		e := get(catalog.VideoID(o.Key))
+		e.key, e.size, e.uploaded = o.Key, o.Size, o.LastModified
 	}
 	for _, o := range records {
-		id := strings.TrimSuffix(strings.TrimPrefix(o.key, recordPrefix), ".json")
+		id := strings.TrimSuffix(strings.TrimPrefix(o.Key, recordPrefix), ".json")
 		if !catalog.ValidID(id) {
 			continue
 		}
 		e := get(id)
-		e.hasRecord, e.recorded = true, o.modified
+		e.hasRecord, e.recorded = true, o.LastModified
 	}
 	list := make([]entry, 0, len(byID))
 	for _, e := range byID {
@@ -311,24 +294,6 @@ func newer(a, b entry) bool {
 		return a.at().After(b.at())
 	}
 	return a.id < b.id
-}
-
-func (h *Handler) listObjects(r *request, bucket, prefix string, f func(key string, size int64, mod time.Time)) error {
-	in := &s3.ListObjectsV2Input{Bucket: &bucket}
-	if prefix != "" {
-		in.Prefix = &prefix
-	}
-	p := s3.NewListObjectsV2Paginator(h.cfg.Store.Client, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(r.ctx)
-		if err != nil {
-			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
-		}
-		for _, o := range page.Contents {
-			f(aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToTime(o.LastModified))
-		}
-	}
-	return nil
 }
 
 // cursor marks the last video of a page by its place in the order.

@@ -3,6 +3,8 @@
 // request becomes an events.APIGatewayV2HTTPRequest, goes through the
 // aws-lambda-go JSON serialisation (lambda.Handler.Invoke), and the
 // events.APIGatewayV2HTTPResponse that comes back becomes the HTTP response.
+// Serve is the other direction, for Lambda: it runs an http.Handler for
+// each event.
 package apigw
 
 import (

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -123,16 +124,28 @@ func (s *Store) put(ctx context.Context, bucket, key string, body io.ReadSeeker,
 // GetBytes reads a whole (small) object. It returns ErrNotFound, wrapped,
 // when the object does not exist.
 func (s *Store) GetBytes(ctx context.Context, bucket, key string) ([]byte, error) {
+	b, _, err := s.Get(ctx, bucket, key, -1)
+	return b, err
+}
+
+// Get reads at most limit bytes of an object (all of it when limit < 0)
+// and when it was last modified; ErrNotFound (wrapped) when it does not
+// exist.
+func (s *Store) Get(ctx context.Context, bucket, key string, limit int64) ([]byte, time.Time, error) {
 	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, notFound(err))
+		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", bucket, key, notFound(err))
 	}
 	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+	var r io.Reader = out.Body
+	if limit >= 0 {
+		r = io.LimitReader(r, limit)
 	}
-	return b, nil
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+	}
+	return b, aws.ToTime(out.LastModified), nil
 }
 
 // Info is what HEAD tells about an object.
@@ -161,7 +174,24 @@ func (s *Store) Head(ctx context.Context, bucket, key string) (Info, error) {
 
 // List returns the keys under prefix, in S3's order.
 func (s *Store) List(ctx context.Context, bucket, prefix string) ([]string, error) {
-	var keys []string
+	objs, err := s.Objects(ctx, bucket, prefix)
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys, err
+}
+
+// Listed is an object as a listing shows it.
+type Listed struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
+}
+
+// Objects lists the objects under prefix, in S3's order.
+func (s *Store) Objects(ctx context.Context, bucket, prefix string) ([]Listed, error) {
+	var objs []Listed
 	p := s3.NewListObjectsV2Paginator(s.Client, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -169,10 +199,28 @@ func (s *Store) List(ctx context.Context, bucket, prefix string) ([]string, erro
 			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, notFound(err))
 		}
 		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
+			objs = append(objs, Listed{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified)})
 		}
 	}
-	return keys, nil
+	return objs, nil
+}
+
+// Dirs returns the names of the "folders" directly under prefix (which
+// ends in "/"): the key parts up to the next "/", in S3's order.
+func (s *Store) Dirs(ctx context.Context, bucket, prefix string) ([]string, error) {
+	var names []string
+	delim := "/"
+	p := s3.NewListObjectsV2Paginator(s.Client, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix, Delimiter: &delim})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, notFound(err))
+		}
+		for _, cp := range page.CommonPrefixes {
+			names = append(names, strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/"))
+		}
+	}
+	return names, nil
 }
 
 // DeleteKeys removes keys from bucket, a thousand per request.

@@ -5,9 +5,8 @@ package main
 
 import (
 	"context"
-	"log"
+	"log/slog"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -18,56 +17,41 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	h, err := build(context.Background())
+	if err != nil {
+		log.Error("start", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+func build(ctx context.Context) (*api.Handler, error) {
+	cfg, err := api.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	awsCfg, err := store.LoadConfig(ctx)
 	if err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
-	s := store.New(awsCfg)
-	cfg := api.Config{
-		Store:         s,
-		UploadsBucket: env("UPLOADS_BUCKET", "uploads"),
-		MediaBucket:   env("MEDIA_BUCKET", "media"),
-		PublicURL:     os.Getenv("PUBLIC_URL"),
-		RTMPURL:       os.Getenv("RTMP_URL"),
-		Token:         os.Getenv("API_TOKEN"),
-		// Set by the stack from its publicLibrary and signedPlayback
-		// parameters (infra/api.go).
-		PublicLibrary:  os.Getenv("PUBLIC_LIBRARY") == "true",
-		SignedPlayback: os.Getenv("SIGNED_PLAYBACK") == "true",
-	}
+	cfg.Store = store.New(awsCfg)
 	// On AWS the token stays in Secrets Manager: the function gets only its
 	// ARN and reads the value at run time, cached, so the environment holds
 	// no secret and a rotation needs no redeploy.
 	if arn := os.Getenv("API_TOKEN_SECRET_ARN"); arn != "" {
 		cfg.TokenSource = secret.NewCached(arn, secret.SecretsManager(awsCfg), secret.DefaultTTL).Get
 	}
-	if v := os.Getenv("MAX_UPLOAD_BYTES"); v != "" {
-		if cfg.MaxUploadSize, err = strconv.ParseInt(v, 10, 64); err != nil {
-			log.Fatalf("MAX_UPLOAD_BYTES: %v", err)
-		}
-	}
 	src := keys.Source{Value: os.Getenv("STREAM_KEY_SECRET"), File: os.Getenv("STREAM_KEY_SECRET_FILE"),
 		ARN: os.Getenv("STREAM_KEY_SECRET_ARN")}
 	if src != (keys.Source{}) {
 		secret, err := src.Load(ctx, keys.SecretsManager(awsCfg))
 		if err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
 		if cfg.Keys, err = keys.New(secret); err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
 	}
-	h, err := api.New(cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(h.Handle)
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	return api.New(cfg)
 }

@@ -3,9 +3,7 @@ package rtmp
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -110,19 +108,11 @@ func TestPublishRemuxesToTS(t *testing.T) {
 	if len(ts) == 0 || len(ts)%188 != 0 {
 		t.Fatalf("remuxed %d bytes, not whole TS packets", len(ts))
 	}
+	// What the TS holds is internal/live/flvts's to test; here, that the
+	// publisher's stream reached the feed.
 	got, err := feed.ProbeTS(ts)
 	if err != nil || got != want {
 		t.Errorf("remuxed TS probes as %+v, %v", got, err)
-	}
-	tsPath := filepath.Join(t.TempDir(), "out.ts")
-	if err := os.WriteFile(tsPath, ts, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", tsPath).Output()
-	var d float64
-	fmt.Sscan(string(bytes.TrimSpace(out)), &d)
-	if err != nil || d < 2 || d > 4 {
-		t.Errorf("remuxed TS lasts %v s (%v), want about 3", d, err)
 	}
 	if err := push("good-key"); err == nil {
 		t.Error("second claim refused by the hub, but the publisher was accepted")

@@ -1,6 +1,7 @@
 // Package rtmp is the live ingest's RTMP listener: it accepts publishers
 // (OBS, ffmpeg -f flv), checks the stream key before anything else, and
-// remuxes their H.264/AAC into MPEG-TS for the stream's feed. Playback is
+// hands their H.264/AAC to internal/live/flvts, which remuxes it into
+// MPEG-TS for the stream's feed. Playback is
 // not served here; viewers use HLS. A stranger without a key can hold
 // neither the listener nor memory: connections are capped per address,
 // cut 5 s after accept unless a valid key was presented, and limited to
@@ -22,6 +23,7 @@ import (
 	"github.com/bluenviron/gortmplib"
 
 	"github.com/hlsflow/hlsflow/internal/live/feed"
+	"github.com/hlsflow/hlsflow/internal/live/flvts"
 )
 
 // Defaults of Server.
@@ -289,7 +291,7 @@ func (s *Server) publish(c net.Conn, sc *gortmplib.ServerConn, name string, f fe
 	if err := r.Initialize(); err != nil {
 		return fmt.Errorf("read tracks: %w", err)
 	}
-	rm, info, err := newRemuxer(r, f)
+	rm, info, err := flvts.New(r, f)
 	if err != nil {
 		return err
 	}
@@ -310,11 +312,11 @@ func (s *Server) publish(c net.Conn, sc *gortmplib.ServerConn, name string, f fe
 		}
 		if err := r.Read(); err != nil {
 			if errors.Is(err, io.EOF) {
-				return rm.flush()
+				return rm.Flush()
 			}
 			return err
 		}
-		if err := rm.err(); err != nil {
+		if err := rm.Err(); err != nil {
 			return err
 		}
 	}

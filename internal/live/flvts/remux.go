@@ -1,8 +1,14 @@
-package rtmp
+// Package flvts converts what an RTMP publisher sends (FLV-style H.264 and
+// AAC/MP3 tracks, as gortmplib reads them) into MPEG-TS for the live
+// ingest's feed. It knows the wire format only: the listener, stream keys
+// and limits are internal/live/rtmp's (mediamtx splits servers from
+// protocols the same way).
+package flvts
 
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -14,9 +20,9 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 )
 
-// remuxer turns an RTMP publisher's H.264 and AAC/MP3 into MPEG-TS; a
+// Remuxer turns an RTMP publisher's H.264 and AAC/MP3 into MPEG-TS; a
 // publisher may send audio only (a radio stream).
-type remuxer struct {
+type Remuxer struct {
 	bw       *bufio.Writer
 	w        *mpegts.Writer
 	video    *mpegts.Track
@@ -32,8 +38,12 @@ const flushEvery = 100 * time.Millisecond
 // ticks converts a duration to the 90 kHz MPEG-TS clock.
 func ticks(d time.Duration) int64 { return d.Microseconds() * 9 / 100 }
 
-func newRemuxer(r *gortmplib.Reader, out feed.Feed) (*remuxer, feed.Info, error) {
-	m := &remuxer{bw: bufio.NewWriterSize(out, 64*1024)}
+// New reads r's tracks, says what the feed holds, and arranges for every
+// frame r reads from now on to be written to out as MPEG-TS, starting at
+// the first keyframe. It fails with feed.ErrUnsupported when r has neither
+// H.264 nor AAC/MP3.
+func New(r *gortmplib.Reader, out io.Writer) (*Remuxer, feed.Info, error) {
+	m := &Remuxer{bw: bufio.NewWriterSize(out, 64*1024)}
 	var info feed.Info
 	var vTrack, aTrack *gortmplib.Track
 	for _, t := range r.Tracks() {
@@ -106,15 +116,17 @@ func newRemuxer(r *gortmplib.Reader, out feed.Feed) (*remuxer, feed.Info, error)
 	return m, info, nil
 }
 
-func (m *remuxer) fail(err error) {
+func (m *Remuxer) fail(err error) {
 	if err != nil && m.werr == nil {
 		m.werr = err
 	}
 }
 
-func (m *remuxer) err() error { return m.werr }
+// Err is the first write error, if any: the feed cannot take more.
+func (m *Remuxer) Err() error { return m.werr }
 
-func (m *remuxer) flush() error {
+// Flush writes what is buffered, at the end of the stream.
+func (m *Remuxer) Flush() error {
 	if err := m.bw.Flush(); err != nil {
 		return err
 	}
@@ -124,7 +136,7 @@ func (m *remuxer) flush() error {
 // onH264 keeps the parameter sets up to date and repeats them in front of
 // every IDR: RTMP sends them once out of band, while a TS decoder joining
 // (ffmpeg after a probe, a player) needs them in band.
-func (m *remuxer) onH264(pts, dts time.Duration, au [][]byte) {
+func (m *Remuxer) onH264(pts, dts time.Duration, au [][]byte) {
 	hasSPS, idr := false, false
 	var rest [][]byte
 	for _, n := range au {
@@ -161,7 +173,7 @@ func (m *remuxer) onH264(pts, dts time.Duration, au [][]byte) {
 // maybeFlush flushes at most every flushEvery: a few tens of milliseconds
 // do not matter against 2 s segments, and each flush costs a wake-up of the
 // transcoder feed.
-func (m *remuxer) maybeFlush() {
+func (m *Remuxer) maybeFlush() {
 	if now := time.Now(); now.Sub(m.flushed) >= flushEvery {
 		m.flushed = now
 		m.fail(m.bw.Flush())
@@ -170,7 +182,7 @@ func (m *remuxer) maybeFlush() {
 
 // audioFlush is maybeFlush for a feed without video, where audio is all
 // that moves the feed along.
-func (m *remuxer) audioFlush() {
+func (m *Remuxer) audioFlush() {
 	if m.video == nil {
 		m.maybeFlush()
 	}
