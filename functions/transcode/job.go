@@ -218,7 +218,7 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 	for rel := range up.sizes {
 		res.keys[prefix+rel] = true
 	}
-	rates := map[string]rate{}
+	rates := map[string]hls.Rate{}
 	var names []string
 	for _, r := range l.Video {
 		names = append(names, r.Name)
@@ -247,7 +247,7 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 			}
 			sizes[s.URI] = n
 		}
-		rates[name] = measure(p, sizes)
+		rates[name] = hls.Measure(p, sizes)
 		longest = max(longest, p.Duration())
 		p.Type, p.EndList, p.IndependentSegments = hls.TypeVOD, true, true
 		out, err := p.Encode()
@@ -300,16 +300,16 @@ func (h *Handler) putPlaylists(ctx context.Context, folder, rev string, body []b
 // plus the audio's peak, AVERAGE-BANDWIDTH the sum of the averages, and
 // CODECS is what the encoder wrote (encoded, by rung name) when known.
 // Every URI names revision rev's playlists.
-func buildMaster(l media.Ladder, rev string, rates map[string]rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
+func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
 	m := &hls.MasterPlaylist{Version: 3, IndependentSegments: true}
 	list := "/" + media.PlaylistName(rev)
 	var rs []catalog.Rendition
-	var audio rate
+	var audio hls.Rate
 	if a := l.Audio; a != nil {
 		audio = rates[a.Name]
 		if len(l.Video) == 0 {
 			m.Variants = append(m.Variants, hls.Variant{
-				URI: a.Name + list, Bandwidth: audio.peak, AverageBandwidth: audio.average, Codecs: a.Codecs(),
+				URI: a.Name + list, Bandwidth: audio.Peak, AverageBandwidth: audio.Average, Codecs: a.Codecs(),
 			})
 		} else {
 			m.Media = append(m.Media, hls.Media{
@@ -317,7 +317,7 @@ func buildMaster(l media.Ladder, rev string, rates map[string]rate, encoded map[
 				Channels: fmt.Sprint(a.Channels), URI: a.Name + list,
 			})
 		}
-		rs = append(rs, catalog.Rendition{Name: a.Name, Bandwidth: int(audio.peak), Codecs: a.Codecs()})
+		rs = append(rs, catalog.Rendition{Name: a.Name, Bandwidth: int(audio.Peak), Codecs: a.Codecs()})
 	}
 	for _, r := range l.Video {
 		v := rates[r.Name]
@@ -331,11 +331,11 @@ func buildMaster(l media.Ladder, rev string, rates map[string]rate, encoded map[
 			group = audioGroup
 		}
 		m.Variants = append(m.Variants, hls.Variant{
-			URI: r.Name + list, Bandwidth: v.peak + audio.peak, AverageBandwidth: v.average + audio.average,
+			URI: r.Name + list, Bandwidth: v.Peak + audio.Peak, AverageBandwidth: v.Average + audio.Average,
 			Width: r.Width, Height: r.Height, Codecs: codecs, FrameRate: r.FPS, Audio: group,
 		})
 		rs = append(rs, catalog.Rendition{
-			Name: r.Name, Width: r.Width, Height: r.Height, Bandwidth: int(v.peak + audio.peak),
+			Name: r.Name, Width: r.Width, Height: r.Height, Bandwidth: int(v.Peak + audio.Peak),
 			Codecs: codecs, FrameRate: math.Round(r.FPS*1000) / 1000,
 		})
 	}
