@@ -270,7 +270,7 @@ func (p *Publisher) rungDir(i int) string {
 }
 
 func (p *Publisher) liveKey(i int) string {
-	return "live/" + p.cfg.Stream + "/" + p.rends[i].Name + "/" + playlist
+	return catalog.LivePrefix(p.cfg.Stream) + p.rends[i].Name + "/" + playlist
 }
 
 // liveCache is short: about one segment, so players polling the CDN see
@@ -328,7 +328,7 @@ func (p *Publisher) publish(i int, it item) {
 	p.stats.segments.Add(1)
 	p.recordLag(time.Since(it.Ready))
 	if p.allLive() {
-		p.masterOnce.Do(func() { p.masterErr = p.writeMaster(p.ctx, "live/"+p.cfg.Stream+"/master.m3u8", p.liveCache()) })
+		p.masterOnce.Do(func() { p.masterErr = p.writeMaster(p.ctx, catalog.LiveMasterKey(p.cfg.Stream), p.liveCache()) })
 	}
 }
 
