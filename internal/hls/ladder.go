@@ -7,57 +7,48 @@ const AudioGroup = "aac"
 
 // Rendition is one rung of a ladder as a master playlist names it.
 type Rendition struct {
-	Name             string // the folder of its media playlist, next to the master
-	Width, Height    int    // 0 for audio
-	FrameRate        float64
-	Codecs           string // RFC 6381, of what its segments hold
-	Bandwidth        int64  // peak bits per second
-	AverageBandwidth int64  // optional
-	Channels         int    // audio only, optional
+	Name                        string // the folder of its media playlist, next to the master
+	Width, Height               int    // 0 for audio
+	FrameRate                   float64
+	Codecs                      string // RFC 6381, of what its segments hold
+	Bandwidth, AverageBandwidth int64  // peak and (optional) average bits per second
+	Channels                    int    // audio only
 }
 
-// Ladder is what a master playlist lists: the renditions of one
-// presentation, on demand or live, and how audio is carried.
+// Ladder is what a master playlist lists, on demand or live. Audio, if
+// any, has a playlist of its own offered with every video variant as an
+// EXT-X-MEDIA alternative, or with MuxedAudio is in every video
+// rendition's segments; without video it is the one variant either way.
 type Ladder struct {
-	Video []Rendition // highest first: players start with the first listed
-	// Audio is the audio rendition, if any. On its own (MuxedAudio false)
-	// it has a playlist of its own, offered with every video variant as an
-	// EXT-X-MEDIA alternative; muxed, it is in every video rendition's
-	// segments. Without video it is the one variant either way.
+	Video      []Rendition // highest first: players start with the first listed
 	Audio      *Rendition
 	MuxedAudio bool
 	Playlist   string // file name of every rendition's media playlist
 }
 
-// Variants returns the renditions a player chooses between, as the master
-// lists them: each video rendition with the audio's codecs and bandwidth
-// added, or the audio alone when there is no video.
-func (l Ladder) Variants() []Rendition {
+// Renditions returns every rendition with a playlist of its own: the
+// variants, each video rendition with the audio's codecs and bandwidth
+// added, then a separate audio rendition; or the audio alone.
+func (l Ladder) Renditions() []Rendition {
+	a := l.Audio
 	if len(l.Video) == 0 {
-		if l.Audio == nil {
+		if a == nil {
 			return nil
 		}
-		return []Rendition{*l.Audio}
+		return []Rendition{*a}
 	}
-	vs := make([]Rendition, 0, len(l.Video))
+	var rs []Rendition
 	for _, v := range l.Video {
-		if a := l.Audio; a != nil {
+		if a != nil {
 			v.Codecs += "," + a.Codecs
 			v.Bandwidth += a.Bandwidth
 			if v.AverageBandwidth > 0 { // an unknown average stays unknown
 				v.AverageBandwidth += a.AverageBandwidth
 			}
 		}
-		vs = append(vs, v)
+		rs = append(rs, v)
 	}
-	return vs
-}
-
-// Renditions returns every rendition that has a media playlist of its
-// own: the variants, then a separate audio rendition.
-func (l Ladder) Renditions() []Rendition {
-	rs := l.Variants()
-	if a := l.Audio; a != nil && len(l.Video) > 0 && !l.MuxedAudio {
+	if a != nil && !l.MuxedAudio {
 		rs = append(rs, *a)
 	}
 	return rs
@@ -69,22 +60,16 @@ func (l Ladder) Master() *MasterPlaylist {
 	group := ""
 	if a := l.Audio; a != nil && len(l.Video) > 0 && !l.MuxedAudio {
 		group = AudioGroup
-		channels := ""
-		if a.Channels > 0 {
-			channels = strconv.Itoa(a.Channels)
-		}
-		m.Media = append(m.Media, Media{
-			Type: MediaAudio, GroupID: group, Name: a.Name, Default: true, Autoselect: true,
-			Channels: channels, URI: l.uri(*a),
-		})
+		m.Media = append(m.Media, Media{Type: MediaAudio, GroupID: group, Name: a.Name, Default: true, Autoselect: true,
+			Channels: strconv.Itoa(a.Channels), URI: a.Name + "/" + l.Playlist})
 	}
-	for _, v := range l.Variants() {
-		m.Variants = append(m.Variants, Variant{
-			URI: l.uri(v), Bandwidth: v.Bandwidth, AverageBandwidth: v.AverageBandwidth,
-			Width: v.Width, Height: v.Height, Codecs: v.Codecs, FrameRate: v.FrameRate, Audio: group,
-		})
+	vs := l.Renditions()
+	if len(l.Video) > 0 {
+		vs = vs[:len(l.Video)] // not the separate audio
+	}
+	for _, v := range vs {
+		m.Variants = append(m.Variants, Variant{URI: v.Name + "/" + l.Playlist, Bandwidth: v.Bandwidth,
+			AverageBandwidth: v.AverageBandwidth, Width: v.Width, Height: v.Height, Codecs: v.Codecs, FrameRate: v.FrameRate, Audio: group})
 	}
 	return m
 }
-
-func (l Ladder) uri(r Rendition) string { return r.Name + "/" + l.Playlist }
