@@ -312,10 +312,7 @@ func (p *Publisher) publish(i int, it item) {
 	p.slide(&r.live)
 	body, err := p.livePlaylist(r, false)
 	if err == nil {
-		err = p.retry(p.ctx, p.liveKey(i), func(ctx context.Context) error {
-			return p.cfg.Store.PutBytes(ctx, p.cfg.Bucket, p.liveKey(i), body,
-				store.Object{ContentType: store.ContentType(".m3u8"), CacheControl: p.liveCache()})
-		})
+		err = p.put(p.ctx, p.liveKey(i), body, p.liveCache())
 	}
 	if err != nil {
 		p.stats.failures.Add(1)
@@ -370,10 +367,7 @@ func (p *Publisher) writeMaster(ctx context.Context, key, cache string) error {
 	if err != nil {
 		return err
 	}
-	return p.retry(ctx, key, func(ctx context.Context) error {
-		return p.cfg.Store.PutBytes(ctx, p.cfg.Bucket, key, body,
-			store.Object{ContentType: store.ContentType(key), CacheControl: cache})
-	})
+	return p.put(ctx, key, body, cache)
 }
 
 // retry runs put until it succeeds, the attempts run out, or ctx ends,
