@@ -90,7 +90,7 @@ func (h *Handler) createStream(r *request) (events.APIGatewayV2HTTPResponse, err
 		store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache}); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, catalog.LiveMasterKey(in.Name))}
+	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, liveMaster(in.Name))}
 	if rtmp := h.addrs(r).RTMPURL; rtmp != "" {
 		out.PublishURL = rtmp + "/" + key
 	}
@@ -126,7 +126,7 @@ func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, erro
 			continue // created, never published: the operator's business
 		}
 		if s.PlaybackURL == "" && s.State != StreamIdle {
-			s.PlaybackURL = h.url(r, catalog.LiveMasterKey(s.Name))
+			s.PlaybackURL = h.url(r, liveMaster(s.Name))
 		}
 		out = append(out, s)
 	}
@@ -139,6 +139,8 @@ func (h *Handler) listStreams(r *request) (events.APIGatewayV2HTTPResponse, erro
 	})
 	return reply(http.StatusOK, map[string]any{"streams": out})
 }
+
+func liveMaster(name string) string { return "live/" + name + "/master.m3u8" }
 
 // staleAfter is how long a live playlist may go unchanged before the
 // stream counts as stalled: several segment durations.
@@ -155,7 +157,7 @@ type bucketStreams struct {
 }
 
 func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
-	prefix, delim := catalog.LiveRoot, "/"
+	prefix, delim := "live/", "/"
 	var names []string
 	p := s3.NewListObjectsV2Paginator(b.store.Client, &s3.ListObjectsV2Input{Bucket: &b.bucket, Prefix: &prefix, Delimiter: &delim})
 	for p.HasMorePages() {
@@ -197,7 +199,7 @@ func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
 // stream reads one stream's master and first media playlist; a stream
 // without a master yet is skipped (zero LiveStream).
 func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, error) {
-	master, _, err := b.get(ctx, catalog.LiveMasterKey(name))
+	master, _, err := b.get(ctx, liveMaster(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return LiveStream{}, nil
 	}
@@ -208,7 +210,7 @@ func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, er
 	if uri == "" {
 		return LiveStream{Name: name, State: StreamStalled}, nil
 	}
-	media, mod, err := b.get(ctx, path.Join(catalog.LivePrefix(name), uri))
+	media, mod, err := b.get(ctx, path.Join("live", name, uri))
 	if errors.Is(err, store.ErrNotFound) {
 		return LiveStream{Name: name, State: StreamStalled}, nil
 	}
