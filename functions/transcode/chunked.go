@@ -1,13 +1,12 @@
 package transcode
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -140,7 +139,7 @@ dispatch:
 	if err != nil {
 		return nil, err
 	}
-	return f.finish(parent, ms, work)
+	return f.finish(parent, ms)
 }
 
 // errJobsDone ends the fan-out's context once every job has returned.
@@ -349,17 +348,17 @@ func (f *fanout) playlists(n int, typ string) []namedPlaylist {
 	return out
 }
 
-func (f *fanout) rates(lists []namedPlaylist) map[string]rate {
-	rates := map[string]rate{}
+func (f *fanout) rates(lists []namedPlaylist) map[string]hls.Rate {
+	rates := map[string]hls.Rate{}
 	for _, l := range lists {
-		rates[l.name] = measure(l.p, l.sizes)
+		rates[l.name] = hls.Measure(l.p, l.sizes)
 	}
 	return rates
 }
 
 // finish writes the VOD playlists once every chunk is in, and builds the
 // master (publishMaster writes it).
-func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*result, error) {
+func (f *fanout) finish(ctx context.Context, ms *media.Source) (*result, error) {
 	prefix := catalog.Prefix(f.id)
 	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}}
 	lists := f.playlists(len(f.video), hls.TypeVOD)
@@ -382,7 +381,7 @@ func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*re
 			return nil, err
 		}
 	}
-	master, renditions := buildMaster(f.ladder, f.rev, f.rates(lists), f.codecs(ctx, work))
+	master, renditions := buildMaster(f.ladder, f.rev, f.rates(lists), f.codecs(ctx))
 	out, err := master.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)
@@ -395,7 +394,7 @@ func (f *fanout) finish(ctx context.Context, ms *media.Source, work string) (*re
 
 // codecs reads each rung's first segment back for the SPS the encoder
 // wrote. Best effort: without it the master names the ladder's codecs.
-func (f *fanout) codecs(ctx context.Context, work string) map[string]string {
+func (f *fanout) codecs(ctx context.Context) map[string]string {
 	out := map[string]string{}
 	for _, r := range f.ladder.Video {
 		segs := f.video[0].Renditions[r.Name]
@@ -403,14 +402,9 @@ func (f *fanout) codecs(ctx context.Context, work string) map[string]string {
 		if err != nil {
 			continue
 		}
-		path := filepath.Join(work, r.Name+"-first.ts")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			continue
-		}
-		if c, err := avcCodecs(path); err == nil {
+		if c, err := media.SegmentCodecs(bytes.NewReader(data)); err == nil {
 			out[r.Name] = c
 		}
-		os.Remove(path)
 	}
 	return out
 }

@@ -17,9 +17,6 @@ import (
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
-// audioGroup is the GROUP-ID of the audio rendition in the master playlist.
-const audioGroup = "aac"
-
 // result is a finished transcode.
 type result struct {
 	keys       map[string]bool // every object written under vod/{id}/
@@ -218,7 +215,7 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 	for rel := range up.sizes {
 		res.keys[prefix+rel] = true
 	}
-	rates := map[string]rate{}
+	rates := map[string]hls.Rate{}
 	var names []string
 	for _, r := range l.Video {
 		names = append(names, r.Name)
@@ -247,7 +244,7 @@ func (h *Handler) publish(ctx context.Context, id, rev string, src *media.Source
 			}
 			sizes[s.URI] = n
 		}
-		rates[name] = measure(p, sizes)
+		rates[name] = hls.Measure(p, sizes)
 		longest = max(longest, p.Duration())
 		p.Type, p.EndList, p.IndependentSegments = hls.TypeVOD, true, true
 		out, err := p.Encode()
@@ -296,54 +293,26 @@ func (h *Handler) putPlaylists(ctx context.Context, folder, rev string, body []b
 
 // buildMaster lists one variant per video rung, highest first, each with
 // the audio rendition as an alternative group; an audio-only ladder is one
-// audio variant. Bandwidths are measured: a variant's BANDWIDTH is its peak
-// plus the audio's peak, AVERAGE-BANDWIDTH the sum of the averages, and
-// CODECS is what the encoder wrote (encoded, by rung name) when known.
-// Every URI names revision rev's playlists.
-func buildMaster(l media.Ladder, rev string, rates map[string]rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
-	m := &hls.MasterPlaylist{Version: 3, IndependentSegments: true}
-	list := "/" + media.PlaylistName(rev)
-	var rs []catalog.Rendition
-	var audio rate
+// audio variant. Bandwidths are measured (hls.Ladder adds the audio's peak
+// and average to each variant's), and CODECS is what the encoder wrote
+// (encoded, by rung name) when known. Every URI names revision rev's
+// playlists.
+func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
+	hl := hls.Ladder{Playlist: media.PlaylistName(rev)}
 	if a := l.Audio; a != nil {
-		audio = rates[a.Name]
-		if len(l.Video) == 0 {
-			m.Variants = append(m.Variants, hls.Variant{
-				URI: a.Name + list, Bandwidth: audio.peak, AverageBandwidth: audio.average, Codecs: a.Codecs(),
-			})
-		} else {
-			m.Media = append(m.Media, hls.Media{
-				Type: hls.MediaAudio, GroupID: audioGroup, Name: a.Name, Default: true, Autoselect: true,
-				Channels: fmt.Sprint(a.Channels), URI: a.Name + list,
-			})
-		}
-		rs = append(rs, catalog.Rendition{Name: a.Name, Bandwidth: int(audio.peak), Codecs: a.Codecs()})
+		r := rates[a.Name]
+		hl.Audio = &hls.Rendition{Name: a.Name, Codecs: a.Codecs(), Channels: a.Channels, Bandwidth: r.Peak, AverageBandwidth: r.Average}
 	}
-	for _, r := range l.Video {
-		v := rates[r.Name]
-		codecs := r.Codecs()
-		if c := encoded[r.Name]; c != "" {
+	for _, v := range l.Video {
+		codecs := v.Codecs()
+		if c := encoded[v.Name]; c != "" {
 			codecs = c
 		}
-		group := ""
-		if l.Audio != nil {
-			codecs += "," + l.Audio.Codecs()
-			group = audioGroup
-		}
-		m.Variants = append(m.Variants, hls.Variant{
-			URI: r.Name + list, Bandwidth: v.peak + audio.peak, AverageBandwidth: v.average + audio.average,
-			Width: r.Width, Height: r.Height, Codecs: codecs, FrameRate: r.FPS, Audio: group,
-		})
-		rs = append(rs, catalog.Rendition{
-			Name: r.Name, Width: r.Width, Height: r.Height, Bandwidth: int(v.peak + audio.peak),
-			Codecs: codecs, FrameRate: math.Round(r.FPS*1000) / 1000,
-		})
+		r := rates[v.Name]
+		hl.Video = append(hl.Video, hls.Rendition{Name: v.Name, Width: v.Width, Height: v.Height, FrameRate: v.FPS,
+			Codecs: codecs, Bandwidth: r.Peak, AverageBandwidth: r.Average})
 	}
-	// Video renditions first in status.json, as in the master.
-	if len(l.Video) > 0 && l.Audio != nil {
-		rs = append(rs[1:], rs[0])
-	}
-	return m, rs
+	return hl.Master(), catalog.Renditions(hl)
 }
 
 // redact replaces secret (a presigned URL) in err's text with name,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -53,7 +54,7 @@ func (u *uploader) scan(ctx context.Context) error {
 			if u.video[r] && u.codecs[r] == "" {
 				// Best effort: without it the master falls back to the
 				// codecs the ladder asked for.
-				u.codecs[r], _ = avcCodecs(filepath.Join(u.dir, r, e.Name()))
+				u.codecs[r] = segmentCodecs(filepath.Join(u.dir, r, e.Name()))
 			}
 			if err := u.upload(ctx, r+"/"+e.Name()); err != nil {
 				return err
@@ -77,4 +78,15 @@ func (u *uploader) upload(ctx context.Context, rel string) error {
 		return fmt.Errorf("upload %s: %w", rel, err)
 	}
 	return nil
+}
+
+// segmentCodecs is media.SegmentCodecs of the segment at path, or "".
+func segmentCodecs(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	c, _ := media.SegmentCodecs(f)
+	return c
 }

@@ -75,6 +75,17 @@ func StatusKey(id string) string { return Prefix(id) + "status.json" }
 // MasterKey is the key of a video's master playlist in the media bucket.
 func MasterKey(id string) string { return Prefix(id) + "master.m3u8" }
 
+// LiveRoot is where live streams are in the media bucket: one folder per
+// stream name, holding its master and a sliding-window playlist per rung
+// whose segments are the recording's, under Prefix(recording id).
+const LiveRoot = "live/"
+
+// LivePrefix is where live stream name's playlists are in the media bucket.
+func LivePrefix(name string) string { return LiveRoot + name + "/" }
+
+// LiveMasterKey is the key of live stream name's master playlist.
+func LiveMasterKey(name string) string { return LivePrefix(name) + "master.m3u8" }
+
 // PosterKey is the key of the poster made from upload u; its name
 // changes with the upload (Upload.Revision), so it can be cached for good.
 func PosterKey(id string, u Upload) string {

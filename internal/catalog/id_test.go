@@ -95,3 +95,19 @@ func TestSourceRevision(t *testing.T) {
 		t.Errorf("poster key %q", k)
 	}
 }
+
+// TestLayout pins the media bucket's keys that players, the CDN and the
+// API rely on.
+func TestLayout(t *testing.T) {
+	for got, want := range map[string]string{
+		Prefix("clip-0123456789ab"):    "vod/clip-0123456789ab/",
+		MasterKey("clip-0123456789ab"): "vod/clip-0123456789ab/master.m3u8",
+		StatusKey("clip-0123456789ab"): "vod/clip-0123456789ab/status.json",
+		LivePrefix("desk"):             "live/desk/",
+		LiveMasterKey("desk"):          "live/desk/master.m3u8",
+	} {
+		if got != want {
+			t.Errorf("key %q, want %q", got, want)
+		}
+	}
+}

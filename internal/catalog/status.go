@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -60,6 +62,18 @@ type Rendition struct {
 	Bandwidth int     `json:"bandwidth"`
 	Codecs    string  `json:"codecs"`
 	FrameRate float64 `json:"frameRate,omitempty"`
+}
+
+// Renditions lists the renditions of ladder l as status.json tells them:
+// those with a playlist of their own, video first, frame rates to three
+// decimals as in the master.
+func Renditions(l hls.Ladder) []Rendition {
+	var rs []Rendition
+	for _, r := range l.Renditions() {
+		rs = append(rs, Rendition{Name: r.Name, Width: r.Width, Height: r.Height, Bandwidth: int(r.Bandwidth),
+			Codecs: r.Codecs, FrameRate: math.Round(r.FrameRate*1000) / 1000})
+	}
+	return rs
 }
 
 // Status is the status.json document at vod/{id}/status.json. The media

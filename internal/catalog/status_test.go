@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
@@ -69,5 +70,32 @@ func TestWriteKeepsSourcePrivate(t *testing.T) {
 	}
 	if st.Source != src.Upload || st.Source.Revision() != src.Revision() {
 		t.Errorf("read back source %+v, want %+v", st.Source, src.Upload)
+	}
+}
+
+// TestRenditions pins what status.json lists of a ladder, live (audio
+// muxed into the video) and on demand (audio separate): the renditions
+// with a playlist of their own, video first, frame rates as the master
+// writes them (three decimals, so a live 30000/1001 is 29.97 as on demand).
+func TestRenditions(t *testing.T) {
+	audio := &hls.Rendition{Name: "audio", Codecs: "mp4a.40.2", Bandwidth: 128_000, Channels: 2}
+	v := hls.Rendition{Name: "720p", Width: 1280, Height: 720, FrameRate: 30000.0 / 1001, Codecs: "avc1.64001f", Bandwidth: 3_000_000}
+	video := catalog.Rendition{Name: "720p", Width: 1280, Height: 720, FrameRate: 29.97, Codecs: "avc1.64001f,mp4a.40.2", Bandwidth: 3_128_000}
+	tests := []struct {
+		name   string
+		ladder hls.Ladder
+		want   []catalog.Rendition
+	}{
+		{"live", hls.Ladder{Video: []hls.Rendition{v}, Audio: audio, MuxedAudio: true}, []catalog.Rendition{video}},
+		{"on demand", hls.Ladder{Video: []hls.Rendition{v}, Audio: audio},
+			[]catalog.Rendition{video, {Name: "audio", Codecs: "mp4a.40.2", Bandwidth: 128_000}}},
+		{"radio", hls.Ladder{Audio: audio, MuxedAudio: true}, []catalog.Rendition{{Name: "audio", Codecs: "mp4a.40.2", Bandwidth: 128_000}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := catalog.Renditions(tt.ladder); !slices.Equal(got, tt.want) {
+				t.Errorf("Renditions = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@
 //     OutDir/audio/...; a segment's final name appears only once it is
 //     complete, and keyframes are aligned across rungs.
 //   - Run kills ffmpeg's whole process group when its context ends.
+//   - SegmentCodecs reads back what x264 wrote (the master's CODECS).
 //
 // Security: uploads are hostile. Both ffprobe and ffmpeg run with
 // -format_whitelist (the allow-listed demuxers) and a -protocol_whitelist

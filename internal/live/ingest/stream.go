@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/live/publish"
 	"github.com/hlsflow/hlsflow/internal/live/transcode"
@@ -204,22 +205,18 @@ func (st *stream) init(info feed.Info) error {
 	if len(l.Video) == 0 && l.Audio == nil {
 		return fmt.Errorf("%w: nothing to encode", feed.ErrUnsupported)
 	}
-	var rends []publish.Rendition
-	if len(l.Video) == 0 {
-		// A radio stream: the audio rendition alone is the variant.
-		rends = append(rends, publish.Rendition{Name: l.Audio.Name, Bandwidth: int64(l.Audio.Bitrate), Codecs: l.Audio.Codecs()})
+	// The encoder muxes the audio into every video rung; a radio stream
+	// has the audio rendition alone. Bandwidths are the nominal peaks.
+	hl := hls.Ladder{MuxedAudio: true}
+	if a := l.Audio; a != nil {
+		hl.Audio = &hls.Rendition{Name: a.Name, Codecs: a.Codecs(), Channels: a.Channels, Bandwidth: int64(a.Bitrate)}
 	}
 	for _, rg := range l.Video {
-		rd := publish.Rendition{Name: rg.Name, Width: rg.Width, Height: rg.Height, Bandwidth: int64(rg.MaxRate),
-			Codecs: rg.Codecs(), FrameRate: rg.FPS}
-		if l.Audio != nil {
-			rd.Bandwidth += int64(l.Audio.Bitrate)
-			rd.Codecs += "," + l.Audio.Codecs()
-		}
-		rends = append(rends, rd)
+		hl.Video = append(hl.Video, hls.Rendition{Name: rg.Name, Width: rg.Width, Height: rg.Height,
+			FrameRate: rg.FPS, Codecs: rg.Codecs(), Bandwidth: int64(rg.MaxRate)})
 	}
 	pub, err := publish.New(publish.Config{
-		Store: s.cfg.Store, Bucket: s.cfg.Bucket, Stream: st.name, RecordingID: st.rec, Renditions: rends,
+		Store: s.cfg.Store, Bucket: s.cfg.Bucket, Stream: st.name, RecordingID: st.rec, Ladder: hl,
 		SegmentSeconds: l.SegmentSeconds, DVRWindow: s.cfg.DVRWindow, MaxPending: s.cfg.MaxPending,
 		Log: s.cfg.Log, Started: st.started,
 	})

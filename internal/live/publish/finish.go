@@ -50,7 +50,6 @@ func (p *Publisher) Finish(ctx context.Context) error {
 
 	var errs []error
 	var total time.Duration
-	var renditions []catalog.Rendition
 	published := 0
 	for i, r := range p.rungs {
 		r.mu.Lock()
@@ -72,13 +71,10 @@ func (p *Publisher) Finish(ctx context.Context) error {
 		vod := hls.MediaPlaylist{Type: hls.TypeVOD, EndList: true, IndependentSegments: true, Segments: r.all}
 		body, err = vod.Encode()
 		if err == nil {
-			err = p.put(fctx, p.rungDir(i)+"index.m3u8", body, store.CacheVODPlaylist)
+			err = p.put(fctx, p.rungDir(i)+playlist, body, store.CacheVODPlaylist)
 		}
 		errs = append(errs, err)
 		total = max(total, vod.Duration())
-		rd := p.cfg.Renditions[i]
-		renditions = append(renditions, catalog.Rendition{Name: rd.Name, Width: rd.Width, Height: rd.Height,
-			Bandwidth: int(rd.Bandwidth), Codecs: rd.Codecs, FrameRate: rd.FrameRate})
 	}
 	if published < len(p.rungs) {
 		st := p.status(catalog.StateFailed, 0)
@@ -91,7 +87,7 @@ func (p *Publisher) Finish(ctx context.Context) error {
 		return fmt.Errorf("finish %s: %w", p.cfg.Stream, err)
 	}
 	st := p.status(catalog.StateReady, total.Seconds())
-	st.Renditions = renditions
+	st.Renditions = catalog.Renditions(p.cfg.Ladder)
 	st.Playback = catalog.MasterKey(p.cfg.RecordingID)
 	if err := catalog.Write(fctx, p.cfg.Store, p.cfg.Bucket, st); err != nil {
 		return fmt.Errorf("finish %s: %w", p.cfg.Stream, err)

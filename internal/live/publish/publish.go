@@ -32,6 +32,10 @@ import (
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
+// playlist is the name of every rendition's media playlist, live and
+// recorded.
+const playlist = "index.m3u8"
+
 // Defaults for Config.
 const (
 	DefaultDVRWindow  = 5 * time.Minute
@@ -39,22 +43,15 @@ const (
 	DefaultAttempts   = 6
 )
 
-// Rendition describes one rung as it appears in the master playlist.
-type Rendition struct {
-	Name          string
-	Width, Height int
-	Bandwidth     int64 // peak bits/s, audio included
-	Codecs        string
-	FrameRate     float64
-}
-
 // Config configures a Publisher.
 type Config struct {
 	Store       *store.Store
 	Bucket      string
 	Stream      string // public name: live/{Stream}/
 	RecordingID string // vod/{RecordingID}/
-	Renditions  []Rendition
+	// Ladder is what the master lists; its Renditions are the rungs
+	// Segment.Rung counts, each with a playlist named index.m3u8.
+	Ladder hls.Ladder
 	// SegmentSeconds is the target segment length; live playlists are
 	// cached for about that long.
 	SegmentSeconds float64
@@ -99,6 +96,7 @@ type rung struct {
 // Publisher publishes one stream's segments and playlists.
 type Publisher struct {
 	cfg    Config
+	rends  []hls.Rendition // the rungs
 	rungs  []*rung
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -139,7 +137,7 @@ func New(cfg Config) (*Publisher, error) {
 		return nil, errors.New("publish: store and bucket are required")
 	case !catalog.ValidID(cfg.Stream) || !catalog.ValidID(cfg.RecordingID):
 		return nil, fmt.Errorf("publish: invalid stream %q or recording id %q", cfg.Stream, cfg.RecordingID)
-	case len(cfg.Renditions) == 0:
+	case len(cfg.Ladder.Renditions()) == 0:
 		return nil, errors.New("publish: no renditions")
 	}
 	if cfg.SegmentSeconds <= 0 {
@@ -163,8 +161,9 @@ func New(cfg Config) (*Publisher, error) {
 	if cfg.Started.IsZero() {
 		cfg.Started = time.Now()
 	}
-	p := &Publisher{cfg: cfg}
-	for range cfg.Renditions {
+	cfg.Ladder.Playlist = playlist
+	p := &Publisher{cfg: cfg, rends: cfg.Ladder.Renditions()}
+	for range p.rends {
 		p.rungs = append(p.rungs, &rung{wake: make(chan struct{}, 1)})
 	}
 	return p, nil
@@ -234,7 +233,7 @@ func (p *Publisher) Add(s Segment) {
 		p.stats.overflows.Add(1)
 		p.stats.dropped.Add(1)
 		p.cfg.Log.Warn("live: upload queue full, dropping oldest segment", "stream", p.cfg.Stream,
-			"rendition", p.cfg.Renditions[s.Rung].Name, "pending", p.cfg.MaxPending)
+			"rendition", p.rends[s.Rung].Name, "pending", p.cfg.MaxPending)
 	}
 	select {
 	case r.wake <- struct{}{}:
@@ -267,11 +266,11 @@ func (p *Publisher) work(i int) {
 }
 
 func (p *Publisher) rungDir(i int) string {
-	return catalog.Prefix(p.cfg.RecordingID) + p.cfg.Renditions[i].Name + "/"
+	return catalog.Prefix(p.cfg.RecordingID) + p.rends[i].Name + "/"
 }
 
 func (p *Publisher) liveKey(i int) string {
-	return "live/" + p.cfg.Stream + "/" + p.cfg.Renditions[i].Name + "/index.m3u8"
+	return catalog.LivePrefix(p.cfg.Stream) + p.rends[i].Name + "/" + playlist
 }
 
 // liveCache is short: about one segment, so players polling the CDN see
@@ -313,10 +312,7 @@ func (p *Publisher) publish(i int, it item) {
 	p.slide(&r.live)
 	body, err := p.livePlaylist(r, false)
 	if err == nil {
-		err = p.retry(p.ctx, p.liveKey(i), func(ctx context.Context) error {
-			return p.cfg.Store.PutBytes(ctx, p.cfg.Bucket, p.liveKey(i), body,
-				store.Object{ContentType: store.ContentType(".m3u8"), CacheControl: p.liveCache()})
-		})
+		err = p.put(p.ctx, p.liveKey(i), body, p.liveCache())
 	}
 	if err != nil {
 		p.stats.failures.Add(1)
@@ -329,7 +325,7 @@ func (p *Publisher) publish(i int, it item) {
 	p.stats.segments.Add(1)
 	p.recordLag(time.Since(it.Ready))
 	if p.allLive() {
-		p.masterOnce.Do(func() { p.masterErr = p.writeMaster(p.ctx, "live/"+p.cfg.Stream+"/master.m3u8", p.liveCache()) })
+		p.masterOnce.Do(func() { p.masterErr = p.writeMaster(p.ctx, catalog.LiveMasterKey(p.cfg.Stream), p.liveCache()) })
 	}
 }
 
@@ -366,26 +362,12 @@ func (p *Publisher) allLive() bool {
 	return true
 }
 
-func (p *Publisher) master() *hls.MasterPlaylist {
-	m := &hls.MasterPlaylist{IndependentSegments: true}
-	for _, rd := range p.cfg.Renditions {
-		m.Variants = append(m.Variants, hls.Variant{
-			URI: rd.Name + "/index.m3u8", Bandwidth: rd.Bandwidth,
-			Width: rd.Width, Height: rd.Height, Codecs: rd.Codecs, FrameRate: rd.FrameRate,
-		})
-	}
-	return m
-}
-
 func (p *Publisher) writeMaster(ctx context.Context, key, cache string) error {
-	body, err := p.master().Encode()
+	body, err := p.cfg.Ladder.Master().Encode()
 	if err != nil {
 		return err
 	}
-	return p.retry(ctx, key, func(ctx context.Context) error {
-		return p.cfg.Store.PutBytes(ctx, p.cfg.Bucket, key, body,
-			store.Object{ContentType: store.ContentType(key), CacheControl: cache})
-	})
+	return p.put(ctx, key, body, cache)
 }
 
 // retry runs put until it succeeds, the attempts run out, or ctx ends,

@@ -21,7 +21,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
-var rends = []Rendition{
+var rends = []hls.Rendition{
 	{Name: "480p", Width: 640, Height: 480, Bandwidth: 1_400_000, Codecs: "avc1.64001e,mp4a.40.2", FrameRate: 30},
 	{Name: "360p", Width: 480, Height: 360, Bandwidth: 900_000, Codecs: "avc1.4d401e,mp4a.40.2", FrameRate: 30},
 }
@@ -52,7 +52,7 @@ func TestPublishWindowOrderAndRecording(t *testing.T) {
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	id := RecordingID("desk", start)
 	p, err := New(Config{Store: s3.Store, Bucket: testenv.BucketMedia, Stream: "desk", RecordingID: id,
-		Renditions: rends, DVRWindow: 5 * time.Second, Started: start})
+		Ladder: hls.Ladder{Video: rends}, DVRWindow: 5 * time.Second, Started: start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestSlowS3DoesNotBlock(t *testing.T) {
 	slow := store.New(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://" + ln.Addr().String()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	dir := t.TempDir()
-	p, err := New(Config{Store: slow, Bucket: "media", Stream: "slow", RecordingID: "slow-1", Renditions: rends[:1],
+	p, err := New(Config{Store: slow, Bucket: "media", Stream: "slow", RecordingID: "slow-1", Ladder: hls.Ladder{Video: rends[:1]},
 		MaxPending: 3, Attempts: 1})
 	if err != nil {
 		t.Fatal(err)

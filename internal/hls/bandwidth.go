@@ -1,24 +1,22 @@
-package transcode
+package hls
 
 import (
 	"math"
 	"time"
-
-	"github.com/hlsflow/hlsflow/internal/hls"
 )
 
-// rate is what a rendition costs to stream, from its real segments.
-type rate struct {
-	peak, average int64 // bits per second
-	duration      time.Duration
+// Rate is what a rendition costs to stream, from its real segments.
+type Rate struct {
+	Peak, Average int64 // bits per second
+	Duration      time.Duration
 }
 
-// measure computes a rendition's peak and average bitrate from its
+// Measure computes a rendition's peak and average bitrate from its
 // segments' sizes (bytes, by URI). The peak follows Apple's definition of
 // BANDWIDTH: the highest bitrate of any run of consecutive segments lasting
 // between half and one and a half target durations, so a short final
 // segment does not count alone. The average is total bits over total time.
-func measure(p *hls.MediaPlaylist, sizes map[string]int64) rate {
+func Measure(p *MediaPlaylist, sizes map[string]int64) Rate {
 	var total int64
 	var dur time.Duration
 	for _, s := range p.Segments {
@@ -26,9 +24,9 @@ func measure(p *hls.MediaPlaylist, sizes map[string]int64) rate {
 		dur += s.Duration
 	}
 	if dur <= 0 {
-		return rate{}
+		return Rate{}
 	}
-	r := rate{duration: dur, average: bitsPerSecond(total, dur)}
+	r := Rate{Duration: dur, Average: bitsPerSecond(total, dur)}
 	target := time.Duration(p.TargetDuration) * time.Second
 	if target <= 0 {
 		for _, s := range p.Segments {
@@ -46,12 +44,12 @@ func measure(p *hls.MediaPlaylist, sizes map[string]int64) rate {
 			n += sizes[s.URI]
 			d += s.Duration
 			if d >= lo {
-				r.peak = max(r.peak, bitsPerSecond(n, d))
+				r.Peak = max(r.Peak, bitsPerSecond(n, d))
 			}
 		}
 	}
 	// A video shorter than half a segment has no qualifying run.
-	r.peak = max(r.peak, r.average)
+	r.Peak = max(r.Peak, r.Average)
 	return r
 }
 
