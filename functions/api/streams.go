@@ -85,7 +85,7 @@ func (h *Handler) createStream(r *request) (*response, error) {
 		store.Object{ContentType: "application/json", CacheControl: store.CacheNoCache}); err != nil {
 		return nil, err
 	}
-	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, liveMaster(in.Name))}
+	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, catalog.LiveMasterKey(in.Name))}
 	if rtmp := h.addrs(r).RTMPURL; rtmp != "" {
 		out.PublishURL = rtmp + "/" + key
 	}
@@ -121,7 +121,7 @@ func (h *Handler) listStreams(r *request) (*response, error) {
 			continue // created, never published: the operator's business
 		}
 		if s.PlaybackURL == "" && s.State != StreamIdle {
-			s.PlaybackURL = h.url(r, liveMaster(s.Name))
+			s.PlaybackURL = h.url(r, catalog.LiveMasterKey(s.Name))
 		}
 		out = append(out, s)
 	}
@@ -134,8 +134,6 @@ func (h *Handler) listStreams(r *request) (*response, error) {
 	})
 	return reply(http.StatusOK, map[string]any{"streams": out})
 }
-
-func liveMaster(name string) string { return "live/" + name + "/master.m3u8" }
 
 // staleAfter is how long a live playlist may go unchanged before the
 // stream counts as stalled: several segment durations.
@@ -152,7 +150,7 @@ type bucketStreams struct {
 }
 
 func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
-	dirs, err := b.store.Dirs(ctx, b.bucket, "live/")
+	dirs, err := b.store.Dirs(ctx, b.bucket, catalog.LiveRoot)
 	if err != nil {
 		return nil, fmt.Errorf("list live streams: %w", err)
 	}
@@ -184,7 +182,7 @@ func (b *bucketStreams) List(ctx context.Context) ([]LiveStream, error) {
 // stream reads one stream's master and first media playlist; a stream
 // without a master yet is skipped (zero LiveStream).
 func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, error) {
-	master, _, err := b.store.Get(ctx, b.bucket, liveMaster(name), maxPlaylist)
+	master, _, err := b.store.Get(ctx, b.bucket, catalog.LiveMasterKey(name), maxPlaylist)
 	if errors.Is(err, store.ErrNotFound) {
 		return LiveStream{}, nil
 	}
@@ -195,7 +193,7 @@ func (b *bucketStreams) stream(ctx context.Context, name string) (LiveStream, er
 	if uri == "" {
 		return LiveStream{Name: name, State: StreamStalled}, nil
 	}
-	media, mod, err := b.store.Get(ctx, b.bucket, path.Join("live", name, uri), maxPlaylist)
+	media, mod, err := b.store.Get(ctx, b.bucket, path.Join(catalog.LivePrefix(name), uri), maxPlaylist)
 	if errors.Is(err, store.ErrNotFound) {
 		return LiveStream{Name: name, State: StreamStalled}, nil
 	}
