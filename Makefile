@@ -48,7 +48,7 @@ setup-go: ## download the Go modules
 
 setup: setup-system setup-go $(SETUP_TARGETS) ## all the set-up the tests need
 
-up: setup-system setup-go ## run the whole system on this machine (S3, events, functions, edge, live ingest)
+up: setup-system ## run the whole system on this machine (S3, events, functions, edge, live ingest)
 	@$(GO) build -o dist/hlsflow ./cmd/hlsflow
 	@# exec: Ctrl-C reaches hlsflow itself, which drains and exits cleanly.
 	exec ./dist/hlsflow up --data $(DATA) $(UP_ARGS)
