@@ -115,6 +115,13 @@ func TestDependencyRules(t *testing.T) {
 		if (pkg == "internal/media" || pkg == "internal/hls") && len(deps) > 0 {
 			t.Errorf("%s must import nothing of the project; it imports %v", pkg, deps)
 		}
+		if pkg == "internal/encoder" {
+			for _, d := range deps {
+				if d != "internal/media" && d != "internal/hls" {
+					t.Errorf("internal/encoder may import only internal/media and internal/hls; it imports %s", d)
+				}
+			}
+		}
 		if !strings.HasPrefix(pkg, "internal/") {
 			continue
 		}

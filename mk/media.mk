@@ -1,4 +1,5 @@
-# media: probe, ladder planning, ffmpeg arguments and runner (internal/media).
+# media: probe and ladder planning (internal/media); ffmpeg arguments,
+# runner and segment watcher (internal/encoder).
 # `make bench-media` encodes real sources two ways (one ffmpeg for the whole
 # ladder vs one per rung) and prints ladder_cpu_vs_naive (720p, target
 # <= 0.9), ladder_cpu_vs_naive_1080p (target <= 0.8), the CPU seconds per
@@ -10,7 +11,7 @@ BENCH_TARGETS += bench-media
 .PHONY: bench-media test-media
 
 bench-media: setup-system ## media: ladder vs one-ffmpeg-per-rung CPU ratio and SSIM per rung
-	$(GO) test -run '^$$' -bench '^BenchmarkLadderVsNaive$$' -benchtime 1x -count 1 -timeout 20m ./internal/media
+	$(GO) test -run '^$$' -bench '^BenchmarkLadderVsNaive$$' -benchtime 1x -count 1 -timeout 20m ./internal/encoder
 
-test-media: setup-system ## only internal/media's tests (golden files: go test ./internal/media -update)
-	$(GO) test -race -timeout 15m ./internal/media/...
+test-media: setup-system ## only internal/media's and internal/encoder's tests (golden files: go test ./internal/media ./internal/encoder -update)
+	$(GO) test -race -timeout 15m ./internal/media/... ./internal/encoder/...

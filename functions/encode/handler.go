@@ -18,6 +18,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -84,7 +85,7 @@ func (h *Handler) Handle(ctx context.Context, req chunk.Request) (*chunk.Respons
 		return nil, fmt.Errorf("encode %s: %w: nothing to encode", what, ErrBadRequest)
 	}
 	start := time.Now()
-	if err := media.RunWithin(ctx, h.FFmpeg, args, budget(req), nil); err != nil {
+	if err := encoder.Run(ctx, encoder.Options{FFmpeg: h.FFmpeg, Args: args, Budget: budget(req)}); err != nil {
 		// Presigned URLs carry a signature: keep them out of errors.
 		msg := strings.ReplaceAll(err.Error(), u, "s3://"+req.Bucket+"/"+req.Key)
 		return nil, fmt.Errorf("encode %s: %s", what, msg)
@@ -157,7 +158,7 @@ func check(req chunk.Request) error {
 	if !media.ValidRevision(req.Revision) {
 		bad("revision %q is not lower-case letters and digits", clip(req.Revision))
 	}
-	if !media.ValidPreset(req.Preset) {
+	if !encoder.ValidPreset(req.Preset) {
 		bad("preset %q is not an x264 preset", clip(req.Preset))
 	}
 	if req.Threads < 0 || req.Threads > maxThreads {
@@ -213,7 +214,7 @@ func clip(s string) string {
 // budget is what ffmpeg may use for req: sized from the picture sizes and
 // the span it encodes (the whole source, plus the margin media allows, for
 // the audio and the last chunk).
-func budget(req chunk.Request) media.Budget {
+func budget(req chunk.Request) encoder.Budget {
 	src, l := req.Source, req.Ladder
 	seconds := req.Chunk.Duration
 	if req.Kind == chunk.KindAudio {
@@ -223,7 +224,7 @@ func budget(req chunk.Request) media.Budget {
 	if seconds <= 0 {
 		seconds = max(0, src.Duration-req.Chunk.Start) + media.DurationMargin(src.Duration)
 	}
-	return media.EncodeBudget(&src, l, seconds, req.Preset)
+	return encoder.EncodeBudget(&src, l, seconds, req.Preset)
 }
 
 func (h *Handler) logger() *slog.Logger {

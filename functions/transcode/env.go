@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 )
 
 // Configure applies the optional settings found through getenv (os.Getenv
@@ -37,7 +37,7 @@ func (h *Handler) Configure(getenv func(string) string) error {
 		h.TmpDir = v
 	}
 	if v := getenv("X264_PRESET"); v != "" {
-		if !media.ValidPreset(v) {
+		if !encoder.ValidPreset(v) {
 			return fmt.Errorf("X264_PRESET %q: want an x264 preset such as veryfast", v)
 		}
 		h.Preset = v

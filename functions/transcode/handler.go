@@ -35,7 +35,7 @@ type Handler struct {
 	TmpDir          string // parent of each job's working directory; "" = os.TempDir()
 	Limits          media.Limits
 	Ladder          media.LadderOptions
-	Preset          string // x264 preset; "" = media.DefaultPreset
+	Preset          string // x264 preset; "" = encoder.DefaultPreset
 	Threads         int    // ffmpeg -threads; 0 = ffmpeg's choice
 
 	// SourceMinutesPerDay is the daily quota of source minutes (see

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -80,39 +82,48 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	}
 
 	rev := src.Revision()
-	args := media.LadderArgs(ms, ladder, media.EncodeOptions{
-		Input: u, OutDir: work, Preset: h.Preset, Threads: h.Threads, Progress: true, Revision: rev,
-	})
+	job := encoder.Job{
+		Input: encoder.Input{URL: u, Source: ms}, Ladder: ladder,
+		Output: encoder.Output{Kind: encoder.VOD, Dir: work, Revision: rev},
+		Preset: h.Preset, Threads: h.Threads, ShareThreads: true, Progress: true,
+	}
+	args := encoder.Args(job)
 	if args == nil {
 		return nil, refuse("the file has nothing to encode", nil)
 	}
-	var names []string
 	video := map[string]bool{}
 	for _, r := range ladder.Video {
-		names = append(names, r.Name)
 		video[r.Name] = true
 	}
-	if ladder.Audio != nil {
-		names = append(names, ladder.Audio.Name)
-	}
-	up := newUploader(h.Store, h.MediaBucket, catalog.Prefix(id), work, names, video)
+	up := newUploader(h.Store, h.MediaBucket, catalog.Prefix(id), video)
 
-	// ffmpeg reports progress on its own goroutine; the watcher below
+	// ffmpeg reports progress on its own goroutine; the loop below
 	// publishes it, so a slow status write never stalls ffmpeg's pipe.
 	var outTime atomic.Int64
-	stop, watched := make(chan struct{}), make(chan error, 1)
-	go func() { watched <- h.watch(encCtx, cancelEnc, stop, up, st, ms.Duration, &outTime) }()
-	budget := media.EncodeBudget(ms, ladder, ms.Duration+media.DurationMargin(ms.Duration), h.Preset)
-	runErr := media.RunWithin(encCtx, h.FFmpeg, args, budget, func(p media.Progress) { outTime.Store(int64(p.OutTime)) })
+	stop, watched := make(chan struct{}), make(chan struct{})
+	go func() { h.watch(encCtx, stop, st, ms.Duration, &outTime); close(watched) }()
+	// Segments are uploaded as they finish; a failed upload stops ffmpeg,
+	// unless ffmpeg is being stopped anyway (its error then tells why).
+	var upErr error
+	watch := job.Watch(func(s encoder.Segment) error {
+		if err := up.add(encCtx, s); err != nil && encCtx.Err() == nil {
+			upErr = err
+		}
+		return upErr
+	})
+	watch.Poll = cmp.Or(h.Poll, defaultPoll)
+	runErr := encoder.Run(encCtx, encoder.Options{
+		FFmpeg: h.FFmpeg, Args: args, Watch: watch,
+		Budget:     encoder.EncodeBudget(ms, ladder, ms.Duration+media.DurationMargin(ms.Duration), h.Preset),
+		OnProgress: func(p encoder.Progress) { outTime.Store(int64(p.OutTime)) },
+	})
 	close(stop)
-	if err := <-watched; err != nil {
-		return nil, err // an upload failed: ffmpeg was stopped because of it
+	<-watched
+	if upErr != nil {
+		return nil, upErr // an upload failed: ffmpeg was stopped because of it
 	}
 	if runErr != nil {
 		return nil, hide(h.runError(ctx, encCtx, start, runErr, true))
-	}
-	if err := up.scan(ctx); err != nil {
-		return nil, err
 	}
 	res, err := h.publish(ctx, id, rev, ms, ladder, work, up)
 	if res != nil {
@@ -121,34 +132,23 @@ func (h *Handler) transcode(ctx context.Context, id string, src catalog.Source, 
 	return res, err
 }
 
-// watch uploads segments as they appear and publishes progress until stop
-// is closed. An upload error stops ffmpeg (through abort) and is returned.
-func (h *Handler) watch(ctx context.Context, abort context.CancelFunc, stop <-chan struct{}, up *uploader,
-	st *catalog.Status, duration float64, outTime *atomic.Int64) error {
-	poll, every := h.Poll, h.ProgressEvery
-	if poll <= 0 {
-		poll = 200 * time.Millisecond
-	}
-	if every <= 0 {
-		every = 5 * time.Second
-	}
-	tick := time.NewTicker(poll)
+// defaultPoll is how often, by default, segments are looked for and
+// progress is looked at.
+const defaultPoll = 200 * time.Millisecond
+
+// watch publishes progress until stop is closed or ctx ends.
+func (h *Handler) watch(ctx context.Context, stop <-chan struct{}, st *catalog.Status, duration float64, outTime *atomic.Int64) {
+	every := cmp.Or(h.ProgressEvery, 5*time.Second)
+	tick := time.NewTicker(cmp.Or(h.Poll, defaultPoll))
 	defer tick.Stop()
 	lastWrite := time.Now()
 	for {
 		select {
 		case <-stop:
-			return nil
+			return
 		case <-ctx.Done():
-			return nil // ffmpeg is being stopped; its error tells why
+			return // ffmpeg is being stopped; its error tells why
 		case <-tick.C:
-		}
-		if err := up.scan(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			abort()
-			return err
 		}
 		if time.Since(lastWrite) < every || duration <= 0 {
 			continue
@@ -191,9 +191,9 @@ func (h *Handler) encodeContext(ctx context.Context) (context.Context, context.C
 	}
 	margin := h.Margin
 	if margin <= 0 {
-		// Stopping ffmpeg may take media.KillGrace; recording the failure
+		// Stopping ffmpeg may take encoder.KillGrace; recording the failure
 		// a few seconds more.
-		margin = min(max(time.Until(d)/10, media.KillGrace+3*time.Second), 30*time.Second)
+		margin = min(max(time.Until(d)/10, encoder.KillGrace+3*time.Second), 30*time.Second)
 	}
 	return context.WithDeadline(ctx, d.Add(-margin))
 }

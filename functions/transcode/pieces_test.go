@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
 )
@@ -100,7 +101,7 @@ func TestEncodeContextMargin(t *testing.T) {
 		wantAbout time.Duration // time left for ffmpeg
 	}{
 		{"lambda 15 min: 30 s margin", 15 * time.Minute, 0, 15*time.Minute - 30*time.Second},
-		{"half a minute: kill grace plus 3 s", 30 * time.Second, 0, 30*time.Second - media.KillGrace - 3*time.Second},
+		{"half a minute: kill grace plus 3 s", 30 * time.Second, 0, 30*time.Second - encoder.KillGrace - 3*time.Second},
 		{"explicit margin", time.Minute, 10 * time.Second, 50 * time.Second},
 	}
 	for _, tt := range tests {

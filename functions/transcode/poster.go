@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
-	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -34,9 +34,10 @@ func (h *Handler) poster(ctx context.Context, id string, src catalog.Source, res
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "poster.jpg")
-	args := media.PosterArgs(res.source, res.ladder, u, out, media.PosterAt(res.source.Duration))
+	args := encoder.PosterArgs(res.source, res.ladder, u, out, encoder.PosterAt(res.source.Duration))
 	// One frame: the budget of no duration (the base CPU time) is plenty.
-	if err := media.RunWithin(ctx, h.FFmpeg, args, media.EncodeBudget(res.source, res.ladder, 0, ""), nil); err != nil {
+	err = encoder.Run(ctx, encoder.Options{FFmpeg: h.FFmpeg, Args: args, Budget: encoder.EncodeBudget(res.source, res.ladder, 0, "")})
+	if err != nil {
 		return "", redact(fmt.Errorf("poster of %s: %w", id, err), u, "s3://"+src.Bucket+"/"+src.Key)
 	}
 	key := catalog.PosterKey(id, src.Upload)

@@ -1,8 +1,7 @@
-// Package media inspects a source with ffprobe, plans an HLS bitrate ladder
-// for it, builds the ffmpeg arguments that encode the whole ladder in one
-// process, and runs ffmpeg under a context.
-//
-// The flow is Probe, PlanLadder, LadderArgs, Run:
+// Package media inspects a source with ffprobe and plans what is made of
+// it: Probe, then PlanLadder. It also says how any ffmpeg may open an
+// upload (InputArgs) and names the files of a rendition (SegmentName,
+// PlaylistName); internal/encoder builds and runs the encodes themselves.
 //
 //   - Probe refuses, with errors wrapping ErrUnsupported and worded for the
 //     uploader, anything that is not a plain audio/video file in an
@@ -12,10 +11,6 @@
 //   - PlanLadder picks rungs (1080p/720p/480p/360p, 240p for small sources,
 //     a single own-size rung for tiny ones), never upscaling, in display
 //     orientation, with even sizes, capped frame rates and a bitrate table.
-//   - LadderArgs writes OutDir/{rung}/index.m3u8 + seg_NNNNN.ts and
-//     OutDir/audio/...; a segment's final name appears only once it is
-//     complete, and keyframes are aligned across rungs.
-//   - Run kills ffmpeg's whole process group when its context ends.
 //   - SegmentCodecs reads back what x264 wrote (the master's CODECS).
 //
 // Security: uploads are hostile. Both ffprobe and ffmpeg run with
@@ -24,9 +19,8 @@
 // Probe found (-f Source.Demuxer), so an uploaded playlist cannot make them
 // open the files or URLs it names. Every decode is bounded too (InputArgs):
 // -max_pixels from the probed picture, so a file that grows mid-stream (a
-// decompression bomb) has its larger pictures refused and Run stops it;
-// -t from the probed duration plus DurationMargin. RunWithin runs ffmpeg
-// under a Budget (RLIMIT_DATA, RLIMIT_CPU) sized by EncodeBudget.
+// decompression bomb) has its larger pictures refused; -t from the probed
+// duration plus DurationMargin.
 //
 // It imports nothing of the project, so functions and services can share it.
 package media

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +78,14 @@ func probe(t testing.TB, path string) *Source {
 		t.Fatalf("probe %s: %v", filepath.Base(path), err)
 	}
 	return src
+}
+
+// ffprobeOut runs ffprobe quietly and returns what it prints.
+func ffprobeOut(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(FFprobePath(), append([]string{"-v", "error"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
 }

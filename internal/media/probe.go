@@ -490,7 +490,7 @@ func parseInt(s string) int64 {
 // function applies it to what it is sent, and live ingest to each feed.
 func CheckLimits(src *Source, lim Limits) error {
 	if lim.MaxSize > 0 && src.Size > lim.MaxSize {
-		return unsupported("the file is %s, more than the %s we accept", humanBytes(src.Size), humanBytes(lim.MaxSize))
+		return unsupported("the file is %s, more than the %s we accept", HumanBytes(src.Size), HumanBytes(lim.MaxSize))
 	}
 	if lim.MaxDuration > 0 && src.Duration > lim.MaxDuration.Seconds() {
 		return unsupported("the file lasts %s, longer than the %s we accept",
@@ -518,7 +518,8 @@ func CheckLimits(src *Source, lim Limits) error {
 	return nil
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a size for people: "1.5 GiB", "12 MiB", "300 bytes".
+func HumanBytes(n int64) string {
 	const gib, mib = 1 << 30, 1 << 20
 	switch {
 	case n >= gib:

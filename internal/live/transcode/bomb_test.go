@@ -45,7 +45,7 @@ func TestFeedThatGrowsIsNotDecoded(t *testing.T) {
 		if err := p.Stop(ctx); err != nil {
 			t.Logf("ffmpeg: %v", err)
 		}
-		ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		ru, ok := p.State().SysUsage().(*syscall.Rusage)
 		if !ok {
 			t.Fatal("no resource usage")
 		}

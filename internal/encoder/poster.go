@@ -1,8 +1,10 @@
-package media
+package encoder
 
 import (
 	"math"
 	"strconv"
+
+	"github.com/hlsflow/hlsflow/internal/media"
 )
 
 // posterMaxShort caps the poster's short side: a thumbnail for a library
@@ -19,7 +21,7 @@ func PosterAt(duration float64) float64 {
 // video at `at` seconds into the JPEG file out, sized like the ladder's
 // largest rung no bigger than 720p. The input is locked down exactly as
 // for the ladder encode. It returns nil when src has no video.
-func PosterArgs(src *Source, l Ladder, input, out string, at float64) []string {
+func PosterArgs(src *media.Source, l media.Ladder, input, out string, at float64) []string {
 	if src == nil || src.Video == nil || len(l.Video) == 0 {
 		return nil
 	}
@@ -31,7 +33,7 @@ func PosterArgs(src *Source, l Ladder, input, out string, at float64) []string {
 		}
 	}
 	a := []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
-	a = append(a, InputArgs(src, input, at, 0)...)
+	a = append(a, media.InputArgs(src, input, at, 0)...)
 	return append(a,
 		"-map", "0:"+strconv.Itoa(src.Video.Index),
 		"-frames:v", "1",

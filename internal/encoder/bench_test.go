@@ -1,6 +1,8 @@
-package media
+package encoder
 
 import (
+	"github.com/hlsflow/hlsflow/internal/media"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -26,7 +28,7 @@ import (
 //
 // Targets: <= 0.9 for 720p, <= 0.8 for 1080p. The two ways alternate,
 // several rounds, so that load from other processes on a shared machine
-// weighs on both alike. Video only: audio costs the same both ways. Run:
+// weighs on both alike. media.Video only: audio costs the same both ways. Run:
 // make bench-media, or
 // go test -run '^$' -bench LadderVsNaive -benchtime 1x ./internal/media/
 func BenchmarkLadderVsNaive(b *testing.B) {
@@ -55,18 +57,18 @@ func compareWays(b *testing.B, input, out string, rounds int, withSSIM bool) (fl
 	b.Helper()
 	src := probe(b, input)
 	src.Audio = nil
-	l, err := PlanLadder(src, LadderOptions{})
+	l, err := media.PlanLadder(src, media.LadderOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	opt := EncodeOptions{Input: input, Preset: DefaultPreset}
+	opt := encodeOptions{Input: input, Preset: DefaultPreset}
 	var ladderCPU, naiveCPU time.Duration
 	for range rounds {
 		opt.OutDir = filepath.Join(out, "ladder")
-		ladderCPU += encodeCPU(b, LadderArgs(src, l, opt))
+		ladderCPU += encodeCPU(b, ladderArgs(src, l, opt))
 		opt.OutDir = filepath.Join(out, "naive")
 		for _, r := range l.Video {
-			naiveCPU += encodeCPU(b, LadderArgs(src, Ladder{Video: []Rung{r}, SegmentSeconds: l.SegmentSeconds}, opt))
+			naiveCPU += encodeCPU(b, ladderArgs(src, media.Ladder{Video: []media.Rung{r}, SegmentSeconds: l.SegmentSeconds}, opt))
 		}
 	}
 	perSecond := func(d time.Duration) float64 { return d.Seconds() / (src.Duration * float64(rounds)) }
@@ -88,7 +90,7 @@ func compareWays(b *testing.B, input, out string, rounds int, withSSIM bool) (fl
 // encodeCPU runs ffmpeg and returns its user+sys CPU time.
 func encodeCPU(b *testing.B, args []string) time.Duration {
 	b.Helper()
-	st, err := run(context.Background(), FFmpegPath(), args, Budget{}, nil)
+	st, err := runState(context.Background(), media.FFmpegPath(), args, Budget{}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +106,7 @@ var ssimAll = regexp.MustCompile(`All:([0-9.]+)`)
 // ssim compares a rendition, scaled to the source size, with the source.
 func ssim(b *testing.B, rendition, source string, w, h int) float64 {
 	b.Helper()
-	cmd := exec.Command(FFmpegPath(), "-hide_banner", "-nostdin", "-i", rendition, "-i", source,
+	cmd := exec.Command(media.FFmpegPath(), "-hide_banner", "-nostdin", "-i", rendition, "-i", source,
 		"-lavfi", fmt.Sprintf("[0:v]scale=%d:%d:flags=bicubic,setpts=PTS-STARTPTS[d];[1:v]setpts=PTS-STARTPTS[r];[d][r]ssim", w, h),
 		"-an", "-f", "null", "-")
 	var stderr bytes.Buffer

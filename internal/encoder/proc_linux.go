@@ -1,11 +1,34 @@
-package media
+package encoder
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"syscall"
 
+	"github.com/hlsflow/hlsflow/internal/media"
 	"golang.org/x/sys/unix"
 )
+
+// sysProcAttr puts ffmpeg in its own process group (so that stopping it
+// stops anything it started) and has the kernel SIGKILL it when the thread
+// that started it exits: see Process.start for why that thread lives as
+// long as ffmpeg, and dies only with this process.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// waitExited blocks until process pid has exited, leaving it unreaped
+// (WNOWAIT) so its pid and process group id stay reserved.
+func waitExited(pid int, _ <-chan struct{}) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
 
 // Apply sets b on process pid with prlimit(2), right after it
 // started. Go cannot set resource limits between fork and exec, and a
@@ -20,7 +43,7 @@ func (b Budget) Apply(pid int) error {
 	if b.Memory > 0 {
 		lim := unix.Rlimit{Cur: uint64(b.Memory), Max: uint64(b.Memory)}
 		if err := unix.Prlimit(pid, unix.RLIMIT_DATA, &lim, nil); err != nil {
-			return fmt.Errorf("set memory limit (RLIMIT_DATA %s): %w", humanBytes(b.Memory), err)
+			return fmt.Errorf("set memory limit (RLIMIT_DATA %s): %w", media.HumanBytes(b.Memory), err)
 		}
 	}
 	if b.CPU > 0 {

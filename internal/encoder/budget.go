@@ -1,4 +1,4 @@
-package media
+package encoder
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/media"
 )
 
 // Budget is what one ffmpeg may use, enforced by the kernel where the OS
@@ -52,13 +54,13 @@ func ValidPreset(p string) bool {
 // (0 for a single frame) and encodes them into the video rungs of l with
 // preset: memory from the picture sizes and the CPUs, CPU time from the
 // pixel rate and the duration.
-func EncodeBudget(src *Source, l Ladder, seconds float64, preset string) Budget {
+func EncodeBudget(src *media.Source, l media.Ladder, seconds float64, preset string) Budget {
 	var mp, mpf float64 // megapixels held, megapixel frames per second
 	if src != nil && src.Video != nil {
 		v := src.Video
-		p := float64(MaxPixels(v)) / 1e6
+		p := float64(media.MaxPixels(v)) / 1e6
 		mp += p
-		mpf += p * math.Min(math.Max(v.FPS, 1), DefaultLimits.MaxFPS)
+		mpf += p * math.Min(math.Max(v.FPS, 1), media.DefaultLimits.MaxFPS)
 	}
 	for _, r := range l.Video {
 		p := float64(r.Width*r.Height) / 1e6
@@ -79,7 +81,7 @@ func EncodeBudget(src *Source, l Ladder, seconds float64, preset string) Budget 
 func (b Budget) String() string {
 	var parts []string
 	if b.Memory > 0 {
-		parts = append(parts, "memory "+humanBytes(b.Memory))
+		parts = append(parts, "memory "+media.HumanBytes(b.Memory))
 	}
 	if b.CPU > 0 {
 		parts = append(parts, "CPU time "+b.CPU.Round(time.Second).String())
@@ -90,8 +92,8 @@ func (b Budget) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// LimitError is returned by RunWithin when ffmpeg was stopped by its
-// Budget. It wraps ErrUnsupported: the input needed more than its size
+// LimitError is returned by Run when ffmpeg was stopped by its
+// Budget. It wraps media.ErrUnsupported: the input needed more than its size
 // promised, and retrying would stop the same way.
 type LimitError struct {
 	Limit string // "memory" or "CPU time"
@@ -101,10 +103,10 @@ type LimitError struct {
 
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s: processing stopped at ffmpeg's %s limit (%s), which is set from the video's size and duration (%s)",
-		ErrUnsupported, e.Limit, e.Value, e.Run)
+		media.ErrUnsupported, e.Limit, e.Value, e.Run)
 }
 
-func (e *LimitError) Unwrap() []error { return []error{ErrUnsupported, e.Run} }
+func (e *LimitError) Unwrap() []error { return []error{media.ErrUnsupported, e.Run} }
 
 // memoryFailures are what ffmpeg and its libraries print when an
 // allocation or a thread start fails.
@@ -131,30 +133,30 @@ func limitHit(b Budget, st *os.ProcessState, re *RunError) *LimitError {
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		switch ws.Signal() {
 		case syscall.SIGSEGV, syscall.SIGABRT, syscall.SIGBUS:
-			return &LimitError{Limit: "memory", Value: "RLIMIT_DATA " + humanBytes(b.Memory), Run: re}
+			return &LimitError{Limit: "memory", Value: "RLIMIT_DATA " + media.HumanBytes(b.Memory), Run: re}
 		}
 	}
 	for _, l := range re.Stderr {
 		for _, m := range memoryFailures {
 			if strings.Contains(l, m) {
-				return &LimitError{Limit: "memory", Value: "RLIMIT_DATA " + humanBytes(b.Memory), Run: re}
+				return &LimitError{Limit: "memory", Value: "RLIMIT_DATA " + media.HumanBytes(b.Memory), Run: re}
 			}
 		}
 	}
 	return nil
 }
 
-// errPictureGrew is the cause Run cancels ffmpeg with when a decoder
+// errPictureGrew is the cause a Process is stopped ffmpeg with when a decoder
 // refused a picture larger than -max_pixels.
 type errPictureGrew struct{ size string }
 
 func (e errPictureGrew) Error() string {
 	return fmt.Sprintf("%s: the picture grows mid-stream to %s, larger than the size the file declares at its start "+
 		"(a file like this can exhaust the encoder); re-encode the video at one picture size and upload it again",
-		ErrUnsupported, e.size)
+		media.ErrUnsupported, e.size)
 }
 
-func (e errPictureGrew) Unwrap() error { return ErrUnsupported }
+func (e errPictureGrew) Unwrap() error { return media.ErrUnsupported }
 
 // pictureGrew recognises libavutil's refusal of a picture over
 // -max_pixels: "Picture size 8192x8192 exceeds specified max pixel count 33792".

@@ -1,6 +1,8 @@
-package media
+package encoder
 
 import (
+	"github.com/hlsflow/hlsflow/internal/media"
+
 	"context"
 	"errors"
 	"strings"
@@ -17,11 +19,11 @@ func TestRunWithinBudget(t *testing.T) {
 	}
 	in := testMedia(t, "03_bbb_1080p_h264_aac51_rot90.mp4")
 	src := probe(t, in)
-	l, err := PlanLadder(src, LadderOptions{})
+	l, err := media.PlanLadder(src, media.LadderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ladder := LadderArgs(src, l, EncodeOptions{Input: in, OutDir: t.TempDir(), Preset: "veryfast", Duration: time.Second})
+	ladder := ladderArgs(src, l, encodeOptions{Input: in, OutDir: t.TempDir(), Preset: "veryfast", Duration: time.Second})
 	// Keeps x264 busy far longer than the CPU limit below.
 	endless := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30",
 		"-t", "600", "-c:v", "libx264", "-preset", "medium", "-f", "null", "-"}
@@ -39,7 +41,7 @@ func TestRunWithinBudget(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			err := RunWithin(context.Background(), FFmpegPath(), tc.args, tc.budget, nil)
+			err := runWithin(context.Background(), media.FFmpegPath(), tc.args, tc.budget, nil)
 			took := time.Since(start)
 			t.Logf("%s: %v after %v", tc.budget, err, took.Round(time.Millisecond))
 			if tc.limit == "" {
@@ -53,7 +55,7 @@ func TestRunWithinBudget(t *testing.T) {
 				t.Fatalf("error %v, want a *LimitError for %s", err, tc.limit)
 			}
 			rl := map[string]string{"memory": "RLIMIT_DATA", "CPU time": "RLIMIT_CPU"}[tc.limit]
-			if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tc.limit+" limit ("+rl) {
+			if !errors.Is(err, media.ErrUnsupported) || !strings.Contains(err.Error(), tc.limit+" limit ("+rl) {
 				t.Errorf("error %q does not name the %s limit", err, rl)
 			}
 			if tc.within > 0 && took > tc.within {
@@ -66,10 +68,10 @@ func TestRunWithinBudget(t *testing.T) {
 func TestEncodeBudgetGrowsWithTheEncode(t *testing.T) {
 	defer func(f func() int) { numCPU = f }(numCPU)
 	numCPU = func() int { return 6 }
-	small := &Source{Video: &Video{CodedWidth: 640, CodedHeight: 360, Width: 640, Height: 360, FPS: 30}}
-	big := &Source{Video: &Video{CodedWidth: 3840, CodedHeight: 2160, Width: 3840, Height: 2160, FPS: 30}}
-	ls, _ := PlanLadder(small, LadderOptions{})
-	lb, _ := PlanLadder(big, LadderOptions{})
+	small := &media.Source{Video: &media.Video{CodedWidth: 640, CodedHeight: 360, Width: 640, Height: 360, FPS: 30}}
+	big := &media.Source{Video: &media.Video{CodedWidth: 3840, CodedHeight: 2160, Width: 3840, Height: 2160, FPS: 30}}
+	ls, _ := media.PlanLadder(small, media.LadderOptions{})
+	lb, _ := media.PlanLadder(big, media.LadderOptions{})
 	a, b := EncodeBudget(small, ls, 60, ""), EncodeBudget(big, lb, 60, "")
 	if a.Memory >= b.Memory || a.CPU >= b.CPU {
 		t.Errorf("360p %s, 2160p %s: want the larger encode to get more", a, b)
@@ -81,8 +83,8 @@ func TestEncodeBudgetGrowsWithTheEncode(t *testing.T) {
 		t.Errorf("preset slow %s vs veryfast %s: want more CPU time", slow, a)
 	}
 	// A 1080p ladder measured 905 MB of data with 6 encoder threads.
-	hd := &Source{Video: &Video{CodedWidth: 1920, CodedHeight: 1080, Width: 1920, Height: 1080, FPS: 30}}
-	lh, _ := PlanLadder(hd, LadderOptions{})
+	hd := &media.Source{Video: &media.Video{CodedWidth: 1920, CodedHeight: 1080, Width: 1920, Height: 1080, FPS: 30}}
+	lh, _ := media.PlanLadder(hd, media.LadderOptions{})
 	if m := EncodeBudget(hd, lh, 60, "").Memory; m < 1800<<20 {
 		t.Errorf("1080p memory budget %d MB, want twice the 905 MB measured", m>>20)
 	}

@@ -1,6 +1,8 @@
-package media
+package encoder
 
 import (
+	"github.com/hlsflow/hlsflow/internal/media"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -25,29 +27,29 @@ func TestEncodeLadder(t *testing.T) {
 	tests := []struct {
 		name     string
 		file     string
-		opt      LadderOptions
+		opt      media.LadderOptions
 		duration time.Duration
 	}{
 		// 60 fps with audio first and timestamps starting at 10 s; the
 		// 360p rung is capped at 30 fps and must still align with 720p60.
-		{"720p60 and 360p30", "09_bbb_720p60_h264_aac.ts", LadderOptions{SegmentSeconds: 2, Rungs: []string{"720p", "360p"}}, 5 * time.Second},
+		{"720p60 and 360p30", "09_bbb_720p60_h264_aac.ts", media.LadderOptions{SegmentSeconds: 2, Rungs: []string{"720p", "360p"}}, 5 * time.Second},
 		// Rotated phone video with mono audio: portrait output.
-		{"rotated portrait", "04_iphone4s_portrait_rot90.mov", LadderOptions{SegmentSeconds: 1}, 0},
+		{"rotated portrait", "04_iphone4s_portrait_rot90.mov", media.LadderOptions{SegmentSeconds: 1}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			input := testMedia(t, tc.file)
 			src := probe(t, input)
-			l, err := PlanLadder(src, tc.opt)
+			l, err := media.PlanLadder(src, tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
-			args := LadderArgs(src, l, EncodeOptions{Input: input, OutDir: out, Progress: true, Duration: tc.duration})
+			args := ladderArgs(src, l, encodeOptions{Input: input, OutDir: out, Progress: true, Duration: tc.duration})
 
 			w := watchSegments(out)
 			var last Progress
-			err = Run(context.Background(), FFmpegPath(), args, func(p Progress) { last = p })
+			err = runBin(context.Background(), media.FFmpegPath(), args, func(p Progress) { last = p })
 			seen := w.stop()
 			if err != nil {
 				t.Fatal(err)
@@ -189,7 +191,7 @@ func playlistSegments(t *testing.T, path string) []string {
 
 func ffprobeOut(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(FFprobePath(), append([]string{"-v", "error"}, args...)...).Output()
+	out, err := exec.Command(media.FFprobePath(), append([]string{"-v", "error"}, args...)...).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %v: %v", args, err)
 	}

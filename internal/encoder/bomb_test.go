@@ -1,6 +1,8 @@
-package media
+package encoder
 
 import (
+	"github.com/hlsflow/hlsflow/internal/media"
+
 	"context"
 	"errors"
 	"os"
@@ -71,18 +73,18 @@ func TestDecompressionBomb(t *testing.T) {
 	if src.Video.Width != 64 || src.Video.Height != 48 || src.Duration > 3 {
 		t.Fatalf("the bomb probes as %dx%d, %.1f s; want 64x48 and about 2 s", src.Video.Width, src.Video.Height, src.Duration)
 	}
-	l, err := PlanLadder(src, LadderOptions{})
+	l, err := media.PlanLadder(src, media.LadderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := LadderArgs(src, l, EncodeOptions{Input: bomb, OutDir: t.TempDir(), Preset: "ultrafast"})
-	budget := EncodeBudget(src, l, src.Duration+DurationMargin(src.Duration), "ultrafast")
+	args := ladderArgs(src, l, encodeOptions{Input: bomb, OutDir: t.TempDir(), Preset: "ultrafast"})
+	budget := EncodeBudget(src, l, src.Duration+media.DurationMargin(src.Duration), "ultrafast")
 
 	unbounded := slices.Clone(args)
 	if i := slices.Index(unbounded, "-max_pixels"); i >= 0 {
 		unbounded = slices.Delete(unbounded, i, i+2)
 	}
-	st, err := run(context.Background(), FFmpegPath(), unbounded, Budget{}, nil)
+	st, err := runState(context.Background(), media.FFmpegPath(), unbounded, Budget{}, nil)
 	if err != nil {
 		t.Fatalf("without -max_pixels: %v", err)
 	}
@@ -90,10 +92,10 @@ func TestDecompressionBomb(t *testing.T) {
 	t.Logf("without -max_pixels: ffmpeg peak RSS %d MB", before>>20)
 
 	start := time.Now()
-	st, err = run(context.Background(), FFmpegPath(), args, budget, nil)
+	st, err = runState(context.Background(), media.FFmpegPath(), args, budget, nil)
 	after := peakRSS(t, st)
-	t.Logf("with -max_pixels %d and %s: ffmpeg peak RSS %d MB, %v: %v", MaxPixels(src.Video), budget, after>>20, time.Since(start).Round(time.Millisecond), err)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "grows mid-stream to 8192x8192") {
+	t.Logf("with -max_pixels %d and %s: ffmpeg peak RSS %d MB, %v: %v", media.MaxPixels(src.Video), budget, after>>20, time.Since(start).Round(time.Millisecond), err)
+	if !errors.Is(err, media.ErrUnsupported) || !strings.Contains(err.Error(), "grows mid-stream to 8192x8192") {
 		t.Errorf("error %v, want a refusal saying the picture grows to 8192x8192", err)
 	}
 	const ceiling = 200 << 20
@@ -107,7 +109,7 @@ func TestDecompressionBomb(t *testing.T) {
 
 // TestEncodeStopsAtProbedDuration: an MPEG-TS that claims 2 s (its
 // timestamps restart at every part) but holds 60 s is encoded for the
-// probed duration plus DurationMargin, not for all it holds.
+// probed duration plus media.DurationMargin, not for all it holds.
 func TestEncodeStopsAtProbedDuration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ffmpeg")
@@ -125,16 +127,16 @@ func TestEncodeStopsAtProbedDuration(t *testing.T) {
 	if src.Duration > 3 {
 		t.Fatalf("probed %.1f s; the test needs a file that claims about 2 s", src.Duration)
 	}
-	l, err := PlanLadder(src, LadderOptions{})
+	l, err := media.PlanLadder(src, media.LadderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	if err := Run(context.Background(), FFmpegPath(), LadderArgs(src, l, EncodeOptions{Input: liar, OutDir: out, Preset: "ultrafast"}), nil); err != nil {
+	if err := runBin(context.Background(), media.FFmpegPath(), ladderArgs(src, l, encodeOptions{Input: liar, OutDir: out, Preset: "ultrafast"}), nil); err != nil {
 		t.Fatal(err)
 	}
 	total := playlistSeconds(t, filepath.Join(out, l.Video[0].Name, "index.m3u8"))
-	limit := src.Duration + DurationMargin(src.Duration) + 1
+	limit := src.Duration + media.DurationMargin(src.Duration) + 1
 	t.Logf("probed %.1f s, encoded %.1f s (at most %.1f s allowed)", src.Duration, total, limit)
 	if total > limit {
 		t.Errorf("encoded %.1f s of a file that claims %.1f s; want at most %.1f s", total, src.Duration, limit)

@@ -1,6 +1,8 @@
-package media
+package encoder
 
 import (
+	"github.com/hlsflow/hlsflow/internal/media"
+
 	"context"
 	"os"
 	"os/exec"
@@ -32,22 +34,22 @@ func TestPosterFrame(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.media, func(t *testing.T) {
 			in := testMedia(t, tt.media)
-			src, err := Probe(context.Background(), FFprobePath(), in, DefaultLimits)
+			src, err := media.Probe(context.Background(), media.FFprobePath(), in, media.DefaultLimits)
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := PlanLadder(src, LadderOptions{})
+			l, err := media.PlanLadder(src, media.LadderOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "poster.jpg")
-			if err := Run(context.Background(), FFmpegPath(), PosterArgs(src, l, in, out, PosterAt(src.Duration)), nil); err != nil {
+			if err := runBin(context.Background(), media.FFmpegPath(), PosterArgs(src, l, in, out, PosterAt(src.Duration)), nil); err != nil {
 				t.Fatal(err)
 			}
 			if st, err := os.Stat(out); err != nil || st.Size() < 1000 {
 				t.Fatalf("no poster written: %v", err)
 			}
-			b, err := exec.Command(FFprobePath(), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,codec_name", "-of", "csv=p=0", out).Output()
+			b, err := exec.Command(media.FFprobePath(), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height,codec_name", "-of", "csv=p=0", out).Output()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +62,7 @@ func TestPosterFrame(t *testing.T) {
 }
 
 func TestPosterArgsAudioOnly(t *testing.T) {
-	if a := PosterArgs(&Source{Audio: &Audio{}}, Ladder{}, "x", "y", 0); a != nil {
+	if a := PosterArgs(&media.Source{Audio: &media.Audio{}}, media.Ladder{}, "x", "y", 0); a != nil {
 		t.Errorf("audio-only source got poster args %q", a)
 	}
 }

@@ -1,6 +1,8 @@
-package media
+package encoder
 
 import (
+	"github.com/hlsflow/hlsflow/internal/media"
+
 	"context"
 	"errors"
 	"os"
@@ -19,12 +21,12 @@ func TestReadProgress(t *testing.T) {
 	}{
 		{"two blocks", "frame=10\nout_time_us=400000\nout_time=00:00:00.400000\nspeed=1.5x\nprogress=continue\n" +
 			"frame=20\nout_time_us=2000000\nspeed=2.25x\nprogress=end\n",
-			[]Progress{{400 * time.Millisecond, 1.5, false}, {2 * time.Second, 2.25, true}}},
-		{"unknown speed", "out_time_us=N/A\nspeed=N/A\nprogress=continue\n", []Progress{{0, 0, false}}},
-		{"out_time_ms is microseconds too", "out_time_ms=1500000\nprogress=continue\n", []Progress{{1500 * time.Millisecond, 0, false}}},
+			[]Progress{{10, 400 * time.Millisecond, 1.5, false}, {20, 2 * time.Second, 2.25, true}}},
+		{"unknown speed", "out_time_us=N/A\nspeed=N/A\nprogress=continue\n", []Progress{{0, 0, 0, false}}},
+		{"out_time_ms is microseconds too", "out_time_ms=1500000\nprogress=continue\n", []Progress{{0, 1500 * time.Millisecond, 0, false}}},
 		{"time kept when a block lacks it", "out_time_us=1000000\nprogress=continue\nspeed= 3x\nprogress=end\n",
-			[]Progress{{time.Second, 0, false}, {time.Second, 3, true}}},
-		{"garbage ignored", "hello\n\n=\nprogress=end\n", []Progress{{0, 0, true}}},
+			[]Progress{{0, time.Second, 0, false}, {0, time.Second, 3, true}}},
+		{"garbage ignored", "hello\n\n=\nprogress=end\n", []Progress{{0, 0, 0, true}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -39,7 +41,7 @@ func TestReadProgress(t *testing.T) {
 
 func TestRunReportsProgress(t *testing.T) {
 	var got []Progress
-	err := Run(context.Background(), FFmpegPath(), []string{"-hide_banner", "-nostdin", "-progress", "pipe:1", "-nostats",
+	err := runBin(context.Background(), media.FFmpegPath(), []string{"-hide_banner", "-nostdin", "-progress", "pipe:1", "-nostats",
 		"-f", "lavfi", "-i", "testsrc=s=64x48:r=25:d=2", "-f", "null", "-"}, func(p Progress) { got = append(got, p) })
 	if err != nil {
 		t.Fatal(err)
@@ -61,14 +63,14 @@ func TestRunError(t *testing.T) {
 		prefix string
 		has    string
 	}{
-		{"missing input", FFmpegPath(), []string{"-hide_banner", "-i", missing, "-f", "null", "-"},
+		{"missing input", media.FFmpegPath(), []string{"-hide_banner", "-i", missing, "-f", "null", "-"},
 			"ffmpeg exited with status 1: ", "No such file or directory"},
 		{"generic last line skipped", "sh", []string{"-c", "echo 'real cause' >&2; echo 'Conversion failed!' >&2; exit 3"},
 			"sh exited with status 3: ", "real cause"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Run(context.Background(), tc.bin, tc.args, nil)
+			err := runBin(context.Background(), tc.bin, tc.args, nil)
 			var re *RunError
 			if !errors.As(err, &re) {
 				t.Fatalf("error %v, want a *RunError", err)
@@ -79,7 +81,7 @@ func TestRunError(t *testing.T) {
 		})
 	}
 	t.Run("keeps the last lines", func(t *testing.T) {
-		err := Run(context.Background(), "sh", []string{"-c", "for i in $(seq 1 100); do echo line$i >&2; done; exit 1"}, nil)
+		err := runBin(context.Background(), "sh", []string{"-c", "for i in $(seq 1 100); do echo line$i >&2; done; exit 1"}, nil)
 		var re *RunError
 		if !errors.As(err, &re) {
 			t.Fatalf("error %v", err)
@@ -100,7 +102,7 @@ func TestRunCancelLeavesNoProcess(t *testing.T) {
 		args   func(tag string) []string
 		cancel bool
 	}{
-		{"long encode", FFmpegPath(), func(tag string) []string {
+		{"long encode", media.FFmpegPath(), func(tag string) []string {
 			return []string{"-hide_banner", "-nostdin", "-progress", "pipe:1", "-re", "-f", "lavfi", "-i", "testsrc=s=64x48:r=10",
 				"-metadata", "comment=" + tag, "-f", "null", "-"}
 		}, true},
@@ -119,7 +121,7 @@ func TestRunCancelLeavesNoProcess(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			start := time.Now()
-			go func() { done <- Run(ctx, tc.bin, tc.args(tag), nil) }()
+			go func() { done <- runBin(ctx, tc.bin, tc.args(tag), nil) }()
 			if tc.cancel {
 				waitFor(t, func() bool { return len(processesWith(tag)) > 0 })
 				cancel()
