@@ -207,6 +207,13 @@ func (h *Handler) encodeWithRetry(ctx context.Context, r chunk.Request) (*chunk.
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
+		// The encoder refused the file itself (a picture that grows
+		// mid-stream, a stream it cannot decode): the refusal crosses the
+		// invoke as text. Another attempt would fail the same way, and the
+		// uploader should read why rather than "failed 3 times".
+		if reason, ok := refusedInput(err); ok {
+			return nil, refuse("this file cannot be made into a video stream: "+reason, err)
+		}
 		last = err
 		h.logger().Warn("encode failed", "id", r.ID, "what", what, "attempt", a, "err", err)
 	}

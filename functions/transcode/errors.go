@@ -35,12 +35,26 @@ func userMessage(err error) string {
 	}
 	if errors.Is(err, media.ErrUnsupported) {
 		// media's refusals read "...: unsupported input: the file is empty".
-		s := err.Error()
-		marker := media.ErrUnsupported.Error() + ": "
-		if i := strings.LastIndex(s, marker); i >= 0 {
-			s = s[i+len(marker):]
+		s, ok := refusedInput(err)
+		if !ok {
+			s = err.Error()
 		}
 		return "this file cannot be made into a video stream: " + s
 	}
 	return ""
+}
+
+// unsupportedMarker starts the part of an error message that tells, in
+// words for the uploader, why media refused the input.
+var unsupportedMarker = media.ErrUnsupported.Error() + ": "
+
+// refusedInput finds media's refusal in an error that lost its type on the
+// way (a function error of the encode Lambda) and returns its reason.
+func refusedInput(err error) (string, bool) {
+	s := err.Error()
+	i := strings.LastIndex(s, unsupportedMarker)
+	if i < 0 {
+		return "", false
+	}
+	return strings.TrimSpace(s[i+len(unsupportedMarker):]), true
 }

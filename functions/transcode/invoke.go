@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,7 +36,16 @@ func (l LambdaInvoker) Invoke(ctx context.Context, function string, payload []by
 		return nil, fmt.Errorf("invoke %s: %w", function, err)
 	}
 	if out.FunctionError != nil {
-		return nil, fmt.Errorf("invoke %s: function error %s: %s", function, aws.ToString(out.FunctionError), out.Payload)
+		// Lambda's error payload is {"errorMessage": …, "errorType": …};
+		// the message is what callers (and people) can read.
+		var fe struct {
+			Message string `json:"errorMessage"`
+		}
+		msg := string(out.Payload)
+		if json.Unmarshal(out.Payload, &fe) == nil && fe.Message != "" {
+			msg = fe.Message
+		}
+		return nil, fmt.Errorf("invoke %s: function error %s: %s", function, aws.ToString(out.FunctionError), msg)
 	}
 	return out.Payload, nil
 }
