@@ -178,15 +178,17 @@ func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Hand
 			return
 		case <-tick.C:
 		}
-		keys, err := sys.store.List(ctx, sys.uploads, "")
+		objs, err := sys.store.Objects(ctx, sys.uploads, "")
 		if err != nil {
 			continue
 		}
-		for _, k := range keys {
-			if seen[k] {
+		for _, o := range objs {
+			// A new upload under a known key (a replacement) is a new event.
+			k, version := o.Key, fmt.Sprintf("%s %d %d", o.Key, o.Size, o.LastModified.UnixNano())
+			if seen[version] {
 				continue
 			}
-			seen[k] = true
+			seen[version] = true
 			ev := events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put",
 				S3: events.S3Entity{Bucket: events.S3Bucket{Name: sys.uploads},
 					Object: events.S3Object{Key: k, URLDecodedKey: k}}}}}
@@ -361,6 +363,29 @@ func TestPageShowsFailures(t *testing.T) {
 	msg := page.String(`[...document.querySelectorAll('#library li.card[data-state=failed] [data-testid=error]')].map(e => e.textContent).join('|')`)
 	if strings.TrimSpace(msg) == "" || msg == "Processing failed." {
 		t.Errorf("failed video shows no reason: %q", msg)
+	}
+}
+
+// A newer upload under the key of a ready video: the card says the
+// version shown keeps playing, and after the newer one failed, why.
+func TestPageShowsReplacement(t *testing.T) {
+	sys := newSystem(t, options{})
+	ctx := context.Background()
+	key := "replace/me.mp4"
+	if err := sys.store.PutFile(ctx, sys.uploads, key, testenv.Media(t, "14_t_rex_roar_audio_only.mp3"), store.Object{ContentType: "audio/mpeg"}); err != nil {
+		t.Fatal(err)
+	}
+	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
+	page.Wait("the first version ready", `[...document.querySelectorAll('#library li.card')].some(c => c.dataset.state === 'ready')`, 2*time.Minute)
+
+	time.Sleep(1100 * time.Millisecond) // a new LastModified for the same key
+	if err := sys.store.PutBytes(ctx, sys.uploads, key, []byte(strings.Repeat("not a video at all ", 100)), store.Object{ContentType: "video/mp4"}); err != nil {
+		t.Fatal(err)
+	}
+	page.Wait("the failed replacement shown", `[...document.querySelectorAll('#library li.card[data-state=ready] [data-testid=replacement]')].some(e => e.textContent.includes('still plays'))`, 2*time.Minute)
+	if n := page.String(`String(document.querySelectorAll('#library li.card[data-state=ready] [data-testid=play]').length)`); n != "1" {
+		t.Errorf("%s play buttons on ready cards after the failed replacement; want the old version's 1", n)
 	}
 }
 

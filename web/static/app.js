@@ -454,7 +454,7 @@
         this.next = next;
         showBanner('');
         this.render();
-        busy = list.some((v) => v.state !== 'ready' && v.state !== 'failed');
+        busy = list.some((v) => (v.state !== 'ready' && v.state !== 'failed') || (v.replacement && v.replacement.state === 'processing'));
       } catch (e) {
         if (e.status === 401) {
           // Polled again once a token is entered.
@@ -509,6 +509,17 @@
       } else if (v.state === 'ready' && v.playbackUrl) {
         body.append(el('button', { class: 'button', type: 'button', 'data-testid': 'play',
           onclick: () => player.play(v.playbackUrl, name, false) }, 'Play'));
+      }
+      // A newer upload under the same key: the version above keeps playing
+      // until it is ready, and after it failed.
+      const r = v.replacement;
+      if (r && r.state === 'processing') {
+        const pct = Math.round((r.progress || 0) * 100);
+        body.append(el('span', { class: 'muted small', 'data-testid': 'replacement' },
+          'A new version is processing (' + pct + '%); this one plays until it is ready.'));
+      } else if (r && r.state === 'failed') {
+        body.append(el('span', { class: 'error', 'data-testid': 'replacement' },
+          'The new version failed: ' + (r.error || 'processing failed') + ' This version still plays.'));
       }
       return el('li', { class: 'card', 'data-id': v.id, 'data-state': v.state }, poster, body);
     },
