@@ -9,6 +9,11 @@
 # .../hlsflow/layers/<key> (key = pins, this script, toolchain versions), and
 # the work tree in dist/layers/build/$ARCH, so a rebuild only repackages.
 set -euo pipefail
+# The libraries' own makes must not see an outer make's command-line
+# variables: `make layer ARCH=arm64` (or ci-layer's ARCH=x86_64) reaches
+# them through MAKEFLAGS and overrides what their configure chose (FFmpeg's
+# ARCH=aarch64 or x86), so no assembly is built and the link fails.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
