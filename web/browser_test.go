@@ -103,9 +103,9 @@ func newSystem(t *testing.T, opt options) *system {
 	}
 	rtmpURL := ""
 	if opt.live {
-		svc, err := ingest.New(ingest.Config{Store: sys.store, Bucket: sys.media, Keys: signer,
+		svc, err := ingest.New(ingest.Config{Bucket: sys.media,
 			RTMPAddr: "127.0.0.1:0", Preset: "ultrafast", Threads: 1, MaxRungs: 1, SegmentSeconds: 1,
-			Grace: time.Second, WorkDir: t.TempDir(),
+			Grace: time.Second, WorkDir: t.TempDir()}, ingest.Deps{Store: sys.store, Keys: signer,
 			Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 		if err != nil {
 			t.Fatal(err)

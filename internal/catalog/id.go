@@ -86,6 +86,18 @@ func LivePrefix(name string) string { return LiveRoot + name + "/" }
 // LiveMasterKey is the key of live stream name's master playlist.
 func LiveMasterKey(name string) string { return LivePrefix(name) + "master.m3u8" }
 
+// RenditionPrefix is where rendition rend of video (or recording) id has
+// its segments and playlist.
+func RenditionPrefix(id, rend string) string { return Prefix(id) + rend + "/" }
+
+// LiveRenditionPrefix is where live stream name's rendition rend has its
+// sliding-window playlist; the segments it names are the recording's.
+func LiveRenditionPrefix(name, rend string) string { return LivePrefix(name) + rend + "/" }
+
+// FromLiveRendition is the URI of key relative to a playlist under
+// LiveRenditionPrefix, three folders below the bucket's root.
+func FromLiveRendition(key string) string { return "../../../" + key }
+
 // PosterKey is the key of the poster made from upload u; its name
 // changes with the upload (Upload.Revision), so it can be cached for good.
 func PosterKey(id string, u Upload) string {

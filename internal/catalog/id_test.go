@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"path"
 	"strings"
 	"testing"
 )
@@ -100,14 +101,21 @@ func TestSourceRevision(t *testing.T) {
 // API rely on.
 func TestLayout(t *testing.T) {
 	for got, want := range map[string]string{
-		Prefix("clip-0123456789ab"):    "vod/clip-0123456789ab/",
-		MasterKey("clip-0123456789ab"): "vod/clip-0123456789ab/master.m3u8",
-		StatusKey("clip-0123456789ab"): "vod/clip-0123456789ab/status.json",
-		LivePrefix("desk"):             "live/desk/",
-		LiveMasterKey("desk"):          "live/desk/master.m3u8",
+		Prefix("clip-0123456789ab"):                     "vod/clip-0123456789ab/",
+		MasterKey("clip-0123456789ab"):                  "vod/clip-0123456789ab/master.m3u8",
+		StatusKey("clip-0123456789ab"):                  "vod/clip-0123456789ab/status.json",
+		LivePrefix("desk"):                              "live/desk/",
+		LiveMasterKey("desk"):                           "live/desk/master.m3u8",
+		RenditionPrefix("desk-20250101-120000", "720p"): "vod/desk-20250101-120000/720p/",
+		LiveRenditionPrefix("desk", "720p"):             "live/desk/720p/",
 	} {
 		if got != want {
 			t.Errorf("key %q, want %q", got, want)
 		}
+	}
+	// A live playlist names the recording's segments relative to itself.
+	seg := RenditionPrefix("desk-20250101-120000", "720p") + "seg_00000.ts"
+	if got := path.Join(LiveRenditionPrefix("desk", "720p"), FromLiveRendition(seg)); got != seg {
+		t.Errorf("a live playlist's segment URI resolves to %q, want %q", got, seg)
 	}
 }

@@ -188,14 +188,13 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("create live work dir: %w", err)
 	}
 	live, err := ingest.New(ingest.Config{
-		Store: st, Bucket: c.MediaBucket, Keys: signer,
+		Bucket:   c.MediaBucket,
 		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP), UDPStream: *udpStream, UDPAllow: udpSources,
 		WorkDir: filepath.Join(data, "live"),
 		// A recording should hold everything that was published, even
 		// when a busy machine leaves the encoder behind real time.
 		DrainTimeout: 2 * time.Minute,
-		Log:          log.With("part", "ingest"),
-	})
+	}, ingest.Deps{Store: st, Keys: signer, Log: log.With("part", "ingest")})
 	if err == nil {
 		err = live.Start(ctx)
 	}

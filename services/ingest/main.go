@@ -1,6 +1,6 @@
 // Command ingest is the live ingest ECS task: RTMP on :1935, MPEG-TS over
 // UDP on :9000, health on :8081, live HLS to the media bucket. It only
-// wires; the service is internal/live/ingest. See ingest.FromEnv for the
+// wires; the service is internal/live/ingest. See ingest.ConfigFromEnv for the
 // environment it reads.
 package main
 
@@ -34,7 +34,7 @@ func main() {
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	env, err := ingest.FromEnv(os.Getenv)
+	cfg, err := ingest.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	secret, err := env.Secret.Load(ctx, keys.SecretsManager(awsCfg))
+	secret, err := cfg.Secret.Load(ctx, keys.SecretsManager(awsCfg))
 	if err != nil {
 		return err
 	}
@@ -50,9 +50,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg := env.Config
-	cfg.Store, cfg.Keys, cfg.Log = store.New(awsCfg), signer, log
-	svc, err := ingest.New(cfg)
+	svc, err := ingest.New(cfg, ingest.Deps{Store: store.New(awsCfg), Keys: signer, Log: log})
 	if err != nil {
 		return err
 	}
@@ -60,8 +58,8 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	<-ctx.Done()
-	log.Info("ingest stopping: finalising streams", "timeout", env.StopTimeout.String())
-	closeCtx, cancel := context.WithTimeout(context.Background(), env.StopTimeout)
+	log.Info("ingest stopping: finalising streams", "timeout", cfg.StopTimeout.String())
+	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.StopTimeout)
 	defer cancel()
 	return svc.Close(closeCtx)
 }

@@ -53,8 +53,9 @@ func BenchmarkLive(b *testing.B) {
 	}
 	for range b.N {
 		signer, _ := keys.New([]byte("bench-secret-0123456789"))
-		svc, err := New(Config{Store: s3.Store, Bucket: testenv.BucketMedia, Keys: signer, RTMPAddr: "127.0.0.1:0",
-			Grace: 500 * time.Millisecond, WorkDir: dir, DrainTimeout: 2 * time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		svc, err := New(Config{Bucket: testenv.BucketMedia, RTMPAddr: "127.0.0.1:0",
+			Grace: 500 * time.Millisecond, WorkDir: dir, DrainTimeout: 2 * time.Minute},
+			Deps{Store: s3.Store, Keys: signer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,17 +2,20 @@
 // listeners and the health/stats endpoint, and runs each stream's life —
 // claim, ladder, transcoder runs, reconnect grace, and the final recording.
 // The ECS task (services/ingest) and `hlsflow up` both run it through
-// New, Start and Close.
+// ConfigFromEnv or a Config, New, Start and Close.
 package ingest
 
 import (
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/live/rtmp"
+	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -28,11 +31,10 @@ const (
 	DefaultMaxDuration = 12 * time.Hour
 )
 
-// Config configures a Service. Zero values take the defaults noted.
+// Config configures a Service. Zero values take the defaults noted; New
+// applies them.
 type Config struct {
-	Store  *store.Store // required
-	Bucket string       // media bucket, required
-	Keys   *keys.Signer // verifies RTMP stream keys; required with RTMP
+	Bucket string // media bucket, required
 
 	RTMPAddr  string // "" disables RTMP; ":1935" on AWS
 	UDPAddr   string // "" disables UDP; ":9000" on AWS
@@ -70,39 +72,84 @@ type Config struct {
 	RTMPMaxConnsPerAddr int            // from one IPv4 address or IPv6 /64, default 8
 	UDPAllow            []netip.Prefix // sources that may publish over UDP; empty = any
 
-	Log *slog.Logger
+	// For the process that runs the service (New ignores them): where the
+	// stream key secret is, and how long Close may take.
+	Secret      keys.Source
+	StopTimeout time.Duration
 }
 
-func (c *Config) defaults() error {
-	if c.Store == nil || c.Bucket == "" {
-		return errors.New("ingest: store and bucket are required")
+// Deps are what a Service works with.
+type Deps struct {
+	Store *store.Store // required
+	Keys  *keys.Signer // verifies RTMP stream keys; required with RTMP
+	Log   *slog.Logger // default slog.Default()
+}
+
+// ConfigFromEnv reads the ECS task's configuration through getenv
+// (os.Getenv):
+//
+//	MEDIA_BUCKET (required)  RTMP_ADDR (:1935)  UDP_ADDR (:9000)
+//	UDP_STREAM (udp)  HEALTH_ADDR (:8081)  DVR_WINDOW (5m)  GRACE (15s)
+//	LIVE_PRESET (veryfast)  LIVE_MAX_RUNGS (0 = all)  LIVE_THREADS (0)
+//	WORK_DIR (os temp)  STOP_TIMEOUT (25s, below ECS's 30 s stopTimeout)
+//	LIVE_MAX_DURATION (12h: a stream is ended and recorded after it)
+//	STREAM_KEY_SECRET | STREAM_KEY_SECRET_FILE | STREAM_KEY_SECRET_ARN
+//	RTMP_HANDSHAKE_TIMEOUT (5s)  RTMP_MAX_CONNS (64)  RTMP_MAX_CONNS_PER_ADDR (8)
+//	UDP_ALLOW (CIDRs or addresses, comma-separated; "" = any source)
+//
+// An address set to "off" disables that listener.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
 	}
-	if c.RTMPAddr != "" && c.Keys == nil {
-		return errors.New("ingest: stream keys are required for rtmp")
+	addr := func(k, def string) string {
+		if v := get(k, def); v != "off" {
+			return v
+		}
+		return ""
 	}
-	if c.UDPStream == "" {
-		c.UDPStream = DefaultUDPStream
+	var errs []string
+	dur := func(k string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(get(k, def.String()))
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("%s: bad duration %q", k, get(k, "")))
+		}
+		return d
 	}
-	if c.Grace <= 0 {
-		c.Grace = DefaultGrace
+	num := func(k string) int {
+		n, err := strconv.Atoi(get(k, "0"))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("%s: bad number %q", k, get(k, "0")))
+		}
+		return n
 	}
-	if c.MaxDuration <= 0 {
-		c.MaxDuration = DefaultMaxDuration
+	allow, err := udp.ParseAllow(get("UDP_ALLOW", ""))
+	if err != nil {
+		errs = append(errs, "UDP_ALLOW: "+err.Error())
 	}
-	if c.WorkDir == "" {
-		c.WorkDir = os.TempDir()
+	c := Config{
+		Bucket:   get("MEDIA_BUCKET", ""),
+		RTMPAddr: addr("RTMP_ADDR", DefaultRTMPAddr), UDPAddr: addr("UDP_ADDR", DefaultUDPAddr),
+		UDPStream: get("UDP_STREAM", DefaultUDPStream), HTTPAddr: addr("HEALTH_ADDR", ":8081"),
+		DVRWindow: dur("DVR_WINDOW", 5*time.Minute), Grace: dur("GRACE", DefaultGrace),
+		MaxDuration: dur("LIVE_MAX_DURATION", DefaultMaxDuration),
+		Preset:      get("LIVE_PRESET", ""), MaxRungs: num("LIVE_MAX_RUNGS"), Threads: num("LIVE_THREADS"),
+		WorkDir:          get("WORK_DIR", ""),
+		HandshakeTimeout: dur("RTMP_HANDSHAKE_TIMEOUT", rtmp.DefaultHandshakeTimeout),
+		RTMPMaxConns:     num("RTMP_MAX_CONNS"), RTMPMaxConnsPerAddr: num("RTMP_MAX_CONNS_PER_ADDR"),
+		UDPAllow: allow,
+		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: get("STREAM_KEY_SECRET_FILE", ""),
+			ARN: get("STREAM_KEY_SECRET_ARN", "")},
+		StopTimeout: dur("STOP_TIMEOUT", 25*time.Second),
 	}
-	if c.SegmentSeconds <= 0 {
-		c.SegmentSeconds = 2
+	if c.Bucket == "" {
+		errs = append(errs, "MEDIA_BUCKET is required")
 	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 10 * time.Second
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("ingest config: %s", strings.Join(errs, "; "))
 	}
-	if c.StatsLog <= 0 {
-		c.StatsLog = DefaultStatsLog
-	}
-	if c.Log == nil {
-		c.Log = slog.Default()
-	}
-	return nil
+	return c, nil
 }

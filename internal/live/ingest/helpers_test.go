@@ -61,18 +61,19 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	}
 	logBuf := &syncBuffer{}
 	cfg := Config{
-		Store: s3.Store, Bucket: testenv.BucketMedia, Keys: signer,
+		Bucket:   testenv.BucketMedia,
 		RTMPAddr: "127.0.0.1:0", UDPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 		Grace: 1500 * time.Millisecond, Preset: "ultrafast", Threads: 1, MaxRungs: 2,
 		WorkDir: t.TempDir(), HandshakeTimeout: 2 * time.Second, IdleTimeout: 3 * time.Second,
 		UDPIdleTimeout: 2 * time.Second, DrainTimeout: time.Minute,
-		Log: slog.New(slog.NewTextHandler(io.MultiWriter(logBuf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
+	deps := Deps{Store: s3.Store, Keys: signer,
+		Log: slog.New(slog.NewTextHandler(io.MultiWriter(logBuf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	if mod != nil {
 		mod(&cfg)
 	}
 	base := serviceGoroutines()
-	svc, err := New(cfg)
+	svc, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

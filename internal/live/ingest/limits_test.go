@@ -64,17 +64,17 @@ func TestFeedOverTheLimitsIsRefused(t *testing.T) {
 	e.checkClean()
 }
 
-func TestFromEnvMaxDuration(t *testing.T) {
+func TestConfigFromEnvMaxDuration(t *testing.T) {
 	for _, tc := range []struct {
 		env  string
 		want time.Duration
 		bad  bool
 	}{{"", DefaultMaxDuration, false}, {"90m", 90 * time.Minute, false}, {"forever", 0, true}} {
-		e, err := FromEnv(func(k string) string {
+		c, err := ConfigFromEnv(func(k string) string {
 			return map[string]string{"MEDIA_BUCKET": "m", "LIVE_MAX_DURATION": tc.env}[k]
 		})
-		if (err != nil) != tc.bad || (!tc.bad && e.Config.MaxDuration != tc.want) {
-			t.Errorf("LIVE_MAX_DURATION=%q: %v, %v; want %v (error %v)", tc.env, e.Config.MaxDuration, err, tc.want, tc.bad)
+		if (err != nil) != tc.bad || (!tc.bad && c.MaxDuration != tc.want) {
+			t.Errorf("LIVE_MAX_DURATION=%q: %v, %v; want %v (error %v)", tc.env, c.MaxDuration, err, tc.want, tc.bad)
 		}
 	}
 }

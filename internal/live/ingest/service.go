@@ -1,13 +1,15 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
-	"sort"
+	"os"
 	"sync"
 	"time"
 
@@ -17,155 +19,151 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/udp"
 )
 
-// Service is a running live ingest.
+// Service is a running live ingest. One goroutine, the owner (owner.go),
+// holds the life of every stream; everything else asks it.
 type Service struct {
-	cfg Config
+	cfg  Config
+	deps Deps
 
+	// ctx is the parent of the publishers and of the transcoders' drains;
+	// it is cancelled when Close runs out of time.
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	streams map[string]*stream
-	closing bool
-	// closeCtx bounds finalising once Close has been called.
-	closeCtx context.Context
-	finWG    sync.WaitGroup
-	bgWG     sync.WaitGroup
+	reqs   chan any      // to the owner
+	closed chan struct{} // closed by the owner when Close begins
+	done   chan struct{} // closed when the owner has returned: closing, with every stream finalised
+	wg     sync.WaitGroup
 
-	rtmp *rtmp.Server
-	udp  *udp.Receiver
-	http *http.Server
-	hln  net.Listener
+	// Owned by the owner goroutine.
+	streams  map[string]*stream
+	closing  bool
+	closeCtx context.Context // bounds finalising once closing
+
+	rtmp  *rtmp.Server
+	udp   *udp.Receiver
+	http  *http.Server
+	addrs struct{ rtmp, udp, http string }
 }
 
 var _ feed.Hub = (*Service)(nil)
 
-// New checks cfg and returns a Service that is not yet listening.
-func New(cfg Config) (*Service, error) {
-	if err := cfg.defaults(); err != nil {
-		return nil, err
+// New checks cfg and deps, applies the defaults (once, here), and returns
+// a Service that is not yet listening.
+func New(cfg Config, deps Deps) (*Service, error) {
+	switch {
+	case deps.Store == nil || cfg.Bucket == "":
+		return nil, errors.New("ingest: store and bucket are required")
+	case cfg.RTMPAddr != "" && deps.Keys == nil:
+		return nil, errors.New("ingest: stream keys are required for rtmp")
 	}
+	cfg.UDPStream = cmp.Or(cfg.UDPStream, DefaultUDPStream)
 	if !catalog.ValidID(cfg.UDPStream) {
 		return nil, fmt.Errorf("ingest: invalid udp stream name %q", cfg.UDPStream)
 	}
-	return &Service{cfg: cfg, streams: map[string]*stream{}}, nil
+	cfg.WorkDir = cmp.Or(cfg.WorkDir, os.TempDir())
+	orDefault(&cfg.Grace, DefaultGrace)
+	orDefault(&cfg.MaxDuration, DefaultMaxDuration)
+	orDefault(&cfg.SegmentSeconds, 2)
+	orDefault(&cfg.DrainTimeout, 10*time.Second)
+	orDefault(&cfg.StatsLog, DefaultStatsLog)
+	deps.Log = cmp.Or(deps.Log, slog.Default())
+	return &Service{cfg: cfg, deps: deps, reqs: make(chan any), closed: make(chan struct{}), done: make(chan struct{}),
+		streams: map[string]*stream{}}, nil
 }
 
-// Start opens the listeners. Streams live until Close; ctx only bounds
-// start-up.
-func (s *Service) Start(ctx context.Context) error {
+// orDefault sets *v to def unless it is positive.
+func orDefault[T time.Duration | float64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Start starts the owner and opens the listeners. Streams live until
+// Close; ctx only bounds start-up.
+func (s *Service) Start(ctx context.Context) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.wg.Go(s.own)
+	defer func() {
+		if err != nil {
+			_ = s.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	if s.cfg.RTMPAddr != "" {
 		s.rtmp = &rtmp.Server{
-			Addr: s.cfg.RTMPAddr, Verify: s.cfg.Keys.Verify, Hub: s, Log: s.cfg.Log,
+			Addr: s.cfg.RTMPAddr, Verify: s.deps.Keys.Verify, Hub: s, Log: s.deps.Log,
 			HandshakeTimeout: s.cfg.HandshakeTimeout, IdleTimeout: s.cfg.IdleTimeout,
 			MaxConns: s.cfg.RTMPMaxConns, MaxConnsPerAddr: s.cfg.RTMPMaxConnsPerAddr,
 		}
 		if err := s.rtmp.Start(); err != nil {
-			s.cancel()
 			return err
 		}
+		s.addrs.rtmp = s.rtmp.ListenAddr().String()
 	}
 	if s.cfg.UDPAddr != "" {
 		// For the reconnect grace only the publisher's own address may
 		// continue the stream.
-		s.udp = &udp.Receiver{Addr: s.cfg.UDPAddr, Stream: s.cfg.UDPStream, Hub: s, Log: s.cfg.Log,
+		s.udp = &udp.Receiver{Addr: s.cfg.UDPAddr, Stream: s.cfg.UDPStream, Hub: s, Log: s.deps.Log,
 			IdleTimeout: s.cfg.UDPIdleTimeout, Allow: s.cfg.UDPAllow, Hold: s.cfg.Grace}
 		if err := s.udp.Start(); err != nil {
-			s.stopListeners()
-			s.cancel()
 			return err
 		}
+		s.addrs.udp = s.udp.ListenAddr().String()
 	}
 	if s.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 		if err != nil {
-			s.stopListeners()
-			s.cancel()
 			return fmt.Errorf("ingest http listen %s: %w", s.cfg.HTTPAddr, err)
 		}
-		s.hln = ln
+		s.addrs.http = ln.Addr().String()
 		s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		s.bgWG.Go(func() { _ = s.http.Serve(ln) })
+		s.wg.Go(func() { _ = s.http.Serve(ln) })
 	}
-	s.bgWG.Go(s.logStats)
-	s.cfg.Log.Info("live ingest started", "rtmp", s.RTMPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(),
+	s.deps.Log.Info("live ingest started", "rtmp", s.RTMPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(),
 		"udp_stream", s.cfg.UDPStream)
 	return nil
 }
 
-// RTMPAddr is the RTMP listener's address, "" when disabled.
-func (s *Service) RTMPAddr() string {
-	if s.rtmp == nil {
-		return ""
-	}
-	return s.rtmp.ListenAddr().String()
-}
+// RTMPAddr, UDPAddr and HTTPAddr are where the listeners are, "" for
+// those disabled.
+func (s *Service) RTMPAddr() string { return s.addrs.rtmp }
+func (s *Service) UDPAddr() string  { return s.addrs.udp }
+func (s *Service) HTTPAddr() string { return s.addrs.http }
 
-// UDPAddr is the UDP listener's address, "" when disabled.
-func (s *Service) UDPAddr() string {
-	if s.udp == nil {
-		return ""
+// Close stops accepting publishers, ends every stream now (no grace:
+// the task is going away), finalises their recordings, and returns when
+// all is done, or soon after ctx ends (ECS's stop timeout): then
+// transcoders and uploads give up, and the recordings are finalised with
+// what was published.
+func (s *Service) Close(ctx context.Context) error {
+	if s.cancel == nil {
+		return nil // never started
 	}
-	return s.udp.ListenAddr().String()
-}
-
-// HTTPAddr is the health/stats listener's address, "" when disabled.
-func (s *Service) HTTPAddr() string {
-	if s.hln == nil {
-		return ""
+	res := make(chan error, 1)
+	if !s.send(closeReq{ctx, res}) {
+		return errAlreadyClosed
 	}
-	return s.hln.Addr().String()
-}
-
-func (s *Service) stopListeners() {
+	if err := <-res; err != nil {
+		return err
+	}
+	// Out of time, drains, set-ups and uploads give up; the recordings are
+	// finalised with what they have.
+	inTime := context.AfterFunc(ctx, s.cancel)
+	// Dropping the connections ends their runs; closing, the owner
+	// finalises each stream once its transcoder has drained.
 	if s.rtmp != nil {
 		_ = s.rtmp.Close()
 	}
 	if s.udp != nil {
 		_ = s.udp.Close()
 	}
-}
-
-// Close stops accepting publishers, ends every stream now (no grace:
-// the task is going away), finalises their recordings, and returns when
-// all is done or ctx ends (ECS's stop timeout). Segments still queued when
-// ctx ends are given up; the recordings are finalised with what was
-// published.
-func (s *Service) Close(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return errors.New("ingest: already closed")
-	}
-	s.closing = true
-	s.closeCtx = ctx
-	s.mu.Unlock()
-	if s.cancel == nil {
-		return nil
-	}
-	// Dropping the connections ends their runs; with closing set, each
-	// stream is finalised right away.
-	s.stopListeners()
-	s.mu.Lock()
-	for _, st := range s.streams {
-		if st.active == nil && st.grace != nil && st.grace.Stop() {
-			s.finalize(st)
-		}
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.finWG.Wait(); close(done) }()
+	<-s.done
 	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
+	if !inTime() {
 		err = fmt.Errorf("ingest close: %w", ctx.Err())
-		s.cancel()
-		<-done
 	}
 	s.cancel()
 	if s.http != nil {
@@ -173,24 +171,24 @@ func (s *Service) Close(ctx context.Context) error {
 		_ = s.http.Shutdown(sctx)
 		cancel()
 	}
-	s.bgWG.Wait()
+	s.wg.Wait()
 	return err
 }
+
+var errAlreadyClosed = errors.New("ingest: already closed")
 
 // Handler serves GET /healthz (200 while accepting, 503 when shutting
 // down) and GET /streams (per-stream state as JSON).
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		s.mu.Lock()
-		closing := s.closing
-		s.mu.Unlock()
 		w.Header().Set("Cache-Control", "no-store")
-		if closing {
+		select {
+		case <-s.closed:
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
+		default:
+			_, _ = w.Write([]byte("ok\n"))
 		}
-		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /streams", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -202,34 +200,9 @@ func (s *Service) Handler() http.Handler {
 
 // Streams returns the state of every stream, by name.
 func (s *Service) Streams() []StreamStats {
-	s.mu.Lock()
-	list := make([]*stream, 0, len(s.streams))
-	for _, st := range s.streams {
-		list = append(list, st)
+	res := make(chan []StreamStats, 1)
+	if !s.send(statsReq{res}) {
+		return []StreamStats{}
 	}
-	s.mu.Unlock()
-	out := make([]StreamStats, 0, len(list))
-	for _, st := range list {
-		out = append(out, st.stats())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func (s *Service) logStats() {
-	t := time.NewTicker(s.cfg.StatsLog)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-			for _, st := range s.Streams() {
-				s.cfg.Log.Info("live stream", "stream", st.Name, "state", st.State, "kbps_in", st.BitrateInKbps,
-					"frames", st.Frames, "segments", st.Publish.SegmentsPublished,
-					"upload_lag_ms", st.Publish.LastLagMs, "dropped", st.Publish.SegmentsDropped,
-					"input_dropped_bytes", st.InputDroppedBytes)
-			}
-		}
-	}
+	return <-res
 }

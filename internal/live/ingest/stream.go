@@ -2,10 +2,9 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/hls"
@@ -15,41 +14,34 @@ import (
 	"github.com/hlsflow/hlsflow/internal/media"
 )
 
-// finalizeBudget bounds finishing one recording when the service is not
-// shutting down (on shutdown Close's context bounds it).
-const finalizeBudget = 2 * time.Minute
-
 // stream is one public stream name's event, across publisher reconnects.
+// name, rec and started are fixed at its creation; the rest belongs to the
+// owner goroutine.
 type stream struct {
-	svc     *Service
 	name    string
 	rec     string
 	started time.Time
 
-	// Guarded by svc.mu.
-	active     *run
-	grace      *time.Timer
+	active     *run        // the publisher's run; nil between runs
+	grace      *time.Timer // the reconnect grace, while it runs
 	finalizing bool
 	runs       int
-	dirs       []string // work folders of ended runs
+	dirs       []string    // work folders of ended runs
+	*setup                 // by the first run that got to start; then fixed
+	past       StreamStats // the ended runs' transcoders, counted
+}
 
-	// Set by the first run's Start; then read-only.
-	setup  sync.Once
+// setup is what a stream's first run decided for all of them.
+type setup struct {
 	ladder media.Ladder
 	pub    *publish.Publisher
 	info   feed.Info
-
-	statsMu   sync.Mutex
-	pastBytes int64
-	pastFrame int64
-	pastDrop  int64
-	pastOut   time.Duration
 }
 
 // StreamStats is a stream's state for logs and GET /streams.
 type StreamStats struct {
 	Name              string        `json:"name"`
-	State             string        `json:"state"` // "live" or "reconnect-grace"
+	State             string        `json:"state"` // "live", "reconnect-grace" or "finalizing"
 	Recording         string        `json:"recording"`
 	Started           time.Time     `json:"started"`
 	Remote            string        `json:"remote,omitempty"`
@@ -65,145 +57,110 @@ type StreamStats struct {
 	Publish           publish.Stats `json:"publish"`
 }
 
-// Claim implements feed.Hub: the first publisher of a name starts a
-// stream; a publisher of a name in its reconnect grace continues it; a
-// second concurrent publisher is refused.
-func (s *Service) Claim(name, remote string) (feed.Feed, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return nil, feed.ErrClosed
-	}
-	st := s.streams[name]
-	if st != nil {
-		if st.active != nil || st.finalizing {
-			return nil, feed.ErrBusy
-		}
-		if st.grace != nil && !st.grace.Stop() {
-			return nil, feed.ErrBusy // the grace timer fired; finalising
-		}
-		st.grace = nil
-	} else {
-		now := time.Now()
-		st = &stream{svc: s, name: name, started: now, rec: publish.RecordingID(name, now)}
-		s.streams[name] = st
-	}
-	r := &run{st: st, remote: remote, claimed: time.Now()}
-	st.active = r
-	st.runs++
-	r.n = st.runs
-	return r, nil
-}
-
-// run is one publisher connection's part of a stream: one ffmpeg.
+// run is one publisher connection's part of a stream: one ffmpeg. The
+// listener that claimed it calls Start, Write and End from one goroutine;
+// its maximum-duration timer may call End too.
 type run struct {
-	st      *stream
-	remote  string
-	claimed time.Time
-	n       int
+	svc    *Service
+	remote string
+	proc   atomic.Pointer[transcode.Process] // set by Start, read by Write
 
-	mu      sync.Mutex
-	proc    *transcode.Process
+	// st, n and setup are set by the owner at the claim, then fixed; the
+	// rest belongs to the owner.
+	st      *stream
+	n       int
+	setup   *setup // the stream's; nil for its first run
 	dir     string
-	ended   bool
 	started time.Time
+	ended   bool
 	limit   *time.Timer // ends the run at the stream's MaxDuration
 }
 
 var _ feed.Feed = (*run)(nil)
 
+// Claim implements feed.Hub (see Service.claim).
+func (s *Service) Claim(name, remote string) (feed.Feed, error) {
+	r, res := &run{svc: s, remote: remote}, make(chan error, 1)
+	if !s.send(claimReq{name, r, res}) {
+		return nil, feed.ErrClosed
+	}
+	if err := <-res; err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Start plans the ladder (first run only) and starts ffmpeg.
-func (r *run) Start(info feed.Info) error {
-	st, s := r.st, r.st.svc
+func (r *run) Start(info feed.Info) (err error) {
+	st, s := r.st, r.svc
 	if err := feed.Check(info, media.DefaultLimits); err != nil {
 		return err // the limits of uploads, before any ffmpeg
 	}
 	left := s.cfg.MaxDuration - time.Since(st.started)
 	if left <= 0 {
-		return fmt.Errorf("%w: the stream reached its maximum duration of %s", feed.ErrUnsupported, s.cfg.MaxDuration)
+		return fmt.Errorf("%w: %w", feed.ErrUnsupported, s.errMaxDuration())
 	}
-	var setupErr error
-	st.setup.Do(func() { setupErr = st.init(info) })
-	if setupErr != nil {
-		return setupErr
+	su, dir := r.setup, ""
+	if su == nil {
+		if su, err = s.setup(st, info); err != nil {
+			return err
+		}
 	}
-	if st.pub == nil {
-		return errors.New("stream setup failed earlier")
-	}
-	noAudio := false
-	if st.ladder.Audio != nil && !info.Audio {
+	// The owner keeps the setup for the runs to come, and times this one
+	// if its ffmpeg started (dir set).
+	defer func() { s.send(started{r, su, dir, left}) }()
+	if su.ladder.Audio != nil && !info.Audio {
 		return fmt.Errorf("%w: the stream had audio and the reconnected feed has none", feed.ErrUnsupported)
 	}
-	if st.ladder.Audio == nil {
-		noAudio = true
-	}
-	if len(st.ladder.Video) > 0 && info.VideoCodec == "" {
+	if len(su.ladder.Video) > 0 && info.VideoCodec == "" {
 		return fmt.Errorf("%w: the stream had video and the reconnected feed has none", feed.ErrUnsupported)
 	}
 	if r.n > 1 {
-		st.pub.Discontinuity()
+		su.pub.Discontinuity()
 	}
-	dir, err := os.MkdirTemp(s.cfg.WorkDir, "hlsflow-live-"+st.name+"-")
+	work, err := os.MkdirTemp(s.cfg.WorkDir, "hlsflow-live-"+st.name+"-")
 	if err != nil {
 		return fmt.Errorf("live work dir: %w", err)
 	}
-	names := make([]string, len(st.ladder.Video))
-	for i, rg := range st.ladder.Video {
-		names[i] = rg.Name
-	}
-	if len(names) == 0 {
-		names = []string{st.ladder.Audio.Name} // audio only
-	}
-	args := transcode.Args(st.ladder, transcode.ArgsOptions{Dir: dir, Preset: s.cfg.Preset, Threads: s.cfg.Threads, NoAudio: noAudio, Feed: info})
-	pub := st.pub
+	names := transcode.Renditions(su.ladder)
+	args := transcode.Args(su.ladder, transcode.ArgsOptions{Dir: work, Preset: s.cfg.Preset, Threads: s.cfg.Threads,
+		NoAudio: su.ladder.Audio == nil, Feed: info})
+	pub := su.pub
 	proc, err := transcode.Start(transcode.Options{
-		FFmpeg: s.cfg.FFmpeg, Args: args, Dir: dir, Rungs: names, Log: s.cfg.Log,
-		Budget: transcode.Budget(st.ladder, info, left, s.cfg.Preset),
+		FFmpeg: s.cfg.FFmpeg, Args: args, Dir: work, Rungs: names, Log: s.deps.Log,
+		Budget: transcode.Budget(su.ladder, info, left, s.cfg.Preset),
 		OnSegment: func(seg transcode.Segment) {
 			pub.Add(publish.Segment{Rung: seg.Rung, Path: seg.Path, Duration: seg.Duration, Ready: seg.Ready})
 		},
 	})
 	if err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(work)
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended {
-		proc.Kill()
-		_ = proc.Wait(context.Background())
-		os.RemoveAll(dir)
-		return errors.New("publisher gone")
-	}
-	r.proc, r.dir, r.started = proc, dir, time.Now()
-	r.limit = time.AfterFunc(left, func() {
-		r.End(fmt.Errorf("the stream reached its maximum duration of %s", s.cfg.MaxDuration))
-	})
-	s.cfg.Log.Info("live: transcoding", "stream", st.name, "run", r.n, "recording", st.rec, "pid", proc.Pid(),
+	r.proc.Store(proc)
+	dir = work
+	s.deps.Log.Info("live: transcoding", "stream", st.name, "run", r.n, "recording", st.rec, "pid", proc.Pid(),
 		"rungs", names)
 	return nil
 }
 
-// init plans the ladder from the first feed and starts the publisher.
-func (st *stream) init(info feed.Info) error {
-	s := st.svc
-	fps := info.FPS
-	if fps <= 0 || fps > 120 {
-		fps = 30 // the SPS does not say; ffmpeg's fps filter makes it so
-	}
-	src := &media.Source{}
-	if info.VideoCodec != "" {
-		src.Video = &media.Video{Codec: info.VideoCodec, Width: info.Width, Height: info.Height, FPS: fps}
-	}
-	if info.Audio {
-		src.Audio = &media.Audio{Codec: info.AudioCodec}
+func (s *Service) errMaxDuration() error {
+	return fmt.Errorf("the stream reached its maximum duration of %s", s.cfg.MaxDuration)
+}
+
+// setup plans the ladder from the stream's first feed and starts the
+// publisher.
+func (s *Service) setup(st *stream, info feed.Info) (*setup, error) {
+	src := feed.Source(info)
+	if v := src.Video; v != nil && (v.FPS <= 0 || v.FPS > 120) {
+		v.FPS = 30 // the SPS does not say; ffmpeg's fps filter makes it so
 	}
 	l, err := media.PlanLadder(src, media.LadderOptions{SegmentSeconds: s.cfg.SegmentSeconds, MaxRungs: s.cfg.MaxRungs, Rungs: s.cfg.Rungs})
 	if err != nil {
-		return fmt.Errorf("plan live ladder: %w", err)
+		return nil, fmt.Errorf("plan live ladder: %w", err)
 	}
 	if len(l.Video) == 0 && l.Audio == nil {
-		return fmt.Errorf("%w: nothing to encode", feed.ErrUnsupported)
+		return nil, fmt.Errorf("%w: nothing to encode", feed.ErrUnsupported)
 	}
 	// The encoder muxes the audio into every video rung; a radio stream
 	// has the audio rendition alone. Bandwidths are the nominal peaks.
@@ -216,168 +173,82 @@ func (st *stream) init(info feed.Info) error {
 			FrameRate: rg.FPS, Codecs: rg.Codecs(), Bandwidth: int64(rg.MaxRate)})
 	}
 	pub, err := publish.New(publish.Config{
-		Store: s.cfg.Store, Bucket: s.cfg.Bucket, Stream: st.name, RecordingID: st.rec, Ladder: hl,
+		Store: s.deps.Store, Bucket: s.cfg.Bucket, Stream: st.name, RecordingID: st.rec, Ladder: hl,
 		SegmentSeconds: l.SegmentSeconds, DVRWindow: s.cfg.DVRWindow, MaxPending: s.cfg.MaxPending,
-		Log: s.cfg.Log, Started: st.started,
+		Log: s.deps.Log, Started: st.started,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := pub.Start(s.ctx); err != nil {
-		return err
+		return nil, err
 	}
-	s.mu.Lock()
-	st.ladder, st.pub, st.info = l, pub, info
-	s.mu.Unlock()
-	return nil
+	return &setup{ladder: l, pub: pub, info: info}, nil
 }
 
 // Write passes TS to the transcoder; before Start (or after a failed one)
 // the bytes are dropped.
 func (r *run) Write(b []byte) (int, error) {
-	r.mu.Lock()
-	p := r.proc
-	r.mu.Unlock()
-	if p == nil {
-		return len(b), nil
+	if p := r.proc.Load(); p != nil {
+		return p.Write(b)
 	}
-	return p.Write(b)
+	return len(b), nil
 }
 
 // End stops this run's ffmpeg (letting it finish the last segment), then
-// starts the reconnect grace or, when shutting down or never started,
-// finalises the stream.
+// tells the owner, which starts the reconnect grace or finalises the
+// stream.
 func (r *run) End(err error) {
-	r.mu.Lock()
-	if r.ended {
-		r.mu.Unlock()
-		return
+	st, s := r.st, r.svc
+	c := make(chan bool, 1)
+	if !s.send(endReq{r, c}) || !<-c {
+		return // ended already
 	}
-	r.ended = true
-	proc, dir := r.proc, r.dir
-	if r.limit != nil {
-		r.limit.Stop()
-	}
-	r.mu.Unlock()
-	st, s := r.st, r.st.svc
 	if err != nil {
-		s.cfg.Log.Info("live: publisher gone", "stream", st.name, "run", r.n, "remote", r.remote, "err", err)
+		s.deps.Log.Info("live: publisher gone", "stream", st.name, "run", r.n, "remote", r.remote, "err", err)
 	} else {
-		s.cfg.Log.Info("live: publisher stopped", "stream", st.name, "run", r.n, "remote", r.remote)
+		s.deps.Log.Info("live: publisher stopped", "stream", st.name, "run", r.n, "remote", r.remote)
 	}
-	if proc != nil {
-		s.mu.Lock()
-		parent := s.ctx
-		if s.closeCtx != nil {
-			parent = s.closeCtx
-		}
-		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(parent, s.cfg.DrainTimeout)
+	if proc := r.proc.Load(); proc != nil {
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DrainTimeout)
 		if perr := proc.Stop(ctx); perr != nil {
-			s.cfg.Log.Warn("live: transcoder", "stream", st.name, "run", r.n, "err", perr)
+			s.deps.Log.Warn("live: transcoder", "stream", st.name, "run", r.n, "err", perr)
 		}
 		cancel()
-		ps := proc.Stats()
-		st.statsMu.Lock()
-		st.pastBytes += ps.BytesIn
-		st.pastFrame += ps.Frames
-		st.pastDrop += ps.BytesDropped
-		st.pastOut += ps.OutTime
-		st.statsMu.Unlock()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st.active = nil
-	if dir != "" {
-		// Its last segments may still be queued for upload; the folder goes
-		// when the stream is finalised.
-		st.dirs = append(st.dirs, dir)
-	}
-	if st.pub == nil {
-		// Refused before transcoding (bad codec, nothing sent): no event.
-		delete(s.streams, st.name)
-		return
-	}
-	if s.closing || time.Since(st.started) >= s.cfg.MaxDuration {
-		s.finalize(st) // no grace: shutting down, or the stream is over its time
-		return
-	}
-	st.grace = time.AfterFunc(s.cfg.Grace, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if st.active == nil && !st.finalizing {
-			s.finalize(st)
-		}
-	})
+	s.send(ended{r})
 }
 
-// finalize ends the event in the background. Called with s.mu held.
-func (s *Service) finalize(st *stream) {
-	st.finalizing = true
-	parent := s.ctx
-	if s.closeCtx != nil {
-		// Shutting down: the stop timeout bounds everything.
-		parent = s.closeCtx
-	}
-	s.finWG.Go(func() {
-		ctx, cancel := context.WithTimeout(parent, finalizeBudget)
-		defer cancel()
-		err := st.pub.Finish(ctx)
-		s.mu.Lock()
-		if s.streams[st.name] == st {
-			delete(s.streams, st.name)
-		}
-		dirs := st.dirs
-		s.mu.Unlock()
-		for _, d := range dirs {
-			os.RemoveAll(d)
-		}
-		if err != nil {
-			s.cfg.Log.Error("live: finalising recording failed", "stream", st.name, "recording", st.rec, "err", err)
-			return
-		}
-		s.cfg.Log.Info("live: stream ended; recording ready", "stream", st.name,
-			"playback", "vod/"+st.rec+"/master.m3u8")
-	})
-}
-
+// stats is st's state; called by the owner.
 func (st *stream) stats() StreamStats {
-	s := st.svc
-	s.mu.Lock()
-	r := st.active
-	state := "reconnect-grace"
-	if r != nil {
-		state = "live"
-	} else if st.finalizing {
-		state = "finalizing"
+	out := st.past
+	out.Name, out.State, out.Recording, out.Started, out.Runs = st.name, "reconnect-grace", st.rec, st.started, st.runs
+	if st.finalizing {
+		out.State = "finalizing"
 	}
-	out := StreamStats{Name: st.name, State: state, Recording: st.rec, Started: st.started, Runs: st.runs}
-	pub, info := st.pub, st.info
-	s.mu.Unlock()
-	st.statsMu.Lock()
-	out.BytesIn, out.Frames, out.InputDroppedBytes = st.pastBytes, st.pastFrame, st.pastDrop
-	out.EncodedSeconds = st.pastOut.Seconds()
-	st.statsMu.Unlock()
-	if r != nil {
-		out.Remote = r.remote
-		r.mu.Lock()
-		proc, started := r.proc, r.started
-		r.mu.Unlock()
-		if proc != nil {
-			ps := proc.Stats()
-			out.BytesIn += ps.BytesIn
-			out.Frames += ps.Frames
-			out.InputDroppedBytes += ps.BytesDropped
+	if r := st.active; r != nil {
+		out.State, out.Remote = "live", r.remote
+		if proc := r.proc.Load(); proc != nil {
+			ps := count(&out, proc)
 			out.Speed = ps.Speed
-			out.EncodedSeconds += ps.OutTime.Seconds()
-			if el := time.Since(started).Seconds(); el > 0 {
+			if el := time.Since(r.started).Seconds(); el > 0 {
 				out.BitrateInKbps = float64(ps.BytesIn) * 8 / 1000 / el
 			}
 		}
 	}
-	if pub != nil {
-		out.Width, out.Height = info.Width, info.Height
-		out.Publish = pub.Stats()
+	if st.setup != nil {
+		out.Width, out.Height = st.info.Width, st.info.Height
+		out.Publish = st.pub.Stats()
 	}
 	return out
+}
+
+// count adds proc's counters to out.
+func count(out *StreamStats, proc *transcode.Process) transcode.Stats {
+	ps := proc.Stats()
+	out.BytesIn += ps.BytesIn
+	out.Frames += ps.Frames
+	out.InputDroppedBytes += ps.BytesDropped
+	out.EncodedSeconds += ps.OutTime.Seconds()
+	return ps
 }

@@ -29,12 +29,13 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
 // playlist is the name of every rendition's media playlist, live and
 // recorded.
-const playlist = "index.m3u8"
+var playlist = media.PlaylistName("")
 
 // Defaults for Config.
 const (
@@ -266,11 +267,11 @@ func (p *Publisher) work(i int) {
 }
 
 func (p *Publisher) rungDir(i int) string {
-	return catalog.Prefix(p.cfg.RecordingID) + p.rends[i].Name + "/"
+	return catalog.RenditionPrefix(p.cfg.RecordingID, p.rends[i].Name)
 }
 
 func (p *Publisher) liveKey(i int) string {
-	return catalog.LivePrefix(p.cfg.Stream) + p.rends[i].Name + "/" + playlist
+	return catalog.LiveRenditionPrefix(p.cfg.Stream, p.rends[i].Name) + playlist
 }
 
 // liveCache is short: about one segment, so players polling the CDN see
@@ -283,7 +284,7 @@ func (p *Publisher) liveCache() string {
 func (p *Publisher) publish(i int, it item) {
 	r := p.rungs[i]
 	defer os.Remove(it.Path)
-	name := fmt.Sprintf("seg_%05d.ts", r.seq)
+	name := media.SegmentName("", r.seq)
 	key := p.rungDir(i) + name
 	err := p.retry(p.ctx, key, func(ctx context.Context) error {
 		return p.cfg.Store.PutFile(ctx, p.cfg.Bucket, key, it.Path,
@@ -307,7 +308,7 @@ func (p *Publisher) publish(i int, it item) {
 		ProgramDateTime: it.pdt.UTC()}
 	r.all = append(r.all, seg)
 	liveSeg := seg
-	liveSeg.URI = "../../../" + p.rungDir(i) + name
+	liveSeg.URI = catalog.FromLiveRendition(key)
 	r.live.Segments = append(r.live.Segments, liveSeg)
 	p.slide(&r.live)
 	body, err := p.livePlaylist(r, false)

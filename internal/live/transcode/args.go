@@ -43,6 +43,10 @@ func Args(l media.Ladder, opt ArgsOptions) []string {
 	return encoder.Args(job(l, opt))
 }
 
+// Renditions are the folders under ArgsOptions.Dir that Args writes: the
+// video rungs, or the audio rendition of a radio stream.
+func Renditions(l media.Ladder) []string { return job(l, ArgsOptions{}).Renditions() }
+
 func job(l media.Ladder, opt ArgsOptions) encoder.Job {
 	if opt.NoAudio {
 		l.Audio = nil
@@ -88,6 +92,9 @@ type Segment struct {
 
 // Process is one running ffmpeg: Write feeds it, Stop ends it.
 type Process = encoder.Process
+
+// Stats are a Process's counters.
+type Stats = encoder.Stats
 
 // Start runs ffmpeg and starts feeding and watching it. It runs until
 // Stop or Kill; it never outlives this process.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,24 @@ func testLadder(audio bool) media.Ladder {
 		l.Audio = &media.AudioRung{Name: "audio", Bitrate: 64000, Channels: 2, SampleRate: 48000}
 	}
 	return l
+}
+
+// TestRenditions: the folders to watch are the video rungs (the audio is
+// muxed into each), or the audio rendition of a radio stream.
+func TestRenditions(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		l    media.Ladder
+		want []string
+	}{
+		{"two rungs with audio", testLadder(true), []string{"240p", "120p"}},
+		{"no audio", testLadder(false), []string{"240p", "120p"}},
+		{"audio only", media.Ladder{Audio: testLadder(true).Audio}, []string{"audio"}},
+	} {
+		if got := Renditions(tt.l); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: Renditions = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
 
 func TestArgsGolden(t *testing.T) {

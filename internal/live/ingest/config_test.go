@@ -7,31 +7,28 @@ import (
 	"time"
 )
 
-func TestFromEnv(t *testing.T) {
+func TestConfigFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		check   func(t *testing.T, e Env)
+		check   func(t *testing.T, c Config)
 		wantErr bool
 	}{
-		{"defaults", map[string]string{"MEDIA_BUCKET": "media", "STREAM_KEY_SECRET_ARN": "arn:aws:secretsmanager:x"}, func(t *testing.T, e Env) {
-			c := e.Config
+		{"defaults", map[string]string{"MEDIA_BUCKET": "media", "STREAM_KEY_SECRET_ARN": "arn:aws:secretsmanager:x"}, func(t *testing.T, c Config) {
 			if c.RTMPAddr != ":1935" || c.UDPAddr != ":9000" || c.UDPStream != "udp" || c.HTTPAddr != ":8081" ||
-				c.DVRWindow != 5*time.Minute || c.Grace != DefaultGrace || e.StopTimeout != 25*time.Second ||
-				e.Secret.ARN != "arn:aws:secretsmanager:x" || c.HandshakeTimeout != 5*time.Second || len(c.UDPAllow) != 0 {
-				t.Errorf("defaults: %+v", e)
+				c.DVRWindow != 5*time.Minute || c.Grace != DefaultGrace || c.StopTimeout != 25*time.Second ||
+				c.Secret.ARN != "arn:aws:secretsmanager:x" || c.HandshakeTimeout != 5*time.Second || len(c.UDPAllow) != 0 {
+				t.Errorf("defaults: %+v", c)
 			}
 		}, false},
 		{"overrides", map[string]string{"MEDIA_BUCKET": "m", "RTMP_ADDR": "off", "UDP_STREAM": "cam", "DVR_WINDOW": "90s",
-			"LIVE_MAX_RUNGS": "2", "STREAM_KEY_SECRET_FILE": "/data/k"}, func(t *testing.T, e Env) {
-			c := e.Config
-			if c.RTMPAddr != "" || c.UDPStream != "cam" || c.DVRWindow != 90*time.Second || c.MaxRungs != 2 || e.Secret.File != "/data/k" {
-				t.Errorf("overrides: %+v", e)
+			"LIVE_MAX_RUNGS": "2", "STREAM_KEY_SECRET_FILE": "/data/k"}, func(t *testing.T, c Config) {
+			if c.RTMPAddr != "" || c.UDPStream != "cam" || c.DVRWindow != 90*time.Second || c.MaxRungs != 2 || c.Secret.File != "/data/k" {
+				t.Errorf("overrides: %+v", c)
 			}
 		}, false},
 		{"live limits", map[string]string{"MEDIA_BUCKET": "m", "UDP_ALLOW": "10.0.0.0/8, 203.0.113.7,2001:db8::/32",
-			"RTMP_MAX_CONNS_PER_ADDR": "4", "RTMP_MAX_CONNS": "32", "RTMP_HANDSHAKE_TIMEOUT": "3s"}, func(t *testing.T, e Env) {
-			c := e.Config
+			"RTMP_MAX_CONNS_PER_ADDR": "4", "RTMP_MAX_CONNS": "32", "RTMP_HANDSHAKE_TIMEOUT": "3s"}, func(t *testing.T, c Config) {
 			want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("203.0.113.7/32"),
 				netip.MustParsePrefix("2001:db8::/32")}
 			if !slices.Equal(c.UDPAllow, want) || c.RTMPMaxConnsPerAddr != 4 || c.RTMPMaxConns != 32 ||
@@ -46,12 +43,12 @@ func TestFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := FromEnv(func(k string) string { return tt.env[k] })
+			c, err := ConfigFromEnv(func(k string) string { return tt.env[k] })
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("FromEnv err = %v, want error %v", err, tt.wantErr)
+				t.Fatalf("ConfigFromEnv err = %v, want error %v", err, tt.wantErr)
 			}
 			if tt.check != nil {
-				tt.check(t, e)
+				tt.check(t, c)
 			}
 		})
 	}
