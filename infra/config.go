@@ -91,6 +91,12 @@ type Config struct {
 	LayerZip         string // the FFmpeg layer zip for Arch
 	IngestContext    string // Docker build context of the ingest image
 	IngestDockerfile string // relative to IngestContext
+
+	// PlaceholderAssets lets the layer zip and the bootstraps be stand-ins
+	// (tests, `make destroy`): they need only exist, and the stack gets a
+	// rule that makes CloudFormation refuse to deploy it. Off, they must be
+	// what Arch runs (assets.go).
+	PlaceholderAssets bool
 }
 
 // Context keys, their defaults and their allowed values; README.md's table
@@ -131,6 +137,7 @@ const (
 	ctxLayerZip           = "layerZip"
 	ctxIngestContext      = "ingestContext"
 	ctxIngestDockerfile   = "ingestDockerfile"
+	ctxPlaceholderAssets  = "placeholderAssets"
 )
 
 // maxReserved bounds reserved concurrency: AWS keeps at least 100 of an
@@ -196,6 +203,7 @@ var defaults = map[string]string{
 	ctxLayerZip:           "dist/layers/ffmpeg-{arch}.zip",
 	ctxIngestContext:      ".",
 	ctxIngestDockerfile:   "services/ingest/Dockerfile",
+	ctxPlaceholderAssets:  "false",
 }
 
 // ContextLookup returns a context value and whether it was set. CDK hands
@@ -240,6 +248,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		UDPIngestCIDRs:       p.cidrs(ctxUDPIngestCIDRs),
 		DomainName:           strings.ToLower(strings.TrimSpace(p.str(ctxDomainName))),
 		CertificateARN:       strings.TrimSpace(p.str(ctxCertificateARN)),
+		PlaceholderAssets:    p.boolean(ctxPlaceholderAssets),
 	}
 	if c.BudgetEmail != "" && !emailPattern.MatchString(c.BudgetEmail) {
 		p.fail(ctxBudgetEmail, c.BudgetEmail, "an e-mail address such as ops@example.com")
@@ -317,30 +326,6 @@ func (c Config) CheckRegion(region string) error {
 		return nil
 	}
 	return fmt.Errorf("context %s=true creates a CloudFront web ACL, which AWS WAF accepts only in %s, but the stack would deploy to %s: deploy to %s, or set -c %s=ARN of a web ACL made there, or -c %s=false", ctxWAF, wafRegion, region, wafRegion, ctxWAFACLArn, ctxWAF)
-}
-
-// CheckAssets verifies that every file the stack packages exists, so that a
-// missing build fails with the make target that produces it instead of a
-// stack trace from jsii.
-func (c Config) CheckAssets() error {
-	var errs []error
-	for _, fn := range c.Functions {
-		boot := filepath.Join(c.FunctionsDir, fn, "bootstrap")
-		if _, err := os.Stat(boot); err != nil {
-			errs = append(errs, fmt.Errorf("function %s: %s is missing: run `make build-functions` (or set -c %s=... to the folder holding %s/bootstrap)", fn, boot, ctxFunctionsDir, fn))
-		}
-	}
-	if c.Local {
-		return errors.Join(errs...)
-	}
-	if _, err := os.Stat(c.LayerZip); err != nil {
-		errs = append(errs, fmt.Errorf("ffmpeg layer: %s is missing: run `make layer ARCH=%s` (or set -c %s=...)", c.LayerZip, c.Arch, ctxLayerZip))
-	}
-	df := filepath.Join(c.IngestContext, c.IngestDockerfile)
-	if _, err := os.Stat(df); err != nil {
-		errs = append(errs, fmt.Errorf("ingest image: %s is missing (set -c %s=... and -c %s=..., or -c %s=true to leave live ingest out)", df, ctxIngestContext, ctxIngestDockerfile, ctxLocal))
-	}
-	return errors.Join(errs...)
 }
 
 // HasFunction reports whether the named Lambda is deployed.

@@ -271,6 +271,7 @@ func TestRunSynthesizesOrRefuses(t *testing.T) {
 		{"bad arch", map[string]any{ctxArch: "sparc"}, "", `context arch="sparc" is invalid: allowed one of arm64, x86_64`},
 		{"missing bootstrap", map[string]any{ctxFunctionsDir: t.TempDir()}, "", "make build-functions"},
 		{"web ACL outside us-east-1", nil, "eu-central-1", "accepts only in us-east-1"},
+		{"stand-in layer without the opt-in", map[string]any{ctxPlaceholderAssets: "false"}, "", "is not a readable zip (a placeholder?): zip: not a valid zip file: run `make layer ARCH=arm64`"},
 		{"ok", nil, "us-east-1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,8 +26,8 @@ func main() {
 	}
 }
 
-// run validates the app's context and assets, then synthesises the stack
-// into the app's output directory.
+// run validates the app's context and assets, synthesises the stack into
+// the app's output directory, and checks what it wrote there.
 func run(app awscdk.App) error {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -54,8 +54,7 @@ func run(app awscdk.App) error {
 		Config:     cfg,
 	})
 	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("hlsflow"), nil)
-	app.Synth(nil)
-	return nil
+	return checkAssembly(*app.Synth(nil).Directory())
 }
 
 // appContext reads context values from the app's tree (cdk.json and -c).

@@ -79,19 +79,22 @@ func writeAssets(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "ingest", "Dockerfile"), []byte("FROM scratch\n"), 0o644)
 }
 
-// baseContext points the app at the placeholder assets.
+// baseContext points the app at the placeholder assets, which only the
+// opt-in accepts.
 func baseContext() map[string]any {
 	return map[string]any{
-		ctxFunctionsDir:     filepath.Join(assetDir, "functions"),
-		ctxLayerZip:         filepath.Join(assetDir, "ffmpeg.zip"),
-		ctxIngestContext:    filepath.Join(assetDir, "ingest"),
-		ctxIngestDockerfile: "Dockerfile",
+		ctxPlaceholderAssets: "true",
+		ctxFunctionsDir:      filepath.Join(assetDir, "functions"),
+		ctxLayerZip:          filepath.Join(assetDir, "ffmpeg.zip"),
+		ctxIngestContext:     filepath.Join(assetDir, "ingest"),
+		ctxIngestDockerfile:  "Dockerfile",
 	}
 }
 
 // synthesized is one stack's template, as CDK's matcher and as JSON.
 type synthesized struct {
 	tmpl      assertions.Template
+	outdir    string // the cloud assembly, kept until the tests end
 	resources map[string]resource
 	// nag holds cdk-nag's unsuppressed AwsSolutions errors and warnings,
 	// as "level path: message".
@@ -122,7 +125,11 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 	if s, ok := synthCache[string(key)]; ok {
 		return s
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
+	out, err := os.MkdirTemp(assetDir, "cdk.out-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(out)})
 	cfg, err := LoadConfig(appContext(app), "/nonexistent-root")
 	if err != nil {
 		t.Fatalf("config for %s: %v", key, err)
@@ -143,7 +150,7 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	s := &synthesized{tmpl: tmpl, resources: doc.Resources, nag: nagFindings(stack.Stack)}
+	s := &synthesized{tmpl: tmpl, outdir: out, resources: doc.Resources, nag: nagFindings(stack.Stack)}
 	synthCache[string(key)] = s
 	return s
 }

@@ -55,6 +55,9 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.Budget = NewBudget(stack, cfg)
 		}
 	}
+	if cfg.PlaceholderAssets {
+		refuseDeploy(stack)
+	}
 	h.acceptCDKInternals()
 	h.outputs()
 	return h

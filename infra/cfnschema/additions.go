@@ -1,0 +1,26 @@
+package cfnschema
+
+// additions are properties AWS added to CloudFormation after the
+// specification goformation v7.14.9 ships (2024-04) and that CDK now
+// writes: resource or property type → property → its schema. Each is in
+// CloudFormation's template reference for that type. Add one here only
+// from that reference, when a check fails on a property AWS really added;
+// Load fails once the specification has it itself.
+var additions = map[string]map[string]*node{
+	// Recursive loop detection, "Allow" or "Terminate" (2024-08; CDK's
+	// Function sets it).
+	"AWS::Lambda::Function": {"RecursiveLoop": primitive("string")},
+	// lambda:InvokeFunction allowed only through a function URL (2025-10,
+	// when function URLs began to need both InvokeFunctionUrl and
+	// InvokeFunction; CDK writes it for the URL CloudFront calls).
+	"AWS::Lambda::Permission": {"InvokedViaFunctionUrl": primitive("boolean")},
+	// Tags on types that took none in 2024-04; CDK's Tags.of tags them now.
+	"AWS::CloudFront::Function":                   {"Tags": tagList},
+	"AWS::ElasticLoadBalancingV2::Listener":       {"Tags": tagList},
+	"AWS::ApplicationAutoScaling::ScalableTarget": {"Tags": tagList},
+}
+
+func primitive(t string) *node { return &node{Type: typeList{t}} }
+
+// tagList is a resource's Tags: a list of {Key, Value}.
+var tagList = &node{Type: typeList{"array"}, Items: &node{Ref: "#/definitions/Tag"}}
