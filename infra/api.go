@@ -9,7 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Where functions/api keeps its records in the media bucket.
+// Where the API (internal/api) keeps its records in the media bucket.
 const (
 	uploadRecords = "uploads-meta/*"
 	streamRecords = "streams-meta/*"
@@ -42,7 +42,7 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 		},
 		description: "Upload URLs and video status.",
 	})
-	// What functions/api does: presigned single and multipart uploads
+	// What the API (internal/api) does: presigned single and multipart uploads
 	// (signed with this role, so it needs to write sources), HEAD of
 	// uploads, its own records in the media bucket (uploads-meta/,
 	// streams-meta/), and reading status, playlists and listings back.

@@ -1,4 +1,4 @@
-# api and web: the upload/status API (functions/api), its local HTTP
+# api and web: the upload/status API (internal/api), its local HTTP
 # adapter (internal/apigw) and the page (web/).
 #
 # The page embeds a committed copy of hls.js (web/static/vendor/), so
@@ -28,8 +28,8 @@ setup-web-vendor: setup-web-node ## copy the pinned hls.js into web/static/vendo
 	echo "hls.js $$want copied to $(HLS_VENDOR)"
 
 test-api: ## only the API, adapter and page tests (the page's run headless Chromium)
-	$(GO) test -race -timeout 15m ./internal/apigw/... ./functions/api/... ./web/...
+	$(GO) test -race -timeout 15m ./internal/apigw/... ./internal/api/... ./functions/api/... ./internal/system/... ./web/...
 
 bench-api: ## the local API Gateway adapter's cost per request against a plain http.Handler
 	@$(GO) test -run '^$$' -bench '^BenchmarkAdapterOverhead$$' -benchtime 1x -count 1 ./internal/apigw | grep -E '^(apigw|api)_[a-z_]+: '
-	@$(GO) test -run '^$$' -bench '^BenchmarkListVideos$$' -benchtime 1x -count 1 ./functions/api | grep -E '^(apigw|api)_[a-z_]+: '
+	@$(GO) test -run '^$$' -bench '^BenchmarkListVideos$$' -benchtime 1x -count 1 ./internal/api | grep -E '^(apigw|api)_[a-z_]+: '

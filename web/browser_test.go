@@ -1,9 +1,9 @@
 package web_test
 
 // Browser tests of the page: headless Chromium (chromedp) on the page as
-// the edge serves it, with the real API (through the local API Gateway
-// adapter), a real S3 server, and the real transcode handler run on every
-// new upload, as the local cloud's event dispatcher would.
+// the edge serves it, on the whole local system as `hlsflow up` runs it
+// (internal/system): the real API, S3 with its bucket events, and the
+// transcoder run for every new upload.
 
 import (
 	"bytes"
@@ -14,33 +14,25 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/chromedp/chromedp"
 
-	"github.com/hlsflow/hlsflow/functions/api"
-	"github.com/hlsflow/hlsflow/functions/transcode"
-	"github.com/hlsflow/hlsflow/internal/apigw"
-	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/system"
 	"github.com/hlsflow/hlsflow/internal/testenv"
-	"github.com/hlsflow/hlsflow/web"
 	"github.com/hlsflow/hlsflow/web/webtest"
 )
 
@@ -49,154 +41,77 @@ const (
 	partSize     = 5 << 20
 )
 
-// system is the whole stack on one loopback port, as `hlsflow up` runs it,
-// with the page served under the strict Content-Security-Policy the edge
-// sends (plus a report-uri, so that every violation fails the test), and
-// /api/* reached as CloudFront reaches it on AWS (see cloudFront).
-type system struct {
-	url            string
-	rtmp           string // host:port of the live ingest, when running
-	store          *store.Store
-	uploads, media string
+// stack is the whole system on loopback ports, with the page served under
+// the strict Content-Security-Policy the edge sends (plus a report-uri, so
+// that every violation fails the test), and /api/* reached as CloudFront
+// reaches it on AWS (see cloudFront).
+type stack struct {
+	url     string
+	store   *store.Store
+	uploads string
+	s3      *flakyProxy // with options.flakyS3
 }
 
-var bucketSeq struct {
-	sync.Mutex
-	n int
-}
-
-// options choose the optional parts of a system.
+// options choose the optional parts of a stack.
 type options struct {
-	live bool        // run the live ingest (RTMP on a free loopback port)
-	s3   *flakyProxy // the browser and API reach S3 through this proxy
+	live    bool // run the RTMP ingest
+	flakyS3 bool // the browser reaches S3 through a flakyProxy
 }
 
-// newSystem starts the stack.
-func newSystem(t *testing.T, opt options) *system {
+// newStack starts the system; the test's cleanup stops it. The local S3
+// is one per process, so tests using a stack never run in parallel.
+func newStack(t *testing.T, opt options) *stack {
 	t.Helper()
-	s3env := testenv.S3(t)
-	ctx := context.Background()
-	bucketSeq.Lock()
-	bucketSeq.n++
-	suffix := fmt.Sprintf("%d-%d", time.Now().UnixNano()%1e9, bucketSeq.n)
-	bucketSeq.Unlock()
-	sys := &system{store: s3env.Store, uploads: "web-up-" + suffix, media: "web-media-" + suffix}
-	for _, b := range []string{sys.uploads, sys.media} {
-		if err := sys.store.EnsureBucket(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The page (on the edge's origin) PUTs straight to S3: the uploads
-	// bucket must allow it, as the CDK stack's CORS rule does on AWS.
-	if _, err := sys.store.Client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
-		Bucket: &sys.uploads,
-		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
-			AllowedOrigins: []string{"*"}, AllowedMethods: []string{"PUT"},
-			AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}, MaxAgeSeconds: aws.Int32(600),
-		}}},
-	}); err != nil {
-		t.Fatalf("put bucket cors: %v", err)
-	}
 	signer, err := keys.New([]byte("browser-test-secret-0123456789"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtmpURL := ""
-	if opt.live {
-		svc, err := ingest.New(ingest.Config{Bucket: sys.media,
-			RTMPAddr: "127.0.0.1:0", Preset: "ultrafast", Threads: 1, MaxRungs: 1, SegmentSeconds: 1,
-			Grace: time.Second, WorkDir: t.TempDir()}, ingest.Deps{Store: sys.store, Keys: signer,
-			Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := svc.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = svc.Close(cctx)
-		})
-		sys.rtmp = svc.RTMPAddr()
-		rtmpURL = "rtmp://" + sys.rtmp + "/live"
-	}
-	apiStore := sys.store
-	s3Origin := strings.TrimRight(s3env.Endpoint, "/") // where presigned URLs point: the page's CSP must allow it
-	if opt.s3 != nil {
-		cfg := s3env.Config()
-		cfg.BaseEndpoint = aws.String("http://" + opt.s3.Addr())
-		apiStore = store.New(cfg)
-		s3Origin = "http://" + opt.s3.Addr()
-	}
-	h, err := api.New(api.Config{Store: apiStore, UploadsBucket: sys.uploads, MediaBucket: sys.media,
-		Token: browserToken, Keys: signer, RTMPURL: rtmpURL,
-		MultipartThreshold: partSize, PartSize: partSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	adapter := apigw.New(lambda.NewHandler(h.Handle))
-	adapter.Logf = t.Logf
-	e, err := edge.New(edge.Config{Store: sys.store, Bucket: sys.media, CacheBytes: -1, API: adapter, Web: web.HandlerFor(func(*http.Request) []string { return []string{s3Origin} })})
-	if err != nil {
-		t.Fatal(err)
-	}
 	csp := &cspReports{}
-	srv := httptest.NewServer(csp.wrap(e))
-	t.Cleanup(srv.Close)
+	cfg := system.Config{
+		DataDir: t.TempDir(), S3Addr: testenv.FreeAddr(t), EdgeAddr: testenv.FreeAddr(t),
+		UploadsBucket: "uploads", MediaBucket: "media",
+		AccessKey: "test", SecretKey: "test", Keys: signer,
+		EdgeCacheBytes: -1,
+		// Fast encodes of two rungs at most.
+		Getenv: func(k string) string {
+			return map[string]string{"X264_PRESET": "ultrafast", "LADDER_RUNGS": "540p,480p"}[k]
+		},
+		API:   api.Config{Token: browserToken, MultipartThreshold: partSize, PartSize: partSize},
+		Live:  ingest.Config{Preset: "ultrafast", Threads: 1, MaxRungs: 1, SegmentSeconds: 1, Grace: time.Second},
+		Front: csp.wrap,
+		Log:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if opt.live {
+		cfg.RTMPAddr = testenv.FreeAddr(t)
+	}
+	st := &stack{url: "http://" + cfg.EdgeAddr, uploads: cfg.UploadsBucket}
+	if opt.flakyS3 {
+		// Presigned uploads name the proxy, so the page's PUTs cross it.
+		st.s3 = newFlakyProxy(t, cfg.S3Addr, 1<<20)
+		cfg.API.ByHost = func(string) api.Addresses {
+			return api.Addresses{PublicURL: st.url, S3: "http://" + st.s3.Addr()}
+		}
+	}
+	sys, err := system.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
+		if err := sys.Close(context.Background()); err != nil {
+			t.Errorf("stop the system: %v", err)
+		}
 		if r := csp.all(); len(r) > 0 {
 			t.Errorf("the page broke its Content-Security-Policy:\n%s", strings.Join(r, "\n"))
 		}
+		if csp.served.Load() == 0 {
+			t.Error("no request crossed the CSP and CloudFront stand-in")
+		}
 	})
-	sys.url = srv.URL
-
-	tc := transcode.New(sys.store, sys.media, sys.uploads)
-	tc.Preset = "ultrafast"
-	tc.Ladder = media.LadderOptions{SegmentSeconds: 2, MaxRungs: 2}
-	tc.ProgressEvery = 500 * time.Millisecond
-	tc.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		dispatch(runCtx, t, sys, tc)
-	}()
-	t.Cleanup(func() { stop(); <-done })
-	return sys
-}
-
-// dispatch stands in for the local cloud's S3 event dispatcher: it hands
-// every new object of the uploads bucket to the transcode handler.
-func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Handler) {
-	seen := map[string]bool{}
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		objs, err := sys.store.Objects(ctx, sys.uploads, "")
-		if err != nil {
-			continue
-		}
-		for _, o := range objs {
-			// A new upload under a known key (a replacement) is a new event.
-			k, version := o.Key, fmt.Sprintf("%s %d %d", o.Key, o.Size, o.LastModified.UnixNano())
-			if seen[version] {
-				continue
-			}
-			seen[version] = true
-			ev := events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put",
-				S3: events.S3Entity{Bucket: events.S3Bucket{Name: sys.uploads},
-					Object: events.S3Object{Key: k, URLDecodedKey: k}}}}}
-			if err := tc.Handle(ctx, ev); err != nil && ctx.Err() == nil {
-				t.Logf("transcode %s: %v", k, err)
-			}
-		}
-	}
+	st.store = sys.Store()
+	return st
 }
 
 // cspReports serves a handler under the page's own policy and collects the browser's
@@ -204,6 +119,7 @@ func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Hand
 type cspReports struct {
 	mu      sync.Mutex
 	reports []string
+	served  atomic.Int64 // requests that crossed wrap: proof that it stands in front
 }
 
 func (c *cspReports) report(s string) {
@@ -214,6 +130,7 @@ func (c *cspReports) report(s string) {
 
 func (c *cspReports) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.served.Add(1)
 		if r.URL.Path == "/csp-report" {
 			b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 			c.report(string(b))
@@ -295,7 +212,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 func TestPageUploadAndPlay(t *testing.T) {
-	sys := newSystem(t, options{})
+	sys := newStack(t, options{})
 	page := webtest.Open(t, sys.url+"/")
 	page.SignIn(browserToken)
 
@@ -339,7 +256,7 @@ func TestPageUploadAndPlay(t *testing.T) {
 }
 
 func TestPageShowsFailures(t *testing.T) {
-	sys := newSystem(t, options{})
+	sys := newStack(t, options{})
 	page := webtest.Open(t, sys.url+"/")
 	page.SignIn(browserToken)
 	dir := t.TempDir()
@@ -369,7 +286,7 @@ func TestPageShowsFailures(t *testing.T) {
 // A newer upload under the key of a ready video: the card says the
 // version shown keeps playing, and after the newer one failed, why.
 func TestPageShowsReplacement(t *testing.T) {
-	sys := newSystem(t, options{})
+	sys := newStack(t, options{})
 	ctx := context.Background()
 	key := "replace/me.mp4"
 	if err := sys.store.PutFile(ctx, sys.uploads, key, testenv.Media(t, "14_t_rex_roar_audio_only.mp3"), store.Object{ContentType: "audio/mpeg"}); err != nil {
@@ -390,7 +307,7 @@ func TestPageShowsReplacement(t *testing.T) {
 }
 
 func TestPageLiveStream(t *testing.T) {
-	sys := newSystem(t, options{live: true})
+	sys := newStack(t, options{live: true})
 	page := webtest.Open(t, sys.url+"/")
 	page.SignIn(browserToken)
 
@@ -432,9 +349,8 @@ func TestPageLiveStream(t *testing.T) {
 // A network failure in the middle of a multipart upload: the page retries
 // the parts that failed and finishes without starting over.
 func TestPageUploadResumesAfterNetworkError(t *testing.T) {
-	s3env := testenv.S3(t)
-	proxy := newFlakyProxy(t, strings.TrimPrefix(s3env.Endpoint, "http://"), 1<<20)
-	sys := newSystem(t, options{s3: proxy})
+	sys := newStack(t, options{flakyS3: true})
+	proxy := sys.s3
 	page := webtest.Open(t, sys.url+"/")
 	page.SignIn(browserToken)
 
@@ -475,7 +391,7 @@ func TestPageUploadResumesAfterNetworkError(t *testing.T) {
 // on every call, after which the page works as before; "Forget the token"
 // asks again.
 func TestPageAsksForToken(t *testing.T) {
-	sys := newSystem(t, options{})
+	sys := newStack(t, options{})
 	page := webtest.Open(t, sys.url+"/")
 	page.Wait("token prompt", `!document.getElementById('signin').hidden && document.activeElement !== null`, 10*time.Second)
 	page.Wait("library asks for the token", `document.getElementById('library-empty').textContent.includes('API token')`, 10*time.Second)

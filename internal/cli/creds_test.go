@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -117,23 +116,6 @@ func TestPrivateDataDir(t *testing.T) {
 	}
 }
 
-func TestEdgeOrigins(t *testing.T) {
-	got := edgeOrigins(&Common{Edge: "127.0.0.1:8080"}, []string{"studio.example"})
-	for _, o := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "http://studio.example:8080"} {
-		if !slices.Contains(got, o) {
-			t.Errorf("origins %q lack %s", got, o)
-		}
-	}
-	for _, o := range got {
-		if strings.Contains(o, "*") || !strings.HasSuffix(o, ":8080") {
-			t.Errorf("origin %q", o)
-		}
-	}
-	if got := edgeOrigins(&Common{Edge: "0.0.0.0:80"}, nil); slices.Contains(got, "http://0.0.0.0") || !slices.Contains(got, "http://localhost") {
-		t.Errorf("every interface on port 80: %q", got)
-	}
-}
-
 func TestExposed(t *testing.T) {
 	loop := Common{Edge: "127.0.0.1:8080", S3: "localhost:4566", RTMP: "[::1]:1935", UDP: "127.0.0.2:9000"}
 	if exposed(&loop) {
@@ -145,9 +127,6 @@ func TestExposed(t *testing.T) {
 		if !exposed(&c) {
 			t.Errorf("S3 on %s is not exposed", addr)
 		}
-	}
-	if got := localAddr("0.0.0.0:4566"); got != "127.0.0.1:4566" {
-		t.Errorf("localAddr = %q", got)
 	}
 }
 

@@ -2,43 +2,23 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/hlsflow/hlsflow/functions/api"
-	"github.com/hlsflow/hlsflow/functions/encode"
-	"github.com/hlsflow/hlsflow/functions/transcode"
-	"github.com/hlsflow/hlsflow/internal/apigw"
+	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
-	"github.com/hlsflow/hlsflow/internal/localcloud"
-	"github.com/hlsflow/hlsflow/internal/store"
-	"github.com/hlsflow/hlsflow/web"
+	"github.com/hlsflow/hlsflow/internal/system"
 )
 
-// stopGrace bounds how long Ctrl-C waits for running jobs before they are
-// marked and the process exits.
-const stopGrace = 30 * time.Second
-
+// runUp is `hlsflow up`: the flags become an internal/system Config, the
+// system starts, and it runs until Ctrl-C or a part fails.
 func runUp(ctx context.Context, env Env, args []string) error {
 	var c Common
 	fs := newFlagSet("up", env)
@@ -86,43 +66,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err := privateDataDir(data); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
-	// Claim the edge port before anything starts, so a busy port fails fast
-	// with one line naming it.
-	edgeLn, err := net.Listen("tcp", c.Edge)
-	if err != nil {
-		return listenError(c.Edge, err)
-	}
-	defer edgeLn.Close()
-
 	access, secret, credsFrom, err := upCredentials(data, *accessKey, *secretKey, exposed(&c))
 	if err != nil {
 		return err
 	}
-	// This process's own clients reach S3 and the Invoke API on loopback.
-	awsCfg := aws.Config{
-		Region:       c.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
-		BaseEndpoint: aws.String("http://" + localAddr(c.S3)),
-	}
-	st := store.New(awsCfg)
-	hosts := hostGuard(&c, allow)
-	th := transcode.New(st, c.MediaBucket, c.UploadsBucket)
-	th.Log = log.With("function", "transcode")
-	if err := th.Configure(env.Getenv); err != nil {
-		return fmt.Errorf("configure transcode: %w", err)
-	}
-	// Long videos fan out to "encode" through the Lambda Invoke API on the
-	// S3 port, with the SDK's Lambda client as on AWS, in parallel up to the
-	// cores this machine has (on AWS the account's concurrency is the limit).
-	th.EncodeFunction = "encode"
-	th.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsCfg)}
-	th.Parallelism = runtime.NumCPU()
-
-	eh := encode.New(st)
-	eh.Log = log.With("function", "encode")
-
 	signer, err := signerFor(data)
 	if err != nil {
 		return err
@@ -131,131 +78,33 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	apiCfg := api.Config{
-		Store: st, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
-		PublicURL: httpURL(c.Edge), RTMPURL: "rtmp://" + hostPort(c.RTMP) + "/live",
-		Token: token, Keys: signer, PublicLibrary: *publicLibrary,
-	}
-	if onEveryInterface(c.Edge) || onEveryInterface(c.S3) || onEveryInterface(c.RTMP) {
-		apiCfg.ByHost = addressesByHost(&c)
-	}
-	apiH, err := api.New(apiCfg)
-	if err != nil {
-		return fmt.Errorf("configure api: %w", err)
-	}
-
-	cloud, err := localcloud.Start(ctx, localcloud.Config{
-		DataDir:     data,
-		S3Addr:      hostPort(c.S3),
-		AccessKey:   access,
-		SecretKey:   secret,
-		Region:      c.Region,
-		Buckets:     []string{c.UploadsBucket, c.MediaBucket},
-		Concurrency: max(1, runtime.NumCPU()/2), // each job runs a multi-threaded ffmpeg
-		Functions: map[string]localcloud.Function{
-			"transcode": {Handler: lambda.NewHandler(th.Handle), Timeout: 15 * time.Minute},
-			"api":       {Handler: lambda.NewHandler(apiH.Handle), Timeout: 30 * time.Second},
-			"encode":    {Handler: lambda.NewHandler(eh.Handle), Timeout: 15 * time.Minute},
-		},
-		Notifications: []localcloud.Notification{
-			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
-		},
-		Logger:         log.With("part", "localcloud"),
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sys, err := system.New(system.Config{
+		DataDir: data,
+		S3Addr:  hostPort(c.S3), EdgeAddr: hostPort(c.Edge), RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP),
+		AllowHosts: allow, Region: c.Region, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
+		AccessKey: access, SecretKey: secret, Keys: signer,
+		EdgeCacheBytes: cacheBytes,
+		Getenv:         env.Getenv,
+		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
+		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
 		Verbose:        *verbose,
-		Hosts:          hosts,
-		BrowserOrigins: edgeOrigins(&c, allow),
+		Log:            log,
 	})
 	if err != nil {
 		return err
 	}
-	closeCloud := func() {
-		cctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-		defer cancel()
-		if err := cloud.Close(cctx); err != nil {
-			log.Error("stop local cloud", "err", err)
-		}
-	}
-
-	// Browsers upload straight to the uploads bucket with presigned URLs,
-	// as on AWS, where the CDK app sets the same rule.
-	if err := allowBrowserUploads(ctx, st.Client, c.UploadsBucket, edgeOrigins(&c, allow)); err != nil {
-		closeCloud()
+	if err := sys.Start(ctx); err != nil {
 		return err
 	}
-
-	if err := os.MkdirAll(filepath.Join(data, "live"), 0o700); err != nil {
-		closeCloud()
-		return fmt.Errorf("create live work dir: %w", err)
-	}
-	live, err := ingest.New(ingest.Config{
-		Bucket:   c.MediaBucket,
-		RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP), UDPStream: *udpStream, UDPAllow: udpSources,
-		WorkDir: filepath.Join(data, "live"),
-		// A recording should hold everything that was published, even
-		// when a busy machine leaves the encoder behind real time.
-		DrainTimeout: 2 * time.Minute,
-	}, ingest.Deps{Store: st, Keys: signer, Log: log.With("part", "ingest")})
-	if err == nil {
-		err = live.Start(ctx)
-	}
-	if err != nil {
-		closeCloud()
-		return err
-	}
-	closeLive := func() {
-		lctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-		defer cancel()
-		if err := live.Close(lctx); err != nil {
-			log.Error("stop live ingest", "err", err)
-		}
-	}
-
-	e, err := edge.New(edge.Config{
-		Store: st, Bucket: c.MediaBucket, Logger: log.With("part", "edge"), CacheBytes: cacheBytes,
-		API: apigw.New(lambda.NewHandler(apiH.Handle)), Web: web.HandlerFor(pageOrigins(&c, apiCfg.ByHost)),
-		Hosts: hosts,
-	})
-	if err != nil {
-		closeLive()
-		closeCloud()
-		return err
-	}
-	// Idle keep-alive connections (players, browsers) are closed after a
-	// while, as a CDN does, so they cannot pile up.
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	edgeErr := make(chan error, 1)
-	go func() { edgeErr <- srv.Serve(edgeLn) }()
-
 	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream)
-
-	select {
-	case <-ctx.Done():
+	err = sys.Wait(ctx)
+	if err == nil {
 		fmt.Fprintln(env.Stderr, "stopping: finishing running jobs (Ctrl-C again to force)…")
-	case err = <-edgeErr:
-		err = fmt.Errorf("edge: %w", err)
-	case <-cloud.Stopped():
-		err = fmt.Errorf("local cloud stopped: %w", cloud.Err())
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = srv.Shutdown(sctx)
-	cancel()
-	closeLive()
-	closeCloud()
-	return err
-}
-
-func listenError(addr string, err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return fmt.Errorf("listen %s: %v", addr, unwrapSyscall(op.Err))
-	}
-	return fmt.Errorf("listen %s: %w", addr, err)
-}
-
-func unwrapSyscall(err error) error {
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
+	// Not ctx, which Ctrl-C ended: each part gets its own grace.
+	if cerr := sys.Close(context.Background()); cerr != nil {
+		log.Error("stopping", "err", cerr)
 	}
 	return err
 }
@@ -274,27 +123,6 @@ func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, 
 	printLAN(w, c)
 	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)
 	fmt.Fprintln(w, "stop with Ctrl-C")
-}
-
-// allowBrowserUploads sets the uploads bucket's CORS rule: PUT from the
-// page's origins only, exposing ETag (multipart completion needs each
-// part's). A page on another site cannot read or write the bucket through
-// a visitor's browser.
-func allowBrowserUploads(ctx context.Context, client *s3.Client, bucket string, origins []string) error {
-	_, err := client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
-		Bucket: aws.String(bucket),
-		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: []s3types.CORSRule{{
-			AllowedMethods: []string{"PUT", "GET", "HEAD"},
-			AllowedOrigins: origins,
-			AllowedHeaders: []string{"*"},
-			ExposeHeaders:  []string{"ETag"},
-			MaxAgeSeconds:  aws.Int32(3600),
-		}}},
-	})
-	if err != nil {
-		return fmt.Errorf("set CORS on bucket %s: %w", bucket, err)
-	}
-	return nil
 }
 
 // hostPort strips a scheme and trailing slash: listeners want host:port.

@@ -262,20 +262,9 @@ func startBenchEdge(b *testing.B, env *testenv.S3Env) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Serve(ctx, ln) }()
-	b.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	url := "http://" + ln.Addr().String()
-	waitHTTP(b, url, func() string { return "" })
-	return url
+	srv := httptest.NewServer(e)
+	b.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // startServeContent is the floor for the edge: net/http alone, answering

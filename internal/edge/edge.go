@@ -12,10 +12,9 @@
 // Content-Disposition: attachment. Every media answer carries nosniff and
 // a sandboxing Content-Security-Policy.
 //
-//	e, err := edge.New(edge.Config{Store: st, API: api, Web: web})
-//	err = e.ListenAndServe(ctx, edge.DefaultAddr) // returns when ctx is done
+// An Edge is a plain http.Handler (internal/system serves it):
 //
-// An Edge is also a plain http.Handler for a server of the caller's own.
+//	e, err := edge.New(edge.Config{Store: st, API: api, Web: web})
 package edge
 
 import (
@@ -28,7 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hlsflow/hlsflow/internal/hostguard"
@@ -37,7 +35,6 @@ import (
 
 // Defaults for a zero Config.
 const (
-	DefaultAddr            = "127.0.0.1:8080"
 	DefaultBucket          = "media"
 	DefaultCacheBytes      = 256 << 20
 	DefaultMaxCachedObject = 16 << 20
@@ -81,7 +78,7 @@ type Stats struct {
 
 // Edge is an http.Handler that serves the media bucket like a CDN.
 type Edge struct {
-	client    *s3.Client
+	store     *store.Store
 	bucket    string
 	maxCached int64
 	cache     *lru // nil when caching is off
@@ -100,11 +97,11 @@ var _ http.Handler = (*Edge)(nil)
 
 // New checks cfg, fills in its defaults and returns a ready Edge.
 func New(cfg Config) (*Edge, error) {
-	if cfg.Store == nil || cfg.Store.Client == nil {
+	if cfg.Store == nil {
 		return nil, errors.New("edge: config has no store")
 	}
 	e := &Edge{
-		client:    cfg.Store.Client,
+		store:     cfg.Store,
 		bucket:    cmp.Or(cfg.Bucket, DefaultBucket),
 		maxCached: cmp.Or(cfg.MaxCachedObject, DefaultMaxCachedObject),
 		api:       cfg.API,

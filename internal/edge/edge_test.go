@@ -613,38 +613,3 @@ func TestRouting(t *testing.T) {
 		})
 	}
 }
-
-func TestServeShutsDown(t *testing.T) {
-	env := newS3(t)
-	e, err := New(Config{Store: env.Store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.ListenAndServe(ctx, addr) }()
-	var resp *http.Response
-	for range 50 {
-		if resp, err = http.Get("http://" + addr + "/api/x"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil || resp.StatusCode != 404 {
-		t.Fatalf("edge not answering on %s: %v", addr, err)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("ListenAndServe: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("ListenAndServe did not return after cancel")
-	}
-}

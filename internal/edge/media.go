@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/store"
 )
 
 // Headers a player may read cross-origin beyond the safelisted ones; hls.js
@@ -42,7 +44,7 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 	now := e.now()
 	obj, hit, err := e.object(r.Context(), key, now)
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		jsonError(w, http.StatusNotFound, "not found")
 		return
 	case err != nil && r.Context().Err() != nil:

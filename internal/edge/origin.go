@@ -11,14 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
+	"github.com/hlsflow/hlsflow/internal/store"
 )
-
-// errNotFound means the key is not in the media bucket.
-var errNotFound = errors.New("not found")
 
 // originTimeout bounds one fetch of a whole object for the cache. The fetch
 // is shared by every request waiting for the key, so it does not stop when
@@ -83,39 +77,39 @@ func (e *Edge) object(ctx context.Context, key string, now time.Time) (*object, 
 // fetch reads key's metadata and, when it is small enough to keep, its body.
 func (e *Edge) fetch(ctx context.Context, key string) (*object, error) {
 	e.heads.Add(1)
-	head, err := e.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &e.bucket, Key: &key})
+	info, err := e.store.Head(ctx, e.bucket, key)
 	if err != nil {
-		return nil, originError("head", key, err)
+		return nil, err
 	}
-	obj := e.newObject(key, head.ContentLength, head.ETag, head.ContentType, head.CacheControl, head.LastModified)
+	obj := e.newObject(key, info)
 	if obj.size > e.maxCached {
 		return obj, nil
 	}
 	e.gets.Add(1)
-	// If-Match: if the object was replaced since the HEAD, fail rather
-	// than keep a body that does not match the metadata.
-	out, err := e.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &e.bucket, Key: &key, IfMatch: head.ETag})
+	// If the object was replaced since the HEAD, fail rather than keep a
+	// body that does not match the metadata.
+	body, err := e.store.Open(ctx, e.bucket, key, store.Read{IfMatch: info.ETag})
 	if err != nil {
-		return nil, originError("get", key, err)
+		return nil, err
 	}
-	defer out.Body.Close()
+	defer body.Close()
 	data := make([]byte, obj.size)
-	if _, err := io.ReadFull(out.Body, data); err != nil {
+	if _, err := io.ReadFull(body, data); err != nil {
 		return nil, fmt.Errorf("get s3 object %s: %w", key, err)
 	}
 	obj.data = data
 	return obj, nil
 }
 
-func (e *Edge) newObject(key string, size *int64, etag, ctype, cc *string, modified *time.Time) *object {
+func (e *Edge) newObject(key string, info store.Info) *object {
 	now := e.now()
 	obj := &object{
 		key:          key,
-		size:         aws.ToInt64(size),
-		etag:         quoteETag(aws.ToString(etag)),
-		contentType:  aws.ToString(ctype),
-		cacheControl: aws.ToString(cc),
-		lastModified: aws.ToTime(modified),
+		size:         info.Size,
+		etag:         quoteETag(info.ETag),
+		contentType:  info.ContentType,
+		cacheControl: info.CacheControl,
+		lastModified: info.LastModified,
 		fetched:      now,
 	}
 	contentType, download := servedType(key, obj.contentType)
@@ -141,19 +135,6 @@ func quoteETag(t string) string {
 		return t
 	}
 	return strconv.Quote(t)
-}
-
-// originError turns S3's not-found answers into errNotFound and keeps the
-// rest for the log only.
-func originError(op, key string, err error) error {
-	var nsk *types.NoSuchKey
-	var nf *types.NotFound
-	var api smithy.APIError
-	if errors.As(err, &nsk) || errors.As(err, &nf) ||
-		(errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound")) {
-		return fmt.Errorf("%s s3 object %s: %w", op, key, errNotFound)
-	}
-	return fmt.Errorf("%s s3 object %s: %w", op, key, err)
 }
 
 // sharedTTL is how long a shared cache may keep a response with the
@@ -271,20 +252,15 @@ func (rr *rangeReader) open() error {
 	rr.window = min(max(rr.window*2, firstWindow), maxWindow)
 	end := min(rr.pos+rr.window, rr.obj.size) - 1
 	rng := fmt.Sprintf("bytes=%d-%d", rr.pos, end)
-	in := &s3.GetObjectInput{Bucket: &rr.e.bucket, Key: &rr.obj.key, Range: &rng}
-	if rr.obj.etag != "" {
-		in.IfMatch = &rr.obj.etag
-	}
 	rr.e.gets.Add(1)
-	out, err := rr.e.client.GetObject(rr.ctx, in)
+	body, err := rr.e.store.Open(rr.ctx, rr.e.bucket, rr.obj.key, store.Read{Range: rng, IfMatch: rr.obj.etag})
 	if err != nil {
-		err = originError("get range of", rr.obj.key, err)
 		if rr.err == nil {
 			rr.err = err
 		}
 		return err
 	}
-	rr.body, rr.left = out.Body, end-rr.pos+1
+	rr.body, rr.left = body, end-rr.pos+1
 	return nil
 }
 

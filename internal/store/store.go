@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // ErrNotFound is returned when an object or bucket does not exist.
@@ -148,6 +149,32 @@ func (s *Store) Get(ctx context.Context, bucket, key string, limit int64) ([]byt
 	return b, aws.ToTime(out.LastModified), nil
 }
 
+// Read narrows what Open reads.
+type Read struct {
+	// Range is an HTTP byte range, e.g. "bytes=0-1023"; "" reads it all.
+	Range string
+	// IfMatch, when set, reads only the version with this ETag: if the
+	// object was replaced since, Open fails rather than mix versions.
+	IfMatch string
+}
+
+// Open streams an object's body, or returns ErrNotFound (wrapped) when it
+// does not exist. The caller closes the body.
+func (s *Store) Open(ctx context.Context, bucket, key string, r Read) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: &bucket, Key: &key}
+	if r.Range != "" {
+		in.Range = &r.Range
+	}
+	if r.IfMatch != "" {
+		in.IfMatch = &r.IfMatch
+	}
+	out, err := s.Client.GetObject(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, notFound(err))
+	}
+	return out.Body, nil
+}
+
 // Info is what HEAD tells about an object.
 type Info struct {
 	Size         int64
@@ -246,6 +273,28 @@ func (s *Store) DeleteKeys(ctx context.Context, bucket string, keys []string) er
 	return nil
 }
 
+// AllowBrowserUploads sets bucket's CORS rule for pages that upload
+// straight to it with presigned URLs: PUT (and GET, HEAD) from origins
+// only, any header, exposing ETag (completing a multipart upload needs
+// each part's). A page on another site cannot read or write the bucket
+// through a visitor's browser. On AWS the CDK app sets the same rule.
+func (s *Store) AllowBrowserUploads(ctx context.Context, bucket string, origins []string) error {
+	_, err := s.Client.PutBucketCors(ctx, &s3.PutBucketCorsInput{
+		Bucket: aws.String(bucket),
+		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
+			AllowedMethods: []string{"PUT", "GET", "HEAD"},
+			AllowedOrigins: origins,
+			AllowedHeaders: []string{"*"},
+			ExposeHeaders:  []string{"ETag"},
+			MaxAgeSeconds:  aws.Int32(3600),
+		}}},
+	})
+	if err != nil {
+		return fmt.Errorf("set CORS on bucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
 // EnsureBucket creates bucket unless it exists already.
 func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
 	if _, err := s.Client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &bucket}); err == nil {
@@ -259,11 +308,15 @@ func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
 	return nil
 }
 
+// notFound marks S3's not-found answers with ErrNotFound: typed ones, and
+// the codes of servers whose answers the SDK does not type.
 func notFound(err error) error {
 	var nsk *types.NoSuchKey
 	var nf *types.NotFound
 	var nsb *types.NoSuchBucket
-	if errors.As(err, &nsk) || errors.As(err, &nf) || errors.As(err, &nsb) {
+	var api smithy.APIError
+	if errors.As(err, &nsk) || errors.As(err, &nf) || errors.As(err, &nsb) ||
+		(errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NotFound")) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err

@@ -55,3 +55,14 @@ func Media(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// FreeAddr returns a loopback TCP address that was free a moment ago, for
+// a server that must be told its address before it listens.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}

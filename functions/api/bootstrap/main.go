@@ -1,5 +1,6 @@
-// Command bootstrap runs the API handler on AWS Lambda (HTTP API or
-// function URL, payload format 2.0). It only wires: environment, clients,
+// Command bootstrap runs the API (internal/api) on AWS Lambda (HTTP API
+// or function URL, payload format 2.0), each event made the HTTP request
+// it describes by internal/apigw. It only wires: environment, clients,
 // handler.
 package main
 
@@ -10,7 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/hlsflow/hlsflow/functions/api"
+	"github.com/hlsflow/hlsflow/internal/api"
+	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/secret"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -23,7 +25,9 @@ func main() {
 		log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	// Failures become JSON error responses, never a Lambda error, so API
+	// Gateway never answers with its own opaque 500.
+	lambda.Start(apigw.Serve(h))
 }
 
 func build(ctx context.Context) (*api.Handler, error) {

@@ -6,8 +6,8 @@
 //     everything down; only one gateway may run per process (package globals).
 //   - posix.New calls os.Chdir(root) and the backend then works with paths
 //     relative to the working directory: starting a Server changes the
-//     process's working directory to {DataDir}/s3. Resolve relative paths
-//     before Start.
+//     process's working directory to {DataDir}/s3 until Close, which
+//     changes it back. Resolve relative paths before Start.
 //   - The posix backend keeps metadata in user xattrs; where the filesystem
 //     refuses them (some tmpfs, overlay mounts) a sidecar directory
 //     {DataDir}/meta is used instead.
@@ -71,6 +71,7 @@ type Server struct {
 	tr     *http.Transport
 	mu     sync.Mutex
 	err    error
+	wd     string // the working directory before Start, restored by Close
 }
 
 // startTimeout bounds how long Start waits for the gateway to listen.
@@ -96,10 +97,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start s3: %w", err)
 	}
+	wd, _ := os.Getwd()
 	// S3's own limit for CopyObject and UploadPartCopy sources: posix.New
 	// leaves it 0 otherwise, which refuses every copy.
 	be, err := posix.New(root, ms, posix.PosixOpts{CopyObjectThreshold: 5 << 30})
 	if err != nil {
+		_ = os.Chdir(wd)
 		return nil, fmt.Errorf("start s3: posix backend: %w", err)
 	}
 
@@ -125,7 +128,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		})},
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Server{cfg: cfg, cancel: cancel, done: make(chan struct{}), tr: Transport(cfg.Addr)}
+	s := &Server{cfg: cfg, cancel: cancel, done: make(chan struct{}), tr: Transport(cfg.Addr), wd: wd}
 	go func() {
 		defer close(s.done)
 		err := embedgw.RunVersityGW(runCtx, be, gw)
@@ -139,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	select {
 	case <-listening:
 	case <-s.done:
-		cancel()
+		s.Close()
 		return nil, fmt.Errorf("start s3 on %s: %w", cfg.Addr, s.Err())
 	case <-timer.C:
 		s.Close()
@@ -176,6 +179,7 @@ func (s *Server) Close() error {
 	s.tr.CloseIdleConnections()
 	s.cancel()
 	<-s.done
+	_ = os.Chdir(s.wd) // a test binary starts and stops several in turn
 	return s.Err()
 }
 

@@ -82,7 +82,7 @@ func TestAuthorizerOnlyFromEvents(t *testing.T) {
 			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"},
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}},
 		}}
-	if got, err := e.h.Handle(context.Background(), ev); err != nil || got.StatusCode != http.StatusCreated {
+	if got, err := e.lambda(context.Background(), ev); err != nil || got.StatusCode != http.StatusCreated {
 		t.Errorf("event with a JWT verdict = %d %s %v, want 201", got.StatusCode, got.Body, err)
 	}
 }

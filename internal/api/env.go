@@ -6,7 +6,7 @@ import (
 )
 
 // ConfigFromEnv reads the settings the Lambda environment gives (getenv is
-// os.Getenv there; functions/api/README.md has the table). The clients and
+// os.Getenv there; README.md has the table). The clients and
 // secrets (Store, TokenSource, Keys) are the caller's to add; New applies
 // the defaults.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {

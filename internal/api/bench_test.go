@@ -33,7 +33,7 @@ func BenchmarkListVideos(b *testing.B) {
 		}
 	}
 	call := func(path string, query map[string]string) {
-		resp, err := e.h.Handle(ctx, events.APIGatewayV2HTTPRequest{RawPath: path, QueryStringParameters: query,
+		resp, err := e.lambda(ctx, events.APIGatewayV2HTTPRequest{RawPath: path, QueryStringParameters: query,
 			Headers:        map[string]string{"authorization": "Bearer " + testToken},
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path}}})
 		if err != nil || resp.StatusCode != http.StatusOK {

@@ -1,8 +1,9 @@
 // Package api is hlsflow's HTTP API: it hands out presigned upload URLs
 // (single PUT or multipart, with size and type signed so S3 itself refuses
 // anything else), lists videos and tells their status, and creates live
-// stream keys. It is a Lambda handler for an HTTP API or function URL
-// (payload format 2.0); locally internal/apigw serves it over HTTP.
+// stream keys. It is an http.Handler; functions/api/bootstrap serves it to
+// Lambda (HTTP API or function URL, payload format 2.0) through
+// internal/apigw, and hlsflow up through the same adapter.
 package api
 
 import (
@@ -15,9 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -107,12 +105,10 @@ type LiveStreams interface {
 	List(ctx context.Context) ([]LiveStream, error)
 }
 
-// Handler serves the API over HTTP (ServeHTTP) and as a Lambda handler
-// (Handle). Build it with New.
+// Handler serves the API. Build it with New.
 type Handler struct {
-	cfg    Config
-	mux    *http.ServeMux
-	lambda func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+	cfg Config
+	mux *http.ServeMux
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -180,16 +176,7 @@ func New(cfg Config) (*Handler, error) {
 		h.mux.Handle(path, serve(func(*request) (*response, error) { return nil, err }))
 	}
 	h.mux.Handle("/", serve(noRoute))
-	h.lambda = apigw.Serve(h)
 	return h, nil
-}
-
-// Handle is the Lambda entry point: the event becomes an HTTP request for
-// ServeHTTP (internal/apigw holds the mapping both ways). It never returns
-// an error: failures become JSON error responses, so API Gateway never
-// answers with its own opaque 500.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return h.lambda(ctx, req)
 }
 
 // ServeHTTP routes r by its path as sent, so an escaped "/" inside an id

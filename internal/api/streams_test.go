@@ -104,7 +104,7 @@ func TestCreateStreamNeedsKeysAndAuth(t *testing.T) {
 			if code, _ := e.call("POST", "/api/streams", `{"name":"a"}`, "Authorization", "Bearer "); code != 401 {
 				t.Errorf("empty token accepted: %d", code)
 			}
-			resp, err := e.h.Handle(context.Background(), iamEvent)
+			resp, err := e.lambda(context.Background(), iamEvent)
 			if err != nil || resp.StatusCode != tt.want {
 				t.Errorf("IAM-authorised request = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.want)
 			}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/hlsflow/hlsflow/internal/apigw"
@@ -31,6 +32,7 @@ type env struct {
 	t              testing.TB
 	srv            *httptest.Server
 	h              *Handler
+	lambda         func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) // h as the Lambda runs it
 	store          *store.Store
 	uploads, media string
 }
@@ -65,8 +67,8 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.h = h
-	a := apigw.New(lambda.NewHandler(h.Handle))
+	e.h, e.lambda = h, apigw.Serve(h)
+	a := apigw.New(lambda.NewHandler(e.lambda))
 	a.Logf = t.Logf
 	e.srv = httptest.NewServer(a)
 	t.Cleanup(e.srv.Close)

@@ -463,7 +463,7 @@ func TestBehindCloudFront(t *testing.T) {
 		{"the token", "Bearer " + testToken, 201},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := e.h.Handle(context.Background(), event(tt.forwarded))
+			resp, err := e.lambda(context.Background(), event(tt.forwarded))
 			if err != nil || resp.StatusCode != tt.want {
 				t.Errorf("= %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.want)
 			}

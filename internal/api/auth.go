@@ -17,7 +17,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
-// Who may call what (functions/api/README.md has the table):
+// Who may call what (README.md has the table):
 //   - the operator, holding the API token (Authorization: Bearer), may do
 //     everything;
 //   - whoever holds an upload's own secret (returned once, when the upload

@@ -1,0 +1,130 @@
+package system
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/hlsflow/hlsflow/internal/api"
+	"github.com/hlsflow/hlsflow/internal/hostguard"
+)
+
+// A listener on every interface (0.0.0.0 or [::]) lets a phone or another
+// computer on the same network use the system. The URLs the API hands out
+// (playback, presigned uploads, RTMP publish) then name this machine as
+// that client reached it, since "0.0.0.0" means nothing to the client.
+
+// OnEveryInterface reports whether addr (host:port) listens on every
+// interface.
+func OnEveryInterface(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || (ip != nil && ip.IsUnspecified())
+}
+
+// addressesByHost gives the API's addresses for a client that reached the
+// edge as host: a listener on every interface is named by the client's
+// name for this machine, one on a single address keeps it.
+func addressesByHost(c *Config) func(host string) api.Addresses {
+	return func(host string) api.Addresses {
+		name := host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			name = h
+		}
+		at := func(addr string) string {
+			if !OnEveryInterface(addr) {
+				return addr
+			}
+			_, port, _ := net.SplitHostPort(addr)
+			return net.JoinHostPort(name, port)
+		}
+		return api.Addresses{
+			PublicURL: "http://" + at(c.EdgeAddr),
+			S3:        "http://" + at(c.S3Addr),
+			RTMPURL:   "rtmp://" + at(c.RTMPAddr) + "/live",
+		}
+	}
+}
+
+// hostGuard accepts the Host names of this server: loopback ones, the
+// listeners' own hosts, the operator's extra names and, when the edge or
+// S3 listens on every interface, this machine's addresses and name.
+func hostGuard(c *Config) *hostguard.Guard {
+	return hostguard.New(hostguard.Config{
+		Hosts:      append([]string{c.EdgeAddr, c.S3Addr}, c.AllowHosts...),
+		Interfaces: OnEveryInterface(c.EdgeAddr) || OnEveryInterface(c.S3Addr),
+	})
+}
+
+// edgeOrigins are the origins the page may be loaded from, which the
+// uploads bucket's CORS rule lets PUT: the edge's port on each name the
+// Host guard accepts for it.
+func edgeOrigins(c *Config) []string {
+	edgeHost, port, err := net.SplitHostPort(c.EdgeAddr)
+	if err != nil {
+		return nil
+	}
+	names := []string{"127.0.0.1", "localhost", "::1"}
+	if ip := net.ParseIP(edgeHost); edgeHost != "" && (ip == nil || !ip.IsUnspecified()) {
+		names = append(names, edgeHost)
+	}
+	names = append(names, c.AllowHosts...)
+	if OnEveryInterface(c.EdgeAddr) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			short, _, _ := strings.Cut(name, ".")
+			names = append(names, name, short+".local")
+		}
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			// Browsers take no zone in a URL: link-local IPv6 is useless.
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !(ipn.IP.To4() == nil && ipn.IP.IsLinkLocalUnicast()) {
+				names = append(names, ipn.IP.String())
+			}
+		}
+	}
+	var origins []string
+	for _, n := range names {
+		o := "http://" + net.JoinHostPort(strings.ToLower(n), port)
+		if port == "80" {
+			o = "http://" + strings.ToLower(n)
+			if strings.Contains(n, ":") {
+				o = "http://[" + strings.ToLower(n) + "]"
+			}
+		}
+		if !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	return origins
+}
+
+// localAddr is addr as this machine's own clients dial it: a listener on
+// every interface is reached on loopback.
+func localAddr(addr string) string {
+	if !OnEveryInterface(addr) {
+		return addr
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if strings.Contains(host, ":") {
+		return net.JoinHostPort("::1", port)
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// pageOrigins gives, for a request for the page, the other origins it
+// uses: the edge's public URL and the S3 endpoint of presigned uploads, as
+// the API names them for that request.
+func pageOrigins(c *Config, byHost func(string) api.Addresses) func(*http.Request) []string {
+	return func(r *http.Request) []string {
+		if byHost != nil {
+			a := byHost(r.Host)
+			return []string{a.PublicURL, a.S3}
+		}
+		return []string{"http://" + c.EdgeAddr, "http://" + c.S3Addr}
+	}
+}

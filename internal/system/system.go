@@ -1,0 +1,278 @@
+// Package system is the composition root of the local system: S3 with its
+// bucket events and the Lambda Invoke API (internal/localcloud), the
+// functions in-process (transcode, encode, the API), the live ingest and
+// the edge with the page. `hlsflow up` runs it, and so do the tests that
+// need the whole system: New, Start, Wait, Close.
+package system
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/hlsflow/hlsflow/functions/encode"
+	"github.com/hlsflow/hlsflow/functions/transcode"
+	"github.com/hlsflow/hlsflow/internal/api"
+	"github.com/hlsflow/hlsflow/internal/apigw"
+	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/hostguard"
+	"github.com/hlsflow/hlsflow/internal/live/ingest"
+	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/web"
+)
+
+// StopGrace bounds how long running jobs and live streams may take to
+// finish when the system stops, before they are marked and cut off.
+const StopGrace = 30 * time.Second
+
+// Config is the local system: where it listens and keeps its state, who
+// may use it, and its parts' settings.
+type Config struct {
+	// DataDir holds S3's objects, the Lambda queue and the live work
+	// files; required. The caller keeps it private.
+	DataDir string
+	// Listen addresses, host:port; RTMP and UDP are off when empty. A
+	// listener on every interface (0.0.0.0, [::]) makes the API name this
+	// machine in the URLs it hands out as each client reached it.
+	S3Addr, EdgeAddr, RTMPAddr, UDPAddr string
+	AllowHosts                          []string     // other Host names the edge and S3 answer to (a tunnel's)
+	Region                              string       // default us-east-1
+	UploadsBucket, MediaBucket          string       // default uploads, media
+	AccessKey, SecretKey                string       // S3 and Lambda credentials; required
+	Keys                                *keys.Signer // stream keys for the API and the ingest; required
+	EdgeCacheBytes                      int64        // 0: edge.DefaultCacheBytes, negative: no cache
+	// Getenv gives the transcoder its settings as its Lambda reads them
+	// (X264_PRESET, LADDER_RUNGS…); nil reads none.
+	Getenv func(string) string
+	// API and Live are those parts' own settings (the token, limits;
+	// presets, UDP sources…); the system fills in what it wires (store,
+	// buckets, keys, addresses, log). A ByHost given in API is kept.
+	API  api.Config
+	Live ingest.Config
+	// Front, when set, wraps the edge's handler: what stands between
+	// viewers and the edge (the browser tests put CloudFront's rewriting).
+	Front   func(http.Handler) http.Handler
+	Verbose bool         // log every S3 request
+	Log     *slog.Logger // default slog.Default()
+}
+
+// System is the local system. Build it with New.
+type System struct {
+	cfg       Config
+	store     *store.Store
+	hosts     *hostguard.Guard
+	transcode *transcode.Handler
+	encode    *encode.Handler
+	api       lambda.Handler // the API as its Lambda runs it
+	live      *ingest.Service
+	edge      *edge.Edge
+
+	closers []func(context.Context) error // what Start started; stopped last first
+	cloud   *localcloud.Cloud
+	served  chan error // the edge server's end
+}
+
+// New checks cfg, applies its defaults and builds the parts; nothing
+// listens or runs before Start.
+func New(cfg Config) (*System, error) {
+	if cfg.DataDir == "" || cfg.S3Addr == "" || cfg.EdgeAddr == "" || cfg.AccessKey == "" || cfg.SecretKey == "" || cfg.Keys == nil {
+		return nil, errors.New("system: data dir, S3 and edge addresses, credentials and stream keys are required")
+	}
+	cfg.Region = cmp.Or(cfg.Region, localcloud.DefaultRegion)
+	cfg.UploadsBucket, cfg.MediaBucket = cmp.Or(cfg.UploadsBucket, "uploads"), cmp.Or(cfg.MediaBucket, "media")
+	if cfg.Getenv == nil {
+		cfg.Getenv = func(string) string { return "" }
+	}
+	// A recording should hold everything that was published, even when a
+	// busy machine leaves the encoder behind real time.
+	cfg.Live.DrainTimeout = cmp.Or(cfg.Live.DrainTimeout, 2*time.Minute)
+	cfg.Log = cmp.Or(cfg.Log, slog.Default())
+	s := &System{cfg: cfg, hosts: hostGuard(&cfg), served: make(chan error, 1)}
+
+	// This process's own clients reach S3 and the Invoke API on loopback.
+	awsCfg := aws.Config{Region: cfg.Region, BaseEndpoint: aws.String("http://" + localAddr(cfg.S3Addr)),
+		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")}
+	s.store = store.New(awsCfg)
+	s.transcode = transcode.New(s.store, cfg.MediaBucket, cfg.UploadsBucket)
+	s.transcode.Log = cfg.Log.With("function", "transcode")
+	if err := s.transcode.Configure(cfg.Getenv); err != nil {
+		return nil, fmt.Errorf("configure transcode: %w", err)
+	}
+	// Long videos fan out to "encode" through the Lambda Invoke API, as on
+	// AWS, in parallel up to the cores this machine has.
+	s.transcode.EncodeFunction = "encode"
+	s.transcode.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsCfg)}
+	s.transcode.Parallelism = runtime.NumCPU()
+	s.encode = encode.New(s.store)
+	s.encode.Log = cfg.Log.With("function", "encode")
+
+	apiCfg := cfg.API
+	apiCfg.Store, apiCfg.UploadsBucket, apiCfg.MediaBucket, apiCfg.Keys = s.store, cfg.UploadsBucket, cfg.MediaBucket, cfg.Keys
+	apiCfg.PublicURL, apiCfg.RTMPURL = "http://"+cfg.EdgeAddr, "rtmp://"+cfg.RTMPAddr+"/live"
+	if apiCfg.ByHost == nil && (OnEveryInterface(cfg.EdgeAddr) || OnEveryInterface(cfg.S3Addr) || OnEveryInterface(cfg.RTMPAddr)) {
+		apiCfg.ByHost = addressesByHost(&cfg)
+	}
+	apiH, err := api.New(apiCfg)
+	if err != nil {
+		return nil, fmt.Errorf("configure api: %w", err)
+	}
+	s.api = lambda.NewHandler(apigw.Serve(apiH))
+
+	liveCfg := cfg.Live
+	liveCfg.Bucket = cfg.MediaBucket
+	liveCfg.RTMPAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.UDPAddr
+	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
+	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest")}); err != nil {
+		return nil, err
+	}
+	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
+		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)),
+		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge")})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start starts the parts, each after what it needs. The edge's port is
+// claimed first, so a busy port fails fast with one line naming it; then
+// S3 and the functions, the live ingest, and the edge. When a part fails
+// to start, those started before are stopped again.
+func (s *System) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = s.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	cfg := &s.cfg
+	edgeLn, err := net.Listen("tcp", cfg.EdgeAddr)
+	if err != nil {
+		return listenError(cfg.EdgeAddr, err)
+	}
+	s.push("edge port", 0, func(context.Context) error { edgeLn.Close(); return nil })
+
+	s.cloud, err = localcloud.Start(ctx, localcloud.Config{
+		DataDir: cfg.DataDir, S3Addr: cfg.S3Addr, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
+		Buckets:     []string{cfg.UploadsBucket, cfg.MediaBucket},
+		Concurrency: max(1, runtime.NumCPU()/2), // each job runs a multi-threaded ffmpeg
+		Functions: map[string]localcloud.Function{
+			"transcode": {Handler: lambda.NewHandler(s.transcode.Handle), Timeout: 15 * time.Minute},
+			"api":       {Handler: s.api, Timeout: 30 * time.Second},
+			"encode":    {Handler: lambda.NewHandler(s.encode.Handle), Timeout: 15 * time.Minute},
+		},
+		Notifications: []localcloud.Notification{
+			{Bucket: cfg.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
+		},
+		Logger: cfg.Log.With("part", "localcloud"), Verbose: cfg.Verbose,
+		Hosts: s.hosts, BrowserOrigins: edgeOrigins(cfg),
+	})
+	if err != nil {
+		return err
+	}
+	s.push("local cloud", StopGrace, s.cloud.Close)
+	// Browsers upload straight to the uploads bucket, as on AWS.
+	if err := s.store.AllowBrowserUploads(ctx, cfg.UploadsBucket, edgeOrigins(cfg)); err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "live"), 0o700); err != nil {
+		return fmt.Errorf("create live work dir: %w", err)
+	}
+	if err := s.live.Start(ctx); err != nil {
+		return err
+	}
+	s.push("live ingest", StopGrace, s.live.Close)
+
+	var h http.Handler = s.edge
+	if cfg.Front != nil {
+		h = cfg.Front(h)
+	}
+	// Idle keep-alive connections (players, browsers) are closed after a
+	// while, as a CDN does, so they cannot pile up.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { s.served <- srv.Serve(edgeLn) }() // until Shutdown
+	s.push("edge", 5*time.Second, func(ctx context.Context) error {
+		// Responses still under way then (a player's download) are cut off.
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		return nil
+	})
+	return nil
+}
+
+// Wait returns nil when ctx ends, or the error of a part that stopped on
+// its own (the edge server, S3). Call it after a successful Start, before
+// Close.
+func (s *System) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.served:
+		return fmt.Errorf("edge: %w", err)
+	case <-s.cloud.Stopped():
+		return fmt.Errorf("local cloud stopped: %w", s.cloud.Err())
+	}
+}
+
+// Close stops what Start started, the last started first, each part
+// within its grace: the edge stops taking requests, live streams end and
+// are recorded, running jobs finish and S3 stops. It returns every part's
+// error, each naming its part.
+func (s *System) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i](ctx))
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// Store is the system's own S3 client (on loopback, with its credentials).
+func (s *System) Store() *store.Store { return s.store }
+
+// push adds to the closer stack a part that close stops within grace (0:
+// no bound but the caller's).
+func (s *System) push(part string, grace time.Duration, close func(context.Context) error) {
+	s.closers = append(s.closers, func(ctx context.Context) error {
+		if grace > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, grace)
+			defer cancel()
+		}
+		if err := close(ctx); err != nil {
+			return fmt.Errorf("stop %s: %w", part, err)
+		}
+		return nil
+	})
+}
+
+// listenError names the address and the plain cause: "listen
+// 127.0.0.1:8080: address already in use".
+func listenError(addr string, err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Err == nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	cause := op.Err
+	var se *os.SyscallError
+	if errors.As(cause, &se) {
+		cause = se.Err
+	}
+	return fmt.Errorf("listen %s: %v", addr, cause)
+}
