@@ -32,7 +32,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hlsflow/hlsflow/functions/api"
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
@@ -40,6 +39,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
+	"github.com/hlsflow/hlsflow/internal/vod"
 	"github.com/hlsflow/hlsflow/web"
 	"github.com/hlsflow/hlsflow/web/webtest"
 )
@@ -151,11 +151,12 @@ func newSystem(t *testing.T, opt options) *system {
 	})
 	sys.url = srv.URL
 
-	tc := transcode.New(sys.store, sys.media, sys.uploads)
-	tc.Preset = "ultrafast"
-	tc.Ladder = media.LadderOptions{SegmentSeconds: 2, MaxRungs: 2}
-	tc.ProgressEvery = 500 * time.Millisecond
-	tc.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	tc, err := vod.New(vod.Config{MediaBucket: sys.media, UploadsBucket: sys.uploads, Preset: "ultrafast",
+		Ladder: media.LadderOptions{SegmentSeconds: 2, MaxRungs: 2}, ProgressEvery: 500 * time.Millisecond},
+		vod.Deps{Store: sys.store, Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -168,7 +169,7 @@ func newSystem(t *testing.T, opt options) *system {
 
 // dispatch stands in for the local cloud's S3 event dispatcher: it hands
 // every new object of the uploads bucket to the transcode handler.
-func dispatch(ctx context.Context, t *testing.T, sys *system, tc *transcode.Handler) {
+func dispatch(ctx context.Context, t *testing.T, sys *system, tc *vod.Pipeline) {
 	seen := map[string]bool{}
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()

@@ -23,8 +23,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/hlsflow/hlsflow/functions/api"
-	"github.com/hlsflow/hlsflow/functions/encode"
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
@@ -32,6 +30,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/vod"
 	"github.com/hlsflow/hlsflow/web"
 )
 
@@ -108,20 +107,21 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 	st := store.New(awsCfg)
 	hosts := hostGuard(&c, allow)
-	th := transcode.New(st, c.MediaBucket, c.UploadsBucket)
-	th.Log = log.With("function", "transcode")
-	if err := th.Configure(env.Getenv); err != nil {
+	vodCfg, err := vod.ConfigFromEnv(env.Getenv)
+	if err != nil {
 		return fmt.Errorf("configure transcode: %w", err)
 	}
+	vodCfg.MediaBucket, vodCfg.UploadsBucket = c.MediaBucket, c.UploadsBucket
 	// Long videos fan out to "encode" through the Lambda Invoke API on the
 	// S3 port, with the SDK's Lambda client as on AWS, in parallel up to the
 	// cores this machine has (on AWS the account's concurrency is the limit).
-	th.EncodeFunction = "encode"
-	th.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsCfg)}
-	th.Parallelism = runtime.NumCPU()
-
-	eh := encode.New(st)
-	eh.Log = log.With("function", "encode")
+	vodCfg.Parallelism = runtime.NumCPU()
+	th, err := vod.New(vodCfg, vod.Deps{Store: st, Log: log.With("function", "transcode"),
+		Chunks: vod.LambdaEncoder{Client: lambdasvc.NewFromConfig(awsCfg), Function: "encode"}})
+	if err != nil {
+		return fmt.Errorf("configure transcode: %w", err)
+	}
+	eh := vod.NewWorker(vodCfg, vod.Deps{Store: st, Log: log.With("function", "encode")})
 
 	signer, err := signerFor(data)
 	if err != nil {
@@ -155,7 +155,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Functions: map[string]localcloud.Function{
 			"transcode": {Handler: lambda.NewHandler(th.Handle), Timeout: 15 * time.Minute},
 			"api":       {Handler: lambda.NewHandler(apiH.Handle), Timeout: 30 * time.Second},
-			"encode":    {Handler: lambda.NewHandler(eh.Handle), Timeout: 15 * time.Minute},
+			"encode":    {Handler: lambda.NewHandler(eh.EncodeChunk), Timeout: 15 * time.Minute},
 		},
 		Notifications: []localcloud.Notification{
 			{Bucket: c.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
