@@ -143,3 +143,15 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// The tracker never blocks an encoder, however slow its writes: report
+// keeps only the newest progress not yet taken.
+func TestTrackerReportNeverBlocks(t *testing.T) {
+	tr := &tracker{progress: make(chan float64, 1)}
+	for _, p := range []float64{0.1, 0.2, 0.3} {
+		tr.report(p) // nobody takes them
+	}
+	if got := <-tr.progress; got != 0.3 {
+		t.Errorf("the tracker would get %v, want the newest progress, 0.3", got)
+	}
+}
