@@ -121,6 +121,11 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 		}
+		// A Lambda is only its wiring: what it does lives under internal/,
+		// where hlsflow up and the tests use it too.
+		if strings.HasPrefix(pkg, "functions/") && !strings.HasSuffix(pkg, "/bootstrap") {
+			t.Errorf("%s: functions/ holds only Lambda bootstraps; move its code under internal/", pkg)
+		}
 		if !strings.HasPrefix(pkg, "internal/") {
 			continue
 		}

@@ -1,8 +1,8 @@
-# chunk: parallel chunked encoding (functions/encode, the fan-out in
-# functions/transcode, chunk planning in internal/chunk). `make bench-chunk`
-# encodes 01 looped to about a minute (720p, production preset and ladder)
-# with 1 worker and with N = cores workers through the Invoke API, and
-# prints parallel_wall_vs_ideal (target <= 1.2), parallel_cpu_vs_single
+# chunk: parallel chunked encoding (internal/vod's fan-out and Worker, the
+# encode Lambda in functions/encode, chunk planning in internal/chunk).
+# `make bench-chunk` encodes 01 looped to about a minute (720p, production
+# preset and ladder) with 1 worker and with N = cores workers through the
+# Invoke API, and prints parallel_wall_vs_ideal (target <= 1.2), parallel_cpu_vs_single
 # (target <= 1.1), first_playable_s (target <= 10) and
 # cost_per_source_minute_usd next to MediaConvert's price (see
 # functions/encode/README.md for the formula and prices).
@@ -12,7 +12,7 @@ BENCH_TARGETS += bench-chunk
 .PHONY: bench-chunk test-chunk
 
 bench-chunk: ## chunked encoding: 1 vs N workers, first playable, cost per minute
-	$(GO) test -run '^$$' -bench '^BenchmarkChunked$$' -benchtime 1x -count 1 -timeout 30m ./functions/encode
+	$(GO) test -run '^$$' -bench '^BenchmarkChunked$$' -benchtime 1x -count 1 -timeout 30m ./internal/vod
 
-test-chunk: ## only the chunked-encoding tests (encode function, planning)
-	$(GO) test -race -timeout 15m ./internal/chunk/... ./functions/encode/...
+test-chunk: ## only the chunked-encoding tests (fan-out, Worker, planning)
+	$(GO) test -race -timeout 15m -run 'Chunk|Progressive|Redelivered|BadRequests|BrowserPlaysAcrossJoins' ./internal/chunk/... ./internal/vod/...

@@ -23,7 +23,7 @@ type Options struct {
 	Revision string
 }
 
-// VideoArgs are the ffmpeg arguments (encoder.Args) that encode chunk c of every video rung of l into
+// VideoJob is the encode of chunk c of every video rung of l into
 // OutDir/{rung}/seg_[REV_]NNNNN.ts and OutDir/{rung}/index.m3u8. What
 // makes chunks join seamlessly:
 //   - the input span starts at c.Start (a fast seek that, since the video
@@ -34,21 +34,20 @@ type Options struct {
 //   - the time offset continues the timeline (plus TimeBase), so no
 //     EXT-X-DISCONTINUITY is needed;
 //   - the start number continues the segment numbers.
-func VideoArgs(src *media.Source, l media.Ladder, c Chunk, opt Options) []string {
+func VideoJob(src *media.Source, l media.Ladder, c Chunk, opt Options) encoder.Job {
 	l.Audio = nil
 	j := job(src, l, opt, TimeBase+c.Start)
 	j.Input.Start, j.Input.Duration, j.Output.StartNumber = c.Start, c.Duration, c.FirstSegment
-	return encoder.Args(j)
+	return j
 }
 
-// AudioArgs are the ffmpeg arguments that encode the whole audio rendition into
+// AudioJob is the encode of the whole audio rendition into
 // OutDir/{l.Audio.Name}/ on the same timeline as the video chunks. Audio
 // is never chunked: AAC frames do not fall on segment boundaries and each
-// encode would restart with priming samples, which is audible. Both return
-// nil when there is nothing to encode.
-func AudioArgs(src *media.Source, l media.Ladder, opt Options) []string {
+// encode would restart with priming samples, which is audible.
+func AudioJob(src *media.Source, l media.Ladder, opt Options) encoder.Job {
 	l.Video = nil
-	return encoder.Args(job(src, l, opt, TimeBase))
+	return job(src, l, opt, TimeBase)
 }
 
 func job(src *media.Source, l media.Ladder, opt Options, offset float64) encoder.Job {

@@ -1,8 +1,8 @@
 // Package chunk plans how a long video is split for parallel encoding and
-// defines the work order between functions/transcode (which fans out) and
-// functions/encode (which encodes one piece): the request, the response and
-// the ffmpeg arguments that make independently encoded chunks join
-// seamlessly in MPEG-TS.
+// defines the work order between internal/vod's fan-out and the Worker
+// that encodes one piece (the encode Lambda): the request, the response
+// and the encodes that make independently encoded chunks join seamlessly
+// in MPEG-TS.
 package chunk
 
 import (
@@ -11,7 +11,7 @@ import (
 )
 
 // Chunk is a span of the source made of whole segments, encoded by one
-// invocation of functions/encode.
+// Worker call (one encode Lambda invocation).
 type Chunk struct {
 	Index        int     `json:"index"`
 	Start        float64 `json:"start"`        // seconds into the source, a multiple of the segment length

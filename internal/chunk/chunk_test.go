@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/media"
 )
 
@@ -57,7 +58,7 @@ func TestSeconds(t *testing.T) {
 	}
 }
 
-func TestVideoArgsContinueTheTimeline(t *testing.T) {
+func TestVideoJobContinuesTheTimeline(t *testing.T) {
 	src := &media.Source{Demuxer: "mov", Duration: 24, Video: &media.Video{Index: 0, FPS: 25, Width: 854, Height: 480, CodedWidth: 854, CodedHeight: 480}}
 	l := media.Ladder{SegmentSeconds: 4, Video: []media.Rung{
 		{Name: "480p", Width: 854, Height: 480, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "high", Level: "3.1"},
@@ -76,7 +77,7 @@ func TestVideoArgsContinueTheTimeline(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := VideoArgs(src, l, c.c, Options{Input: "https://s3/x?sig", OutDir: "/w"})
+			a := encoder.Args(VideoJob(src, l, c.c, Options{Input: "https://s3/x?sig", OutDir: "/w"}))
 			joined := " " + strings.Join(a, " ") + " "
 			for _, w := range append(c.want, "-format_whitelist mov -max_pixels 597056 -f mov", "-protocol_whitelist http,https,tcp,tls",
 				"-force_key_frames expr:gte(t,n_forced*4)") {
@@ -94,7 +95,7 @@ func TestVideoArgsContinueTheTimeline(t *testing.T) {
 			}
 		})
 	}
-	if VideoArgs(&media.Source{}, l, Chunk{}, Options{}) != nil {
-		t.Error("VideoArgs without a video stream is not nil")
+	if encoder.Args(VideoJob(&media.Source{}, l, Chunk{}, Options{})) != nil {
+		t.Error("the arguments of a chunk without a video stream are not nil")
 	}
 }

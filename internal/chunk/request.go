@@ -8,9 +8,9 @@ const (
 	KindAudio = "audio" // the whole audio rendition, once
 )
 
-// Request is the payload functions/transcode sends to functions/encode
-// through the Lambda Invoke API (JSON). The encode function trusts it as
-// coming from transcode: the source was probed and the ladder planned.
+// Request is the payload the fan-out sends to a Worker, through the
+// Lambda Invoke API (JSON) or in-process. The Worker checks the names in
+// it but otherwise trusts it: the source was probed and the ladder planned.
 type Request struct {
 	Kind        string       `json:"kind"`
 	ID          string       `json:"id"`     // video id, for logs
@@ -39,4 +39,7 @@ type Segment struct {
 type Response struct {
 	Renditions map[string][]Segment `json:"renditions"` // by rung name ("720p", "audio")
 	Seconds    float64              `json:"seconds"`    // wall time of ffmpeg
+	// Codecs holds the RFC 6381 codecs of each video rung as encoded (read
+	// from its first segment), for the master; best effort.
+	Codecs map[string]string `json:"codecs,omitempty"`
 }

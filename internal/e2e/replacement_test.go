@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/testenv"
+	"github.com/hlsflow/hlsflow/internal/vod"
 )
 
 // TestReplacementPlaysThroughout uploads a video, then a longer one under
@@ -90,7 +90,7 @@ func TestReplacementPlaysThroughout(t *testing.T) {
 	}
 	// Right after the switch, a player that got the old master from a
 	// cache still finds the old version's files.
-	if time.Since(readyAt) < transcode.DefaultRetireAfter/2 {
+	if time.Since(readyAt) < vod.DefaultRetireAfter/2 {
 		for k := range oldSegs {
 			if _, err := sys.Store().Head(ctx, sys.MediaBucket, k); err != nil {
 				t.Errorf("%s of the old version deleted at the switch: %v", k, err)
@@ -267,10 +267,10 @@ func waitMasterChange(t *testing.T, id string, old []byte) []byte {
 
 // waitGone waits until none of the old version's revisioned files (old
 // keys, as listed when it played) is left in the bucket, which the
-// transcoder does transcode.DefaultRetireAfter after the switch.
+// transcoder does vod.DefaultRetireAfter after the switch.
 func waitGone(t *testing.T, id string, oldKeys []string, readyAt time.Time) {
 	t.Helper()
-	deadline := readyAt.Add(transcode.DefaultRetireAfter + time.Minute)
+	deadline := readyAt.Add(vod.DefaultRetireAfter + time.Minute)
 	for {
 		left := map[string]bool{}
 		for _, k := range bucketKeys(t, id) {

@@ -23,8 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/hlsflow/hlsflow/functions/encode"
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
@@ -33,6 +31,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/vod"
 	"github.com/hlsflow/hlsflow/web"
 )
 
@@ -76,8 +75,8 @@ type System struct {
 	cfg       Config
 	store     *store.Store
 	hosts     *hostguard.Guard
-	transcode *transcode.Handler
-	encode    *encode.Handler
+	transcode *vod.Pipeline
+	encode    *vod.Worker
 	api       lambda.Handler // the API as its Lambda runs it
 	live      *ingest.Service
 	edge      *edge.Edge
@@ -108,18 +107,20 @@ func New(cfg Config) (*System, error) {
 	awsCfg := aws.Config{Region: cfg.Region, BaseEndpoint: aws.String("http://" + localAddr(cfg.S3Addr)),
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")}
 	s.store = store.New(awsCfg)
-	s.transcode = transcode.New(s.store, cfg.MediaBucket, cfg.UploadsBucket)
-	s.transcode.Log = cfg.Log.With("function", "transcode")
-	if err := s.transcode.Configure(cfg.Getenv); err != nil {
+	vodCfg, err := vod.ConfigFromEnv(cfg.Getenv)
+	if err != nil {
 		return nil, fmt.Errorf("configure transcode: %w", err)
 	}
+	vodCfg.MediaBucket, vodCfg.UploadsBucket = cfg.MediaBucket, cfg.UploadsBucket
 	// Long videos fan out to "encode" through the Lambda Invoke API, as on
 	// AWS, in parallel up to the cores this machine has.
-	s.transcode.EncodeFunction = "encode"
-	s.transcode.Invoker = transcode.LambdaInvoker{Client: lambdasvc.NewFromConfig(awsCfg)}
-	s.transcode.Parallelism = runtime.NumCPU()
-	s.encode = encode.New(s.store)
-	s.encode.Log = cfg.Log.With("function", "encode")
+	vodCfg.Parallelism = runtime.NumCPU()
+	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"),
+		Chunks: vod.LambdaEncoder{Client: lambdasvc.NewFromConfig(awsCfg), Function: "encode"}})
+	if err != nil {
+		return nil, fmt.Errorf("configure transcode: %w", err)
+	}
+	s.encode = vod.NewWorker(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "encode")})
 
 	apiCfg := cfg.API
 	apiCfg.Store, apiCfg.UploadsBucket, apiCfg.MediaBucket, apiCfg.Keys = s.store, cfg.UploadsBucket, cfg.MediaBucket, cfg.Keys
@@ -173,7 +174,7 @@ func (s *System) Start(ctx context.Context) (err error) {
 		Functions: map[string]localcloud.Function{
 			"transcode": {Handler: lambda.NewHandler(s.transcode.Handle), Timeout: 15 * time.Minute},
 			"api":       {Handler: s.api, Timeout: 30 * time.Second},
-			"encode":    {Handler: lambda.NewHandler(s.encode.Handle), Timeout: 15 * time.Minute},
+			"encode":    {Handler: lambda.NewHandler(s.encode.EncodeChunk), Timeout: 15 * time.Minute},
 		},
 		Notifications: []localcloud.Notification{
 			{Bucket: cfg.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},

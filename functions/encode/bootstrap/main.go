@@ -1,5 +1,7 @@
-// Command bootstrap is the encode Lambda: it wires the environment to
-// encode.Handler. Build with -tags lambda.norpc for provided.al2023.
+// Command bootstrap is the encode Lambda: one chunk.Request (invoked by
+// the transcode Lambda's fan-out) handed to vod.Worker. It only wires the
+// environment and the clients. Build with -tags lambda.norpc for
+// provided.al2023.
 package main
 
 import (
@@ -9,19 +11,21 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/hlsflow/hlsflow/functions/encode"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/vod"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	cfg, err := vod.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		log.Error("start", "err", err)
+		os.Exit(1)
+	}
 	st, err := store.FromEnv(context.Background())
 	if err != nil {
 		log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	h := encode.New(st)
-	h.Log = log
-	h.TmpDir = os.Getenv("TMPDIR")
-	lambda.Start(h.Handle)
+	lambda.Start(vod.NewWorker(cfg, vod.Deps{Store: st, Log: log}).EncodeChunk)
 }

@@ -1,5 +1,7 @@
-// Command bootstrap is the transcode Lambda: it wires the environment to
-// transcode.Handler. Build with -tags lambda.norpc for provided.al2023.
+// Command bootstrap is the transcode Lambda: S3 ObjectCreated events of
+// the uploads bucket, handed to vod.Pipeline. It only wires the
+// environment and the clients. Build with -tags lambda.norpc for
+// provided.al2023.
 package main
 
 import (
@@ -10,32 +12,35 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/vod"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := store.LoadConfig(context.Background())
+	p, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	mediaBucket := os.Getenv("MEDIA_BUCKET")
-	if mediaBucket == "" {
-		log.Error("start: MEDIA_BUCKET is not set")
-		os.Exit(1)
+	lambda.Start(p.Handle)
+}
+
+func build(ctx context.Context, log *slog.Logger) (*vod.Pipeline, error) {
+	cfg, err := vod.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
 	}
-	h := transcode.New(store.New(cfg), mediaBucket, os.Getenv("UPLOADS_BUCKET"))
-	h.Log = log
-	if err := h.Configure(os.Getenv); err != nil {
-		log.Error("start", "err", err)
-		os.Exit(1)
+	awsCfg, err := store.LoadConfig(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if h.EncodeFunction != "" {
-		// The same config as the store, so AWS_ENDPOINT_URL reaches the
-		// local cloud's Invoke API too.
-		h.Invoker = transcode.LambdaInvoker{Client: awslambda.NewFromConfig(cfg)}
+	deps := vod.Deps{Store: store.New(awsCfg), Log: log}
+	if fn := os.Getenv("ENCODE_FUNCTION"); fn != "" {
+		// Long sources fan out to the encode function. The same config as
+		// the store, so AWS_ENDPOINT_URL reaches the local cloud's Invoke
+		// API too.
+		deps.Chunks = vod.LambdaEncoder{Client: awslambda.NewFromConfig(awsCfg), Function: fn}
 	}
-	lambda.Start(h.Handle)
+	return vod.New(cfg, deps)
 }

@@ -1,10 +1,9 @@
-package transcode
+package vod
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -61,46 +60,36 @@ func inProgress(prev *catalog.Status, src catalog.Upload) bool {
 	return prev.State == catalog.StateProcessing && prev.Source == src
 }
 
-// setProgress records the progress of the work in st: the replacement's
-// when there is one (the video's own stays that of what plays), and says
-// whether it changed.
-func setProgress(st *catalog.Status, p float64) bool {
-	at := &st.Progress
-	if st.Replacement != nil {
-		at = &st.Replacement.Progress
-	}
-	if *at == p {
-		return false
-	}
-	*at = p
-	return true
-}
-
-// current returns errSuperseded when the upload at src's key is no longer
-// src, so a job never switches the master to an upload already replaced.
-// An upload deleted since is still the newest: its video is kept.
-func (h *Handler) current(ctx context.Context, src catalog.Source) error {
-	info, err := h.Store.Head(ctx, src.Bucket, src.Key)
+// newer returns the revision of the upload now at the job's key if it is
+// no longer the job's upload, else "". An upload deleted since is still
+// the newest: its video is kept.
+func (j *job) newer(ctx context.Context) (string, error) {
+	info, err := j.store.Head(ctx, j.src.Bucket, j.src.Key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil
+		return "", nil
 	case err != nil:
-		return err
-	case strings.Trim(info.ETag, `"`) != src.ETag || info.Size != src.Size:
-		return errSuperseded
+		return "", err
+	case uploadOf(info) != j.src.Upload:
+		return uploadOf(info).Revision(), nil
 	}
-	return nil
+	return "", nil
+}
+
+// uploadOf is the Upload an object's HEAD describes.
+func uploadOf(info store.Info) catalog.Upload {
+	return catalog.Upload{Size: info.Size, ETag: strings.Trim(info.ETag, `"`)}
 }
 
 // playing returns the revisions whose files must stay: the one status.json
 // says plays, and whatever master.m3u8 names (the master is the truth of
 // what players load, even if status.json could not be updated after it).
-func (h *Handler) playing(ctx context.Context, id string, st *catalog.Status) (map[string]bool, error) {
+func (p *Pipeline) playing(ctx context.Context, id string, st *catalog.Status) (map[string]bool, error) {
 	revs := map[string]bool{}
 	if st != nil && st.State == catalog.StateReady {
 		revs[st.Source.Revision()] = true
 	}
-	b, err := h.Store.GetBytes(ctx, h.MediaBucket, catalog.MasterKey(id))
+	b, err := p.store.GetBytes(ctx, p.cfg.MediaBucket, catalog.MasterKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return revs, nil
 	}
@@ -124,46 +113,47 @@ func (h *Handler) playing(ctx context.Context, id string, st *catalog.Status) (m
 // sweepAttempts deletes the outputs of every revision but those playing:
 // a replacement's partial files (before it starts again, or after it
 // failed) and what crashed attempts left.
-func (h *Handler) sweepAttempts(ctx context.Context, id string, st *catalog.Status) error {
-	keep, err := h.playing(ctx, id, st)
+func (p *Pipeline) sweepAttempts(ctx context.Context, id string, st *catalog.Status) error {
+	keep, err := p.playing(ctx, id, st)
 	if err != nil {
 		return err
 	}
-	return h.sweep(ctx, id, func(_, rev string) bool { return rev != "" && !keep[rev] })
+	return p.sweep(ctx, id, func(_, rev string) bool { return rev != "" && !keep[rev] })
 }
 
-// sweep deletes the video's outputs for which drop(key, revision) is true;
-// status.json and master.m3u8 are never deleted.
-func (h *Handler) sweep(ctx context.Context, id string, drop func(key, rev string) bool) error {
-	keys, err := h.Store.List(ctx, h.MediaBucket, catalog.Prefix(id))
+// sweep deletes the video's outputs for which drop(key, revision) is
+// true, never status.json. The master has no revision: only clean drops
+// it, and retire keeps the new version's.
+func (p *Pipeline) sweep(ctx context.Context, id string, drop func(key, rev string) bool) error {
+	keys, err := p.store.List(ctx, p.cfg.MediaBucket, catalog.Prefix(id))
 	if err != nil {
 		return err
 	}
 	var del []string
 	for _, k := range keys {
-		if k != catalog.StatusKey(id) && k != catalog.MasterKey(id) && drop(k, catalog.RevisionOf(k)) {
+		if k != catalog.StatusKey(id) && drop(k, catalog.RevisionOf(k)) {
 			del = append(del, k)
 		}
 	}
 	if len(del) == 0 {
 		return nil
 	}
-	return h.Store.DeleteKeys(ctx, h.MediaBucket, del)
+	return p.store.DeleteKeys(ctx, p.cfg.MediaBucket, del)
 }
 
 // abandon ends a superseded job: its own files go, status.json and the
 // master are left to the newer upload's job.
-func (h *Handler) abandon(ctx context.Context, log *slog.Logger, id string, src catalog.Source) error {
+func (j *job) abandon(ctx context.Context) error {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTime)
 	defer cancel()
-	log.Info("superseded by a newer upload; its outputs are removed", "etag", src.ETag)
-	keep, err := h.playing(bctx, id, nil)
+	j.log.Info("superseded by a newer upload; its outputs are removed", "etag", j.src.ETag)
+	keep, err := j.playing(bctx, j.id, nil)
 	if err != nil {
-		return fmt.Errorf("transcode %s: %w", id, err)
+		return fmt.Errorf("transcode %s: %w", j.id, err)
 	}
-	rev := src.Revision()
-	if err := h.sweep(bctx, id, func(_, r string) bool { return r == rev && !keep[r] }); err != nil {
-		return fmt.Errorf("transcode %s: clean up: %w", id, err)
+	rev := j.src.Revision()
+	if err := j.sweep(bctx, j.id, func(_, r string) bool { return r == rev && !keep[r] }); err != nil {
+		return fmt.Errorf("transcode %s: clean up: %w", j.id, err)
 	}
 	return nil
 }
@@ -172,28 +162,24 @@ func (h *Handler) abandon(ctx context.Context, log *slog.Logger, id string, src 
 // master res was made with: the moment players switch to the new version.
 // Not if the upload was overwritten since (errSuperseded): the newer
 // upload's job publishes.
-func (h *Handler) publishMaster(ctx context.Context, id string, src catalog.Source, res *result) error {
-	if err := h.current(ctx, src); err != nil {
+func (j *job) publishMaster(ctx context.Context, res *result) error {
+	switch newer, err := j.newer(ctx); {
+	case err != nil:
 		return err
+	case newer != "":
+		return errSuperseded
 	}
 	for key, body := range res.stable {
-		if err := h.Store.PutBytes(ctx, h.MediaBucket, key, body, store.For(key)); err != nil {
+		if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, body, store.For(key)); err != nil {
 			return err
 		}
 	}
-	key := catalog.MasterKey(id)
-	if err := h.Store.PutBytes(ctx, h.MediaBucket, key, res.master, store.For(key)); err != nil {
+	key := catalog.MasterKey(j.id)
+	if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, res.master, store.For(key)); err != nil {
 		return err
 	}
 	res.keys[key] = true
 	return nil
-}
-
-func (h *Handler) retireAfter() time.Duration {
-	if h.RetireAfter == 0 {
-		return DefaultRetireAfter
-	}
-	return max(h.RetireAfter, 0)
 }
 
 // retire deletes, RetireAfter after the switch, what the replaced version
@@ -202,8 +188,8 @@ func (h *Handler) retireAfter() time.Duration {
 // is near its deadline or cancelled. A newer upload being processed by
 // then keeps its files. Failures are logged: the new video is ready, and
 // the next replacement sweeps what is left.
-func (h *Handler) retire(ctx context.Context, log *slog.Logger, id string, src catalog.Source, keep map[string]bool) {
-	wait := h.retireAfter()
+func (j *job) retire(ctx context.Context, keep map[string]bool) {
+	wait := j.cfg.RetireAfter
 	if d, ok := ctx.Deadline(); ok {
 		wait = min(wait, time.Until(d)-bookkeepingTime)
 	}
@@ -217,16 +203,12 @@ func (h *Handler) retire(ctx context.Context, log *slog.Logger, id string, src c
 	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTime)
 	defer cancel()
-	newer := ""
-	info, err := h.Store.Head(bctx, src.Bucket, src.Key)
-	switch {
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		log.Warn("the replaced version's files are kept", "err", err)
+	newer, err := j.newer(bctx)
+	if err != nil {
+		j.log.Warn("the replaced version's files are kept", "err", err)
 		return
-	case err == nil && (strings.Trim(info.ETag, `"`) != src.ETag || info.Size != src.Size):
-		newer = catalog.Upload{ETag: strings.Trim(info.ETag, `"`), Size: info.Size}.Revision()
 	}
-	err = h.sweep(bctx, id, func(k, rev string) bool {
+	err = j.sweep(bctx, j.id, func(k, rev string) bool {
 		switch {
 		case keep[k]:
 			return false
@@ -238,8 +220,8 @@ func (h *Handler) retire(ctx context.Context, log *slog.Logger, id string, src c
 		return rev != newer
 	})
 	if err != nil {
-		log.Warn("delete the replaced version", "err", err)
+		j.log.Warn("delete the replaced version", "err", err)
 		return
 	}
-	log.Info("replaced version deleted", "after", wait.Round(time.Millisecond))
+	j.log.Info("replaced version deleted", "after", wait.Round(time.Millisecond))
 }

@@ -1,4 +1,4 @@
-package encode_test
+package vod
 
 import (
 	"context"
@@ -17,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/hlsflow/hlsflow/functions/encode"
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/localcloud/invokeapi"
 	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
@@ -26,36 +24,47 @@ import (
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
-// The test S3 runs in a child process (internal/testenv); the Invoke API
-// is the local cloud's own (invokeapi over a lambdas.Runtime, SigV4
-// checked) on an httptest server, with "encode" registered through
-// lambda.NewHandler so requests and responses go through Lambda's JSON
-// serialisation, and called with the SDK's Lambda client. (Not
-// localcloud.Start in this process: versitygw's event webhook races with
-// its own request contexts under -race.)
+// The chunked tests (chunked_test.go, progressive_test.go) run the fan-out
+// through the Lambda Invoke API, as on AWS. The test S3 runs in a child
+// process (internal/testenv); the Invoke API is the local cloud's own
+// (invokeapi over a lambdas.Runtime, SigV4 checked) on an httptest
+// server, with "encode" registered through lambda.NewHandler so requests
+// and responses go through Lambda's JSON serialisation, and called with
+// LambdaEncoder. (Not localcloud.Start in this process: versitygw's event
+// webhook races with its own request contexts under -race.)
 var (
 	st      *store.Store
-	encoder *encode.Handler
-	invoker transcode.Invoker
+	worker  *Worker
+	chunks  ChunkEncoder
 	faults  = &faultPlan{}
 	srcPath string // a 24 s 854x480 source, looped from testdata/media
 	quiet   = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	setupOnce sync.Once
+	setupErr  error
 	cleanups  []func()
 )
 
-// setup starts S3 and the Invoke API on first use.
+// setup starts S3 and the Invoke API, and makes the source, on first use.
 func setup(t testing.TB) {
 	t.Helper()
 	env := testenv.S3(t)
 	setupOnce.Do(func() {
+		tmp, err := os.MkdirTemp("", "encode-test-")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		cleanups = append(cleanups, func() { os.RemoveAll(tmp) })
+		if srcPath, setupErr = makeSource(tmp); setupErr != nil {
+			return
+		}
 		fn := func(ctx context.Context, r chunk.Request) (*chunk.Response, error) {
 			faults.wait(ctx, r)
 			if err := faults.check(r); err != nil {
 				return nil, err
 			}
-			return encoder.Handle(ctx, r)
+			return worker.EncodeChunk(ctx, r)
 		}
 		rt := lambdas.New(lambdas.Config{
 			Functions: map[string]lambdas.Function{"encode": {Handler: lambda.NewHandler(fn), Timeout: 5 * time.Minute}},
@@ -68,12 +77,14 @@ func setup(t testing.TB) {
 			rt.Close(ctx)
 		})
 		st = env.Store
-		encoder = encode.New(st)
-		encoder.TmpDir, encoder.Log = os.TempDir(), quiet
+		worker = NewWorker(Config{}, Deps{Store: st, Log: quiet})
 		cfg := env.Config()
 		cfg.BaseEndpoint = aws.String(srv.URL)
-		invoker = transcode.LambdaInvoker{Client: awslambda.NewFromConfig(cfg)}
+		chunks = LambdaEncoder{Client: awslambda.NewFromConfig(cfg), Function: "encode"}
 	})
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
 }
 
 // faultPlan fails chosen encode attempts, as a crashed or killed Lambda
@@ -130,25 +141,15 @@ func (f *faultPlan) count() int {
 	return f.fired
 }
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "encode-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(benchChildEnv); spec != "" {
+		os.Exit(benchChild(spec))
 	}
-	defer os.RemoveAll(tmp)
-	if srcPath, err = makeSource(tmp); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	code := m.Run()
+	for _, c := range cleanups {
+		c()
 	}
-	defer func() {
-		for _, c := range cleanups {
-			c()
-		}
-	}()
-	return m.Run()
+	os.Exit(code)
 }
 
 // makeSource loops the 5.3 s Big Buck Bunny clip to 24 s at 854x480, so

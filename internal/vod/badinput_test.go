@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"context"
@@ -79,7 +79,7 @@ func TestBadInput(t *testing.T) {
 	tests := []struct {
 		name, key string
 		data      func(t *testing.T) []byte
-		limits    func(h *Handler)
+		limits    func(h *Pipeline)
 		wantErr   string // in status.json's error
 	}{
 		{name: "zero bytes", key: "empty.mp4", data: func(*testing.T) []byte { return nil }, wantErr: "the file is empty"},
@@ -105,7 +105,7 @@ func TestBadInput(t *testing.T) {
 			return ffmpegFile(t, "w.mp4", "-f", "lavfi", "-i", "color=s=8192x32:d=1:r=5", "-c:v", "libx264", "-preset", "ultrafast")
 		}, wantErr: "larger than"},
 		{name: "longer than the limit", key: "long.mp4", data: func(*testing.T) []byte { return src01 },
-			limits: func(h *Handler) { h.Limits.MaxDuration = 2 * time.Second }, wantErr: "longer than"},
+			limits: func(h *Pipeline) { h.cfg.Limits.MaxDuration = 2 * time.Second }, wantErr: "longer than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +127,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // checkFailed verifies the state a failed job must leave.
-func checkFailed(t *testing.T, h *Handler, st *store.Store, id, wantErr string) {
+func checkFailed(t *testing.T, h *Pipeline, st *store.Store, id, wantErr string) {
 	t.Helper()
 	s := readStatus(t, st, id)
 	if s.State != catalog.StateFailed || !strings.Contains(s.Error, wantErr) {
@@ -143,7 +143,7 @@ func checkFailed(t *testing.T, h *Handler, st *store.Store, id, wantErr string) 
 		t.Errorf("failed video left %v, want only its status.json", keys)
 	}
 	noChildren(t)
-	emptyDir(t, h.TmpDir)
+	emptyDir(t, h.cfg.TmpDir)
 	t.Logf("error for people: %s", s.Error)
 }
 
@@ -154,13 +154,13 @@ func TestDeadlineStopsFFmpeg(t *testing.T) {
 		t.Skip("runs ffmpeg")
 	}
 	h, env := newHandler(t)
-	h.Preset = "medium" // slow enough that 70 s of video cannot finish
-	h.Margin = 4 * time.Second
+	h.cfg.Preset = "medium" // slow enough that 70 s of video cannot finish
+	h.cfg.Margin = 4 * time.Second
 	key := t.Name() + "/tears.webm"
 	uploadFile(t, env.Store, key, testenv.Media(t, "08_tears_of_steel_vp8_vorbis.webm"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	h.ProgressEvery = 500 * time.Millisecond
+	h.cfg.ProgressEvery = 500 * time.Millisecond
 	// Watch status.json while it runs: progress must be published.
 	stopWatch, seen := make(chan struct{}), make(chan float64)
 	go func() {
@@ -200,14 +200,16 @@ func TestStoreDownIsRetried(t *testing.T) {
 	l.Close()
 	cfg := env.Config()
 	cfg.BaseEndpoint = &dead
-	h := New(store.New(cfg), testenv.BucketMedia, testenv.BucketUploads)
-	h.TmpDir = t.TempDir()
+	h, err := New(Config{MediaBucket: testenv.BucketMedia, UploadsBucket: testenv.BucketUploads, TmpDir: t.TempDir()}, Deps{Store: store.New(cfg)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := h.Handle(context.Background(), putEvent(t, "x.mp4")); err == nil {
 		t.Fatal("Handle returned nil with S3 unreachable, want an error so the event is retried")
 	} else {
 		t.Log(err)
 	}
-	emptyDir(t, h.TmpDir)
+	emptyDir(t, h.cfg.TmpDir)
 }
 
 // TestIdempotent: the same event twice, and a retry after a crash that

@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"context"
@@ -23,20 +23,23 @@ import (
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
-// newHandler returns a Handler on the test S3 with a private working
+// newHandler returns a Pipeline on the test S3 with a private working
 // directory, and the fast x264 preset: these tests check the pipeline, the
-// benchmark checks speed and quality.
-func newHandler(t *testing.T) (*Handler, *testenv.S3Env) {
+// benchmark checks speed and quality. Tests change its cfg, as it is
+// after New, before they run it.
+func newHandler(t *testing.T) (*Pipeline, *testenv.S3Env) {
 	t.Helper()
 	env := testenv.S3(t)
-	h := New(env.Store, testenv.BucketMedia, testenv.BucketUploads)
-	h.TmpDir = t.TempDir()
-	h.Preset = "ultrafast"
-	h.ProgressEvery = time.Second
-	// A replaced version's files outlive the switch this long, not the
-	// production grace: tests that re-upload need not wait for it.
-	h.RetireAfter = time.Second
-	h.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	h, err := New(Config{
+		MediaBucket: testenv.BucketMedia, UploadsBucket: testenv.BucketUploads,
+		TmpDir: t.TempDir(), Preset: "ultrafast", ProgressEvery: time.Second,
+		// A replaced version's files outlive the switch this long, not the
+		// production grace: tests that re-upload need not wait for it.
+		RetireAfter: time.Second,
+	}, Deps{Store: env.Store, Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return h, env
 }
 

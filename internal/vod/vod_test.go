@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"bytes"
@@ -52,7 +52,7 @@ func TestTranscodeRealMedia(t *testing.T) {
 				t.Fatalf("Handle: %v", err)
 			}
 			noChildren(t)
-			emptyDir(t, h.TmpDir)
+			emptyDir(t, h.cfg.TmpDir)
 			id := catalog.VideoID(key)
 			checkOutput(t, env.Store, id, key, path, tt.wantVideo, tt.wantAudio, tt.portrait)
 			if tt.play {

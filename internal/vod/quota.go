@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"bytes"
@@ -56,35 +56,32 @@ func quotaKey(t time.Time) string { return quotaPrefix + t.UTC().Format(time.Dat
 // so two transcodes that read the same counter cannot both write it: the
 // loser reads again and decides again. An upload already charged today
 // (a retry of the same event) passes without a second charge.
-func (h *Handler) chargeQuota(ctx context.Context, id string, src catalog.Source, ms *media.Source) error {
-	if h.SourceMinutesPerDay <= 0 {
+func (p *Pipeline) chargeQuota(ctx context.Context, id string, src catalog.Source, ms *media.Source) error {
+	quota := p.cfg.SourceMinutesPerDay
+	if quota <= 0 {
 		return nil
 	}
-	now := time.Now
-	if h.now != nil {
-		now = h.now
-	}
-	day := now().UTC()
+	day := p.now().UTC()
 	key := quotaKey(day)
 	charge := id + "@" + src.Revision()
 	minutes := math.Max(0, ms.Duration) / 60
 	for attempt := 1; ; attempt++ {
-		q, etag, err := h.readQuota(ctx, key, day.Format(time.DateOnly))
+		q, etag, err := p.readQuota(ctx, key, day.Format(time.DateOnly))
 		if err != nil {
 			return fmt.Errorf("daily quota: %w", err)
 		}
 		if _, ok := q.Charged[charge]; ok {
 			return nil
 		}
-		if q.UsedMinutes+minutes > h.SourceMinutesPerDay+1e-9 {
-			h.logger().Warn("daily quota reached", "id", id, "minutes", minutes, "used", q.UsedMinutes, "quota", h.SourceMinutesPerDay)
+		if q.UsedMinutes+minutes > quota+1e-9 {
+			p.log.Warn("daily quota reached", "id", id, "minutes", minutes, "used", q.UsedMinutes, "quota", quota)
 			return refuse(fmt.Sprintf("daily quota of %s source minutes reached; resets at 00:00 UTC",
-				strconv.FormatFloat(h.SourceMinutesPerDay, 'f', -1, 64)), nil)
+				strconv.FormatFloat(quota, 'f', -1, 64)), nil)
 		}
 		q.UsedMinutes += minutes
 		q.Charged[charge] = minutes
-		q.LimitMinutes = h.SourceMinutesPerDay
-		err = h.putQuota(ctx, key, q, etag)
+		q.LimitMinutes = quota
+		err = p.putQuota(ctx, key, q, etag)
 		if err == nil {
 			return nil
 		}
@@ -104,23 +101,23 @@ func (h *Handler) chargeQuota(ctx context.Context, id string, src catalog.Source
 
 // readQuota returns the day's counter and its ETag ("" when it does not
 // exist yet).
-func (h *Handler) readQuota(ctx context.Context, key, day string) (*quotaDay, string, error) {
+func (p *Pipeline) readQuota(ctx context.Context, key, day string) (*quotaDay, string, error) {
 	q := &quotaDay{Day: day, Charged: map[string]float64{}}
-	out, err := h.Store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &h.MediaBucket, Key: &key})
+	out, err := p.store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &p.cfg.MediaBucket, Key: &key})
 	var nsk *types.NoSuchKey
 	if errors.As(err, &nsk) {
 		return q, "", nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read s3://%s/%s: %w", h.MediaBucket, key, err)
+		return nil, "", fmt.Errorf("read s3://%s/%s: %w", p.cfg.MediaBucket, key, err)
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(out.Body, 64<<20))
 	if err != nil {
-		return nil, "", fmt.Errorf("read s3://%s/%s: %w", h.MediaBucket, key, err)
+		return nil, "", fmt.Errorf("read s3://%s/%s: %w", p.cfg.MediaBucket, key, err)
 	}
 	if err := json.Unmarshal(body, q); err != nil {
-		return nil, "", fmt.Errorf("read s3://%s/%s: %w", h.MediaBucket, key, err)
+		return nil, "", fmt.Errorf("read s3://%s/%s: %w", p.cfg.MediaBucket, key, err)
 	}
 	if q.Charged == nil {
 		q.Charged = map[string]float64{}
@@ -130,13 +127,13 @@ func (h *Handler) readQuota(ctx context.Context, key, day string) (*quotaDay, st
 
 // putQuota writes the counter only if it is still the one read: If-Match
 // its ETag, or If-None-Match "*" when there was none.
-func (h *Handler) putQuota(ctx context.Context, key string, q *quotaDay, etag string) error {
+func (p *Pipeline) putQuota(ctx context.Context, key string, q *quotaDay, etag string) error {
 	body, err := json.Marshal(q)
 	if err != nil {
 		return err
 	}
 	in := &s3.PutObjectInput{
-		Bucket: &h.MediaBucket, Key: &key, Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+		Bucket: &p.cfg.MediaBucket, Key: &key, Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
 		ContentType: aws.String("application/json"), CacheControl: aws.String(store.CacheNoCache),
 	}
 	if etag != "" {
@@ -144,8 +141,8 @@ func (h *Handler) putQuota(ctx context.Context, key string, q *quotaDay, etag st
 	} else {
 		in.IfNoneMatch = aws.String("*")
 	}
-	if _, err := h.Store.Client.PutObject(ctx, in); err != nil {
-		return fmt.Errorf("write s3://%s/%s: %w", h.MediaBucket, key, err)
+	if _, err := p.store.Client.PutObject(ctx, in); err != nil {
+		return fmt.Errorf("write s3://%s/%s: %w", p.cfg.MediaBucket, key, err)
 	}
 	return nil
 }

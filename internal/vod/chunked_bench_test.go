@@ -1,4 +1,4 @@
-package encode_test
+package vod
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsflow/hlsflow/internal/testenv"
-
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 // Public prices used for cost_per_source_minute_usd (see README.md).
@@ -49,14 +49,14 @@ func BenchmarkChunked(b *testing.B) {
 			b.Fatal(err)
 		}
 		h := newTranscoder(b)
-		h.Preset, h.Parallelism = "", workers
+		h.cfg.Preset, h.cfg.Parallelism = encoder.DefaultPreset, workers
 		// Each worker stands for one Lambda invocation with a fixed share
 		// of CPU: one encoder thread, one core. Unbounded, a single ffmpeg
 		// already fills both cores of this machine and "N workers" could
 		// not be told apart from "1 worker", which says nothing about
 		// fanning out to N invocations that each bring their own vCPUs.
-		h.Threads = 1
-		h.ChunkSeconds = 16
+		h.cfg.Threads = 1
+		h.cfg.ChunkSeconds = 16
 		id := catalog.VideoID(key)
 		start := time.Now()
 		cpu0 := childCPU()

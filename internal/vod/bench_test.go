@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"bufio"
@@ -39,13 +39,6 @@ type benchResult struct {
 	HandlerError string  `json:"handler_error"`
 }
 
-func TestMain(m *testing.M) {
-	if spec := os.Getenv(benchChildEnv); spec != "" {
-		os.Exit(benchChild(spec))
-	}
-	os.Exit(m.Run())
-}
-
 // benchChild runs the handler once for the event in spec (JSON) against
 // the S3 named by the AWS_* variables, and prints its resource use.
 func benchChild(spec string) int {
@@ -62,8 +55,12 @@ func benchChild(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	h := New(cfgStore, testenv.BucketMedia, testenv.BucketUploads)
-	h.TmpDir, h.Preset = in.TmpDir, in.Preset
+	h, err := New(Config{MediaBucket: testenv.BucketMedia, UploadsBucket: testenv.BucketUploads, TmpDir: in.TmpDir, Preset: in.Preset},
+		Deps{Store: cfgStore})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	var ev events.S3Event
 	ev.Records = []events.S3EventRecord{{EventName: "ObjectCreated:Put"}}
 	ev.Records[0].S3.Bucket.Name = testenv.BucketUploads
@@ -80,7 +77,7 @@ func benchChild(spec string) int {
 	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
 	res.SelfCPU = cpuSeconds(self)
 	res.ChildrenCPU = cpuSeconds(children)
-	if st, err := catalog.Read(ctx, h.Store, h.MediaBucket, catalog.VideoID(in.Key)); err == nil {
+	if st, err := catalog.Read(ctx, h.store, h.cfg.MediaBucket, catalog.VideoID(in.Key)); err == nil {
 		res.State, res.Error, res.Duration = string(st.State), st.Error, st.Duration
 	}
 	b, _ := json.Marshal(res)

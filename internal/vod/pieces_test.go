@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"bytes"
@@ -108,8 +108,8 @@ func TestEncodeContextMargin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), tt.left)
 			defer cancel()
-			h := &Handler{Margin: tt.margin}
-			enc, cancelEnc := h.encodeContext(ctx)
+			j := &job{Pipeline: &Pipeline{cfg: Config{Margin: tt.margin}}}
+			enc, cancelEnc := j.encodeContext(ctx)
 			defer cancelEnc()
 			d, ok := enc.Deadline()
 			if got := time.Until(d); !ok || got > tt.wantAbout || got < tt.wantAbout-time.Second {
@@ -117,26 +117,41 @@ func TestEncodeContextMargin(t *testing.T) {
 			}
 		})
 	}
-	h := &Handler{}
-	enc, cancel := h.encodeContext(context.Background())
+	j := &job{Pipeline: &Pipeline{}}
+	enc, cancel := j.encodeContext(context.Background())
 	defer cancel()
 	if _, ok := enc.Deadline(); ok {
 		t.Error("a context without deadline got one")
 	}
 }
 
-func TestConfigure(t *testing.T) {
+func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{"X264_PRESET": "faster", "FFMPEG_THREADS": "2", "LADDER_RUNGS": "720p,360p", "MAX_DURATION": "2h", "MAX_SIZE_MB": "10", "TMPDIR": "/scratch"}
-	h := &Handler{}
-	if err := h.Configure(func(k string) string { return env[k] }); err != nil {
+	c, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Preset != "faster" || h.Threads != 2 || len(h.Ladder.Rungs) != 2 || h.Limits.MaxDuration != 2*time.Hour || h.Limits.MaxSize != 10<<20 || h.TmpDir != "/scratch" {
-		t.Errorf("Configure gave %+v", h)
+	if c.Preset != "faster" || c.Threads != 2 || len(c.Ladder.Rungs) != 2 || c.Limits.MaxDuration != 2*time.Hour || c.Limits.MaxSize != 10<<20 || c.TmpDir != "/scratch" {
+		t.Errorf("ConfigFromEnv gave %+v", c)
+	}
+	if c.Limits.MaxPixels != media.DefaultLimits.MaxPixels {
+		t.Errorf("limits not set from the environment are %+v, want media.DefaultLimits'", c.Limits)
 	}
 	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}} {
-		if err := (&Handler{}).Configure(func(k string) string { return bad[k] }); err == nil {
-			t.Errorf("Configure accepted %v", bad)
+		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("ConfigFromEnv accepted %v", bad)
 		}
+	}
+}
+
+// The tracker never blocks an encoder, however slow its writes: report
+// keeps only the newest progress not yet taken.
+func TestTrackerReportNeverBlocks(t *testing.T) {
+	tr := &tracker{progress: make(chan float64, 1)}
+	for _, p := range []float64{0.1, 0.2, 0.3} {
+		tr.report(p) // nobody takes them
+	}
+	if got := <-tr.progress; got != 0.3 {
+		t.Errorf("the tracker would get %v, want the newest progress, 0.3", got)
 	}
 }

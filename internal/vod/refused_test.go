@@ -1,8 +1,9 @@
-package transcode
+package vod
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,12 +11,12 @@ import (
 	"github.com/hlsflow/hlsflow/internal/chunk"
 )
 
-// invokerFunc is an Invoker made of a function (a test fake of the encode
-// Lambda's answers).
-type invokerFunc func(ctx context.Context, function string, payload []byte) ([]byte, error)
+// chunkFunc is a ChunkEncoder made of a function (a test fake of the
+// encode function's answers, or a wrapper around a Worker).
+type chunkFunc func(ctx context.Context, r chunk.Request) (*chunk.Response, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
-	return f(ctx, function, payload)
+func (f chunkFunc) EncodeChunk(ctx context.Context, r chunk.Request) (*chunk.Response, error) {
+	return f(ctx, r)
 }
 
 // A chunk whose encode refuses the file itself (here a decompression bomb,
@@ -33,14 +34,15 @@ func TestChunkRefusalIsFinal(t *testing.T) {
 		{"transient", "invoke encode: connection reset by peer", 3, "the video could not be encoded: chunk 2 (from 64 s) failed 3 times"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &Handler{EncodeFunction: "encode", ChunkAttempts: 3}
 			var calls atomic.Int32
-			h.Invoker = invokerFunc(func(context.Context, string, []byte) ([]byte, error) {
+			fail := chunkFunc(func(context.Context, chunk.Request) (*chunk.Response, error) {
 				calls.Add(1)
 				return nil, errors.New(tc.err)
 			})
-			h.RetryWait = 1 // as fast as it goes
-			_, err := h.encodeWithRetry(context.Background(), chunk.Request{ID: "v", Kind: chunk.KindVideo, Chunk: chunk.Chunk{Index: 2, Start: 64}})
+			// RetryWait 1 ns: as fast as it goes.
+			p := &Pipeline{cfg: Config{ChunkAttempts: 3, RetryWait: 1}, chunks: fail, log: slog.Default()}
+			j := &job{Pipeline: p, log: p.log}
+			_, err := j.encodeWithRetry(context.Background(), chunk.Request{ID: "v", Kind: chunk.KindVideo, Chunk: chunk.Chunk{Index: 2, Start: 64}})
 			if got := calls.Load(); got != tc.wantCalls {
 				t.Errorf("%d invocations, want %d", got, tc.wantCalls)
 			}

@@ -1,4 +1,4 @@
-package encode_test
+package vod
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/hlsflow/hlsflow/functions/transcode"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/hls"
@@ -31,21 +30,25 @@ const (
 	sourceFPS     = 25.0
 )
 
-func newTranscoder(t testing.TB) *transcode.Handler {
+// newTranscoder returns a Pipeline that fans out through the Invoke API;
+// tests change its cfg before they run it.
+func newTranscoder(t testing.TB) *Pipeline {
 	setup(t)
-	h := transcode.New(st, "media", "uploads")
-	h.Invoker, h.EncodeFunction = invoker, "encode"
-	h.ChunkSeconds, h.Parallelism, h.RetryWait = 8, 2, 10*time.Millisecond
-	// superfast, not ultrafast: it uses B-frames, whose negative first DTS is
-	// what chunk.TimeBase is about.
-	h.Preset = "superfast"
-	h.Log = encoder.Log
+	h, err := New(Config{MediaBucket: "media", UploadsBucket: "uploads",
+		ChunkSeconds: 8, Parallelism: 2, RetryWait: 10 * time.Millisecond,
+		// superfast, not ultrafast: it uses B-frames, whose negative first
+		// DTS is what chunk.TimeBase is about.
+		Preset: "superfast",
+	}, Deps{Store: st, Chunks: chunks, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return h
 }
 
 // transcodeUpload uploads the test source under key and runs the
 // transcode handler on its event; it returns the final status.
-func transcodeUpload(t *testing.T, h *transcode.Handler, key string) *catalog.Status {
+func transcodeUpload(t *testing.T, h *Pipeline, key string) *catalog.Status {
 	t.Helper()
 	s, err := runTranscode(h, key)
 	if err != nil {
@@ -55,7 +58,7 @@ func transcodeUpload(t *testing.T, h *transcode.Handler, key string) *catalog.St
 }
 
 // runTranscode is transcodeUpload for other goroutines than the test's.
-func runTranscode(h *transcode.Handler, key string) (*catalog.Status, error) {
+func runTranscode(h *Pipeline, key string) (*catalog.Status, error) {
 	ctx := context.Background()
 	if err := st.PutFile(ctx, "uploads", key, srcPath, store.Object{ContentType: "video/mp4"}); err != nil {
 		return nil, err
@@ -229,7 +232,7 @@ func TestChunkThatKeepsFailingFailsTheVideo(t *testing.T) {
 	faults.set(func(r chunk.Request) bool { return r.Kind == chunk.KindVideo && r.Chunk.Index == 2 })
 	defer faults.set(nil)
 	h := newTranscoder(t)
-	h.ChunkAttempts = 2
+	h.cfg.ChunkAttempts = 2
 	s := transcodeUpload(t, h, "broken.mp4")
 	if n := faults.count(); n != 2 {
 		t.Errorf("%d injected failures, want 2 (one per attempt)", n)

@@ -1,7 +1,8 @@
-package transcode
+package vod
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,7 @@ func TestAcceptGoldenEvents(t *testing.T) {
 		{"s3_put_event.json", "phone/my video (1).mp4"},
 		{"s3_put_event_nonascii.json", "vacances/été à Zürich — 旅.mov"},
 	}
-	h := &Handler{MediaBucket: "media", UploadsBucket: "uploads"}
+	h := &Pipeline{cfg: Config{MediaBucket: "media", UploadsBucket: "uploads"}, log: slog.Default()}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", tt.file))
@@ -67,7 +68,7 @@ func TestAcceptFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{MediaBucket: "media", UploadsBucket: tt.uploads}
+			h := &Pipeline{cfg: Config{MediaBucket: "media", UploadsBucket: tt.uploads}, log: slog.Default()}
 			bucket, key, ok := h.accept(tt.r)
 			if ok != tt.wantOK || key != tt.wantKey || bucket != tt.wantBucketOut {
 				t.Errorf("accept = %q %q %v, want %q %q %v", bucket, key, ok, tt.wantBucketOut, tt.wantKey, tt.wantOK)

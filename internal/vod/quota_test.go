@@ -1,4 +1,4 @@
-package transcode
+package vod
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 
 // onDay makes h's quota clock a fixed day, one per test: the test S3 is
 // shared by the whole test binary.
-func onDay(h *Handler, day string) {
+func onDay(h *Pipeline, day string) {
 	t, err := time.Parse(time.DateOnly, day)
 	if err != nil {
 		panic(err)
@@ -83,7 +83,7 @@ func TestLocalS3HonoursConditionalPut(t *testing.T) {
 // not charged again.
 func TestQuotaChargesConcurrentTranscodesOnce(t *testing.T) {
 	h, env := newHandler(t)
-	h.SourceMinutesPerDay = 5
+	h.cfg.SourceMinutesPerDay = 5
 	onDay(h, "2001-01-01")
 	ms := &media.Source{Duration: 60} // a minute each
 	const n = 8
@@ -149,7 +149,7 @@ func TestDailyQuota(t *testing.T) {
 	h, env := newHandler(t)
 	onDay(h, "2001-02-01")
 	// 2.1 s and 2.2 s of source, and room for one of them.
-	h.SourceMinutesPerDay = 0.05
+	h.cfg.SourceMinutesPerDay = 0.05
 	keys := []string{"quota/roar.mp3", "quota/portrait.mov"}
 	uploadFile(t, env.Store, keys[0], testenv.Media(t, "14_t_rex_roar_audio_only.mp3"))
 	uploadFile(t, env.Store, keys[1], testenv.Media(t, "04_iphone4s_portrait_rot90.mov"))
@@ -198,21 +198,20 @@ func TestDailyQuota(t *testing.T) {
 	noChildren(t)
 }
 
-func TestConfigureQuota(t *testing.T) {
+func TestConfigQuotaFromEnv(t *testing.T) {
 	for _, tc := range []struct {
 		env  string
 		want float64
 		bad  bool
 	}{{"", 0, false}, {"600", 600, false}, {"0.5", 0.5, false}, {"0", 0, false}, {"-1", 0, true}, {"lots", 0, true}, {"NaN", 0, true}} {
-		h := New(nil, "m", "u")
-		err := h.Configure(func(k string) string {
+		c, err := ConfigFromEnv(func(k string) string {
 			if k == "SOURCE_MINUTES_PER_DAY" {
 				return tc.env
 			}
 			return ""
 		})
-		if (err != nil) != tc.bad || h.SourceMinutesPerDay != tc.want {
-			t.Errorf("SOURCE_MINUTES_PER_DAY=%q: %v, %g; want error %v, %g", tc.env, err, h.SourceMinutesPerDay, tc.bad, tc.want)
+		if (err != nil) != tc.bad || c.SourceMinutesPerDay != tc.want {
+			t.Errorf("SOURCE_MINUTES_PER_DAY=%q: %v, %g; want error %v, %g", tc.env, err, c.SourceMinutesPerDay, tc.bad, tc.want)
 		}
 	}
 }

@@ -1,9 +1,8 @@
-package transcode
+package vod
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hlsflow/hlsflow/functions/encode"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/hls"
@@ -30,7 +28,7 @@ type version struct {
 
 // publishVersion uploads data at key, runs the handler and returns the
 // ready video.
-func publishVersion(t *testing.T, h *Handler, st *store.Store, key string, data []byte) version {
+func publishVersion(t *testing.T, h *Pipeline, st *store.Store, key string, data []byte) version {
 	t.Helper()
 	upload(t, st, key, data)
 	if err := h.Handle(context.Background(), putEvent(t, key)); err != nil {
@@ -108,7 +106,7 @@ func TestReplacementKeepsPlaying(t *testing.T) {
 		t.Skip("runs ffmpeg")
 	}
 	h, env := newHandler(t)
-	h.RetireAfter = 3 * time.Second
+	h.cfg.RetireAfter = 3 * time.Second
 	key := t.Name() + "/talk.mp4"
 	id := catalog.VideoID(key)
 	old := publishVersion(t, h, env.Store, key, testClip(t, 3, 320, 180))
@@ -154,7 +152,7 @@ func TestReplacementKeepsPlaying(t *testing.T) {
 	t.Logf("the old version played through %d checks while the new one was processed", rounds)
 	// Within the grace, a player that got the old master from a cache
 	// still finds its files.
-	if time.Since(readyAt) < h.RetireAfter-time.Second {
+	if time.Since(readyAt) < h.cfg.RetireAfter-time.Second {
 		for _, k := range old.keys {
 			if _, err := env.Store.Head(context.Background(), testenv.BucketMedia, k); err != nil {
 				t.Errorf("%s deleted right when the new version became ready: %v", k, err)
@@ -165,7 +163,7 @@ func TestReplacementKeepsPlaying(t *testing.T) {
 		t.Fatal(err)
 	}
 	noChildren(t)
-	emptyDir(t, h.TmpDir)
+	emptyDir(t, h.cfg.TmpDir)
 	path := writeTemp(t, next)
 	// Every object is referenced by the new version: none of the old is left.
 	checkOutput(t, env.Store, id, key, path, true, true, false)
@@ -228,7 +226,7 @@ func TestFailedReplacementKeepsPlaying(t *testing.T) {
 				t.Errorf("the failed replacement left files:\n got %v\nwant %v", got, old.keys)
 			}
 			noChildren(t)
-			emptyDir(t, h.TmpDir)
+			emptyDir(t, h.cfg.TmpDir)
 
 			// The same broken upload delivered again is processed again
 			// (a retry, as for a first upload) and fails the same way.
@@ -264,44 +262,21 @@ func TestSupersededJobPublishesNothing(t *testing.T) {
 	st.Replacement = catalog.NewReplacement(next)
 	// The upload changes again before this job publishes.
 	upload(t, env.Store, key, testClip(t, 4, 320, 180))
-	res, err := h.transcode(context.Background(), id, b, &st)
+	j := &job{Pipeline: h, id: id, src: b, st: &st, replacing: true, log: h.log}
+	res, err := j.transcode(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.publishMaster(context.Background(), id, b, res); !errors.Is(err, errSuperseded) {
+	if err := j.publishMaster(context.Background(), res); !errors.Is(err, errSuperseded) {
 		t.Fatalf("publishing an overwritten upload: %v, want errSuperseded", err)
 	}
-	if err := h.abandon(context.Background(), h.logger(), id, b); err != nil {
+	if err := j.abandon(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	checkStillPlays(t, env.Store, old)
 	if got := listKeys(t, env.Store, id); !slices.Equal(got, old.keys) {
 		t.Errorf("a superseded job left files:\n got %v\nwant %v", got, old.keys)
 	}
-}
-
-// encodeInProcess is an Invoker that runs the real encode function in this
-// process, after hold (if set) lets the request through.
-type encodeInProcess struct {
-	enc  *encode.Handler
-	hold func(ctx context.Context, r chunk.Request) error
-}
-
-func (e encodeInProcess) Invoke(ctx context.Context, _ string, payload []byte) ([]byte, error) {
-	var r chunk.Request
-	if err := json.Unmarshal(payload, &r); err != nil {
-		return nil, err
-	}
-	if e.hold != nil {
-		if err := e.hold(ctx, r); err != nil {
-			return nil, err
-		}
-	}
-	res, err := e.enc.Handle(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(res)
 }
 
 // TestChunkedReplacement: a replacement encoded in chunks publishes no
@@ -315,19 +290,22 @@ func TestChunkedReplacement(t *testing.T) {
 		t.Skip("runs ffmpeg")
 	}
 	h, env := newHandler(t)
-	enc := encode.New(env.Store)
-	enc.TmpDir, enc.Log = t.TempDir(), h.Log
+	// The real Worker in this process, after hold (if set) lets the
+	// request through.
+	enc := NewWorker(Config{TmpDir: t.TempDir()}, Deps{Store: env.Store, Log: h.log})
 	var mu sync.Mutex
 	var hold func(ctx context.Context, r chunk.Request) error
-	h.Invoker = encodeInProcess{enc: enc, hold: func(ctx context.Context, r chunk.Request) error {
+	h.chunks = chunkFunc(func(ctx context.Context, r chunk.Request) (*chunk.Response, error) {
 		mu.Lock()
 		f := hold
 		mu.Unlock()
-		if f == nil {
-			return nil
+		if f != nil {
+			if err := f(ctx, r); err != nil {
+				return nil, err
+			}
 		}
-		return f(ctx, r)
-	}}
+		return enc.EncodeChunk(ctx, r)
+	})
 	setHold := func(f func(ctx context.Context, r chunk.Request) error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -335,8 +313,8 @@ func TestChunkedReplacement(t *testing.T) {
 	}
 	// Chunks of one 4 s segment, one job at a time: the third chunk starts
 	// only once the audio and the first two chunks are in and published.
-	h.EncodeFunction, h.ChunkSeconds, h.Parallelism, h.ChunkAttempts, h.RetryWait = "encode", 4, 1, 1, time.Millisecond
-	h.RetireAfter = -1
+	h.cfg.ChunkSeconds, h.cfg.Parallelism, h.cfg.ChunkAttempts, h.cfg.RetryWait = 4, 1, 1, time.Millisecond
+	h.cfg.RetireAfter = 0 // at once
 	key := t.Name() + "/long.mp4"
 	id := catalog.VideoID(key)
 	old := publishVersion(t, h, env.Store, key, testClip(t, 3, 320, 180)) // too short to chunk

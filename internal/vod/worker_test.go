@@ -1,4 +1,4 @@
-package encode
+package vod
 
 import (
 	"context"
@@ -69,7 +69,7 @@ func TestBadRequestsAreRefused(t *testing.T) {
 			tc.change(&req)
 			// No store and no ffmpeg: a request that got past the checks
 			// would panic rather than pass.
-			_, err := (&Handler{}).Handle(context.Background(), req)
+			_, err := (&Worker{}).EncodeChunk(context.Background(), req)
 			if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), tc.reason) {
 				t.Errorf("error %v, want ErrBadRequest about %q", err, tc.reason)
 			}

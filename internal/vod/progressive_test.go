@@ -1,4 +1,4 @@
-package encode_test
+package vod
 
 import (
 	"context"
@@ -125,7 +125,7 @@ func TestBrowserPlaysAcrossJoins(t *testing.T) {
 	if s.State != catalog.StateReady {
 		t.Fatalf("state %s (%s), want ready", s.State, s.Error)
 	}
-	e, err := edge.New(edge.Config{Store: st, Logger: encoder.Log})
+	e, err := edge.New(edge.Config{Store: st, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,249 @@
+package vod
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/chunk"
+	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// chunked says whether a source is encoded by fanning out chunks to the
+// ChunkEncoder rather than by one ffmpeg here.
+func (p *Pipeline) chunked(ms *media.Source, l media.Ladder) bool {
+	return p.chunks != nil && len(l.Video) > 0 && chunk.Worth(ms.Duration, p.chunkSeconds(l), p.cfg.MinChunks)
+}
+
+func (p *Pipeline) chunkSeconds(l media.Ladder) float64 {
+	return chunk.Seconds(p.cfg.ChunkSeconds, l.SegmentSeconds, p.cfg.EncodeSpeed, p.cfg.EncodeTimeout)
+}
+
+// fanout is one chunked encode in progress, owned by the goroutine running
+// fanOut: the chunk encodes send it their results.
+type fanout struct {
+	*job
+	ladder    media.Ladder
+	video     []*chunk.Response // by chunk index; nil until done
+	audio     *chunk.Response
+	published int  // video chunks listed in the EVENT playlists so far
+	master    bool // the progressive master is written
+}
+
+// fanOut plans chunks and has them encoded (and the audio, once) by the
+// ChunkEncoder, with bounded parallelism and retries; it publishes EVENT
+// playlists as the leading chunks arrive, and returns the renditions whole.
+func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *tracker) ([]rendition, map[string]string, error) {
+	chunks := chunk.Plan(ms.Duration, l.SegmentSeconds, j.chunkSeconds(l), cmp.Or(j.cfg.FirstChunkSeconds, l.SegmentSeconds))
+	base := chunk.Request{
+		ID: j.id, Bucket: j.src.Bucket, Key: j.src.Key, MediaBucket: j.cfg.MediaBucket, Prefix: catalog.Prefix(j.id),
+		Revision: j.src.Revision(), Source: *ms, Ladder: l, Preset: j.cfg.Preset, Threads: j.cfg.Threads,
+	}
+	var reqs []chunk.Request
+	if l.Audio != nil {
+		r := base
+		r.Kind = chunk.KindAudio
+		// First, so the audio rendition is there when the first video
+		// chunks are: the master needs it before playback can start.
+		reqs = append(reqs, r)
+	}
+	for _, c := range chunks {
+		r := base
+		r.Kind, r.Chunk = chunk.KindVideo, c
+		reqs = append(reqs, r)
+	}
+	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks))}
+	j.log.Info("chunked encode", "chunks", len(chunks), "jobs", len(reqs), "parallelism", j.cfg.Parallelism)
+
+	type finished struct {
+		r   chunk.Request
+		res *chunk.Response
+		err error
+	}
+	results := make(chan finished)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var failed error
+	// Jobs start in order (audio, then chunk 0, 1...) so the leading
+	// chunks, which playback needs first, are never queued behind later
+	// ones. The first failure stops the rest.
+	for next, running, done := 0, 0, 0; running > 0 || (failed == nil && next < len(reqs)); {
+		for ; failed == nil && running < j.cfg.Parallelism && next < len(reqs); next, running = next+1, running+1 {
+			r := reqs[next]
+			go func() {
+				res, err := j.encodeWithRetry(ctx, r)
+				results <- finished{r, res, err}
+			}()
+		}
+		d := <-results
+		running--
+		if failed != nil {
+			continue
+		}
+		if d.err == nil {
+			d.err = f.add(ctx, d.r, d.res)
+		}
+		if d.err != nil {
+			failed = d.err
+			cancel()
+			continue
+		}
+		done++
+		t.report(math.Min(0.99, math.Round(float64(done)/float64(len(reqs))*100)/100))
+	}
+	if failed != nil {
+		return nil, nil, failed
+	}
+	return f.playlists(len(f.video), hls.TypeVOD), f.video[0].Codecs, nil
+}
+
+// encodeWithRetry has a chunk encoded, again until it succeeds or the
+// attempts run out (RequestResponse invokes are not retried by Lambda).
+func (j *job) encodeWithRetry(ctx context.Context, r chunk.Request) (*chunk.Response, error) {
+	what := r.Kind
+	if r.Kind == chunk.KindVideo {
+		what = fmt.Sprintf("chunk %d (from %.0f s)", r.Chunk.Index, r.Chunk.Start)
+	}
+	var last error
+	for a := 1; a <= j.cfg.ChunkAttempts; a++ {
+		if a > 1 {
+			select {
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			case <-time.After(time.Duration(a-1) * j.cfg.RetryWait):
+			}
+		}
+		r.Attempt = a
+		res, err := j.chunks.EncodeChunk(ctx, r)
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		// The encoder refused the file itself (a picture that grows
+		// mid-stream, a stream it cannot decode): another attempt would
+		// fail the same way, and the uploader should read why rather than
+		// "failed 3 times".
+		if _, ok := refusedInput(err); ok {
+			return nil, err
+		}
+		last = err
+		j.log.Warn("encode failed", "what", what, "attempt", a, "err", err)
+	}
+	return nil, refuse(fmt.Sprintf("the video could not be encoded: %s failed %d times", what, j.cfg.ChunkAttempts), last)
+}
+
+// add records a finished job and, when the leading chunks are complete,
+// publishes the EVENT playlists that let playback start.
+func (f *fanout) add(ctx context.Context, r chunk.Request, res *chunk.Response) error {
+	if err := f.check(r, res); err != nil {
+		return err
+	}
+	if r.Kind == chunk.KindAudio {
+		f.audio = res
+	} else {
+		f.video[r.Chunk.Index] = res
+	}
+	if f.cfg.NoProgressive || f.replacing {
+		// A replacement publishes nothing early: the ready video it
+		// replaces keeps the master until the new one is complete.
+		return nil
+	}
+	return f.publishLeading(ctx)
+}
+
+// check refuses a response that does not hold what was asked: every rung,
+// segments numbered from the chunk's first one.
+func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
+	names := []string{}
+	if r.Kind == chunk.KindAudio {
+		names = append(names, f.ladder.Audio.Name)
+	} else {
+		for _, v := range f.ladder.Video {
+			names = append(names, v.Name)
+		}
+	}
+	for _, n := range names {
+		segs := res.Renditions[n]
+		if len(segs) == 0 {
+			return fmt.Errorf("encode %s %s: no %s segments returned", f.id, r.Kind, n)
+		}
+		if r.Kind == chunk.KindVideo {
+			if want := media.SegmentName(r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
+				return fmt.Errorf("encode %s chunk %d: %s starts at %s, want %s", f.id, r.Chunk.Index, n, segs[0].URI, want)
+			}
+		}
+	}
+	return nil
+}
+
+// publishLeading rewrites the EVENT playlists when more leading chunks are
+// complete, and writes the master once every playlist it names exists.
+func (f *fanout) publishLeading(ctx context.Context) error {
+	n := 0
+	for n < len(f.video) && f.video[n] != nil {
+		n++
+	}
+	if n == f.published || n == len(f.video) || (f.ladder.Audio != nil && f.audio == nil) {
+		// Nothing new, or the final VOD playlists come next anyway.
+		return nil
+	}
+	live := store.Object{ContentType: store.ContentType(".m3u8"), CacheControl: store.CacheNoCache}
+	lists := f.playlists(n, hls.TypeEvent)
+	// Audio and the lowest rungs first: players start low.
+	for i := len(lists) - 1; i >= 0; i-- {
+		out, err := lists[i].p.Encode()
+		if err != nil {
+			return fmt.Errorf("%s playlist: %w", lists[i].name, err)
+		}
+		if err := f.store.PutBytes(ctx, f.cfg.MediaBucket, catalog.Prefix(f.id)+lists[i].name+"/"+media.PlaylistName(f.src.Revision()), out, live); err != nil {
+			return err
+		}
+	}
+	f.published = n
+	if f.master {
+		return nil
+	}
+	m, _ := buildMaster(f.ladder, f.src.Revision(), measure(lists), nil)
+	out, err := m.Encode()
+	if err != nil {
+		return fmt.Errorf("master playlist: %w", err)
+	}
+	if err := f.store.PutBytes(ctx, f.cfg.MediaBucket, catalog.MasterKey(f.id), out, live); err != nil {
+		return err
+	}
+	f.master = true
+	return nil
+}
+
+// playlists lists the first n video chunks of every rung (highest first)
+// and the audio, as playlists of type typ.
+func (f *fanout) playlists(n int, typ string) []rendition {
+	var out []rendition
+	add := func(name string, segs []chunk.Segment) {
+		r := rendition{name: name, sizes: map[string]int64{}, p: &hls.MediaPlaylist{Version: 3, Type: typ,
+			IndependentSegments: true, EndList: typ == hls.TypeVOD, TargetDuration: int(math.Round(f.ladder.SegmentSeconds))}}
+		for _, s := range segs {
+			r.p.Segments = append(r.p.Segments, hls.Segment{URI: s.URI, Duration: time.Duration(s.Duration * float64(time.Second))})
+			r.sizes[s.URI] = s.Size
+		}
+		out = append(out, r)
+	}
+	for _, r := range f.ladder.Video {
+		var segs []chunk.Segment
+		for _, c := range f.video[:n] {
+			segs = append(segs, c.Renditions[r.Name]...)
+		}
+		add(r.Name, segs)
+	}
+	if a := f.ladder.Audio; a != nil && f.audio != nil {
+		add(a.Name, f.audio.Renditions[a.Name])
+	}
+	return out
+}

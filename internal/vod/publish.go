@@ -1,0 +1,115 @@
+package vod
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/store"
+)
+
+// rendition is one encoded rendition: its playlist and the size of each
+// segment it lists, all in the media bucket.
+type rendition struct {
+	name  string
+	p     *hls.MediaPlaylist
+	sizes map[string]int64 // by segment URI
+}
+
+// result is an encoded video whose media playlists are written, ready for
+// publishMaster to switch players to.
+type result struct {
+	keys       map[string]bool // every object written under vod/{id}/
+	duration   float64         // seconds, as encoded
+	renditions []catalog.Rendition
+	master     []byte            // master.m3u8
+	stable     map[string][]byte // each rendition's index.m3u8, written with the master
+	source     *media.Source     // as probed, for the poster
+	ladder     media.Ladder
+}
+
+// publish writes the VOD media playlists of rends and builds the master,
+// with measured bandwidths and the codecs as encoded where known (by rung
+// name), for publishMaster to write.
+func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, rends []rendition, codecs map[string]string) (*result, error) {
+	prefix, rev := catalog.Prefix(j.id), j.src.Revision()
+	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}, source: ms, ladder: l}
+	var longest time.Duration
+	for _, r := range rends {
+		for uri := range r.sizes {
+			res.keys[prefix+r.name+"/"+uri] = true
+		}
+		longest = max(longest, r.p.Duration())
+	}
+	// A damaged file can decode partly without ffmpeg failing. A video
+	// short of its stated duration by more than 1 s, 5% or a segment
+	// (whichever is larger, up to a segment) is not published as if whole.
+	if got, want := longest.Seconds(), ms.Duration; got < want-max(1, min(want/20, l.SegmentSeconds)) {
+		return nil, refuse(fmt.Sprintf("the file is damaged or incomplete: only %.1f s of its %.1f s could be decoded", got, want), nil)
+	}
+	for _, r := range rends {
+		r.p.Type, r.p.EndList, r.p.IndependentSegments = hls.TypeVOD, true, true
+		out, err := r.p.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("%s playlist: %w", r.name, err)
+		}
+		// Under the revision's name, which the master lists. index.m3u8 is
+		// a stable link to the rendition that follows the newest upload
+		// (cached briefly, like the master): publishMaster writes it with
+		// the master, and until then it leads to the version that plays.
+		folder := prefix + r.name + "/"
+		key := folder + media.PlaylistName(rev)
+		if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, out, store.For(key)); err != nil {
+			return nil, err
+		}
+		res.keys[key] = true
+		if stable := folder + media.PlaylistName(""); stable != key {
+			res.stable[stable], res.keys[stable] = out, true
+		}
+	}
+	master, renditions := buildMaster(l, rev, measure(rends), codecs)
+	out, err := master.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("master playlist: %w", err)
+	}
+	res.master, res.renditions = out, renditions
+	res.duration = math.Round(longest.Seconds()*1000) / 1000
+	return res, nil
+}
+
+// measure is the bandwidth of each rendition (hls.Measure).
+func measure(rends []rendition) map[string]hls.Rate {
+	rates := map[string]hls.Rate{}
+	for _, r := range rends {
+		rates[r.name] = hls.Measure(r.p, r.sizes)
+	}
+	return rates
+}
+
+// buildMaster lists one variant per video rung, highest first, each with
+// the audio rendition as an alternative group; an audio-only ladder is one
+// audio variant. Bandwidths are measured (hls.Ladder adds the audio's peak
+// and average to each variant's), and CODECS is what the encoder wrote
+// (encoded, by rung name) when known. Every URI names revision rev's
+// playlists.
+func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
+	hl := hls.Ladder{Playlist: media.PlaylistName(rev)}
+	if a := l.Audio; a != nil {
+		r := rates[a.Name]
+		hl.Audio = &hls.Rendition{Name: a.Name, Codecs: a.Codecs(), Channels: a.Channels, Bandwidth: r.Peak, AverageBandwidth: r.Average}
+	}
+	for _, v := range l.Video {
+		codecs := v.Codecs()
+		if c := encoded[v.Name]; c != "" {
+			codecs = c
+		}
+		r := rates[v.Name]
+		hl.Video = append(hl.Video, hls.Rendition{Name: v.Name, Width: v.Width, Height: v.Height, FrameRate: v.FPS,
+			Codecs: codecs, Bandwidth: r.Peak, AverageBandwidth: r.Average})
+	}
+	return hl.Master(), catalog.Renditions(hl)
+}
