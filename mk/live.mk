@@ -5,8 +5,12 @@
 # live_cpu_overhead_pct (target <= 5) and live_streams_realtime_720p.
 
 BENCH_TARGETS += bench-live
+SETUP_TARGETS += setup-live
 
-.PHONY: bench-live test-live
+.PHONY: bench-live test-live setup-live
+
+setup-live: ## install GStreamer's srtsink (apt-get), a publisher the SRT tests use
+	$(call APT_UNLESS,gst-inspect-1.0 srtsink,gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 
 bench-live: ## live ingest: publish lag p95, CPU overhead vs ffmpeg alone, 720p streams in real time
 	@out=$$($(GO) test -run '^$$' -bench '^BenchmarkLive$$' -benchtime 1x -count 1 -timeout 10m ./internal/live/ingest 2>&1); rc=$$?; \

@@ -75,11 +75,15 @@ import "C"
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"time"
 	"unsafe"
 )
 
-// lastError is libsrt's error of the calling thread's last call.
+// lastError is libsrt's error of the calling thread's last call. libsrt
+// keeps it per thread, and a goroutine may move to another thread between
+// two cgo calls: so every function that reads it locks its goroutine to
+// its thread first (lockThread).
 func lastError(op string) error {
 	code := C.srt_getlasterror(nil)
 	switch code {
@@ -91,7 +95,15 @@ func lastError(op string) error {
 	return fmt.Errorf("srt %s: %s", op, C.GoString(C.srt_getlasterror_str()))
 }
 
+// lockThread keeps the goroutine on its thread until the returned
+// function runs.
+func lockThread() func() {
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
+}
+
 func startup() error {
+	defer lockThread()()
 	if C.srt_startup() < 0 {
 		return lastError("startup")
 	}
@@ -108,6 +120,7 @@ func cleanup() { C.srt_cleanup() }
 // listen opens a live-mode listener on addr that asks the server of id
 // about every caller.
 func listen(addr netip.AddrPort, o options, id uintptr) (sock, error) {
+	defer lockThread()()
 	s := C.srt_create_socket()
 	if s < 0 {
 		return -1, lastError("socket")
@@ -146,6 +159,7 @@ func listen(addr netip.AddrPort, o options, id uintptr) (sock, error) {
 
 // sockName is the address s is bound to.
 func sockName(s sock) (netip.AddrPort, error) {
+	defer lockThread()()
 	var ip [16]byte
 	var port C.int
 	n := C.hlsflow_srt_sockname(C.SRTSOCKET(s), (*C.uchar)(unsafe.Pointer(&ip[0])), &port)
@@ -164,6 +178,7 @@ func addrPort(ip []byte, port int) netip.AddrPort {
 type poller C.int
 
 func newPoller(lsn sock) (poller, error) {
+	defer lockThread()()
 	eid := C.srt_epoll_create()
 	if eid < 0 {
 		return -1, lastError("epoll")
@@ -186,6 +201,7 @@ func (p poller) release() { C.srt_epoll_release(C.int(p)) }
 
 // accept takes a connected caller off lsn.
 func accept(lsn sock) (sock, netip.AddrPort, error) {
+	defer lockThread()()
 	var ip [16]byte
 	var n, port C.int
 	s := C.hlsflow_srt_accept(C.SRTSOCKET(lsn), (*C.uchar)(unsafe.Pointer(&ip[0])), &n, &port)
@@ -198,6 +214,7 @@ func accept(lsn sock) (sock, netip.AddrPort, error) {
 // recv reads one message into b; errTimeout when none came within the
 // socket's receive timeout, errConnLost when the peer is gone.
 func recv(s sock, b []byte) (int, error) {
+	defer lockThread()()
 	n := C.srt_recvmsg(C.SRTSOCKET(s), (*C.char)(unsafe.Pointer(&b[0])), C.int(len(b)))
 	if n < 0 {
 		return 0, lastError("receive")

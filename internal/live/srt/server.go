@@ -129,8 +129,8 @@ func (s *Server) Start() error {
 	if s.Verify == nil || s.Hub == nil {
 		return errors.New("srt server: key verifier and hub are required")
 	}
-	if n := len(s.Passphrase); n != 0 && (n < 10 || n > 79) {
-		return fmt.Errorf("srt server: the passphrase has %d characters; SRT takes 10 to 79", n)
+	if err := CheckPassphrase(s.Passphrase); err != nil {
+		return fmt.Errorf("srt server: %w", err)
 	}
 	if s.Log == nil {
 		s.Log = slog.Default()
@@ -175,6 +175,15 @@ func (s *Server) Start() error {
 		return fmt.Errorf("srt listen %s: %w", s.Addr, err)
 	}
 	s.wg.Go(func() { s.acceptLoop(p) })
+	return nil
+}
+
+// CheckPassphrase refuses a passphrase SRT does not take: "" (no
+// encryption) or 10 to 79 characters.
+func CheckPassphrase(p string) error {
+	if n := len(p); n != 0 && (n < 10 || n > 79) {
+		return fmt.Errorf("the passphrase has %d characters; SRT takes 10 to 79", n)
+	}
 	return nil
 }
 

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
-	"net/netip"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -21,7 +21,7 @@ import (
 )
 
 const (
-	goodKey    = "cam.good-key"
+	goodKey = "cam.good-key"
 	// Debian's ffmpeg 5.1 passes URL options on without decoding them.
 	passphrase = "correct-horse-battery"
 )

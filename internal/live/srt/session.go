@@ -48,6 +48,7 @@ func (s *Server) publish(c sock, name string, remote netip.AddrPort, f feed.Feed
 		ts      packetizer
 		probe   = &feed.Prober{Max: s.MaxProbe, Timeout: s.ProbeTimeout}
 		lastPkt = time.Now()
+		junkIn  int64
 	)
 	for {
 		n, err := recv(c, buf)
@@ -66,6 +67,7 @@ func (s *Server) publish(c sock, name string, remote netip.AddrPort, f feed.Feed
 		pkts, junk := ts.add(buf[:n], out)
 		if junk > 0 {
 			s.JunkBytes.Add(int64(junk))
+			junkIn += int64(junk)
 		}
 		if len(pkts) > 0 {
 			lastPkt = now
@@ -76,7 +78,7 @@ func (s *Server) publish(c sock, name string, remote netip.AddrPort, f feed.Feed
 				continue
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("%w (and %d bytes that are not MPEG-TS)", err, junkIn)
 			}
 			if err := f.Start(info); err != nil {
 				return fmt.Errorf("start %s: %w", name, err)
