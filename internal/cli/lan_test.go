@@ -58,9 +58,9 @@ func TestPrintLAN(t *testing.T) {
 }
 
 func TestListenOnLANKeepsUDPLocal(t *testing.T) {
-	c := Common{Edge: DefaultEdge, S3: DefaultS3, RTMP: DefaultRTMP, UDP: DefaultUDP}
+	c := Common{Edge: DefaultEdge, S3: DefaultS3, RTMP: DefaultRTMP, SRT: DefaultSRT, UDP: DefaultUDP}
 	listenOnLAN(&c, false)
-	if !onEveryInterface(c.Edge) || !onEveryInterface(c.S3) || !onEveryInterface(c.RTMP) {
+	if !onEveryInterface(c.Edge) || !onEveryInterface(c.S3) || !onEveryInterface(c.RTMP) || !onEveryInterface(c.SRT) {
 		t.Errorf("--lan left a listener on loopback: %+v", c)
 	}
 	if c.UDP != DefaultUDP {

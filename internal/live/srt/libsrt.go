@@ -144,6 +144,12 @@ func listen(addr netip.AddrPort, o options, id uintptr) (sock, error) {
 	if C.hlsflow_srt_setint(s, C.SRTO_RCVTIMEO, C.int(o.poll.Milliseconds())) != 0 {
 		return fail("receive timeout")
 	}
+	// accept must not block: the poller says when a caller waits, and
+	// one that left in between makes accept fail at once. Accepted
+	// sockets are made blocking again (accept).
+	if C.hlsflow_srt_setint(s, C.SRTO_RCVSYN, 0) != 0 {
+		return fail("non-blocking")
+	}
 	ip := addr.Addr().AsSlice()
 	if C.hlsflow_srt_bind(s, (*C.uchar)(unsafe.Pointer(&ip[0])), C.int(len(ip)), C.int(addr.Port())) != 0 {
 		return fail("bind " + addr.String())
@@ -208,11 +214,18 @@ func accept(lsn sock) (sock, netip.AddrPort, error) {
 	if s < 0 {
 		return -1, netip.AddrPort{}, lastError("accept")
 	}
+	// Receiving blocks for at most the receive timeout the listener set.
+	if C.hlsflow_srt_setint(s, C.SRTO_RCVSYN, 1) != 0 {
+		err := lastError("blocking")
+		C.srt_close(s)
+		return -1, netip.AddrPort{}, err
+	}
 	return sock(s), addrPort(ip[:n], int(port)), nil
 }
 
 // recv reads one message into b; errTimeout when none came within the
-// socket's receive timeout, errConnLost when the peer is gone.
+// socket's receive timeout (the listener's poll), errConnLost when the
+// peer is gone.
 func recv(s sock, b []byte) (int, error) {
 	defer lockThread()()
 	n := C.srt_recvmsg(C.SRTSOCKET(s), (*C.char)(unsafe.Pointer(&b[0])), C.int(len(b)))

@@ -154,7 +154,6 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.perAddr = map[netip.Addr]int{}
-	s.stop = make(chan struct{})
 	s.id = register(s)
 	s.lsn, err = listen(addr, options{latency: s.Latency, poll: poll, passphrase: s.Passphrase, backlog: backlog}, s.id)
 	if err == nil {
@@ -174,6 +173,9 @@ func (s *Server) Start() error {
 		cleanup()
 		return fmt.Errorf("srt listen %s: %w", s.Addr, err)
 	}
+	// Only a started server has stop: Close of one that failed to start
+	// must not release the library a second time.
+	s.stop = make(chan struct{})
 	s.wg.Go(func() { s.acceptLoop(p) })
 	return nil
 }
@@ -232,8 +234,17 @@ func (s *Server) acceptLoop(p poller) {
 			continue
 		}
 		c, remote, err := accept(s.lsn)
-		if err != nil {
+		if errors.Is(err, errTimeout) {
 			continue // the caller went away between handshake and accept
+		}
+		if err != nil {
+			s.Log.Warn("srt: accept", "err", err)
+			select { // a lasting error must not spin
+			case <-s.stop:
+				return
+			case <-time.After(poll):
+			}
+			continue
 		}
 		if !s.admit(remote) {
 			closeSock(c)

@@ -170,16 +170,15 @@ func (s *Server) url(query string) string {
 }
 
 // publishFFmpeg sends seconds of a generated 320x240 H.264/AAC feed to
-// url with Debian's ffmpeg (built with libsrt) and returns its error and
-// output.
-func publishFFmpeg(t *testing.T, url string, seconds int) (error, string) {
+// url with Debian's ffmpeg (built with libsrt) and returns its output and
+// error.
+func publishFFmpeg(t *testing.T, url string, seconds int) (string, error) {
 	t.Helper()
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
 		"-t", fmt.Sprint(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac",
 		"-f", "mpegts", url)
-	out, err := runBounded(cmd, time.Duration(seconds)*time.Second+20*time.Second)
-	return err, out
+	return runBounded(cmd, time.Duration(seconds)*time.Second+20*time.Second)
 }
 
 // runBounded runs cmd, killing it after d.
@@ -305,7 +304,7 @@ func TestFFmpegPublishes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, h, logs := startServer(t, func(s *Server) { s.Passphrase = tt.passphrase })
-			if err, out := publishFFmpeg(t, s.url(tt.query), 3); err != nil {
+			if out, err := publishFFmpeg(t, s.url(tt.query), 3); err != nil {
 				t.Fatalf("ffmpeg: %v\n%s", err, out)
 			}
 			feeds := h.claimed()
@@ -362,7 +361,7 @@ func TestRefusedInHandshake(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, h, _ := startServer(t, func(s *Server) { s.Passphrase = tt.server })
 			start := time.Now()
-			err, out := publishFFmpeg(t, s.url(tt.query+"&connect_timeout=3000"), 2)
+			out, err := publishFFmpeg(t, s.url(tt.query+"&connect_timeout=3000"), 2)
 			if err == nil {
 				t.Fatalf("ffmpeg published:\n%s", out)
 			}
@@ -476,7 +475,7 @@ func TestPerAddressCap(t *testing.T) {
 	s, h, logs := startServer(t, func(s *Server) { s.MaxConnsPerAddr = 1 })
 	first := startGst(t, s, "streamid="+goodKey)
 	waitFor(t, "first claim", 10*time.Second, func() bool { return len(h.claimed()) == 1 })
-	err, out := publishFFmpeg(t, s.url("streamid="+goodKey+"&connect_timeout=3000"), 2)
+	out, err := publishFFmpeg(t, s.url("streamid="+goodKey+"&connect_timeout=3000"), 2)
 	if err == nil {
 		t.Fatalf("second publisher from 127.0.0.1 accepted:\n%s", out)
 	}
@@ -506,7 +505,7 @@ func TestBusyStream(t *testing.T) {
 	h.mu.Lock()
 	h.busy = true
 	h.mu.Unlock()
-	if err, out := publishFFmpeg(t, s.url("streamid="+goodKey), 3); err == nil {
+	if out, err := publishFFmpeg(t, s.url("streamid="+goodKey), 3); err == nil {
 		t.Errorf("publisher to a busy stream succeeded:\n%s", out)
 	}
 	if !strings.Contains(logs.String(), "publish refused") {
@@ -540,4 +539,25 @@ func TestCloseWhilePublishing(t *testing.T) {
 		t.Error("Close returned before the feed ended")
 	}
 	g.close()
+}
+
+// TestFailedStartLeavesOthersRunning: a server that cannot bind (the port
+// is taken) fails to start, and closing it does not take the library away
+// from the one running.
+func TestFailedStartLeavesOthersRunning(t *testing.T) {
+	s, h, _ := startServer(t, nil)
+	taken := &Server{Addr: s.ListenAddr().String(), Verify: s.Verify, Hub: &hub{}, Log: s.Log}
+	if err := taken.Start(); err == nil {
+		taken.Close()
+		t.Fatal("a second server started on a port in use")
+	}
+	if err := taken.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := publishFFmpeg(t, s.url("streamid="+goodKey), 2); err != nil {
+		t.Fatalf("publish after the failed start: %v\n%s", err, out)
+	}
+	if n := len(h.claimed()); n != 1 {
+		t.Errorf("%d claims, want 1", n)
+	}
 }
