@@ -21,6 +21,13 @@ APT_MISSING = @missing=""; \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+# $(call APT_UNLESS,check,packages) is a recipe line that installs the
+# packages with apt-get unless the shell check succeeds (for packages
+# without a tool of their own: a library, a plugin).
+APT_UNLESS = @if ! { $(1); } >/dev/null 2>&1; then \
+		echo "installing: $(2)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	fi
 
 # Areas add their own targets to these lists from mk/*.mk.
 SETUP_TARGETS :=
@@ -38,10 +45,13 @@ GO_PKGS = $$($(GO) list ./... | grep -v '/infra')
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
 
-# What running the system needs: ffmpeg (and ffprobe, in the same
-# package). The browser the tests drive comes with setup-web.
-setup-system: ## install ffmpeg with apt-get when missing
+# What building and running the system needs: ffmpeg (and ffprobe, in
+# the same package), and libsrt with its headers, which the SRT ingest
+# (internal/live/srt) links through cgo. The browser the tests drive comes
+# with setup-web.
+setup-system: ## install ffmpeg and libsrt with apt-get when missing
 	$(call APT_MISSING,ffmpeg:ffmpeg ffprobe:ffmpeg)
+	$(call APT_UNLESS,test -e /usr/include/srt/srt.h,libsrt-openssl-dev)
 
 setup-go: ## download the Go modules
 	@$(GO) mod download

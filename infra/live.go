@@ -21,6 +21,7 @@ import (
 // Ports of the ingest task; the NLB listens on the same ones.
 const (
 	rtmpPort   = 1935
+	srtPort    = 8890 // UDP
 	udpPort    = 9000
 	healthPort = 8081
 	healthPath = "/healthz"
@@ -47,13 +48,15 @@ const (
 // unrelated changes do not rebuild the image.
 var dockerExclude = []string{"*", "!go.mod", "!go.sum", "!internal", "!services", "**/testdata", "**/*_test.go", "**/node_modules"}
 
-// Live is the RTMP / MPEG-TS ingest on Fargate behind a Network Load Balancer.
+// Live is the RTMP / SRT / MPEG-TS ingest on Fargate behind a Network Load
+// Balancer.
 type Live struct {
 	Vpc          awsec2.Vpc
 	Service      awsecs.FargateService
 	LoadBalancer elbv2.NetworkLoadBalancer
 	StreamSecret awssecretsmanager.Secret
 	RTMPListener elbv2.NetworkListener
+	SRTListener  elbv2.NetworkListener
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
 	TaskRole     awsiam.IRole
 }
@@ -98,8 +101,13 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	// ingest does not even listen ("off", internal/live/ingest).
 	udp := len(cfg.UDPIngestCIDRs) > 0
 	udpAddr := "off"
+	// SRT, like RTMP, is open to every network: a caller is rejected in
+	// the handshake, before its connection exists, unless it sends a valid
+	// stream key, and connections are capped per address
+	// (services/ingest/README.md).
 	ports := []*awsecs.PortMapping{
 		{ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP},
+		{ContainerPort: jsii.Number(srtPort), Protocol: awsecs.Protocol_UDP},
 		{ContainerPort: jsii.Number(healthPort), Protocol: awsecs.Protocol_TCP},
 	}
 	if udp {
@@ -139,6 +147,7 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			// The ingest's own finalising deadline, inside ECS's.
 			"STOP_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ingestStopSeconds)),
 			"RTMP_ADDR":    jsii.String(fmt.Sprintf(":%d", rtmpPort)),
+			"SRT_ADDR":     jsii.String(fmt.Sprintf(":%d", srtPort)),
 			"UDP_ADDR":     jsii.String(udpAddr),
 			// The app checks the same list as the security group, so a
 			// datagram the network lets through by mistake still cannot
@@ -183,17 +192,18 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 
 	sg := awsec2.NewSecurityGroup(s, jsii.String("IngestSg"), &awsec2.SecurityGroupProps{
 		Vpc:              l.Vpc,
-		Description:      jsii.String("hlsflow ingest: RTMP from anywhere, MPEG-TS over UDP from the listed networks, health from the VPC"),
+		Description:      jsii.String("hlsflow ingest: RTMP and SRT from anywhere, MPEG-TS over UDP from the listed networks, health from the VPC"),
 		AllowAllOutbound: jsii.Bool(true),
 	})
 	// The NLB keeps client addresses for IP targets, so publishers' traffic
 	// arrives from the internet, not from the load balancer.
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(rtmpPort)), jsii.String("RTMP"), nil)
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(srtPort)), jsii.String("SRT"), nil)
 	for _, cidr := range cfg.UDPIngestCIDRs {
 		sg.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(cidr)), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP from "+cidr), nil)
 	}
 	sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(healthPort)), jsii.String("NLB health checks"), nil)
-	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP publishers connect from anywhere (encoders on any network); a publish needs a valid stream key, and the ingest caps connections per address. UDP is open only to udpIngestCidrs"})
+	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP and SRT publishers connect from anywhere (encoders on any network); a publish needs a valid stream key (SRT checks it in the handshake), and the ingest caps connections per address. MPEG-TS over UDP is open only to udpIngestCidrs"})
 
 	l.Service = awsecs.NewFargateService(s, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                cluster,
@@ -227,7 +237,7 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		CrossZoneEnabled: jsii.Bool(true),
 		VpcSubnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
 	})
-	nagSuppress(l.LoadBalancer, nagRule{id: "AwsSolutions-ELB2", reason: "an NLB writes access logs only for TLS listeners; RTMP (TCP) and MPEG-TS (UDP) have none, and the VPC flow logs record the connections instead"})
+	nagSuppress(l.LoadBalancer, nagRule{id: "AwsSolutions-ELB2", reason: "an NLB writes access logs only for TLS listeners; RTMP (TCP), SRT and MPEG-TS (UDP) have none, and the VPC flow logs record the connections instead"})
 	health := &elbv2.HealthCheck{
 		Protocol:                elbv2.Protocol_HTTP,
 		Port:                    jsii.String(strconv.Itoa(healthPort)),
@@ -248,6 +258,18 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP,
 		})},
 	})
+	l.SRTListener = l.LoadBalancer.AddListener(jsii.String("Srt"), &elbv2.BaseNetworkListenerProps{
+		Port: jsii.Number(srtPort), Protocol: elbv2.Protocol_UDP,
+	})
+	l.SRTListener.AddTargets(jsii.String("Srt"), &elbv2.AddNetworkTargetsProps{
+		Port:                jsii.Number(srtPort),
+		Protocol:            elbv2.Protocol_UDP,
+		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
+		HealthCheck:         health,
+		Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
+			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(srtPort), Protocol: awsecs.Protocol_UDP,
+		})},
+	})
 	if udp {
 		l.UDPListener = l.LoadBalancer.AddListener(jsii.String("Udp"), &elbv2.BaseNetworkListenerProps{
 			Port: jsii.Number(udpPort), Protocol: elbv2.Protocol_UDP,
@@ -263,6 +285,12 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		})
 	}
 	return l
+}
+
+// SRTURL is the SRT publish address; a publisher adds
+// ?streamid={stream key}.
+func (l *Live) SRTURL() *string {
+	return jsii.String(fmt.Sprintf("srt://%s:%d", *l.LoadBalancer.LoadBalancerDnsName(), srtPort))
 }
 
 // RTMPURL is the publish base; a stream key is appended as the last path

@@ -275,47 +275,57 @@ func TestWebACL(t *testing.T) {
 	}
 }
 
+// udpIngress lists the security groups' UDP (and all-protocol) ingress
+// rules as "CIDR from-to", sorted.
+func udpIngress(s *synthesized) []string {
+	var out []string
+	for _, sg := range s.ofType("AWS::EC2::SecurityGroup") {
+		for _, r := range list(sg.Properties["SecurityGroupIngress"]) {
+			if get(r, "IpProtocol") == "udp" || get(r, "IpProtocol") == "-1" {
+				out = append(out, fmt.Sprintf("%v %v-%v", get(r, "CidrIp"), get(r, "FromPort"), get(r, "ToPort")))
+			}
+		}
+	}
+	for _, r := range s.ofType("AWS::EC2::SecurityGroupIngress") {
+		if p := r.Properties["IpProtocol"]; p == "udp" || p == "-1" {
+			out = append(out, fmt.Sprintf("%v %v-%v", r.Properties["CidrIp"], r.Properties["FromPort"], r.Properties["ToPort"]))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ingestEnv is the ingest container's environment.
+func ingestEnv(t *testing.T, s *synthesized) map[string]string {
+	t.Helper()
+	_, task := s.one(t, "AWS::ECS::TaskDefinition", "LiveTask")
+	m := map[string]string{}
+	for _, e := range list(get(task.Properties, "ContainerDefinitions", 0, "Environment")) {
+		m[get(e, "Name").(string)] = ref(get(e, "Value"))
+	}
+	return m
+}
+
 // UDP ingest has no key, so it is off unless the operator lists source
-// networks: by default no UDP listener, no UDP rule in the security group
-// (least of all from 0.0.0.0/0), and the ingest does not listen.
+// networks: by default no listener, target group, security group rule or
+// container port for it, and the ingest does not listen. The only UDP
+// open by default is SRT's port, whose callers need a stream key
+// (TestSRTIngest).
 func TestUDPIngestOnlyFromListedNetworks(t *testing.T) {
-	udpIngress := func(s *synthesized) []string {
-		var out []string
-		for _, sg := range s.ofType("AWS::EC2::SecurityGroup") {
-			for _, r := range list(sg.Properties["SecurityGroupIngress"]) {
-				if get(r, "IpProtocol") == "udp" || get(r, "IpProtocol") == "-1" {
-					out = append(out, fmt.Sprintf("%v %v-%v", get(r, "CidrIp"), get(r, "FromPort"), get(r, "ToPort")))
-				}
-			}
-		}
-		for _, r := range s.ofType("AWS::EC2::SecurityGroupIngress") {
-			if p := r.Properties["IpProtocol"]; p == "udp" || p == "-1" {
-				out = append(out, fmt.Sprintf("%v %v-%v", r.Properties["CidrIp"], r.Properties["FromPort"], r.Properties["ToPort"]))
-			}
-		}
-		slices.Sort(out)
-		return out
-	}
-	env := func(s *synthesized) map[string]string {
-		_, task := s.one(t, "AWS::ECS::TaskDefinition", "LiveTask")
-		m := map[string]string{}
-		for _, e := range list(get(task.Properties, "ContainerDefinitions", 0, "Environment")) {
-			m[get(e, "Name").(string)] = ref(get(e, "Value"))
-		}
-		return m
-	}
+	env := func(s *synthesized) map[string]string { return ingestEnv(t, s) }
 	def := synth(t, nil)
-	if got := udpIngress(def); len(got) != 0 {
-		t.Errorf("default security groups allow UDP from %q", got)
+	srtOnly := []string{fmt.Sprintf("0.0.0.0/0 %d-%d", srtPort, srtPort)}
+	if got := udpIngress(def); !slices.Equal(got, srtOnly) {
+		t.Errorf("default security groups allow UDP from %q, want only SRT's %q", got, srtOnly)
 	}
 	for _, l := range def.ofType("AWS::ElasticLoadBalancingV2::Listener") {
-		if l.Properties["Protocol"] != "TCP" {
+		if l.Properties["Protocol"] != "TCP" && l.Properties["Port"] != float64(srtPort) {
 			t.Errorf("default NLB has a %v listener on %v", l.Properties["Protocol"], l.Properties["Port"])
 		}
 	}
 	for _, g := range def.ofType("AWS::ElasticLoadBalancingV2::TargetGroup") {
-		if g.Properties["Protocol"] == "UDP" {
-			t.Error("default stack has a UDP target group")
+		if g.Properties["Protocol"] == "UDP" && g.Properties["Port"] != float64(srtPort) {
+			t.Errorf("default stack has a UDP target group on %v", g.Properties["Port"])
 		}
 	}
 	if v := env(def)["UDP_ADDR"]; v != "off" {
@@ -323,7 +333,7 @@ func TestUDPIngestOnlyFromListedNetworks(t *testing.T) {
 	}
 	_, task := def.one(t, "AWS::ECS::TaskDefinition", "LiveTask")
 	for _, pm := range list(get(task.Properties, "ContainerDefinitions", 0, "PortMappings")) {
-		if get(pm, "Protocol") == "udp" {
+		if get(pm, "Protocol") == "udp" && get(pm, "ContainerPort") != float64(srtPort) {
 			t.Errorf("default container maps UDP port %v", get(pm, "ContainerPort"))
 		}
 	}
@@ -334,7 +344,7 @@ func TestUDPIngestOnlyFromListedNetworks(t *testing.T) {
 	})
 
 	on := synth(t, everything) // 203.0.113.7/32 and 198.51.100.0/24
-	if got, want := udpIngress(on), []string{"198.51.100.0/24 9000-9000", "203.0.113.7/32 9000-9000"}; !slices.Equal(got, want) {
+	if got, want := udpIngress(on), append(srtOnly, "198.51.100.0/24 9000-9000", "203.0.113.7/32 9000-9000"); !slices.Equal(got, want) {
 		t.Errorf("UDP ingress %q, want exactly %q", got, want)
 	}
 	var udpListener bool
@@ -344,6 +354,31 @@ func TestUDPIngestOnlyFromListedNetworks(t *testing.T) {
 	if !udpListener || env(on)["UDP_ADDR"] != ":9000" {
 		t.Errorf("with udpIngestCidrs: UDP listener %v, UDP_ADDR %q; want a listener and :9000", udpListener, env(on)["UDP_ADDR"])
 	}
+}
+
+// SRT is on by default, like RTMP: its callers need a stream key, checked
+// in the handshake. The default stack has the NLB's SRT listener, the
+// security group's rule (TestUDPIngestOnlyFromListedNetworks pins it as
+// the only UDP open), the task's port and the ingest listening;
+// TestLiveIngest checks where the listener forwards.
+func TestSRTIngest(t *testing.T) {
+	s := synth(t, nil)
+	_, lis := s.one(t, "AWS::ElasticLoadBalancingV2::Listener", "LiveNlbSrt")
+	if lis.Properties["Protocol"] != "UDP" || lis.Properties["Port"] != float64(srtPort) {
+		t.Errorf("SRT listener %v/%v, want UDP/%d", lis.Properties["Protocol"], lis.Properties["Port"], srtPort)
+	}
+	_, task := s.one(t, "AWS::ECS::TaskDefinition", "LiveTask")
+	var mapped bool
+	for _, pm := range list(get(task.Properties, "ContainerDefinitions", 0, "PortMappings")) {
+		mapped = mapped || (get(pm, "Protocol") == "udp" && get(pm, "ContainerPort") == float64(srtPort))
+	}
+	if !mapped {
+		t.Errorf("the container does not map %d/udp", srtPort)
+	}
+	if v := ingestEnv(t, s)["SRT_ADDR"]; v != fmt.Sprintf(":%d", srtPort) {
+		t.Errorf("ingest SRT_ADDR=%q, want :%d", v, srtPort)
+	}
+	matches(t, "SrtUrl output", func() { s.tmpl.HasOutput(jsii.String("SrtUrl"), &map[string]any{}) })
 }
 
 // No Lambda environment and no task environment holds a secret value: the

@@ -84,6 +84,7 @@ func (h *HlsflowStack) outputs() {
 	if l := h.Live; l != nil {
 		dns := *l.LoadBalancer.LoadBalancerDnsName()
 		out("RtmpUrl", "Publish with OBS/ffmpeg to this URL plus /{stream key}", l.RTMPURL())
+		out("SrtUrl", "Publish over SRT to this address plus ?streamid={stream key}", l.SRTURL())
 		if l.UDPListener != nil {
 			out("UdpAddress", "Send MPEG-TS over UDP here (from udpIngestCidrs only)", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
 		}

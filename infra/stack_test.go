@@ -567,8 +567,8 @@ func TestUploadNotificationRetriesAndDLQ(t *testing.T) {
 	})
 }
 
-// Live: NLB TCP 1935 and (with udpIngestCidrs) UDP 9000 to the Fargate
-// service, health checks on the ingest's health port, no NAT gateway, a
+// Live: NLB TCP 1935 (RTMP), UDP 8890 (SRT) and (with udpIngestCidrs) UDP
+// 9000 to the Fargate service, health checks on the ingest's health port, no NAT gateway, a
 // graceful stop.
 func TestLiveIngest(t *testing.T) {
 	s := synth(t, map[string]any{ctxIngestDesiredCount: "2", ctxIngestMaxCount: "4", ctxDVRWindow: "30m", ctxUDPIngestCIDRs: "203.0.113.7/32"})
@@ -587,14 +587,14 @@ func TestLiveIngest(t *testing.T) {
 		svcTargets[get(lb, "ContainerPort").(float64)] = ref(get(lb, "TargetGroupArn"))
 	}
 	listeners := s.ofType("AWS::ElasticLoadBalancingV2::Listener")
-	if len(listeners) != 2 {
-		t.Errorf("want 2 listeners, got %v", sortedKeys(listeners))
+	if len(listeners) != 3 {
+		t.Errorf("want 3 listeners, got %v", sortedKeys(listeners))
 	}
 	for _, tc := range []struct {
 		port     float64
 		protocol string
-	}{{rtmpPort, "TCP"}, {udpPort, "UDP"}} {
-		t.Run(tc.protocol, func(t *testing.T) {
+	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}} {
+		t.Run(fmt.Sprintf("%s %v", tc.protocol, tc.port), func(t *testing.T) {
 			var tg string
 			for _, l := range listeners {
 				if l.Properties["Port"] == tc.port {
@@ -642,13 +642,13 @@ func TestLiveIngest(t *testing.T) {
 	for _, e := range list(get(c, "Environment")) {
 		env[get(e, "Name").(string)] = ref(get(e, "Value"))
 	}
-	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32"} {
+	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "SRT_ADDR": ":8890", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32"} {
 		if env[k] != v {
 			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
 		}
 	}
 	secrets := list(get(c, "Secrets"))
-	if len(env) != 7 {
+	if len(env) != 8 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
 	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
@@ -658,7 +658,7 @@ func TestLiveIngest(t *testing.T) {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), &map[string]any{"MinCapacity": float64(2), "MaxCapacity": float64(4)})
 	})
 	matches(t, "outputs", func() {
-		for _, o := range []string{"RtmpUrl", "UdpAddress", "CloudFrontDomain", "VodPlaybackUrlPattern", "LivePlaybackUrlPattern", "UploadsBucketName", "MediaBucketName", "ApiUrl", "ApiTokenSecretArn", "StreamKeySecretArn"} {
+		for _, o := range []string{"RtmpUrl", "SrtUrl", "UdpAddress", "CloudFrontDomain", "VodPlaybackUrlPattern", "LivePlaybackUrlPattern", "UploadsBucketName", "MediaBucketName", "ApiUrl", "ApiTokenSecretArn", "StreamKeySecretArn"} {
 			s.tmpl.HasOutput(jsii.String(o), &map[string]any{})
 		}
 	})

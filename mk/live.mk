@@ -2,15 +2,21 @@
 # `make bench-live` runs BenchmarkLive: 01 looped to ~21 s, default ladder,
 # through the RTMP ingest into the embedded S3, against the same ffmpeg
 # command run alone. Prints live_publish_lag_p95_ms (target <= 500),
-# live_cpu_overhead_pct (target <= 5) and live_streams_realtime_720p.
+# live_cpu_overhead_pct (target <= 5) and live_streams_realtime_720p. Then
+# BenchmarkSRT, the same input over SRT: srt_publish_lag_p95_ms and
+# srt_streams_realtime_720p.
 
 BENCH_TARGETS += bench-live
+SETUP_TARGETS += setup-live
 
-.PHONY: bench-live test-live
+.PHONY: bench-live test-live setup-live
 
-bench-live: ## live ingest: publish lag p95, CPU overhead vs ffmpeg alone, 720p streams in real time
-	@out=$$($(GO) test -run '^$$' -bench '^BenchmarkLive$$' -benchtime 1x -count 1 -timeout 10m ./internal/live/ingest 2>&1); rc=$$?; \
-		echo "$$out" | grep -E '^live_'; \
+setup-live: ## install GStreamer's srtsink (apt-get), a publisher the SRT tests use
+	$(call APT_UNLESS,gst-inspect-1.0 srtsink,gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+
+bench-live: ## live ingest: publish lag p95 (RTMP, SRT), CPU overhead vs ffmpeg alone, 720p streams in real time
+	@out=$$($(GO) test -run '^$$' -bench '^Benchmark(Live|SRT)$$' -benchtime 1x -count 1 -timeout 15m ./internal/live/ingest 2>&1); rc=$$?; \
+		echo "$$out" | grep -E '^(live|srt)_'; \
 		if [ $$rc -ne 0 ]; then echo "$$out" | tail -30; exit $$rc; fi
 
 test-live: ## only the live ingest's tests

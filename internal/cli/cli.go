@@ -18,6 +18,7 @@ const (
 	DefaultS3   = "127.0.0.1:4566"
 	DefaultEdge = "127.0.0.1:8080"
 	DefaultRTMP = "127.0.0.1:1935"
+	DefaultSRT  = "127.0.0.1:8890"
 	DefaultUDP  = "127.0.0.1:9000"
 )
 
@@ -32,10 +33,10 @@ type Env struct {
 
 // Common holds the flags every subcommand takes.
 type Common struct {
-	Data, S3, Edge, RTMP, UDP string
-	Region                    string
-	UploadsBucket             string
-	MediaBucket               string
+	Data, S3, Edge, RTMP, SRT, UDP string
+	Region                         string
+	UploadsBucket                  string
+	MediaBucket                    string
 }
 
 func (c *Common) register(fs *flag.FlagSet) {
@@ -43,6 +44,7 @@ func (c *Common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.S3, "s3", DefaultS3, "S3 (and Lambda API) address, host:port or URL")
 	fs.StringVar(&c.Edge, "edge", DefaultEdge, "edge (local CDN) address, host:port or URL")
 	fs.StringVar(&c.RTMP, "rtmp", DefaultRTMP, "RTMP ingest address")
+	fs.StringVar(&c.SRT, "srt", DefaultSRT, "SRT ingest address (UDP)")
 	fs.StringVar(&c.UDP, "udp", DefaultUDP, "MPEG-TS over UDP ingest address")
 	fs.StringVar(&c.UploadsBucket, "uploads-bucket", "uploads", "bucket that receives uploads")
 	fs.StringVar(&c.MediaBucket, "media-bucket", "media", "bucket that holds HLS outputs")

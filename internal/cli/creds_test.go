@@ -117,7 +117,7 @@ func TestPrivateDataDir(t *testing.T) {
 }
 
 func TestExposed(t *testing.T) {
-	loop := Common{Edge: "127.0.0.1:8080", S3: "localhost:4566", RTMP: "[::1]:1935", UDP: "127.0.0.2:9000"}
+	loop := Common{Edge: "127.0.0.1:8080", S3: "localhost:4566", RTMP: "[::1]:1935", SRT: "127.0.0.1:8890", UDP: "127.0.0.2:9000"}
 	if exposed(&loop) {
 		t.Error("loopback listeners count as exposed")
 	}
@@ -127,6 +127,11 @@ func TestExposed(t *testing.T) {
 		if !exposed(&c) {
 			t.Errorf("S3 on %s is not exposed", addr)
 		}
+	}
+	srt := loop
+	srt.SRT = "0.0.0.0:8890"
+	if !exposed(&srt) {
+		t.Error("SRT on every interface is not exposed")
 	}
 }
 

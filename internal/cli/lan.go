@@ -56,7 +56,7 @@ func isLoopback(addr string) bool {
 
 // exposed reports whether another machine may reach one of the listeners.
 func exposed(c *Common) bool {
-	return !isLoopback(c.Edge) || !isLoopback(c.S3) || !isLoopback(c.RTMP) || !isLoopback(c.UDP)
+	return !isLoopback(c.Edge) || !isLoopback(c.S3) || !isLoopback(c.RTMP) || !isLoopback(c.SRT) || !isLoopback(c.UDP)
 }
 
 // listenOnLAN moves the listeners of c to every interface (hlsflow up
@@ -64,7 +64,7 @@ func exposed(c *Common) bool {
 // publish: over UDP the first sender with a real feed claims the stream,
 // and source addresses are easy to forge.
 func listenOnLAN(c *Common, udpSourcesNamed bool) {
-	c.Edge, c.S3, c.RTMP = everyInterface(c.Edge), everyInterface(c.S3), everyInterface(c.RTMP)
+	c.Edge, c.S3, c.RTMP, c.SRT = everyInterface(c.Edge), everyInterface(c.S3), everyInterface(c.RTMP), everyInterface(c.SRT)
 	if udpSourcesNamed {
 		c.UDP = everyInterface(c.UDP)
 	}

@@ -34,9 +34,9 @@ func TestPrintLAN(t *testing.T) {
 }
 
 func TestListenOnLANKeepsUDPLocal(t *testing.T) {
-	c := Common{Edge: DefaultEdge, S3: DefaultS3, RTMP: DefaultRTMP, UDP: DefaultUDP}
+	c := Common{Edge: DefaultEdge, S3: DefaultS3, RTMP: DefaultRTMP, SRT: DefaultSRT, UDP: DefaultUDP}
 	listenOnLAN(&c, false)
-	if !system.OnEveryInterface(c.Edge) || !system.OnEveryInterface(c.S3) || !system.OnEveryInterface(c.RTMP) {
+	if !system.OnEveryInterface(c.Edge) || !system.OnEveryInterface(c.S3) || !system.OnEveryInterface(c.RTMP) || !system.OnEveryInterface(c.SRT) {
 		t.Errorf("--lan left a listener on loopback: %+v", c)
 	}
 	if c.UDP != DefaultUDP {

@@ -26,7 +26,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	verbose := fs.Bool("verbose", false, "log every S3 request")
 	udpStream := fs.String("udp-stream", "udp", "stream name that MPEG-TS over UDP publishes to")
 	cacheMB := fs.Int64("edge-cache-mb", edge.DefaultCacheBytes>>20, "memory the edge may keep objects in, MiB (0: no cache)")
-	lan := fs.Bool("lan", false, "listen on every interface (edge, S3, RTMP, UDP), so phones and other computers on this network can watch, upload and publish; S3 then gets random credentials")
+	lan := fs.Bool("lan", false, "listen on every interface (edge, S3, RTMP, SRT, UDP), so phones and other computers on this network can watch, upload and publish; S3 then gets random credentials")
 	accessKey := fs.String("access-key", "", "S3 and Lambda access key (with --secret-key; saved in the data dir). Default: the data dir's, else test/test on loopback and random ones on the network; never the environment's")
 	secretKey := fs.String("secret-key", "", "S3 and Lambda secret key (with --access-key)")
 	var allow hostList
@@ -81,7 +81,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	sys, err := system.New(system.Config{
 		DataDir: data,
-		S3Addr:  hostPort(c.S3), EdgeAddr: hostPort(c.Edge), RTMPAddr: hostPort(c.RTMP), UDPAddr: hostPort(c.UDP),
+		S3Addr:  hostPort(c.S3), EdgeAddr: hostPort(c.Edge), RTMPAddr: hostPort(c.RTMP), SRTAddr: hostPort(c.SRT), UDPAddr: hostPort(c.UDP),
 		AllowHosts: allow, Region: c.Region, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		AccessKey: access, SecretKey: secret, Keys: signer,
 		EdgeCacheBytes: cacheBytes,
@@ -118,6 +118,7 @@ func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, 
 	fmt.Fprintf(w, "  edge (CDN)       %s   playback: %s/vod/{id}/master.m3u8\n", httpURL(c.Edge), httpURL(c.Edge))
 	fmt.Fprintf(w, "  API token        %s   (the page asks for it; every change through %s/api/ needs it; kept in %s)\n", token, httpURL(c.Edge), filepath.Join(data, tokenFileName))
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
+	fmt.Fprintf(w, "  live SRT         srt://%s?streamid={stream key}   (MPEG-TS)\n", hostPort(c.SRT))
 	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/%s)\n", hostPort(c.UDP), udpStream)
 	fmt.Fprintf(w, "  data             %s\n", data)
 	printLAN(w, c)

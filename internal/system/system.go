@@ -48,7 +48,7 @@ type Config struct {
 	// Listen addresses, host:port; RTMP and UDP are off when empty. A
 	// listener on every interface (0.0.0.0, [::]) makes the API name this
 	// machine in the URLs it hands out as each client reached it.
-	S3Addr, EdgeAddr, RTMPAddr, UDPAddr string
+	S3Addr, EdgeAddr, RTMPAddr, SRTAddr, UDPAddr string
 	AllowHosts                          []string     // other Host names the edge and S3 answer to (a tunnel's)
 	Region                              string       // default us-east-1
 	UploadsBucket, MediaBucket          string       // default uploads, media
@@ -136,7 +136,7 @@ func New(cfg Config) (*System, error) {
 
 	liveCfg := cfg.Live
 	liveCfg.Bucket = cfg.MediaBucket
-	liveCfg.RTMPAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.UDPAddr
+	liveCfg.RTMPAddr, liveCfg.SRTAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.SRTAddr, cfg.UDPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
 	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest")}); err != nil {
 		return nil, err

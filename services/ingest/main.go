@@ -1,5 +1,5 @@
-// Command ingest is the live ingest ECS task: RTMP on :1935, MPEG-TS over
-// UDP on :9000, health on :8081, live HLS to the media bucket. It only
+// Command ingest is the live ingest ECS task: RTMP on :1935, SRT on :8890,
+// MPEG-TS over UDP on :9000, health on :8081, live HLS to the media bucket. It only
 // wires; the service is internal/live/ingest. See ingest.ConfigFromEnv for the
 // environment it reads.
 package main

@@ -22,8 +22,8 @@ import (
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
-// BenchmarkLive measures, in one run, on 01 (720p25, AAC 5.1) looped to
-// about 21 s with the default ladder and preset:
+// BenchmarkLive measures, in one run, on benchInput with the default
+// ladder and preset:
 //
 //   - live_publish_lag_p95_ms: from ffmpeg finishing a segment to the
 //     playlist naming it being in S3 (the embedded S3), 95th percentile;
@@ -41,11 +41,7 @@ import (
 func BenchmarkLive(b *testing.B) {
 	s3 := testenv.S3(b)
 	dir := b.TempDir()
-	input := filepath.Join(dir, "in.ts")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-stream_loop", "3",
-		"-i", testenv.Media(b, "01_bbb_720p_h264_aac51.mp4"), "-c", "copy", "-f", "mpegts", input).CombinedOutput(); err != nil {
-		b.Fatalf("make input: %v %s", err, out)
-	}
+	input := benchInput(b, dir)
 	src := &media.Source{Video: &media.Video{Width: 1280, Height: 720, FPS: 25}, Audio: &media.Audio{Codec: "aac"}}
 	ladder, err := media.PlanLadder(src, media.LadderOptions{SegmentSeconds: 2})
 	if err != nil {
@@ -78,38 +74,7 @@ func BenchmarkLive(b *testing.B) {
 		if err := pub.Start(); err != nil {
 			b.Fatal(err)
 		}
-		var lagP95, ingestMedia float64
-		var segments int64
-		done := make(chan error, 1)
-		go func() { done <- pub.Wait() }()
-	poll:
-		for {
-			select {
-			case err := <-done:
-				if err != nil {
-					b.Fatalf("publisher: %v", err)
-				}
-				break poll
-			case <-time.After(500 * time.Millisecond):
-				for _, st := range svc.Streams() {
-					lagP95, segments, ingestMedia = st.Publish.LagP95Ms, st.Publish.SegmentsPublished, st.EncodedSeconds
-				}
-			}
-		}
-		// Wait for the stream to end and its recording to be written.
-		// On a loaded machine the transcoder may still be catching up (it
-		// may take DrainTimeout).
-		for deadline := time.Now().Add(3 * time.Minute); ; {
-			st := svc.Streams()
-			if len(st) == 0 {
-				break
-			}
-			lagP95, segments, ingestMedia = st[0].Publish.LagP95Ms, st[0].Publish.SegmentsPublished, st[0].EncodedSeconds
-			if time.Now().After(deadline) {
-				b.Fatal("stream did not end")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		lagP95, segments, ingestMedia := follow(b, svc, pub)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_ = svc.Close(ctx)
 		cancel()
@@ -146,6 +111,103 @@ func BenchmarkLive(b *testing.B) {
 		b.ReportMetric(lagP95, "lag-p95-ms")
 		b.ReportMetric(overhead, "cpu-overhead-%")
 		b.ReportMetric(streams, "streams-720p")
+	}
+}
+
+// BenchmarkSRT publishes BenchmarkLive's input over SRT (Debian's ffmpeg,
+// encrypted with a passphrase) instead of RTMP, and prints:
+//
+//   - srt_publish_lag_p95_ms: as live_publish_lag_p95_ms;
+//   - srt_streams_realtime_720p: as live_streams_realtime_720p, from the
+//     ingest's CPU (Go process + its ffmpeg) per second of stream over SRT.
+func BenchmarkSRT(b *testing.B) {
+	s3 := testenv.S3(b)
+	dir := b.TempDir()
+	input := benchInput(b, dir)
+	const passphrase = "bench-passphrase"
+	for range b.N {
+		signer, _ := keys.New([]byte("bench-secret-0123456789"))
+		svc, err := New(Config{Bucket: testenv.BucketMedia, SRTAddr: "127.0.0.1:0", SRTPassphrase: passphrase,
+			Grace: 500 * time.Millisecond, WorkDir: dir, DrainTimeout: 2 * time.Minute},
+			Deps{Store: s3.Store, Keys: signer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := svc.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		key, _ := signer.Key("bench-srt")
+		self0, kids0 := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
+		pub := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", input, "-c", "copy",
+			"-f", "mpegts", "srt://"+svc.SRTAddr()+"?streamid="+key+"&passphrase="+passphrase)
+		if err := pub.Start(); err != nil {
+			b.Fatal(err)
+		}
+		lagP95, segments, ingestMedia := follow(b, svc, pub)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_ = svc.Close(ctx)
+		cancel()
+		self1, kids1 := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
+		ingestCPU := (self1 - self0) + (kids1 - kids0) - cpuOf(pub.ProcessState)
+		if ingestMedia <= 0 {
+			b.Fatal("no media encoded")
+		}
+		perStream := ingestCPU / ingestMedia
+		streams := math.Floor(float64(runtime.NumCPU()) / perStream)
+		fmt.Printf("srt_publish_lag_p95_ms: %.0f\n", lagP95)
+		fmt.Printf("srt_streams_realtime_720p: %.0f\n", streams)
+		fmt.Printf("srt_bench_segments_published: %d\n", segments)
+		fmt.Printf("srt_streams_realtime_method: floor(%d cpus / %.3f cpu-s per stream-s), default ladder, preset %s\n",
+			runtime.NumCPU(), perStream, transcode.DefaultPreset)
+		b.ReportMetric(lagP95, "lag-p95-ms")
+		b.ReportMetric(streams, "streams-720p")
+	}
+}
+
+// benchInput is 01 (720p25, AAC 5.1) looped to about 21 s as MPEG-TS in
+// dir.
+func benchInput(b *testing.B, dir string) string {
+	b.Helper()
+	input := filepath.Join(dir, "in.ts")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-stream_loop", "3",
+		"-i", testenv.Media(b, "01_bbb_720p_h264_aac51.mp4"), "-c", "copy", "-f", "mpegts", input).CombinedOutput(); err != nil {
+		b.Fatalf("make input: %v %s", err, out)
+	}
+	return input
+}
+
+// follow waits for the publisher pub to finish and for its one stream to
+// end and be recorded (on a loaded machine the transcoder may still be
+// catching up, for up to DrainTimeout), and returns the stream's last
+// publish lag p95, segments published and seconds of media encoded.
+func follow(b *testing.B, svc *Service, pub *exec.Cmd) (lagP95 float64, segments int64, media float64) {
+	b.Helper()
+	done := make(chan error, 1)
+	go func() { done <- pub.Wait() }()
+poll:
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				b.Fatalf("publisher: %v", err)
+			}
+			break poll
+		case <-time.After(500 * time.Millisecond):
+			for _, st := range svc.Streams() {
+				lagP95, segments, media = st.Publish.LagP95Ms, st.Publish.SegmentsPublished, st.EncodedSeconds
+			}
+		}
+	}
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		st := svc.Streams()
+		if len(st) == 0 {
+			return lagP95, segments, media
+		}
+		lagP95, segments, media = st[0].Publish.LagP95Ms, st[0].Publish.SegmentsPublished, st[0].EncodedSeconds
+		if time.Now().After(deadline) {
+			b.Fatal("stream did not end")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -1,5 +1,5 @@
-// Package ingest is the live ingest service: it owns the RTMP and UDP
-// listeners and the health/stats endpoint, and runs each stream's life —
+// Package ingest is the live ingest service: it owns the RTMP, SRT and
+// UDP listeners and the health/stats endpoint, and runs each stream's life —
 // claim, ladder, transcoder runs, reconnect grace, and the final recording.
 // The ECS task (services/ingest) and `hlsflow up` both run it through
 // ConfigFromEnv or a Config, New, Start and Close.
@@ -15,6 +15,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
+	"github.com/hlsflow/hlsflow/internal/live/srt"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -22,6 +23,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultRTMPAddr  = ":1935"
+	DefaultSRTAddr   = ":8890"
 	DefaultUDPAddr   = ":9000"
 	DefaultUDPStream = "udp"
 	DefaultGrace     = 15 * time.Second
@@ -37,6 +39,7 @@ type Config struct {
 	Bucket string // media bucket, required
 
 	RTMPAddr  string // "" disables RTMP; ":1935" on AWS
+	SRTAddr   string // "" disables SRT; ":8890" (UDP) on AWS
 	UDPAddr   string // "" disables UDP; ":9000" on AWS
 	UDPStream string // stream name UDP publishes to, default "udp"
 	HTTPAddr  string // health and stats; "" disables
@@ -56,6 +59,12 @@ type Config struct {
 	MaxRungs       int    // keep the highest N rungs, 0 = all
 	Rungs          []string
 	SegmentSeconds float64 // default 2
+
+	// SRTPassphrase, when set (10 to 79 characters), encrypts every SRT
+	// connection and is required of every publisher. SRTLatency is SRT's
+	// retransmission buffer, default srt.DefaultLatency.
+	SRTPassphrase string
+	SRTLatency    time.Duration
 
 	HandshakeTimeout time.Duration // RTMP handshake, connect and publish with the key, default 5 s
 	IdleTimeout      time.Duration // RTMP publisher silent, default 10 s
@@ -81,14 +90,15 @@ type Config struct {
 // Deps are what a Service works with.
 type Deps struct {
 	Store *store.Store // required
-	Keys  *keys.Signer // verifies RTMP stream keys; required with RTMP
+	Keys  *keys.Signer // verifies stream keys; required with RTMP or SRT
 	Log   *slog.Logger // default slog.Default()
 }
 
 // ConfigFromEnv reads the ECS task's configuration through getenv
 // (os.Getenv):
 //
-//	MEDIA_BUCKET (required)  RTMP_ADDR (:1935)  UDP_ADDR (:9000)
+//	MEDIA_BUCKET (required)  RTMP_ADDR (:1935)  UDP_ADDR (:9000)  SRT_ADDR (:8890)
+//	SRT_PASSPHRASE ("" = unencrypted)  SRT_LATENCY (500ms)
 //	UDP_STREAM (udp)  HEALTH_ADDR (:8081)  DVR_WINDOW (5m)  GRACE (15s)
 //	LIVE_PRESET (veryfast)  LIVE_MAX_RUNGS (0 = all)  LIVE_THREADS (0)
 //	WORK_DIR (os temp)  STOP_TIMEOUT (25s, below ECS's 30 s stopTimeout)
@@ -141,12 +151,17 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		HandshakeTimeout: dur("RTMP_HANDSHAKE_TIMEOUT", rtmp.DefaultHandshakeTimeout),
 		RTMPMaxConns:     num("RTMP_MAX_CONNS"), RTMPMaxConnsPerAddr: num("RTMP_MAX_CONNS_PER_ADDR"),
 		UDPAllow: allow,
+		SRTAddr:  addr("SRT_ADDR", DefaultSRTAddr), SRTPassphrase: getenv("SRT_PASSPHRASE"),
+		SRTLatency: dur("SRT_LATENCY", srt.DefaultLatency),
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: get("STREAM_KEY_SECRET_FILE", ""),
 			ARN: get("STREAM_KEY_SECRET_ARN", "")},
 		StopTimeout: dur("STOP_TIMEOUT", 25*time.Second),
 	}
 	if c.Bucket == "" {
 		errs = append(errs, "MEDIA_BUCKET is required")
+	}
+	if err := srt.CheckPassphrase(c.SRTPassphrase); err != nil {
+		errs = append(errs, "SRT_PASSPHRASE: "+err.Error())
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("ingest config: %s", strings.Join(errs, "; "))

@@ -17,7 +17,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"defaults", map[string]string{"MEDIA_BUCKET": "media", "STREAM_KEY_SECRET_ARN": "arn:aws:secretsmanager:x"}, func(t *testing.T, c Config) {
 			if c.RTMPAddr != ":1935" || c.UDPAddr != ":9000" || c.UDPStream != "udp" || c.HTTPAddr != ":8081" ||
 				c.DVRWindow != 5*time.Minute || c.Grace != DefaultGrace || c.StopTimeout != 25*time.Second ||
-				c.Secret.ARN != "arn:aws:secretsmanager:x" || c.HandshakeTimeout != 5*time.Second || len(c.UDPAllow) != 0 {
+				c.Secret.ARN != "arn:aws:secretsmanager:x" || c.HandshakeTimeout != 5*time.Second || len(c.UDPAllow) != 0 ||
+				c.SRTAddr != ":8890" || c.SRTPassphrase != "" || c.SRTLatency != 500*time.Millisecond {
 				t.Errorf("defaults: %+v", c)
 			}
 		}, false},
@@ -36,6 +37,19 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("live limits: %+v", c)
 			}
 		}, false},
+		{"srt", map[string]string{"MEDIA_BUCKET": "m", "SRT_ADDR": "127.0.0.1:7000", "SRT_PASSPHRASE": " ten chars! ",
+			"SRT_LATENCY": "2s"}, func(t *testing.T, c Config) {
+			if c.SRTAddr != "127.0.0.1:7000" || c.SRTPassphrase != " ten chars! " || c.SRTLatency != 2*time.Second {
+				t.Errorf("srt: %+v", c)
+			}
+		}, false},
+		{"srt off", map[string]string{"MEDIA_BUCKET": "m", "SRT_ADDR": "off"}, func(t *testing.T, c Config) {
+			if c.SRTAddr != "" {
+				t.Errorf("SRT_ADDR=off gave %q", c.SRTAddr)
+			}
+		}, false},
+		{"short srt passphrase", map[string]string{"MEDIA_BUCKET": "m", "SRT_PASSPHRASE": "secret"}, nil, true},
+		{"bad srt latency", map[string]string{"MEDIA_BUCKET": "m", "SRT_LATENCY": "500"}, nil, true},
 		{"no bucket", map[string]string{}, nil, true},
 		{"bad allow-list", map[string]string{"MEDIA_BUCKET": "m", "UDP_ALLOW": "10.0.0.0/8,everyone"}, nil, true},
 		{"bad duration", map[string]string{"MEDIA_BUCKET": "m", "DVR_WINDOW": "five"}, nil, true},

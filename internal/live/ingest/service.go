@@ -16,6 +16,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
+	"github.com/hlsflow/hlsflow/internal/live/srt"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
 )
 
@@ -41,9 +42,10 @@ type Service struct {
 	closeCtx context.Context // bounds finalising once closing
 
 	rtmp  *rtmp.Server
+	srt   *srt.Server
 	udp   *udp.Receiver
 	http  *http.Server
-	addrs struct{ rtmp, udp, http string }
+	addrs struct{ rtmp, srt, udp, http string }
 }
 
 var _ feed.Hub = (*Service)(nil)
@@ -54,8 +56,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	switch {
 	case deps.Store == nil || cfg.Bucket == "":
 		return nil, errors.New("ingest: store and bucket are required")
-	case cfg.RTMPAddr != "" && deps.Keys == nil:
-		return nil, errors.New("ingest: stream keys are required for rtmp")
+	case (cfg.RTMPAddr != "" || cfg.SRTAddr != "") && deps.Keys == nil:
+		return nil, errors.New("ingest: stream keys are required for rtmp and srt")
 	}
 	cfg.UDPStream = cmp.Or(cfg.UDPStream, DefaultUDPStream)
 	if !catalog.ValidID(cfg.UDPStream) {
@@ -103,6 +105,16 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		}
 		s.addrs.rtmp = s.rtmp.ListenAddr().String()
 	}
+	if s.cfg.SRTAddr != "" {
+		s.srt = &srt.Server{
+			Addr: s.cfg.SRTAddr, Verify: s.deps.Keys.Verify, Hub: s, Log: s.deps.Log,
+			Passphrase: s.cfg.SRTPassphrase, Latency: s.cfg.SRTLatency,
+		}
+		if err := s.srt.Start(); err != nil {
+			return err
+		}
+		s.addrs.srt = s.srt.ListenAddr().String()
+	}
 	if s.cfg.UDPAddr != "" {
 		// For the reconnect grace only the publisher's own address may
 		// continue the stream.
@@ -122,14 +134,15 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		s.wg.Go(func() { _ = s.http.Serve(ln) })
 	}
-	s.deps.Log.Info("live ingest started", "rtmp", s.RTMPAddr(), "udp", s.UDPAddr(), "http", s.HTTPAddr(),
-		"udp_stream", s.cfg.UDPStream)
+	s.deps.Log.Info("live ingest started", "rtmp", s.RTMPAddr(), "srt", s.SRTAddr(), "udp", s.UDPAddr(),
+		"http", s.HTTPAddr(), "udp_stream", s.cfg.UDPStream, "srt_encrypted", s.cfg.SRTPassphrase != "")
 	return nil
 }
 
-// RTMPAddr, UDPAddr and HTTPAddr are where the listeners are, "" for
-// those disabled.
+// RTMPAddr, SRTAddr, UDPAddr and HTTPAddr are where the listeners are, ""
+// for those disabled.
 func (s *Service) RTMPAddr() string { return s.addrs.rtmp }
+func (s *Service) SRTAddr() string  { return s.addrs.srt }
 func (s *Service) UDPAddr() string  { return s.addrs.udp }
 func (s *Service) HTTPAddr() string { return s.addrs.http }
 
@@ -156,6 +169,9 @@ func (s *Service) Close(ctx context.Context) error {
 	// finalises each stream once its transcoder has drained.
 	if s.rtmp != nil {
 		_ = s.rtmp.Close()
+	}
+	if s.srt != nil {
+		_ = s.srt.Close()
 	}
 	if s.udp != nil {
 		_ = s.udp.Close()

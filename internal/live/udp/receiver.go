@@ -52,7 +52,6 @@ const (
 	syncByte   = 0x47
 	nullPID    = 0x1fff
 	logEvery   = 10 * time.Second
-	probeEvery = 500 * time.Millisecond
 )
 
 // Receiver publishes the MPEG-TS arriving on one UDP port as one stream.
@@ -145,10 +144,7 @@ type owner struct {
 
 // candidate is a source probed for a feed description.
 type candidate struct {
-	probe   []byte
-	nextTry int       // probe when this many bytes are in
-	nextAt  time.Time // or at this time
-	first   time.Time
+	probe   feed.Prober
 	last    time.Time
 	lastCC  map[uint16]byte
 	refused bool // drop everything from it until it goes idle
@@ -267,38 +263,24 @@ func (r *Receiver) loop() {
 				r.Foreign.Add(1)
 				continue
 			}
-			c = &candidate{first: now, nextTry: 32 * 1024, nextAt: now.Add(probeEvery), lastCC: map[uint16]byte{}}
+			c = &candidate{probe: feed.Prober{Max: r.MaxProbe, Timeout: r.ProbeTimeout}, lastCC: map[uint16]byte{}}
 			cands[src] = c
 		}
 		c.last = now
 		if c.refused {
 			continue
 		}
-		c.probe = append(c.probe, dedupe(pkts, c.lastCC, &r.Duplicates)...)
-		// Probing again each time the bytes double keeps the cost linear;
-		// a low-rate feed (audio, a still picture) is probed on time.
-		if len(c.probe) < c.nextTry && len(c.probe) < r.MaxProbe && now.Before(c.nextAt) {
-			continue
-		}
-		if len(c.probe) >= c.nextTry {
-			c.nextTry *= 2
-		}
-		c.nextAt = now.Add(probeEvery)
-		info, err := feed.ProbeTS(c.probe)
+		info, err := c.probe.Add(dedupe(pkts, c.lastCC, &r.Duplicates), now)
 		if errors.Is(err, feed.ErrNeedMore) {
-			if len(c.probe) < r.MaxProbe && now.Sub(c.first) < r.ProbeTimeout {
-				continue
-			}
-			err = fmt.Errorf("%w: no feed description (tables and h264 parameters) in %d bytes", feed.ErrUnsupported,
-				len(c.probe))
+			continue
 		}
 		if err != nil {
 			r.Log.Warn("udp: feed refused", "stream", r.Stream, "remote", src.String(), "err", err)
-			c.refused, c.probe = true, nil
+			c.refused = true
 			continue
 		}
-		if own = r.claim(src, info, c.probe); own == nil {
-			c.refused, c.probe = true, nil
+		if own = r.claim(src, info, c.probe.Bytes()); own == nil {
+			c.refused, c.probe = true, feed.Prober{}
 			continue
 		}
 		own.lastCC, own.last = c.lastCC, now
