@@ -49,12 +49,12 @@ type Config struct {
 	// listener on every interface (0.0.0.0, [::]) makes the API name this
 	// machine in the URLs it hands out as each client reached it.
 	S3Addr, EdgeAddr, RTMPAddr, SRTAddr, UDPAddr string
-	AllowHosts                          []string     // other Host names the edge and S3 answer to (a tunnel's)
-	Region                              string       // default us-east-1
-	UploadsBucket, MediaBucket          string       // default uploads, media
-	AccessKey, SecretKey                string       // S3 and Lambda credentials; required
-	Keys                                *keys.Signer // stream keys for the API and the ingest; required
-	EdgeCacheBytes                      int64        // 0: edge.DefaultCacheBytes, negative: no cache
+	AllowHosts                                   []string     // other Host names the edge and S3 answer to (a tunnel's)
+	Region                                       string       // default us-east-1
+	UploadsBucket, MediaBucket                   string       // default uploads, media
+	AccessKey, SecretKey                         string       // S3 and Lambda credentials; required
+	Keys                                         *keys.Signer // stream keys for the API and the ingest; required
+	EdgeCacheBytes                               int64        // 0: edge.DefaultCacheBytes, negative: no cache
 	// Getenv gives the transcoder its settings as its Lambda reads them
 	// (X264_PRESET, LADDER_RUNGS…); nil reads none.
 	Getenv func(string) string
