@@ -39,6 +39,7 @@ type Target struct {
 	SecretKey     string
 	RTMPAddr      string // host:port; empty when the target has no live ingest
 	UDPAddr       string
+	SRTAddr       string // SRT ingest (UDP), local only
 	// Local is set when the suite started the system itself.
 	Local *LocalSystem
 }
@@ -283,11 +284,16 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, err
 	}
+	srt, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
 	t := &Target{
 		S3Endpoint:    "http://" + ports[0],
 		EdgeURL:       "http://" + ports[1],
 		RTMPAddr:      ports[2],
 		UDPAddr:       udp,
+		SRTAddr:       srt,
 		UploadsBucket: "uploads",
 		MediaBucket:   "media",
 		Region:        "us-east-1",
@@ -300,7 +306,7 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("create log: %w", err)
 	}
-	cmd := exec.Command(bin, "up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp)
+	cmd := exec.Command(bin, "up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
