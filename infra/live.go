@@ -217,9 +217,12 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		HealthCheckGracePeriod: awscdk.Duration_Seconds(jsii.Number(60)),
 		CircuitBreaker:         &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
 	})
-	if cfg.IngestMaxCount > cfg.IngestDesiredCount {
+	// Parked (0 tasks) means no scalable target at all: its minimum would
+	// keep a task running, and CPU tracking cannot start one from zero
+	// (no task, no metric), so 0 stays 0 until the operator raises it.
+	if cfg.IngestDesiredCount > 0 && cfg.IngestMaxCount > cfg.IngestDesiredCount {
 		scaling := l.Service.AutoScaleTaskCount(&awsapplicationautoscaling.EnableScalingProps{
-			MinCapacity: jsii.Number(float64(max(cfg.IngestDesiredCount, 1))),
+			MinCapacity: jsii.Number(float64(cfg.IngestDesiredCount)),
 			MaxCapacity: jsii.Number(float64(cfg.IngestMaxCount)),
 		})
 		// Scaling in drains a task and cuts its publishers (they reconnect

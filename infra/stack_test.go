@@ -664,6 +664,40 @@ func TestLiveIngest(t *testing.T) {
 	})
 }
 
+// ingestDesiredCount=0 parks live ingest: no task runs and nothing starts
+// one (no scalable target whose minimum would keep a task), whatever
+// ingestMaxCount says; 1 keeps autoscaling from 1 to the ceiling.
+func TestIngestZeroMeansZero(t *testing.T) {
+	for _, tc := range []struct {
+		desired, max string
+		wantTasks    float64
+		wantMin      any // nil: no scalable target
+	}{
+		{"0", "2", 0, nil},
+		{"0", "50", 0, nil},
+		{"1", "2", 1, float64(1)},
+	} {
+		t.Run(tc.desired+"-"+tc.max, func(t *testing.T) {
+			s := synth(t, map[string]any{ctxIngestDesiredCount: tc.desired, ctxIngestMaxCount: tc.max})
+			_, svc := s.one(t, "AWS::ECS::Service", "LiveService")
+			if d := svc.Properties["DesiredCount"]; d != tc.wantTasks {
+				t.Errorf("service desired count %v, want %v", d, tc.wantTasks)
+			}
+			targets := s.ofType("AWS::ApplicationAutoScaling::ScalableTarget")
+			var minCap any
+			for _, st := range targets {
+				minCap = st.Properties["MinCapacity"]
+			}
+			if len(targets) > 1 || minCap != tc.wantMin {
+				t.Errorf("scalable targets %v, minimum %v; want minimum %v", sortedKeys(targets), minCap, tc.wantMin)
+			}
+			if tc.wantMin == nil && len(s.ofType("AWS::ApplicationAutoScaling::ScalingPolicy")) != 0 {
+				t.Error("a parked service has a scaling policy")
+			}
+		})
+	}
+}
+
 // local=true leaves out exactly what LocalStack's free tier cannot create.
 func TestLocalSwitchDropsExactly(t *testing.T) {
 	full := synth(t, nil)

@@ -37,6 +37,9 @@ type Common struct {
 	Region                         string
 	UploadsBucket                  string
 	MediaBucket                    string
+	// Outputs names a deployment's outputs file (registerDeployment):
+	// the commands then talk to it instead of the local system.
+	Outputs string
 }
 
 func (c *Common) register(fs *flag.FlagSet) {
@@ -48,7 +51,13 @@ func (c *Common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.UDP, "udp", DefaultUDP, "MPEG-TS over UDP ingest address")
 	fs.StringVar(&c.UploadsBucket, "uploads-bucket", "uploads", "bucket that receives uploads")
 	fs.StringVar(&c.MediaBucket, "media-bucket", "media", "bucket that holds HLS outputs")
-	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region")
+	fs.StringVar(&c.Region, "region", "", "AWS region (default: us-east-1 locally; with --outputs the stack's)")
+}
+
+// registerDeployment adds --outputs to the commands that can talk to a
+// deployment on AWS.
+func (c *Common) registerDeployment(fs *flag.FlagSet) {
+	fs.StringVar(&c.Outputs, "outputs", "", "talk to the deployment on AWS whose `cdk deploy --outputs-file` this is (make deploy writes dist/aws-outputs.json), with the SDK's default credentials (AWS_PROFILE, SSO, …) instead of the local system; --s3, --edge, --data and the bucket flags are then ignored")
 }
 
 type command struct {
@@ -109,6 +118,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %-16s %s\n", c.name, c.args, c.help)
 	}
 	fmt.Fprintln(w, "\nflags for every command: --data DIR --s3 ADDR --edge ADDR --rtmp ADDR --udp ADDR")
+	fmt.Fprintln(w, "upload, status, stream: --outputs dist/aws-outputs.json talks to a deployment on AWS")
 	fmt.Fprintln(w, "run `hlsflow COMMAND -h` for a command's flags")
 }
 

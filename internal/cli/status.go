@@ -14,6 +14,7 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	var c Common
 	fs := newFlagSet("status", env)
 	c.register(fs)
+	c.registerDeployment(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -25,16 +26,13 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	if !catalog.ValidID(id) {
 		return fmt.Errorf("%q is not a video id (ids are lowercase letters, digits and dashes)", id)
 	}
-	s, err := storeFor(ctx, env, &c)
+	tg, err := c.connect(ctx)
 	if err != nil {
 		return err
 	}
-	if err := checkReachable(ctx, "S3", "s3", c.S3); err != nil {
-		return err
-	}
-	st, err := catalog.Read(ctx, s, c.MediaBucket, id)
+	st, err := catalog.Read(ctx, tg.store, tg.media, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no video %s (nothing at s3://%s/%s)", id, c.MediaBucket, catalog.StatusKey(id))
+		return fmt.Errorf("no video %s (nothing at s3://%s/%s)", id, tg.media, catalog.StatusKey(id))
 	}
 	if err != nil {
 		return err

@@ -31,7 +31,8 @@ func runStream(ctx context.Context, env Env, args []string) error {
 	var c Common
 	fs := newFlagSet("stream", env)
 	c.register(fs)
-	token := fs.String("token", "", "API token (default: $HLSFLOW_TOKEN, then DATA/api.token)")
+	c.registerDeployment(fs)
+	token := fs.String("token", "", "API token (default: $HLSFLOW_TOKEN, then DATA/api.token, or with --outputs the stack's secret)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -40,24 +41,41 @@ func runStream(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("%w: want `stream create NAME`", errUsage)
 	}
 	name := pos[1]
-	data, err := filepath.Abs(c.Data)
-	if err != nil {
-		return fmt.Errorf("data dir %s: %w", c.Data, err)
-	}
-	tok, err := apiToken(env, *token, data)
+	base, tok, err := streamAPI(ctx, env, &c, *token)
 	if err != nil {
 		return err
 	}
-	if err := checkReachable(ctx, "edge and API", "edge", c.Edge); err != nil {
-		return err
-	}
-	out, err := createStream(ctx, httpURL(c.Edge), tok, name)
+	out, err := createStream(ctx, base, tok, name)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "stream:   %s\npublish:  %s\nplayback: %s\n", out.Name, out.PublishURL, out.PlaybackURL)
 	fmt.Fprintln(env.Stderr, "keep the publish URL secret: anyone who has it can broadcast as this stream")
 	return nil
+}
+
+// streamAPI is the API's base URL and token: the deployment's with
+// --outputs, else the local system's, checked to be running.
+func streamAPI(ctx context.Context, env Env, c *Common, flagToken string) (base, token string, err error) {
+	if c.Outputs != "" {
+		d, err := readOutputs(c.Outputs)
+		if err != nil {
+			return "", "", err
+		}
+		token, err = deploymentToken(ctx, env, flagToken, d, c.Region)
+		return d.edge, token, err
+	}
+	data, err := filepath.Abs(c.Data)
+	if err != nil {
+		return "", "", fmt.Errorf("data dir %s: %w", c.Data, err)
+	}
+	if token, err = apiToken(env, flagToken, data); err != nil {
+		return "", "", err
+	}
+	if err := checkReachable(ctx, "edge and API", "edge", c.Edge); err != nil {
+		return "", "", err
+	}
+	return httpURL(c.Edge), token, nil
 }
 
 func createStream(ctx context.Context, base, token, name string) (*createdStream, error) {

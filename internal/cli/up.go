@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
+	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/system"
 )
 
@@ -40,6 +42,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: up takes no arguments, got %q", errUsage, pos)
 	}
+	c.Region = cmp.Or(c.Region, localcloud.DefaultRegion)
 	if *cacheMB < 0 {
 		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
 	}

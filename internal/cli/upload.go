@@ -26,6 +26,7 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	var c Common
 	fs := newFlagSet("upload", env)
 	c.register(fs)
+	c.registerDeployment(fs)
 	wait := fs.Bool("wait", false, "show progress and wait until the video is ready (exit 1 if it fails)")
 	key := fs.String("key", "", "object key in the uploads bucket (default: the file's base name)")
 	timeout := fs.Duration("timeout", 2*time.Hour, "with --wait, give up after this long")
@@ -52,16 +53,13 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	if st.IsDir() {
 		return fmt.Errorf("%s is a directory, not a video file", path)
 	}
-	s, err := storeFor(ctx, env, &c)
+	tg, err := c.connect(ctx)
 	if err != nil {
-		return err
-	}
-	if err := checkReachable(ctx, "S3", "s3", c.S3); err != nil {
 		return err
 	}
 
 	id := catalog.VideoID(*key)
-	up := tm.New(s.Client, func(o *tm.Options) {
+	up := tm.New(tg.store.Client, func(o *tm.Options) {
 		o.PartSizeBytes = partSize
 		o.MultipartUploadThreshold = partSize
 		o.Concurrency = 4
@@ -71,17 +69,17 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	})
 	body := &countingReader{r: f, total: st.Size(), w: env.Stderr, show: *wait}
 	out, err := up.UploadObject(ctx, &tm.UploadObjectInput{
-		Bucket:        aws.String(c.UploadsBucket),
+		Bucket:        aws.String(tg.uploads),
 		Key:           aws.String(*key),
 		Body:          body,
 		ContentLength: aws.Int64(st.Size()),
 		ContentType:   aws.String(contentTypeOf(path)),
 	})
 	if err != nil {
-		return fmt.Errorf("upload %s to s3://%s/%s: %w", path, c.UploadsBucket, *key, err)
+		return fmt.Errorf("upload %s to s3://%s/%s: %w", path, tg.uploads, *key, err)
 	}
 	body.finish()
-	fmt.Fprintf(env.Stdout, "id: %s\nplayback: %s/%s\n", id, httpURL(c.Edge), catalog.MasterKey(id))
+	fmt.Fprintf(env.Stdout, "id: %s\nplayback: %s/%s\n", id, tg.edge, catalog.MasterKey(id))
 	if !*wait {
 		return nil
 	}
@@ -91,7 +89,7 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	// records it (from a HEAD, which answers the same ETag).
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	return waitReady(wctx, env, s, c.MediaBucket, id, strings.Trim(aws.ToString(out.ETag), `"`))
+	return waitReady(wctx, env, tg.store, tg.media, id, strings.Trim(aws.ToString(out.ETag), `"`))
 }
 
 // waitReady polls status.json until it is about the upload with etag and
