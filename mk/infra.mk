@@ -85,12 +85,6 @@ api-token: setup-infra setup-localcloud ## print the deployed API's bearer token
 	@arn=$(call INFRA_OUTPUT,ApiTokenSecretArn) && \
 	aws secretsmanager get-secret-value --secret-id "$$arn" --query SecretString --output text
 
-aws-upload: setup-infra setup-localcloud ## upload FILE (as KEY, default its name) to the deployed stack; prints the video id and its URLs
+aws-upload: ## upload FILE (as KEY, default its name) to the deployed stack with the SDK's default credentials; prints the video id and its URLs
 	@[ -f "$(FILE)" ] || { echo "aws-upload: FILE=path/to/video is required (got '$(FILE)')"; exit 1; }
-	@bucket=$(call INFRA_OUTPUT,UploadsBucketName) && domain=$(call INFRA_OUTPUT,CloudFrontDomain) && \
-	key="$(or $(KEY),$(notdir $(FILE)))" && \
-	aws s3 cp "$(FILE)" "s3://$$bucket/$$key" && \
-	id=$$($(GO) run ./cmd/hlsflow id "$$key") && \
-	echo "id:       $$id" && \
-	echo "status:   https://$$domain/vod/$$id/status.json" && \
-	echo "playback: https://$$domain/vod/$$id/master.m3u8"
+	$(GO) run ./cmd/hlsflow upload --outputs $(INFRA_OUTPUTS) $(if $(KEY),--key "$(KEY)") "$(FILE)"
