@@ -21,6 +21,10 @@ import (
 	"unicode"
 )
 
+// Namespace is the project's CloudWatch namespace; the stack's dashboard
+// and alarms read it.
+const Namespace = "Hlsflow"
+
 // Kind says how values of a metric add up in this process.
 type Kind int
 

@@ -55,7 +55,7 @@ func readyLine(t *testing.T, log string) metrics.EMFLine {
 func TestChunkedJobCost(t *testing.T) {
 	h := newTranscoder(t)
 	var emf bytes.Buffer
-	h.m = metrics.New("Hlsflow", &emf)
+	h.m = metrics.New(metrics.Namespace, &emf)
 	h.cfg.MemoryMB, h.cfg.EncodeMemoryMB = 3008, 2048
 	var (
 		mu      sync.Mutex
@@ -159,7 +159,7 @@ func TestLocalJobCostAndFailures(t *testing.T) {
 	}
 	h, env := newHandler(t)
 	var emf bytes.Buffer
-	h.m = metrics.New("Hlsflow", &emf)
+	h.m = metrics.New(metrics.Namespace, &emf)
 	key := "cost/roar.mp3"
 	uploadFile(t, env.Store, key, testenv.Media(t, "14_t_rex_roar_audio_only.mp3"))
 	start := time.Now()
