@@ -68,12 +68,12 @@ type Config struct {
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
 	Front   func(http.Handler) http.Handler
-	Verbose bool         // log every S3 request
+	Verbose bool // log every S3 request
 	// EMF receives the functions' and the ingest's metrics as the
 	// CloudWatch embedded metric format lines they write on AWS; nil
 	// writes none. The edge serves the same metrics at /metrics.
 	EMF io.Writer
-	Log     *slog.Logger // default slog.Default()
+	Log *slog.Logger // default slog.Default()
 }
 
 // System is the local system. Build it with New.
