@@ -3,6 +3,8 @@ package vod
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/cost"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
@@ -202,5 +205,26 @@ func TestLocalJobCostAndFailures(t *testing.T) {
 	_ = h.m.WritePrometheus(&prom)
 	if !strings.Contains(prom.String(), `hlsflow_jobs_failed_total{reason="refused"} 1`) || !strings.Contains(prom.String(), "hlsflow_jobs_started_total 2") {
 		t.Errorf("prometheus text:\n%s", prom.String())
+	}
+}
+
+func TestFailReason(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, stop := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer stop()
+	for name, tc := range map[string]struct {
+		err  error
+		want string
+	}{
+		"refused":     {refuse("the file is empty", nil), "refused"},
+		"timeout":     {interrupted(context.Background(), expired, time.Now(), errors.New("killed")), "timeout"},
+		"interrupted": {interrupted(ctx, ctx, time.Now(), errors.New("killed")), "interrupted"},
+		"unsupported": {fmt.Errorf("probe: %w", media.ErrUnsupported), "unsupported"},
+		"transient":   {errors.New("connection reset"), "transient"},
+	} {
+		if got := failReason(tc.err); got != tc.want {
+			t.Errorf("%s: failReason(%v) = %q, want %q", name, tc.err, got, tc.want)
+		}
 	}
 }
