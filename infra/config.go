@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/cost"
 )
 
 // Config is everything the app reads from CDK context, after validation.
@@ -172,8 +174,8 @@ var defaults = map[string]string{
 	ctxArch:               "arm64",
 	ctxLadderPreset:       "veryfast",
 	ctxFunctions:          "transcode,encode,api",
-	ctxTranscodeMemory:    "10240",
-	ctxEncodeMemory:       "10240",
+	ctxTranscodeMemory:    strconv.Itoa(cost.TranscodeMemoryMB),
+	ctxEncodeMemory:       strconv.Itoa(cost.EncodeMemoryMB),
 	ctxAPIMemory:          "256",
 	ctxEphemeralStorage:   "2048",
 	ctxSourceExpiryDays:   "0",

@@ -56,6 +56,7 @@ type Live struct {
 	LoadBalancer elbv2.NetworkLoadBalancer
 	StreamSecret awssecretsmanager.Secret
 	RTMPListener elbv2.NetworkListener
+	RTMPTargets  elbv2.NetworkTargetGroup // the tasks, health-checked (monitoring's ingest alarm)
 	SRTListener  elbv2.NetworkListener
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
 	TaskRole     awsiam.IRole
@@ -252,7 +253,7 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	l.RTMPListener = l.LoadBalancer.AddListener(jsii.String("Rtmp"), &elbv2.BaseNetworkListenerProps{
 		Port: jsii.Number(rtmpPort), Protocol: elbv2.Protocol_TCP,
 	})
-	l.RTMPListener.AddTargets(jsii.String("Rtmp"), &elbv2.AddNetworkTargetsProps{
+	l.RTMPTargets = l.RTMPListener.AddTargets(jsii.String("Rtmp"), &elbv2.AddNetworkTargetsProps{
 		Port:                jsii.Number(rtmpPort),
 		Protocol:            elbv2.Protocol_TCP,
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),

@@ -103,6 +103,8 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 		})
 		grantFFmpegWorker(o.Encode, st)
 		ffmpegEnv["ENCODE_FUNCTION"] = *o.Encode.FunctionName()
+		// What each job's cost in status.json charges the chunk encodes at.
+		ffmpegEnv["ENCODE_MEMORY_MB"] = strconv.Itoa(cfg.EncodeMemory)
 		if p := parallelism(cfg); p > 0 {
 			ffmpegEnv["PARALLELISM"] = strconv.Itoa(p)
 		}

@@ -23,9 +23,10 @@ type HlsflowStack struct {
 	awscdk.Stack
 	Storage  *Storage
 	OnDemand *OnDemand
-	Live     *Live                // nil when Local
-	API      *API                 // nil unless Functions has "api"
-	Delivery *Delivery            // nil when Local
+	Live     *Live     // nil when Local
+	API      *API      // nil unless Functions has "api"
+	Delivery *Delivery // nil when Local
+	Monitor  *Monitoring
 	Budget   awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
 }
 
@@ -55,6 +56,7 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.Budget = NewBudget(stack, cfg)
 		}
 	}
+	h.Monitor = NewMonitoring(stack, cfg, h.OnDemand, h.Live)
 	if cfg.PlaceholderAssets {
 		refuseDeploy(stack)
 	}
@@ -90,6 +92,7 @@ func (h *HlsflowStack) outputs() {
 		}
 		out("StreamKeySecretArn", "Secret that stream keys are derived from", l.StreamSecret.SecretArn())
 	}
+	out("DashboardName", "CloudWatch dashboard of the jobs, their cost and the live ingest", h.Monitor.Dashboard.DashboardName())
 	if h.API != nil && h.API.Token != nil {
 		out("ApiTokenSecretArn", "The API's bearer token (aws secretsmanager get-secret-value --secret-id ...)", h.API.Token.SecretArn())
 	}

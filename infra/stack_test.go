@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -336,7 +337,7 @@ func TestFunctions(t *testing.T) {
 	}{
 		{"defaults", nil, "arm64", map[string]want{
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
-				"ENCODE_FUNCTION", "OnDemandEncode", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600"), float64(2)},
+				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600"), float64(2)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
@@ -350,7 +351,7 @@ func TestFunctions(t *testing.T) {
 			ctxPublicLibrary: "true", ctxSignedPlayback: "true", ctxSigningPublicKey: testPublicKey}, "arm64", map[string]want{
 			// 7 encodes shared by 3 transcodes: 2 chunks each at once.
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
-				"ENCODE_FUNCTION", "OnDemandEncode", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90"), float64(3)},
+				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90"), float64(3)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
@@ -735,7 +736,11 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 		}
 		_ = n
 	}
-	for _, typ := range []string{"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SQS::Queue", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig", "Custom::S3BucketNotifications", "AWS::Lambda::Url"} {
+	// The ingest's health alarm goes with the live stack; every other
+	// alarm stays.
+	fc["AWS::CloudWatch::Alarm"] -= len(slices.DeleteFunc(slices.Collect(maps.Keys(full.ofType("AWS::CloudWatch::Alarm"))),
+		func(id string) bool { return !strings.HasPrefix(id, "MonitoringIngestUnhealthy") }))
+	for _, typ := range []string{"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SQS::Queue", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Lambda::EventInvokeConfig", "Custom::S3BucketNotifications", "AWS::Lambda::Url"} {
 		if lc[typ] != fc[typ] {
 			t.Errorf("local has %d %s, full has %d: it must keep them", lc[typ], typ, fc[typ])
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -91,6 +92,9 @@ type Status struct {
 	Playback   string      `json:"playback,omitempty"`
 	Poster     string      `json:"poster,omitempty"`
 	Updated    time.Time   `json:"updated"`
+	// Cost is what making the video that plays used and cost (set when
+	// it is ready), so the owner sees what each video cost.
+	Cost *cost.Usage `json:"cost,omitempty"`
 	// Replacement is set while a newer upload under the same key is
 	// processed, or after it failed; see Replacement.
 	Replacement *Replacement `json:"replacement,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
@@ -17,7 +18,12 @@ import (
 // vod/ is served to anyone, so no bucket name, object key or file name.
 // A field added to Status must be added here on purpose.
 func TestStatusIsPublic(t *testing.T) {
-	b, err := json.Marshal(catalog.Status{ID: "clip-0123456789ab"})
+	// What a job used: function names, counts and dollars, nothing that
+	// says where the upload is.
+	use := &cost.Usage{S3Puts: 3}
+	use.Invocation("transcode", 1024, 2)
+	use.Price(cost.USEast1)
+	b, err := json.Marshal(catalog.Status{ID: "clip-0123456789ab", Cost: use})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,10 +31,19 @@ func TestStatusIsPublic(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	allowed := []string{"id", "state", "progress", "error", "source", "duration", "renditions", "playback", "poster", "updated"}
+	allowed := []string{"id", "state", "progress", "error", "source", "duration", "renditions", "playback", "poster", "updated", "cost"}
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if !slices.Contains(allowed, k) {
 			t.Errorf("status.json has field %q, which is not in the public contract", k)
+		}
+	}
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(doc["cost"], &c); err != nil {
+		t.Fatalf("cost %s: %v", doc["cost"], err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		if !slices.Contains([]string{"functions", "s3Puts", "s3Gets", "bytesWritten", "usd", "prices"}, k) {
+			t.Errorf("status.json's cost has field %q, which is not in the public contract", k)
 		}
 	}
 	var src map[string]json.RawMessage

@@ -58,6 +58,9 @@ type Config struct {
 	// API serves /api and /api/*; Web serves every other path outside
 	// /vod/ and /live/. A nil handler answers 404 with a JSON error.
 	API, Web http.Handler
+	// Metrics serves /metrics (Prometheus text); nil answers 404. It
+	// decides itself who may read it.
+	Metrics http.Handler
 	// Logger receives origin failures, which clients never see in
 	// detail; default slog.Default().
 	Logger *slog.Logger
@@ -86,6 +89,7 @@ type Edge struct {
 	allowAny  bool
 	origins   map[string]bool
 	api, web  http.Handler
+	metrics   http.Handler
 	hosts     *hostguard.Guard
 	log       *slog.Logger
 	now       func() time.Time // replaced in tests to step through max-age
@@ -106,6 +110,7 @@ func New(cfg Config) (*Edge, error) {
 		maxCached: cmp.Or(cfg.MaxCachedObject, DefaultMaxCachedObject),
 		api:       cfg.API,
 		web:       cfg.Web,
+		metrics:   cfg.Metrics,
 		hosts:     cfg.Hosts,
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		now:       time.Now,
@@ -150,8 +155,8 @@ func (e *Edge) Stats() Stats {
 }
 
 // ServeHTTP refuses other hosts' requests, then routes /vod/* and /live/*
-// to the media bucket, /api and /api/* to the API handler and everything
-// else to the web handler.
+// to the media bucket, /api and /api/* to the API handler, /metrics to
+// the metrics handler and everything else to the web handler.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !e.hosts.Allows(r.Host) {
 		hostguard.Refuse(w)
@@ -163,6 +168,8 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveOr404(e.api, w, r)
 	case p == "/vod" || p == "/live" || strings.HasPrefix(p, "/vod/") || strings.HasPrefix(p, "/live/"):
 		e.serveMedia(w, r)
+	case p == "/metrics":
+		serveOr404(e.metrics, w, r)
 	default:
 		serveOr404(e.web, w, r)
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
 	"github.com/hlsflow/hlsflow/web"
@@ -66,8 +68,12 @@ type Config struct {
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
 	Front   func(http.Handler) http.Handler
-	Verbose bool         // log every S3 request
-	Log     *slog.Logger // default slog.Default()
+	Verbose bool // log every S3 request
+	// EMF receives the functions' and the ingest's metrics as the
+	// CloudWatch embedded metric format lines they write on AWS; nil
+	// writes none. The edge serves the same metrics at /metrics.
+	EMF io.Writer
+	Log *slog.Logger // default slog.Default()
 }
 
 // System is the local system. Build it with New.
@@ -102,6 +108,7 @@ func New(cfg Config) (*System, error) {
 	cfg.Live.DrainTimeout = cmp.Or(cfg.Live.DrainTimeout, 2*time.Minute)
 	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 	s := &System{cfg: cfg, hosts: hostGuard(&cfg), served: make(chan error, 1)}
+	m := metrics.New(metrics.Namespace, cfg.EMF)
 
 	// This process's own clients reach S3 and the Invoke API on loopback.
 	awsCfg := aws.Config{Region: cfg.Region, BaseEndpoint: aws.String("http://" + localAddr(cfg.S3Addr)),
@@ -115,7 +122,7 @@ func New(cfg Config) (*System, error) {
 	// Long videos fan out to "encode" through the Lambda Invoke API, as on
 	// AWS, in parallel up to the cores this machine has.
 	vodCfg.Parallelism = runtime.NumCPU()
-	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"),
+	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"), Metrics: m,
 		Chunks: vod.LambdaEncoder{Client: lambdasvc.NewFromConfig(awsCfg), Function: "encode"}})
 	if err != nil {
 		return nil, fmt.Errorf("configure transcode: %w", err)
@@ -138,11 +145,11 @@ func New(cfg Config) (*System, error) {
 	liveCfg.Bucket = cfg.MediaBucket
 	liveCfg.RTMPAddr, liveCfg.SRTAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.SRTAddr, cfg.UDPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
-	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest")}); err != nil {
+	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m}); err != nil {
 		return nil, err
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
-		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)),
+		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)), Metrics: metricsHandler(m, apiCfg),
 		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge")})
 	if err != nil {
 		return nil, err

@@ -92,6 +92,8 @@ func TestSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config(t)
+	emf := &syncBuffer{}
+	cfg.EMF = emf
 	sys := start(t, cfg)
 	closed := false
 	t.Cleanup(func() {
@@ -139,6 +141,11 @@ func TestSystem(t *testing.T) {
 	if code, body := get(t, edge+"/"+catalog.MasterKey(id)); code != 200 || !strings.HasPrefix(body, "#EXTM3U") {
 		t.Errorf("master through the edge: %d %.80q", code, body)
 	}
+	st, err := catalog.Read(ctx, sys.Store(), cfg.MediaBucket, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMetrics(t, edge, emf.String(), st)
 
 	closed = true
 	if err := sys.Close(context.Background()); err != nil {

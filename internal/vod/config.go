@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -56,6 +58,11 @@ type Config struct {
 	// of EVENT playlists as the leading chunks arrive.
 	NoProgressive bool
 
+	// MemoryMB and EncodeMemoryMB are the transcode and encode functions'
+	// memory sizes, which a job's cost is charged at (GB-seconds); default
+	// cost.TranscodeMemoryMB and cost.EncodeMemoryMB, as the stack deploys.
+	MemoryMB, EncodeMemoryMB int
+
 	// RetireAfter is how long a replaced video's files are kept after the
 	// new version is ready (see replace.go); default DefaultRetireAfter,
 	// negative is at once.
@@ -70,6 +77,8 @@ type Deps struct {
 	// with one ffmpeg.
 	Chunks ChunkEncoder
 	Log    *slog.Logger // default slog.Default()
+	// Metrics receives the jobs' metrics; nil records none.
+	Metrics *metrics.Recorder
 }
 
 // Defaults of the chunked path, and of the progress updates.
@@ -98,6 +107,8 @@ func (c Config) withDefaults() Config {
 	c.Parallelism = cmp.Or(c.Parallelism, defaultParallelism)
 	c.ChunkAttempts = cmp.Or(c.ChunkAttempts, DefaultChunkAttempts)
 	c.RetryWait = cmp.Or(c.RetryWait, time.Second)
+	c.MemoryMB = cmp.Or(c.MemoryMB, cost.TranscodeMemoryMB)
+	c.EncodeMemoryMB = cmp.Or(c.EncodeMemoryMB, cost.EncodeMemoryMB)
 	switch {
 	case c.RetireAfter == 0:
 		c.RetireAfter = DefaultRetireAfter
@@ -129,6 +140,8 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 //	ENCODE_SPEED       measured ladder speed, source s per wall s (optional)
 //	ENCODE_TIMEOUT     the encode function's timeout, e.g. 15m (optional)
 //	PROGRESSIVE        "off" publishes playlists only when complete
+//	AWS_LAMBDA_FUNCTION_MEMORY_SIZE  this function's memory in MB (Lambda sets it)
+//	ENCODE_MEMORY_MB   the encode function's memory in MB
 //
 // FFMPEG_PATH and FFPROBE_PATH are read by New (through media); the
 // encode function's name (ENCODE_FUNCTION) by the bootstrap that builds
@@ -184,7 +197,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	ints := []struct {
 		name string
 		dst  *int
-	}{{"MIN_CHUNKS", &c.MinChunks}, {"PARALLELISM", &c.Parallelism}, {"CHUNK_ATTEMPTS", &c.ChunkAttempts}}
+	}{{"MIN_CHUNKS", &c.MinChunks}, {"PARALLELISM", &c.Parallelism}, {"CHUNK_ATTEMPTS", &c.ChunkAttempts},
+		{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &c.MemoryMB}, {"ENCODE_MEMORY_MB", &c.EncodeMemoryMB}}
 	for _, e := range ints {
 		if v := getenv(e.name); v != "" {
 			n, err := strconv.Atoi(v)

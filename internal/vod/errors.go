@@ -22,8 +22,9 @@ import (
 // processing taking too long): retrying would fail the same way. msg is
 // written to status.json for the person who uploaded the file.
 type refusal struct {
-	msg string
-	err error
+	msg    string
+	err    error
+	reason string // for metrics: "refused", "timeout", "quota"
 }
 
 func (r *refusal) Error() string {
@@ -35,7 +36,23 @@ func (r *refusal) Error() string {
 
 func (r *refusal) Unwrap() error { return r.err }
 
-func refuse(msg string, err error) error { return &refusal{msg: msg, err: err} }
+func refuse(msg string, err error) error { return &refusal{msg: msg, err: err, reason: "refused"} }
+
+// failReason names the kind of a failure in the metrics' Reason
+// dimension: a refusal's reason, "unsupported" for media's refusals,
+// "interrupted", or "transient" (retried).
+func failReason(err error) string {
+	var r *refusal
+	switch {
+	case errors.Is(err, errInterrupted):
+		return "interrupted"
+	case errors.As(err, &r):
+		return r.reason
+	case userMessage(err) != "":
+		return "unsupported"
+	}
+	return "transient"
+}
 
 // errInterrupted marks a job stopped because its invocation was.
 var errInterrupted = errors.New("interrupted")
@@ -78,8 +95,8 @@ func refusedInput(err error) (string, bool) {
 func interrupted(ctx, encCtx context.Context, start time.Time, err error) error {
 	switch {
 	case errors.Is(encCtx.Err(), context.DeadlineExceeded):
-		return refuse(fmt.Sprintf("timed out: processing was stopped after %s, the most this function may run; try a shorter or smaller file",
-			time.Since(start).Round(time.Second)), err)
+		return &refusal{reason: "timeout", err: err, msg: fmt.Sprintf("timed out: processing was stopped after %s, the most this function may run; try a shorter or smaller file",
+			time.Since(start).Round(time.Second))}
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: %w", errInterrupted, err)
 	}

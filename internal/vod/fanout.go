@@ -119,7 +119,9 @@ func (j *job) encodeWithRetry(ctx context.Context, r chunk.Request) (*chunk.Resp
 			}
 		}
 		r.Attempt = a
+		invoked := time.Now()
 		res, err := j.chunks.EncodeChunk(ctx, r)
+		j.use.encoded(time.Since(invoked).Seconds())
 		if err == nil {
 			return res, nil
 		}
@@ -205,6 +207,7 @@ func (f *fanout) publishLeading(ctx context.Context) error {
 		if err := f.store.PutBytes(ctx, f.cfg.MediaBucket, catalog.Prefix(f.id)+lists[i].name+"/"+media.PlaylistName(f.src.Revision()), out, live); err != nil {
 			return err
 		}
+		f.use.wrote(1, int64(len(out)))
 	}
 	f.published = n
 	if f.master {
@@ -218,6 +221,8 @@ func (f *fanout) publishLeading(ctx context.Context) error {
 	if err := f.store.PutBytes(ctx, f.cfg.MediaBucket, catalog.MasterKey(f.id), out, live); err != nil {
 		return err
 	}
+	f.use.wrote(1, int64(len(out)))
+	f.use.playable()
 	f.master = true
 	return nil
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 )
 
 // job is one upload being made into a video. The goroutine running it owns
@@ -23,6 +25,7 @@ type job struct {
 	replacing bool // st is the ready video this upload replaces
 	log       *slog.Logger
 	url       string // presigned GET of the source, kept out of errors (hide)
+	use       usage  // what the job used, for its cost and the metrics
 }
 
 // encodeFunc encodes a planned source and returns its renditions, every
@@ -32,6 +35,7 @@ type encodeFunc func(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 
 // save writes the job's status.json.
 func (j *job) save(ctx context.Context) error {
+	j.use.wrote(1, 0)
 	return catalog.Write(ctx, j.store, j.cfg.MediaBucket, j.st)
 }
 
@@ -67,10 +71,15 @@ func (j *job) run(ctx context.Context) error {
 	j.st.State, j.st.Progress, j.st.Error = catalog.StateReady, 1, ""
 	j.st.Source, j.st.Replacement, j.st.Poster = j.src.Upload, nil, poster
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
+	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
+	j.st.Cost = c
 	if err := j.save(ctx); err != nil {
 		return fmt.Errorf("transcode %s: %w", j.id, err)
 	}
-	j.log.Info("ready", "renditions", len(res.renditions), "duration", res.duration, "took", time.Since(start).Round(time.Millisecond))
+	j.m.Record(nil, mJobsReady.Value(1), mSourceSeconds.Value(res.duration), mEncodeSeconds.Value(encodeSeconds),
+		mGBSeconds.Value(c.GBSeconds()), mCostUSD.Value(c.USD), mFirstPlayable.Value(j.use.firstPlayableSeconds()))
+	j.log.Info("ready", "renditions", len(res.renditions), "duration", res.duration, "took", time.Since(start).Round(time.Millisecond),
+		"gbSeconds", c.GBSeconds(), "usd", c.USD)
 	if j.replacing {
 		j.retire(ctx, res.keys)
 	}
@@ -87,6 +96,7 @@ func (j *job) fail(ctx context.Context, cause error) error {
 	defer cancel()
 	msg := userMessage(cause)
 	j.log.Warn("transcode failed", "final", msg != "", "err", cause)
+	j.m.Record([]metrics.Dim{{Name: "Reason", Value: failReason(cause)}}, mJobsFailed.Value(1))
 	var errs []error
 	if msg == "" {
 		msg = "processing failed for a temporary reason and will be retried"
@@ -146,13 +156,17 @@ func (j *job) transcode(ctx context.Context) (*result, error) {
 	}
 	// Chunks finish a few dozen times per video, each worth telling;
 	// ffmpeg's progress comes several times a second.
-	encode, every := encodeFunc(j.encodeHere), j.cfg.ProgressEvery
+	encode, every, here := encodeFunc(j.encodeHere), j.cfg.ProgressEvery, true
 	if j.chunked(ms, l) {
-		encode, every = j.fanOut, 0
+		encode, every, here = j.fanOut, 0, false
 	}
 	t := j.track(encCtx, every)
+	encodeStart := time.Now()
 	rends, codecs, err := encode(encCtx, ms, l, t)
 	t.stop()
+	if here { // the fan-out counts its invocations itself
+		j.use.encodeHere = time.Since(encodeStart).Seconds()
+	}
 	if err != nil {
 		return nil, stopped(err)
 	}

@@ -40,5 +40,8 @@ func (j *job) poster(ctx context.Context, res *result) (string, error) {
 	if err := j.store.PutFile(ctx, j.cfg.MediaBucket, key, out, store.For(key)); err != nil {
 		return "", fmt.Errorf("poster of %s: %w", j.id, err)
 	}
+	if fi, err := os.Stat(out); err == nil {
+		j.use.wrote(1, fi.Size())
+	}
 	return key, nil
 }

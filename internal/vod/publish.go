@@ -40,8 +40,9 @@ func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, ren
 	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}, source: ms, ladder: l}
 	var longest time.Duration
 	for _, r := range rends {
-		for uri := range r.sizes {
+		for uri, size := range r.sizes {
 			res.keys[prefix+r.name+"/"+uri] = true
+			j.use.wrote(1, size) // uploaded by the encode, here or in a worker
 		}
 		longest = max(longest, r.p.Duration())
 	}
@@ -66,6 +67,7 @@ func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, ren
 		if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, out, store.For(key)); err != nil {
 			return nil, err
 		}
+		j.use.wrote(1, int64(len(out)))
 		res.keys[key] = true
 		if stable := folder + media.PlaylistName(""); stable != key {
 			res.stable[stable], res.keys[stable] = out, true

@@ -75,8 +75,8 @@ func (p *Pipeline) chargeQuota(ctx context.Context, id string, src catalog.Sourc
 		}
 		if q.UsedMinutes+minutes > quota+1e-9 {
 			p.log.Warn("daily quota reached", "id", id, "minutes", minutes, "used", q.UsedMinutes, "quota", quota)
-			return refuse(fmt.Sprintf("daily quota of %s source minutes reached; resets at 00:00 UTC",
-				strconv.FormatFloat(quota, 'f', -1, 64)), nil)
+			return &refusal{reason: "quota", msg: fmt.Sprintf("daily quota of %s source minutes reached; resets at 00:00 UTC",
+				strconv.FormatFloat(quota, 'f', -1, 64))}
 		}
 		q.UsedMinutes += minutes
 		q.Charged[charge] = minutes

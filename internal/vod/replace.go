@@ -173,11 +173,14 @@ func (j *job) publishMaster(ctx context.Context, res *result) error {
 		if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, body, store.For(key)); err != nil {
 			return err
 		}
+		j.use.wrote(1, int64(len(body)))
 	}
 	key := catalog.MasterKey(j.id)
 	if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, res.master, store.For(key)); err != nil {
 		return err
 	}
+	j.use.wrote(1, int64(len(res.master)))
+	j.use.playable()
 	res.keys[key] = true
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -30,6 +31,7 @@ type Pipeline struct {
 	store  *store.Store
 	chunks ChunkEncoder
 	log    *slog.Logger
+	m      *metrics.Recorder
 	now    func() time.Time // the quota's clock
 }
 
@@ -38,7 +40,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	if cfg.MediaBucket == "" || deps.Store == nil {
 		return nil, errors.New("vod: a media bucket (MEDIA_BUCKET) and a store are required")
 	}
-	return &Pipeline{cfg: cfg.withDefaults(), store: deps.Store, chunks: deps.Chunks, log: deps.logger(), now: time.Now}, nil
+	return &Pipeline{cfg: cfg.withDefaults(), store: deps.Store, chunks: deps.Chunks, log: deps.logger(), m: deps.Metrics, now: time.Now}, nil
 }
 
 // Handle processes every new upload named in ev, an S3 event as AWS and
@@ -88,6 +90,7 @@ func (p *Pipeline) accept(r events.S3EventRecord) (bucket, key string, ok bool) 
 // process transcodes one upload, or recognises that it is already done or
 // under way.
 func (p *Pipeline) process(ctx context.Context, bucket, key string) error {
+	start := time.Now() // of this invocation's work, which its cost counts
 	id := catalog.VideoID(key)
 	log := p.log.With("id", id, "bucket", bucket, "key", key)
 	info, err := p.store.Head(ctx, bucket, key)
@@ -118,6 +121,9 @@ func (p *Pipeline) process(ctx context.Context, bucket, key string) error {
 
 	j := &job{Pipeline: p, id: id, src: src, log: log,
 		st: &catalog.Status{ID: id, State: catalog.StateProcessing, Source: src.Upload}}
+	j.use.started = start
+	j.use.gets.Store(2) // the HEAD and the status.json read above
+	p.m.Record(nil, mJobsStarted.Value(1))
 	// A ready video made from another upload plays on, as status.json
 	// says, until this one is ready; st.Replacement tells of this one.
 	if old := replaced(prev, src.Upload); old != nil {

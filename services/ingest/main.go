@@ -16,6 +16,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -50,7 +51,8 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc, err := ingest.New(cfg, ingest.Deps{Store: store.New(awsCfg), Keys: signer, Log: log})
+	// EMF on stdout: the awslogs driver's log group turns it into metrics.
+	svc, err := ingest.New(cfg, ingest.Deps{Store: store.New(awsCfg), Keys: signer, Log: log, Metrics: metrics.New(metrics.Namespace, os.Stdout)})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
 )
@@ -35,7 +36,8 @@ func build(ctx context.Context, log *slog.Logger) (*vod.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := vod.Deps{Store: store.New(awsCfg), Log: log}
+	// EMF on stdout: Lambda's log group turns it into CloudWatch metrics.
+	deps := vod.Deps{Store: store.New(awsCfg), Log: log, Metrics: metrics.New(metrics.Namespace, os.Stdout)}
 	if fn := os.Getenv("ENCODE_FUNCTION"); fn != "" {
 		// Long sources fan out to the encode function. The same config as
 		// the store, so AWS_ENDPOINT_URL reaches the local cloud's Invoke

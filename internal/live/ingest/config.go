@@ -17,6 +17,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
 	"github.com/hlsflow/hlsflow/internal/live/srt"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -92,6 +93,8 @@ type Deps struct {
 	Store *store.Store // required
 	Keys  *keys.Signer // verifies stream keys; required with RTMP or SRT
 	Log   *slog.Logger // default slog.Default()
+	// Metrics receives the streams' metrics every StatsLog; nil records none.
+	Metrics *metrics.Recorder
 }
 
 // ConfigFromEnv reads the ECS task's configuration through getenv

@@ -17,6 +17,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
@@ -54,6 +55,12 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
+	return newEnvWith(t, mod, nil)
+}
+
+// newEnvWith is newEnv with the service's metrics going to m.
+func newEnvWith(t *testing.T, mod func(*Config), m *metrics.Recorder) *env {
+	t.Helper()
 	s3 := testenv.S3(t)
 	signer, err := keys.New([]byte("test-secret-0123456789"))
 	if err != nil {
@@ -67,7 +74,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 		WorkDir: t.TempDir(), HandshakeTimeout: 2 * time.Second, IdleTimeout: 3 * time.Second,
 		UDPIdleTimeout: 2 * time.Second, DrainTimeout: time.Minute,
 	}
-	deps := Deps{Store: s3.Store, Keys: signer,
+	deps := Deps{Store: s3.Store, Keys: signer, Metrics: m,
 		Log: slog.New(slog.NewTextHandler(io.MultiWriter(logBuf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	if mod != nil {
 		mod(&cfg)

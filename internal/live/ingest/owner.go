@@ -60,6 +60,7 @@ func (s *Service) own() {
 			s.handle(req)
 		case <-tick.C:
 			s.logStats()
+			s.recordStats()
 		}
 	}
 }

@@ -29,6 +29,7 @@ type stream struct {
 	dirs       []string    // work folders of ended runs
 	*setup                 // by the first run that got to start; then fixed
 	past       StreamStats // the ended runs' transcoders, counted
+	reported   StreamStats // as the metrics last recorded it
 }
 
 // setup is what a stream's first run decided for all of them.

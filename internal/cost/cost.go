@@ -1,0 +1,102 @@
+// Package cost says what an on-demand job used and what that costs at the
+// region's published prices, for status.json; and holds the functions'
+// memory sizes, which the stack deploys (infra) and the local system
+// charges with.
+package cost
+
+import "math"
+
+// Memory sizes of the functions in MB, as the stack deploys them unless
+// its context says otherwise (infra's transcodeMemory and encodeMemory).
+const (
+	TranscodeMemoryMB = 10240
+	EncodeMemoryMB    = 10240
+)
+
+// Prices are what AWS charges in a region, in US dollars.
+type Prices struct {
+	Region string
+	// Date is when the prices were read, Source the public pages they
+	// were read from.
+	Date, Source string
+
+	LambdaGBSecond float64 // per GB-second, arm64
+	LambdaRequest  float64 // per invocation
+	S3Put          float64 // per PUT, COPY, POST or LIST request (S3 Standard)
+	S3Get          float64 // per GET or HEAD request (S3 Standard)
+}
+
+// USEast1 are the prices in us-east-1 for arm64 functions (the stack
+// deploys arm64).
+var USEast1 = Prices{
+	Region: "us-east-1",
+	Date:   "2026-12-07",
+	Source: "AWS Lambda pricing (aws.amazon.com/lambda/pricing), Amazon S3 pricing (aws.amazon.com/s3/pricing), requests & data retrievals",
+
+	LambdaGBSecond: 0.0000133334,
+	LambdaRequest:  0.20 / 1e6,
+	S3Put:          0.005 / 1000,
+	S3Get:          0.0004 / 1000,
+}
+
+// Function is what one function used for a job.
+type Function struct {
+	Invocations int     `json:"invocations"`
+	GBSeconds   float64 `json:"gbSeconds"`
+}
+
+// Usage is what a job used and what it cost; status.json's "cost".
+type Usage struct {
+	// Functions by name ("transcode", "encode").
+	Functions map[string]*Function `json:"functions"`
+	// S3Puts and S3Gets are the requests the job made itself (ffmpeg's
+	// range reads of the source are not counted); BytesWritten is the
+	// size of the segments, playlists and poster it wrote.
+	S3Puts       int64 `json:"s3Puts"`
+	S3Gets       int64 `json:"s3Gets"`
+	BytesWritten int64 `json:"bytesWritten"`
+	// USD is the total at Prices' prices, rounded to a millionth of a dollar.
+	USD    float64 `json:"usd"`
+	Prices string  `json:"prices"` // region and date of the prices used
+}
+
+// Invocation adds one invocation of function name with memory MB that
+// ran for seconds.
+func (u *Usage) Invocation(name string, memoryMB int, seconds float64) {
+	if u.Functions == nil {
+		u.Functions = map[string]*Function{}
+	}
+	f := u.Functions[name]
+	if f == nil {
+		f = &Function{}
+		u.Functions[name] = f
+	}
+	f.Invocations++
+	f.GBSeconds += GBSeconds(memoryMB, seconds)
+}
+
+// GBSeconds is Lambda's measure: memory in GB (1024 MB) × seconds.
+func GBSeconds(memoryMB int, seconds float64) float64 {
+	return float64(memoryMB) / 1024 * seconds
+}
+
+// GBSeconds is the total over every function.
+func (u *Usage) GBSeconds() float64 {
+	var s float64
+	for _, f := range u.Functions {
+		s += f.GBSeconds
+	}
+	return s
+}
+
+// Price sets USD and Prices from p, and rounds the GB-seconds to a
+// thousandth, as they are shown.
+func (u *Usage) Price(p Prices) {
+	var usd float64
+	for _, f := range u.Functions {
+		f.GBSeconds = math.Round(f.GBSeconds*1000) / 1000
+		usd += f.GBSeconds*p.LambdaGBSecond + float64(f.Invocations)*p.LambdaRequest
+	}
+	usd += float64(u.S3Puts)*p.S3Put + float64(u.S3Gets)*p.S3Get
+	u.USD, u.Prices = math.Round(usd*1e6)/1e6, p.Region+" "+p.Date
+}
