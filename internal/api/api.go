@@ -40,6 +40,11 @@ type Config struct {
 	// RTMPURL is the publish base, e.g. rtmp://127.0.0.1:1935/live; the
 	// stream key is appended.
 	RTMPURL string
+	// SRTURL is the SRT publish address, e.g. srt://127.0.0.1:8890; the
+	// stream key is added as ?streamid=. SRTPassphrase, when the ingest
+	// requires one, is added as &passphrase= (locally only: on AWS no
+	// environment holds a secret, and publishers get it from the operator).
+	SRTURL, SRTPassphrase string
 	// Token is the API token, the operator's bearer credential: it may do
 	// everything. With neither Token nor TokenSource the API accepts no
 	// changes at all (and, unless PublicLibrary, shows nothing).
@@ -92,6 +97,7 @@ type Addresses struct {
 	PublicURL string // as Config.PublicURL
 	S3        string // endpoint for presigned upload URLs, e.g. http://192.168.1.20:4566; "" = the store's
 	RTMPURL   string // as Config.RTMPURL
+	SRTURL    string // as Config.SRTURL
 }
 
 // StreamKeys makes the secret publish key of a stream name
@@ -219,10 +225,11 @@ func (h *Handler) addrs(r *request) Addresses {
 			a := h.cfg.ByHost(host)
 			a.PublicURL = strings.TrimSuffix(a.PublicURL, "/")
 			a.RTMPURL = strings.TrimSuffix(a.RTMPURL, "/")
+			a.SRTURL = strings.TrimSuffix(a.SRTURL, "/")
 			return a
 		}
 	}
-	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL}
+	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL, SRTURL: strings.TrimSuffix(h.cfg.SRTURL, "/")}
 }
 
 // validHost accepts a Host header that is a DNS name or an IP address,

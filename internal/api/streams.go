@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -41,12 +42,13 @@ type StreamRequest struct {
 	Name string `json:"name"`
 }
 
-// CreatedStream is the answer to POST /api/streams; Key and PublishURL are
-// secrets for the publisher.
+// CreatedStream is the answer to POST /api/streams; Key, PublishURL and
+// SRTURL are secrets for the publisher.
 type CreatedStream struct {
 	Name        string `json:"name"`
 	Key         string `json:"key"`
-	PublishURL  string `json:"publishUrl,omitempty"`
+	PublishURL  string `json:"publishUrl,omitempty"` // RTMP
+	SRTURL      string `json:"srtUrl,omitempty"`
 	PlaybackURL string `json:"playbackUrl,omitempty"`
 }
 
@@ -86,8 +88,15 @@ func (h *Handler) createStream(r *request) (*response, error) {
 		return nil, err
 	}
 	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, catalog.LiveMasterKey(in.Name))}
-	if rtmp := h.addrs(r).RTMPURL; rtmp != "" {
-		out.PublishURL = rtmp + "/" + key
+	a := h.addrs(r)
+	if a.RTMPURL != "" {
+		out.PublishURL = a.RTMPURL + "/" + key
+	}
+	if a.SRTURL != "" {
+		out.SRTURL = a.SRTURL + "?streamid=" + url.QueryEscape(key)
+		if h.cfg.SRTPassphrase != "" {
+			out.SRTURL += "&passphrase=" + url.QueryEscape(h.cfg.SRTPassphrase)
+		}
 	}
 	return reply(http.StatusCreated, out)
 }
