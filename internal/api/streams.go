@@ -54,7 +54,7 @@ type CreatedStream struct {
 
 // streamRecordPrefix lists created streams (names only, never keys), so
 // GET /api/streams shows a stream before anything is published to it.
-const streamRecordPrefix = "streams-meta/"
+const streamRecordPrefix = catalog.StreamMetaPrefix
 
 func (h *Handler) createStream(r *request) (*response, error) {
 	if err := h.requireOperator(r, "creating a stream"); err != nil {
