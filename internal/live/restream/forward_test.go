@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 var loopback = Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
@@ -95,15 +97,15 @@ func needFFmpeg(t *testing.T) {
 // started again mid-stream, while the source's writes never wait.
 func TestRestreamToNginx(t *testing.T) {
 	needFFmpeg(t)
-	ng := startNginx(t, "")
+	ng := testenv.StartNginx(t, "")
 	f := Start(context.Background(), Config{Policy: loopback, StallTimeout: 6 * time.Second,
 		MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, Stream: "s"},
-		[]Destination{{URL: ng.url(), Key: "feed-key-123456"}})
+		[]Destination{{URL: ng.URL(), Key: "feed-key-123456"}})
 	defer f.Close()
 	src := startSource(t, f, 40)
 
 	waitState(t, f, 0, StateLive, 20*time.Second)
-	codecs, dur, err := ng.pull("feed-key-123456", 3)
+	codecs, dur, err := ng.Pull("feed-key-123456", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestRestreamToNginx(t *testing.T) {
 	}
 
 	before := f.Status()[0].BytesSent
-	ng.restart()
+	ng.Restart()
 	deadline := time.Now().Add(20 * time.Second)
 	for st := f.Status()[0]; st.Attempts < 2 || st.State != StateLive; st = f.Status()[0] {
 		if time.Now().After(deadline) {
@@ -120,7 +122,7 @@ func TestRestreamToNginx(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	codecs, dur, err = ng.pull("feed-key-123456", 2)
+	codecs, dur, err = ng.Pull("feed-key-123456", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +147,7 @@ func TestRestreamToNginx(t *testing.T) {
 // error, while a good destination receives the feed.
 func TestBadDestinations(t *testing.T) {
 	needFFmpeg(t)
-	ng := startNginx(t, "")
+	ng := testenv.StartNginx(t, "")
 
 	refused, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -183,7 +185,7 @@ func TestBadDestinations(t *testing.T) {
 			{URL: "rtmp://" + refusedAddr + "/live", Key: "k-refused-0001"},
 			{URL: "rtmp://" + hang.Addr().String() + "/live", Key: "k-hang-000001"},
 			{URL: "rtmp://192.0.2.1:1935/live", Key: "k-unreach-001"},
-			{URL: ng.url(), Key: "good-key-000001"},
+			{URL: ng.URL(), Key: "good-key-000001"},
 			{URL: "rtmp://10.1.2.3/live", Key: "k-private-001"}, // refused by the policy
 		})
 	defer f.Close()
@@ -210,7 +212,7 @@ func TestBadDestinations(t *testing.T) {
 	if !strings.Contains(f.Status()[4].LastError, "non-public") {
 		t.Errorf("private destination: %+v", f.Status()[4])
 	}
-	if codecs, _, err := ng.pull("good-key-000001", 2); err != nil || !slices.Contains(codecs, "h264") {
+	if codecs, _, err := ng.Pull("good-key-000001", 2); err != nil || !slices.Contains(codecs, "h264") {
 		t.Fatalf("good destination: %v %v", codecs, err)
 	}
 	if st := f.Status()[3]; st.State != StateLive {

@@ -1,4 +1,4 @@
-package restream
+package testenv
 
 import (
 	"fmt"
@@ -12,11 +12,11 @@ import (
 	"time"
 )
 
-// nginxRTMP is nginx with Debian's RTMP module (libnginx-mod-rtmp, the
+// NginxRTMP is nginx with Debian's RTMP module (libnginx-mod-rtmp, the
 // seed's nginx-rtmp) as a child process: a restream destination nobody
 // here wrote. Its application "live" takes any key and plays it back.
-type nginxRTMP struct {
-	t    *testing.T
+type NginxRTMP struct {
+	t    testing.TB
 	dir  string
 	addr string
 	cmd  *exec.Cmd
@@ -24,7 +24,9 @@ type nginxRTMP struct {
 
 const nginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
-func startNginx(t *testing.T, addr string) *nginxRTMP {
+// StartNginx starts it on addr ("": a free 127.0.0.1 port); the test's
+// end stops it.
+func StartNginx(t testing.TB, addr string) *NginxRTMP {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -44,7 +46,7 @@ func startNginx(t *testing.T, addr string) *nginxRTMP {
 		addr = ln.Addr().String()
 		ln.Close()
 	}
-	n := &nginxRTMP{t: t, dir: t.TempDir(), addr: addr}
+	n := &NginxRTMP{t: t, dir: t.TempDir(), addr: addr}
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;\n" // workers otherwise run as nobody, who cannot read the temp dir
@@ -71,7 +73,7 @@ rtmp {
 	return n
 }
 
-func (n *nginxRTMP) start(bin string) {
+func (n *NginxRTMP) start(bin string) {
 	n.t.Helper()
 	n.cmd = exec.Command(bin, "-p", n.dir, "-c", filepath.Join(n.dir, "nginx.conf"), "-e", filepath.Join(n.dir, "error.log"))
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its worker goes with it
@@ -93,7 +95,7 @@ func (n *nginxRTMP) start(bin string) {
 	}
 }
 
-func (n *nginxRTMP) stop() {
+func (n *NginxRTMP) stop() {
 	if n.cmd == nil || n.cmd.Process == nil {
 		return
 	}
@@ -102,9 +104,9 @@ func (n *nginxRTMP) stop() {
 	n.cmd = nil
 }
 
-// restart kills nginx (connections cut, as a crash would) and starts it
+// Restart kills nginx (connections cut, as a crash would) and starts it
 // again on the same port.
-func (n *nginxRTMP) restart() {
+func (n *NginxRTMP) Restart() {
 	n.t.Helper()
 	n.stop()
 	bin, _ := exec.LookPath("nginx")
@@ -114,14 +116,15 @@ func (n *nginxRTMP) restart() {
 	n.start(bin)
 }
 
-func (n *nginxRTMP) url() string { return "rtmp://" + n.addr + "/live" }
+// URL is the RTMP application's URL; a stream key is appended.
+func (n *NginxRTMP) URL() string { return "rtmp://" + n.addr + "/live" }
 
-// pull reads seconds of stream key back from nginx and returns what
+// Pull reads seconds of stream key back from nginx and returns what
 // ffprobe says of it: codec names and duration.
-func (n *nginxRTMP) pull(key string, seconds float64) (codecs []string, dur float64, err error) {
+func (n *NginxRTMP) Pull(key string, seconds float64) (codecs []string, dur float64, err error) {
 	out := filepath.Join(n.t.TempDir(), "pulled.ts")
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-rw_timeout", "10000000",
-		"-i", n.url()+"/"+key, "-c", "copy", "-t", fmt.Sprint(seconds), "-f", "mpegts", "-y", out)
+		"-i", n.URL()+"/"+key, "-c", "copy", "-t", fmt.Sprint(seconds), "-f", "mpegts", "-y", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, 0, fmt.Errorf("pull: %v: %s", err, b)
 	}
