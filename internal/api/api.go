@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -72,6 +73,9 @@ type Config struct {
 	// The playback and poster keys in a video's status remain, for the
 	// signer.
 	SignedPlayback bool
+	// RestreamAllow lets restream destinations be at these non-public
+	// addresses (tests' 127.0.0.1, a LAN relay); others are refused.
+	RestreamAllow []netip.Prefix
 	// Keys makes stream keys; nil disables POST /api/streams.
 	Keys StreamKeys
 	// Streams tells live streams' state; nil uses the media bucket's live/.
@@ -134,6 +138,8 @@ func (h *Handler) routes() []route {
 		{"GET", "/api/videos/{id}", h.getVideo},
 		{"GET", "/api/streams", h.listStreams},
 		{"POST", "/api/streams", h.createStream},
+		{"GET", "/api/streams/{name}/destinations", h.getDestinations},
+		{"PUT", "/api/streams/{name}/destinations", h.putDestinations},
 	}
 }
 

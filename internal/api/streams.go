@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -35,6 +36,9 @@ type LiveStream struct {
 	State       string    `json:"state"`
 	PlaybackURL string    `json:"playbackUrl,omitempty"`
 	Updated     time.Time `json:"updated,omitzero"`
+	// Destinations are the restream destinations' states the ingest last
+	// reported (keys masked); the operator's only.
+	Destinations []restream.Status `json:"destinations,omitempty"`
 }
 
 // StreamRequest is the body of POST /api/streams.
@@ -131,6 +135,11 @@ func (h *Handler) listStreams(r *request) (*response, error) {
 		}
 		if s.PlaybackURL == "" && s.State != StreamIdle {
 			s.PlaybackURL = h.url(r, catalog.LiveMasterKey(s.Name))
+		}
+		if private && s.State != StreamIdle {
+			if s.Destinations, err = restream.LoadStates(r.Context(), h.cfg.Store, h.cfg.MediaBucket, s.Name); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, s)
 	}
