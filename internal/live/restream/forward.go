@@ -9,10 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -171,6 +173,9 @@ func (d *dest) set(fn func(*Status)) {
 // loop connects, forwards until the attempt fails, waits and tries again,
 // until ctx ends.
 func (f *Forwarder) loop(ctx context.Context, d *dest) {
+	// Pdeathsig fires when the thread that started ffmpeg exits: this
+	// goroutine keeps its thread, which ends with it, after the last ffmpeg.
+	runtime.LockOSThread()
 	backoff := f.cfg.MinBackoff
 	log := f.cfg.Log.With("stream", f.cfg.Stream, "destination", d.d.URL)
 	for ctx.Err() == nil {
@@ -215,6 +220,8 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 		"-rw_timeout", strconv.FormatInt(f.cfg.StallTimeout.Microseconds(), 10),
 		"-f", "flv", d.d.Target())
 	cmd.WaitDelay = 2 * time.Second
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	w, err := cmd.StdinPipe()
 	if err != nil {
 		return false, err
