@@ -485,11 +485,14 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow secretsmanager:GetSecretValue ApiToken",
 			"Allow secretsmanager:DescribeSecret ApiToken",
 		}},
-		// The ingest only PUTs: live playlists, and recordings under
-		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video.
+		// The ingest PUTs live playlists, and recordings under
+		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video; it
+		// reads restream destinations and reports their states.
 		{"LiveTaskTaskRole", []string{
 			"Allow s3:PutObject StorageMedia.Arn/live/*",
 			"Allow s3:PutObject StorageMedia.Arn/vod/*-????????-??????/*",
+			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.restream.json",
+			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.restream-state.json",
 		}},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
