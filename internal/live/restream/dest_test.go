@@ -73,3 +73,11 @@ func TestMaskKey(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	d := &dest{d: Destination{URL: "rtmp://h/live", Key: "secret-key-123456"}}
+	got := d.redact("Error closing file rtmp://h/live/secret-key-123456: Broken pipe (secret-key-123456)")
+	if strings.Contains(got, "secret-key") || !strings.Contains(got, "rtmp://h/live/****3456") {
+		t.Errorf("redact = %q", got)
+	}
+}

@@ -164,6 +164,15 @@ func (d *dest) status() Status {
 	return s
 }
 
+// redact masks the key in msg: ffmpeg's errors name the URL it was given.
+func (d *dest) redact(msg string) string {
+	msg = strings.ReplaceAll(msg, d.d.Target(), d.d.URL+"/"+MaskKey(d.d.Key))
+	if len(d.d.Key) >= 4 {
+		msg = strings.ReplaceAll(msg, d.d.Key, MaskKey(d.d.Key))
+	}
+	return msg
+}
+
 func (d *dest) set(fn func(*Status)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -189,7 +198,7 @@ func (f *Forwarder) loop(ctx context.Context, d *dest) {
 		}
 		msg := "destination ended the connection"
 		if err != nil {
-			msg = err.Error()
+			msg = d.redact(err.Error())
 		}
 		log.Warn("restream: destination failed; retrying", "err", msg, "in", backoff)
 		d.set(func(s *Status) { s.State, s.LastError, s.Since = StateFailing, msg, time.Now() })

@@ -117,6 +117,9 @@ func TestRestreamToNginx(t *testing.T) {
 	ng.Restart()
 	deadline := time.Now().Add(20 * time.Second)
 	for st := f.Status()[0]; st.Attempts < 2 || st.State != StateLive; st = f.Status()[0] {
+		if strings.Contains(st.LastError, "feed-key") {
+			t.Fatalf("the error shows the key: %q", st.LastError)
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after the restart: %+v, want live again on a new attempt", st)
 		}
@@ -205,7 +208,7 @@ func TestBadDestinations(t *testing.T) {
 		if i != 3 && st.Attempts < 2 {
 			t.Errorf("destination %d tried %d times, want retries", i, st.Attempts)
 		}
-		if strings.Contains(st.Key, "k-") || strings.Contains(st.Key, "good-key") {
+		if strings.Contains(st.Key, "k-") || strings.Contains(st.Key, "good-key") || strings.Contains(st.LastError, "-00") {
 			t.Errorf("status shows the key: %+v", st)
 		}
 	}
