@@ -39,6 +39,11 @@ const (
 const (
 	livePattern      = "live/*"
 	recordingPattern = "vod/*-????????-??????/*"
+	// A stream's restream destinations (read; the API writes them) and
+	// their states (written; the API reads them): catalog.RestreamKey and
+	// RestreamStateKey.
+	restreamPattern      = "streams-meta/*.restream.json"
+	restreamStatePattern = "streams-meta/*.restream-state.json"
 )
 
 // dockerExclude allow-lists the ingest image's build context (Docker
@@ -184,12 +189,23 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		Actions:   jsii.Strings("s3:PutObject"),
 		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(recordingPattern))),
 	}))
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadRestream"),
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(restreamPattern))),
+	}))
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteRestreamState"),
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(restreamStatePattern))),
+	}))
 
 	// After every grant: a suppression reaches only children that exist.
 	nagSuppress(task,
 		nagRule{id: "AwsSolutions-ECS2", reason: "the environment holds addresses, the bucket name and timings; the one secret (STREAM_KEY_SECRET) comes from Secrets Manager through the container's secrets"},
 		nagRule{id: "AwsSolutions-IAM5", reason: "the execution role's ecr:GetAuthorizationToken has no resource-level form (CDK's grant); the task role may PUT live playlists and recordings, the narrowest keys their layout allows (see the grants)",
-			appliesTo: []string{"Resource::*", objectsIn("StorageMedia", livePattern), objectsIn("StorageMedia", recordingPattern)}})
+			appliesTo: []string{"Resource::*", objectsIn("StorageMedia", livePattern), objectsIn("StorageMedia", recordingPattern),
+				objectsIn("StorageMedia", restreamPattern), objectsIn("StorageMedia", restreamStatePattern)}})
 
 	sg := awsec2.NewSecurityGroup(s, jsii.String("IngestSg"), &awsec2.SecurityGroupProps{
 		Vpc:              l.Vpc,

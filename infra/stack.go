@@ -48,6 +48,7 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.API.Function.AddEnvironment(jsii.String("STREAM_KEY_SECRET_ARN"), h.Live.StreamSecret.SecretArn(), nil)
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
+			h.API.Function.AddEnvironment(jsii.String("SRT_URL"), h.Live.SRTURL(), nil)
 		}
 	}
 	if !cfg.Local {

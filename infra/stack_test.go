@@ -340,7 +340,7 @@ func TestFunctions(t *testing.T) {
 				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600"), float64(2)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
-				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
+				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
 				"API_TOKEN_SECRET_ARN": "ApiToken"}, nil},
 		}},
 		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
@@ -354,7 +354,7 @@ func TestFunctions(t *testing.T) {
 				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90"), float64(3)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
-				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live",
+				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
 				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true"}, nil},
 		}},
 	} {
@@ -486,11 +486,14 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow secretsmanager:GetSecretValue ApiToken",
 			"Allow secretsmanager:DescribeSecret ApiToken",
 		}},
-		// The ingest only PUTs: live playlists, and recordings under
-		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video.
+		// The ingest PUTs live playlists, and recordings under
+		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video; it
+		// reads restream destinations and reports their states.
 		{"LiveTaskTaskRole", []string{
 			"Allow s3:PutObject StorageMedia.Arn/live/*",
 			"Allow s3:PutObject StorageMedia.Arn/vod/*-????????-??????/*",
+			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.restream.json",
+			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.restream-state.json",
 		}},
 	} {
 		t.Run(tc.role, func(t *testing.T) {

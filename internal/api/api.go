@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -40,6 +41,11 @@ type Config struct {
 	// RTMPURL is the publish base, e.g. rtmp://127.0.0.1:1935/live; the
 	// stream key is appended.
 	RTMPURL string
+	// SRTURL is the SRT publish address, e.g. srt://127.0.0.1:8890; the
+	// stream key is added as ?streamid=. SRTPassphrase, when the ingest
+	// requires one, is added as &passphrase= (locally only: on AWS no
+	// environment holds a secret, and publishers get it from the operator).
+	SRTURL, SRTPassphrase string
 	// Token is the API token, the operator's bearer credential: it may do
 	// everything. With neither Token nor TokenSource the API accepts no
 	// changes at all (and, unless PublicLibrary, shows nothing).
@@ -67,6 +73,9 @@ type Config struct {
 	// The playback and poster keys in a video's status remain, for the
 	// signer.
 	SignedPlayback bool
+	// RestreamAllow lets restream destinations be at these non-public
+	// addresses (tests' 127.0.0.1, a LAN relay); others are refused.
+	RestreamAllow []netip.Prefix
 	// Keys makes stream keys; nil disables POST /api/streams.
 	Keys StreamKeys
 	// Streams tells live streams' state; nil uses the media bucket's live/.
@@ -92,6 +101,7 @@ type Addresses struct {
 	PublicURL string // as Config.PublicURL
 	S3        string // endpoint for presigned upload URLs, e.g. http://192.168.1.20:4566; "" = the store's
 	RTMPURL   string // as Config.RTMPURL
+	SRTURL    string // as Config.SRTURL
 }
 
 // StreamKeys makes the secret publish key of a stream name
@@ -128,6 +138,8 @@ func (h *Handler) routes() []route {
 		{"GET", "/api/videos/{id}", h.getVideo},
 		{"GET", "/api/streams", h.listStreams},
 		{"POST", "/api/streams", h.createStream},
+		{"GET", "/api/streams/{name}/destinations", h.getDestinations},
+		{"PUT", "/api/streams/{name}/destinations", h.putDestinations},
 	}
 }
 
@@ -219,10 +231,11 @@ func (h *Handler) addrs(r *request) Addresses {
 			a := h.cfg.ByHost(host)
 			a.PublicURL = strings.TrimSuffix(a.PublicURL, "/")
 			a.RTMPURL = strings.TrimSuffix(a.RTMPURL, "/")
+			a.SRTURL = strings.TrimSuffix(a.SRTURL, "/")
 			return a
 		}
 	}
-	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL}
+	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL, SRTURL: strings.TrimSuffix(h.cfg.SRTURL, "/")}
 }
 
 // validHost accepts a Host header that is a DNS name or an IP address,

@@ -59,7 +59,7 @@ func newEnv(t testing.TB, configure func(*Config)) *env {
 		}
 	}
 	cfg := Config{Store: s3.Store, UploadsBucket: e.uploads, MediaBucket: e.media, Token: testToken,
-		RTMPURL: "rtmp://127.0.0.1:1935/live/"}
+		RTMPURL: "rtmp://127.0.0.1:1935/live/", SRTURL: "srt://127.0.0.1:8890"}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/hlsflow/hlsflow/internal/live/restream"
 )
 
 // ConfigFromEnv reads the settings the Lambda environment gives (getenv is
@@ -15,6 +17,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MediaBucket:   getenv("MEDIA_BUCKET"),
 		PublicURL:     getenv("PUBLIC_URL"),
 		RTMPURL:       getenv("RTMP_URL"),
+		SRTURL:        getenv("SRT_URL"),
 		Token:         getenv("API_TOKEN"),
 		// Set by the stack from its publicLibrary and signedPlayback
 		// parameters (infra/api.go).
@@ -27,6 +30,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.MediaBucket == "" {
 		cfg.MediaBucket = "media"
 	}
+	allow, err := restream.ParseAllow(getenv("RESTREAM_ALLOW_NETS"))
+	if err != nil {
+		return Config{}, fmt.Errorf("RESTREAM_ALLOW_NETS: %w", err)
+	}
+	cfg.RestreamAllow = allow
 	if v := getenv("MAX_UPLOAD_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

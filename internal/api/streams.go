@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -34,6 +36,9 @@ type LiveStream struct {
 	State       string    `json:"state"`
 	PlaybackURL string    `json:"playbackUrl,omitempty"`
 	Updated     time.Time `json:"updated,omitzero"`
+	// Destinations are the restream destinations' states the ingest last
+	// reported (keys masked); the operator's only.
+	Destinations []restream.Status `json:"destinations,omitempty"`
 }
 
 // StreamRequest is the body of POST /api/streams.
@@ -41,18 +46,19 @@ type StreamRequest struct {
 	Name string `json:"name"`
 }
 
-// CreatedStream is the answer to POST /api/streams; Key and PublishURL are
-// secrets for the publisher.
+// CreatedStream is the answer to POST /api/streams; Key, PublishURL and
+// SRTURL are secrets for the publisher.
 type CreatedStream struct {
 	Name        string `json:"name"`
 	Key         string `json:"key"`
-	PublishURL  string `json:"publishUrl,omitempty"`
+	PublishURL  string `json:"publishUrl,omitempty"` // RTMP
+	SRTURL      string `json:"srtUrl,omitempty"`
 	PlaybackURL string `json:"playbackUrl,omitempty"`
 }
 
 // streamRecordPrefix lists created streams (names only, never keys), so
 // GET /api/streams shows a stream before anything is published to it.
-const streamRecordPrefix = "streams-meta/"
+const streamRecordPrefix = catalog.StreamMetaPrefix
 
 func (h *Handler) createStream(r *request) (*response, error) {
 	if err := h.requireOperator(r, "creating a stream"); err != nil {
@@ -86,8 +92,15 @@ func (h *Handler) createStream(r *request) (*response, error) {
 		return nil, err
 	}
 	out := CreatedStream{Name: in.Name, Key: key, PlaybackURL: h.url(r, catalog.LiveMasterKey(in.Name))}
-	if rtmp := h.addrs(r).RTMPURL; rtmp != "" {
-		out.PublishURL = rtmp + "/" + key
+	a := h.addrs(r)
+	if a.RTMPURL != "" {
+		out.PublishURL = a.RTMPURL + "/" + key
+	}
+	if a.SRTURL != "" {
+		out.SRTURL = a.SRTURL + "?streamid=" + url.QueryEscape(key)
+		if h.cfg.SRTPassphrase != "" {
+			out.SRTURL += "&passphrase=" + url.QueryEscape(h.cfg.SRTPassphrase)
+		}
 	}
 	return reply(http.StatusCreated, out)
 }
@@ -122,6 +135,11 @@ func (h *Handler) listStreams(r *request) (*response, error) {
 		}
 		if s.PlaybackURL == "" && s.State != StreamIdle {
 			s.PlaybackURL = h.url(r, catalog.LiveMasterKey(s.Name))
+		}
+		if private && s.State != StreamIdle {
+			if s.Destinations, err = restream.LoadStates(r.Context(), h.cfg.Store, h.cfg.MediaBucket, s.Name); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, s)
 	}

@@ -62,10 +62,26 @@ func TestCreateStream(t *testing.T) {
 			if name, ok := signer.Verify(cs.Key); !ok || name != "studio-1" {
 				t.Errorf("key %q does not verify for studio-1", cs.Key)
 			}
-			if cs.PublishURL != "rtmp://127.0.0.1:1935/live/"+cs.Key || cs.PlaybackURL != "/live/studio-1/master.m3u8" {
+			if cs.PublishURL != "rtmp://127.0.0.1:1935/live/"+cs.Key || cs.PlaybackURL != "/live/studio-1/master.m3u8" ||
+				cs.SRTURL != "srt://127.0.0.1:8890?streamid="+cs.Key {
 				t.Errorf("urls: %+v", cs)
 			}
 		})
+	}
+}
+
+// TestCreateStreamSRTPassphrase: a passphrase the ingest requires is in
+// the SRT URL, escaped, so the URL pastes into ffmpeg as it is.
+func TestCreateStreamSRTPassphrase(t *testing.T) {
+	signer := newSigner(t)
+	e := newEnv(t, func(c *Config) { c.Keys, c.SRTPassphrase = signer, "open sesame&1" })
+	code, body := e.call("POST", "/api/streams", `{"name":"cam"}`, "Authorization", "Bearer "+testToken)
+	var cs CreatedStream
+	if err := json.Unmarshal(body, &cs); code != 201 || err != nil {
+		t.Fatalf("= %d %s", code, body)
+	}
+	if want := "srt://127.0.0.1:8890?streamid=" + cs.Key + "&passphrase=open+sesame%261"; cs.SRTURL != want {
+		t.Errorf("srtUrl %q, want %q", cs.SRTURL, want)
 	}
 }
 

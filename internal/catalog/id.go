@@ -86,6 +86,19 @@ func LivePrefix(name string) string { return LiveRoot + name + "/" }
 // LiveMasterKey is the key of live stream name's master playlist.
 func LiveMasterKey(name string) string { return LivePrefix(name) + "master.m3u8" }
 
+// StreamMetaPrefix holds the API's stream records in the media bucket
+// ({name}.json, names only), and each stream's restream destinations and
+// their states: never served.
+const StreamMetaPrefix = "streams-meta/"
+
+// RestreamKey is where stream name's restream destinations (with their
+// keys) are kept; not a stream record, as a name holds no dot.
+func RestreamKey(name string) string { return StreamMetaPrefix + name + ".restream.json" }
+
+// RestreamStateKey is where the ingest reports stream name's restream
+// destinations' states (keys masked).
+func RestreamStateKey(name string) string { return StreamMetaPrefix + name + ".restream-state.json" }
+
 // RenditionPrefix is where rendition rend of video (or recording) id has
 // its segments and playlist.
 func RenditionPrefix(id, rend string) string { return Prefix(id) + rend + "/" }

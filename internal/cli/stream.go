@@ -21,6 +21,7 @@ const streamAPITimeout = 30 * time.Second
 type createdStream struct {
 	Name        string `json:"name"`
 	PublishURL  string `json:"publishUrl"`
+	SRTURL      string `json:"srtUrl"`
 	PlaybackURL string `json:"playbackUrl"`
 }
 
@@ -49,8 +50,12 @@ func runStream(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "stream:   %s\npublish:  %s\nplayback: %s\n", out.Name, out.PublishURL, out.PlaybackURL)
-	fmt.Fprintln(env.Stderr, "keep the publish URL secret: anyone who has it can broadcast as this stream")
+	fmt.Fprintf(env.Stdout, "stream:   %s\npublish:  %s\n", out.Name, out.PublishURL)
+	if out.SRTURL != "" {
+		fmt.Fprintf(env.Stdout, "srt:      %s\n", out.SRTURL)
+	}
+	fmt.Fprintf(env.Stdout, "playback: %s\n", out.PlaybackURL)
+	fmt.Fprintln(env.Stderr, "keep the publish URLs secret: anyone who has one can broadcast as this stream")
 	return nil
 }
 

@@ -43,11 +43,15 @@ func addressesByHost(c *Config) func(host string) api.Addresses {
 			_, port, _ := net.SplitHostPort(addr)
 			return net.JoinHostPort(name, port)
 		}
-		return api.Addresses{
+		a := api.Addresses{
 			PublicURL: "http://" + at(c.EdgeAddr),
 			S3:        "http://" + at(c.S3Addr),
 			RTMPURL:   "rtmp://" + at(c.RTMPAddr) + "/live",
 		}
+		if c.SRTAddr != "" {
+			a.SRTURL = "srt://" + at(c.SRTAddr)
+		}
+		return a
 	}
 }
 

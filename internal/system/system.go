@@ -132,7 +132,13 @@ func New(cfg Config) (*System, error) {
 	apiCfg := cfg.API
 	apiCfg.Store, apiCfg.UploadsBucket, apiCfg.MediaBucket, apiCfg.Keys = s.store, cfg.UploadsBucket, cfg.MediaBucket, cfg.Keys
 	apiCfg.PublicURL, apiCfg.RTMPURL = "http://"+cfg.EdgeAddr, "rtmp://"+cfg.RTMPAddr+"/live"
-	if apiCfg.ByHost == nil && (OnEveryInterface(cfg.EdgeAddr) || OnEveryInterface(cfg.S3Addr) || OnEveryInterface(cfg.RTMPAddr)) {
+	if apiCfg.RestreamAllow == nil {
+		apiCfg.RestreamAllow = cfg.Live.RestreamAllow // one allow list for both
+	}
+	if cfg.SRTAddr != "" {
+		apiCfg.SRTURL, apiCfg.SRTPassphrase = "srt://"+cfg.SRTAddr, cfg.Live.SRTPassphrase
+	}
+	if apiCfg.ByHost == nil && (OnEveryInterface(cfg.EdgeAddr) || OnEveryInterface(cfg.S3Addr) || OnEveryInterface(cfg.RTMPAddr) || OnEveryInterface(cfg.SRTAddr)) {
 		apiCfg.ByHost = addressesByHost(&cfg)
 	}
 	apiH, err := api.New(apiCfg)

@@ -1,5 +1,6 @@
 // Package testenv gives tests the real things they need: one embedded S3
-// server per test binary, the repository root, and the test media.
+// server per test binary, the repository root, the test media, and nginx
+// with its RTMP module as a restream destination.
 package testenv
 
 import (

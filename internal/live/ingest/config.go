@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
 	"github.com/hlsflow/hlsflow/internal/live/srt"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
@@ -81,6 +82,10 @@ type Config struct {
 	RTMPMaxConns        int            // concurrent RTMP connections, default 64
 	RTMPMaxConnsPerAddr int            // from one IPv4 address or IPv6 /64, default 8
 	UDPAllow            []netip.Prefix // sources that may publish over UDP; empty = any
+	// RestreamAllow lets restream destinations resolve to these
+	// non-public addresses (the tests' 127.0.0.1, a LAN relay); others
+	// are refused, so a destination cannot reach the ingest's network.
+	RestreamAllow []netip.Prefix
 
 	// For the process that runs the service (New ignores them): where the
 	// stream key secret is, and how long Close may take.
@@ -109,6 +114,8 @@ type Deps struct {
 //	STREAM_KEY_SECRET | STREAM_KEY_SECRET_FILE | STREAM_KEY_SECRET_ARN
 //	RTMP_HANDSHAKE_TIMEOUT (5s)  RTMP_MAX_CONNS (64)  RTMP_MAX_CONNS_PER_ADDR (8)
 //	UDP_ALLOW (CIDRs or addresses, comma-separated; "" = any source)
+//	RESTREAM_ALLOW_NETS (CIDRs or addresses restream destinations may be at
+//	  besides public ones; "" = none)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -143,6 +150,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		errs = append(errs, "UDP_ALLOW: "+err.Error())
 	}
+	restreamAllow, err := restream.ParseAllow(get("RESTREAM_ALLOW_NETS", ""))
+	if err != nil {
+		errs = append(errs, "RESTREAM_ALLOW_NETS: "+err.Error())
+	}
 	c := Config{
 		Bucket:   get("MEDIA_BUCKET", ""),
 		RTMPAddr: addr("RTMP_ADDR", DefaultRTMPAddr), UDPAddr: addr("UDP_ADDR", DefaultUDPAddr),
@@ -153,8 +164,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		WorkDir:          get("WORK_DIR", ""),
 		HandshakeTimeout: dur("RTMP_HANDSHAKE_TIMEOUT", rtmp.DefaultHandshakeTimeout),
 		RTMPMaxConns:     num("RTMP_MAX_CONNS"), RTMPMaxConnsPerAddr: num("RTMP_MAX_CONNS_PER_ADDR"),
-		UDPAllow: allow,
-		SRTAddr:  addr("SRT_ADDR", DefaultSRTAddr), SRTPassphrase: getenv("SRT_PASSPHRASE"),
+		UDPAllow: allow, RestreamAllow: restreamAllow,
+		SRTAddr: addr("SRT_ADDR", DefaultSRTAddr), SRTPassphrase: getenv("SRT_PASSPHRASE"),
 		SRTLatency: dur("SRT_LATENCY", srt.DefaultLatency),
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: get("STREAM_KEY_SECRET_FILE", ""),
 			ARN: get("STREAM_KEY_SECRET_ARN", "")},

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/live/publish"
+	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/live/transcode"
 	"github.com/hlsflow/hlsflow/internal/media"
 )
@@ -56,6 +58,8 @@ type StreamStats struct {
 	Speed             float64       `json:"speed"`
 	EncodedSeconds    float64       `json:"encodedSeconds"`
 	Publish           publish.Stats `json:"publish"`
+	// Restream is the current run's destinations' states.
+	Restream []restream.Status `json:"restream,omitempty"`
 }
 
 // run is one publisher connection's part of a stream: one ffmpeg. The
@@ -64,7 +68,8 @@ type StreamStats struct {
 type run struct {
 	svc    *Service
 	remote string
-	proc   atomic.Pointer[transcode.Process] // set by Start, read by Write
+	proc   atomic.Pointer[transcode.Process]  // set by Start, read by Write
+	fwd    atomic.Pointer[restream.Forwarder] // the same; nil without destinations
 
 	// st, n and setup are set by the owner at the claim, then fixed; the
 	// rest belongs to the owner.
@@ -140,6 +145,7 @@ func (r *run) Start(info feed.Info) (err error) {
 	}
 	r.proc.Store(proc)
 	dir = work
+	r.restream(st.name)
 	s.deps.Log.Info("live: transcoding", "stream", st.name, "run", r.n, "recording", st.rec, "pid", proc.Pid(),
 		"rungs", names)
 	return nil
@@ -187,9 +193,29 @@ func (s *Service) setup(st *stream, info feed.Info) (*setup, error) {
 	return &setup{ladder: l, pub: pub, info: info}, nil
 }
 
-// Write passes TS to the transcoder; before Start (or after a failed one)
-// the bytes are dropped.
+// restream starts forwarding this run's feed to the stream's
+// destinations, if it has any. Trouble there is logged: it never stops
+// the stream.
+func (r *run) restream(name string) {
+	s := r.svc
+	ds, err := restream.Load(s.ctx, s.deps.Store, s.cfg.Bucket, name)
+	if err != nil {
+		s.deps.Log.Warn("live: restream destinations", "stream", name, "err", err)
+		return
+	}
+	if len(ds) == 0 {
+		return
+	}
+	r.fwd.Store(restream.Start(s.ctx, restream.Config{FFmpeg: cmp.Or(s.cfg.FFmpeg, media.FFmpegPath()),
+		Policy: restream.Policy{Allow: s.cfg.RestreamAllow}, Store: s.deps.Store, Bucket: s.cfg.Bucket,
+		Stream: name, Log: s.deps.Log}, ds))
+	s.deps.Log.Info("live: restreaming", "stream", name, "run", r.n, "destinations", len(ds))
+}
+
+// Write passes TS to the transcoder and the restream destinations; before
+// Start (or after a failed one) the bytes are dropped.
 func (r *run) Write(b []byte) (int, error) {
+	r.fwd.Load().Write(b) // never blocks
 	if p := r.proc.Load(); p != nil {
 		return p.Write(b)
 	}
@@ -210,6 +236,7 @@ func (r *run) End(err error) {
 	} else {
 		s.deps.Log.Info("live: publisher stopped", "stream", st.name, "run", r.n, "remote", r.remote)
 	}
+	r.fwd.Load().Close()
 	if proc := r.proc.Load(); proc != nil {
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DrainTimeout)
 		if perr := proc.Stop(ctx); perr != nil {
@@ -229,6 +256,7 @@ func (st *stream) stats() StreamStats {
 	}
 	if r := st.active; r != nil {
 		out.State, out.Remote = "live", r.remote
+		out.Restream = r.fwd.Load().Status()
 		if proc := r.proc.Load(); proc != nil {
 			ps := count(&out, proc)
 			out.Speed = ps.Speed
