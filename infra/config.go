@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 )
 
 // Config is everything the app reads from CDK context, after validation.
@@ -172,9 +174,9 @@ var defaults = map[string]string{
 	ctxArch:               "arm64",
 	ctxLadderPreset:       "veryfast",
 	ctxFunctions:          "transcode,encode,api",
-	ctxTranscodeMemory:    "10240",
-	ctxEncodeMemory:       "10240",
-	ctxAPIMemory:          "256",
+	ctxTranscodeMemory:    strconv.Itoa(lambdaspec.Transcode.MemoryMB),
+	ctxEncodeMemory:       strconv.Itoa(lambdaspec.Encode.MemoryMB),
+	ctxAPIMemory:          strconv.Itoa(lambdaspec.API.MemoryMB),
 	ctxEphemeralStorage:   "2048",
 	ctxSourceExpiryDays:   "0",
 	ctxLogRetentionDays:   "30",

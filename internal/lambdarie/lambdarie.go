@@ -206,10 +206,10 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	defer func() { f.slots <- in }()
 	if err := in.ensure(ctx); err != nil {
 		in.stop()
-		return nil, &messages.InvokeResponse_Error{Type: "Runtime.StartFailed", Message: fmt.Sprintf("function %s: %v", f.cfg.Name, err)}
+		return nil, messages.InvokeResponse_Error{Type: "Runtime.StartFailed", Message: fmt.Sprintf("function %s: %v", f.cfg.Name, err)}
 	}
 	out, err := in.invoke(ctx, payload)
-	var fe *messages.InvokeResponse_Error
+	var fe messages.InvokeResponse_Error
 	if err != nil && !(errors.As(err, &fe) && fe.Type != "Sandbox.Timedout" && !strings.HasPrefix(fe.Type, "Runtime.")) {
 		// Anything but a handled function error leaves the sandbox in
 		// doubt: the next invocation gets a new one.
@@ -342,7 +342,7 @@ func (in *instance) invoke(ctx context.Context, payload []byte) ([]byte, error) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &messages.InvokeResponse_Error{Type: "Runtime.Unknown", Message: fmt.Sprintf("function %s: %v", in.f.cfg.Name, err)}
+		return nil, messages.InvokeResponse_Error{Type: "Runtime.Unknown", Message: fmt.Sprintf("function %s: %v", in.f.cfg.Name, err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -359,7 +359,7 @@ func (in *instance) invoke(ctx context.Context, payload []byte) ([]byte, error) 
 // failed to start answers with a 5xx.
 func result(status int, body []byte) ([]byte, error) {
 	if status == http.StatusOK && bytes.HasPrefix(body, []byte("Task timed out after")) {
-		return nil, &messages.InvokeResponse_Error{Type: "Sandbox.Timedout", Message: string(body)}
+		return nil, messages.InvokeResponse_Error{Type: "Sandbox.Timedout", Message: string(body)}
 	}
 	var fe struct {
 		Message *string         `json:"errorMessage"`
@@ -375,7 +375,7 @@ func result(status int, body []byte) ([]byte, error) {
 	}
 	switch {
 	case status == http.StatusOK && isErr:
-		return nil, &messages.InvokeResponse_Error{Type: *fe.Type, Message: *fe.Message}
+		return nil, messages.InvokeResponse_Error{Type: *fe.Type, Message: *fe.Message}
 	case status == http.StatusOK:
 		return body, nil
 	case isErr:
@@ -384,9 +384,9 @@ func result(status int, body []byte) ([]byte, error) {
 		if !strings.HasPrefix(t, "Runtime.") {
 			t = "Runtime." + t
 		}
-		return nil, &messages.InvokeResponse_Error{Type: t, Message: *fe.Message}
+		return nil, messages.InvokeResponse_Error{Type: t, Message: *fe.Message}
 	default:
-		return nil, &messages.InvokeResponse_Error{Type: "Runtime.Unknown",
+		return nil, messages.InvokeResponse_Error{Type: "Runtime.Unknown",
 			Message: fmt.Sprintf("the emulator answered %d: %s", status, strings.TrimSpace(string(body)))}
 	}
 }

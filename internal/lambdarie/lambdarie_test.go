@@ -109,9 +109,9 @@ func invoke(t *testing.T, f *lambdarie.Function, req map[string]any) (*probeResp
 	return &r, nil
 }
 
-func functionError(t *testing.T, err error, typ string) *messages.InvokeResponse_Error {
+func functionError(t *testing.T, err error, typ string) messages.InvokeResponse_Error {
 	t.Helper()
-	var fe *messages.InvokeResponse_Error
+	var fe messages.InvokeResponse_Error
 	if !errors.As(err, &fe) {
 		t.Fatalf("error %v (%T), want a function error", err, err)
 	}
