@@ -28,7 +28,7 @@ type response struct {
 	Root     []string        `json:"root"`
 	Writable map[string]bool `json:"writable"`
 	Output   string          `json:"output"`
-	PID      int             `json:"pid"`
+	Procs    []string        `json:"procs"` // the processes it can see
 }
 
 func handle(ctx context.Context, r request) (*response, error) {
@@ -45,7 +45,14 @@ func handle(ctx context.Context, r request) (*response, error) {
 		d, _ := time.ParseDuration(r.Sleep)
 		time.Sleep(d)
 	}
-	resp := &response{Env: os.Environ(), Writable: map[string]bool{}, PID: os.Getpid()}
+	resp := &response{Env: os.Environ(), Writable: map[string]bool{}}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if p.Name()[0] >= '0' && p.Name()[0] <= '9' {
+			comm, _ := os.ReadFile("/proc/" + p.Name() + "/comm")
+			resp.Procs = append(resp.Procs, strings.TrimSpace(string(comm)))
+		}
+	}
 	entries, _ := os.ReadDir("/")
 	for _, e := range entries {
 		resp.Root = append(resp.Root, e.Name())
