@@ -86,6 +86,15 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if zip != nil {
+		// The API from its zip signs stream keys with the same secret,
+		// which it reads from the local Secrets Manager as on AWS.
+		secret, err := keys.LoadOrCreateSecret(filepath.Join(data, keys.SecretFileName))
+		if err != nil {
+			return err
+		}
+		zip.StreamKeySecret = string(secret)
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	sys, err := system.New(system.Config{
 		DataDir: data,

@@ -1,6 +1,7 @@
 // Package localcloud runs the AWS parts hlsflow needs on one machine:
-// S3 (embedded versitygw), S3 → Lambda notifications, and the Lambda
-// Invoke API, all behind one address like LocalStack's 4566. The front door
+// S3 (embedded versitygw), S3 → Lambda notifications, the Lambda Invoke
+// API and Secrets Manager's GetSecretValue (for functions run from their
+// zips), all behind one address like LocalStack's 4566. The front door
 // on that address routes by the SigV4 service, answers unknown access keys
 // as S3 does, and makes the bucket event for every object it sees created
 // (PUT, copy, multipart completion).

@@ -85,6 +85,7 @@ type System struct {
 	live      *ingest.Service
 	edge      *edge.Edge
 
+	zipped  []zipped                      // the functions from their zips (zip.go)
 	closers []func(context.Context) error // what Start started; stopped last first
 	cloud   *localcloud.Cloud
 	served  chan error // the edge server's end
@@ -135,6 +136,11 @@ func New(cfg Config) (*System, error) {
 		return nil, fmt.Errorf("configure api: %w", err)
 	}
 	s.api = lambda.NewHandler(apigw.Serve(apiH))
+	if cfg.Zip != nil {
+		if s.api, err = s.zipAPI(); err != nil {
+			return nil, err
+		}
+	}
 
 	liveCfg := cfg.Live
 	liveCfg.Bucket = cfg.MediaBucket
@@ -179,6 +185,7 @@ func (s *System) Start(ctx context.Context) (err error) {
 		Buckets:     []string{cfg.UploadsBucket, cfg.MediaBucket},
 		Concurrency: concurrency,
 		Functions:   fns,
+		Secrets:     s.secrets(),
 		Notifications: []localcloud.Notification{
 			{Bucket: cfg.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
 		},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func zipConfig(t *testing.T) (system.Config, *syncBuffer) {
 		t.Skip("HLSFLOW_RIE, HLSFLOW_FUNCTIONS_DIR and HLSFLOW_LAYER_ZIP are not set: `make test-lambda-zip` runs this test")
 	}
 	cfg := config(t)
-	cfg.Zip = &system.Zip{Dir: dir, Layers: []string{layer}, RIE: rie}
+	cfg.Zip = &system.Zip{Dir: dir, Layers: []string{layer}, RIE: rie, StreamKeySecret: streamSecret}
 	logs := &syncBuffer{}
 	cfg.Log = slog.New(slog.NewTextHandler(logs, nil))
 	return cfg, logs
@@ -94,10 +95,20 @@ func TestZipFunctionsTranscode(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	// It ran under the emulator: the emulator's report lines are the
-	// function's log.
-	if log := logs.String(); !strings.Contains(log, "REPORT RequestId") || !strings.Contains(log, "function=transcode") {
-		t.Errorf("no emulator report for transcode in the log:\n%s", log)
+	// The API from its zip reads its token from the local Secrets Manager.
+	edge := "http://" + cfg.EdgeAddr
+	if code, _ := get(t, edge+"/api/videos"); code != http.StatusUnauthorized {
+		t.Errorf("library without the token: %d, want 401", code)
+	}
+	if code, body := get(t, edge+"/api/videos", "Authorization", "Bearer "+token); code != 200 || !strings.Contains(body, catalog.VideoID(key)) {
+		t.Errorf("library with the token: %d %s", code, body)
+	}
+	// They ran under the emulator: its report lines are the functions' log.
+	log := logs.String()
+	for _, fn := range []string{"transcode", "api"} {
+		if !strings.Contains(log, "REPORT RequestId") || !strings.Contains(log, "function="+fn) {
+			t.Errorf("no emulator report for %s in the log:\n%s", fn, log)
+		}
 	}
 }
 
