@@ -2,8 +2,8 @@
 // writes, with its layers — under the AWS Lambda Runtime Interface
 // Emulator (RIE), in a root that looks like provided.al2023 to it: the
 // code at /var/task, the layers unpacked under /opt, only /tmp writable,
-// a minimal /etc with the CA bundle where Amazon Linux keeps it, its own
-// PID namespace, and exactly Lambda's environment plus the variables the
+// a minimal /etc with the CA bundle where Amazon Linux keeps it, Lambda's
+// user (uid 993) in a user namespace, its own PID namespace, and exactly Lambda's environment plus the variables the
 // caller gives (the stack's). The root is made with bubblewrap (bwrap);
 // the network is the host's, so the function reaches the local cloud on
 // loopback.
@@ -277,6 +277,8 @@ func (in *instance) ensure(ctx context.Context) error {
 	args := []string{
 		"--die-with-parent", "--new-session",
 		"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "localhost",
+		// Lambda's user, not root: a function that needs root fails here.
+		"--unshare-user", "--uid", "993", "--gid", "990",
 		"--ro-bind", f.code, "/var/task",
 		"--ro-bind", f.opt, "/opt",
 		"--ro-bind", f.etc, "/etc",

@@ -32,6 +32,7 @@ type probeResponse struct {
 	Writable map[string]bool `json:"writable"`
 	Output   string          `json:"output"`
 	Procs    []string        `json:"procs"`
+	UID      int             `json:"uid"`
 }
 
 // probe builds testdata/probe as a function asset and a layer holding one
@@ -123,7 +124,7 @@ func functionError(t *testing.T, err error, typ string) messages.InvokeResponse_
 
 // The sandbox: Lambda's variables and the configured ones, none of this
 // process's; the code at /var/task, the layer under /opt, only /tmp
-// writable; its own PID namespace.
+// writable; Lambda's user; its own PID namespace.
 func TestSandboxLooksLikeLambda(t *testing.T) {
 	t.Setenv("HLSFLOW_HOST_ONLY", "leaked")
 	f := probe(t, nil)
@@ -164,6 +165,9 @@ func TestSandboxLooksLikeLambda(t *testing.T) {
 		if !slices.Contains([]string{"dev", "etc", "opt", "proc", "tmp", "var"}, name) {
 			t.Errorf("the root holds %q, which provided.al2023 code must not rely on (root: %v)", name, r.Root)
 		}
+	}
+	if r.UID != 993 {
+		t.Errorf("the function runs as uid %d, want Lambda's 993", r.UID)
 	}
 	// Its own PID namespace: bubblewrap's init, the emulator, the function.
 	if len(r.Procs) > 3 {

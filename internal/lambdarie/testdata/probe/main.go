@@ -29,6 +29,7 @@ type response struct {
 	Writable map[string]bool `json:"writable"`
 	Output   string          `json:"output"`
 	Procs    []string        `json:"procs"` // the processes it can see
+	UID      int             `json:"uid"`
 }
 
 func handle(ctx context.Context, r request) (*response, error) {
@@ -45,7 +46,7 @@ func handle(ctx context.Context, r request) (*response, error) {
 		d, _ := time.ParseDuration(r.Sleep)
 		time.Sleep(d)
 	}
-	resp := &response{Env: os.Environ(), Writable: map[string]bool{}}
+	resp := &response{Env: os.Environ(), Writable: map[string]bool{}, UID: os.Getuid()}
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		if p.Name()[0] >= '0' && p.Name()[0] <= '9' {
