@@ -137,7 +137,7 @@ func New(cfg Config) (*Function, error) {
 		return nil, err
 	}
 	for i := range cfg.Instances {
-		in := &instance{f: f, n: i, tmp: filepath.Join(cfg.WorkDir, "tmp-"+strconv.Itoa(i))}
+		in := &instance{f: f, tmp: filepath.Join(cfg.WorkDir, "tmp-"+strconv.Itoa(i))}
 		f.instances = append(f.instances, in)
 		f.slots <- in
 	}
@@ -206,13 +206,22 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	defer func() { f.slots <- in }()
 	if err := in.ensure(ctx); err != nil {
 		in.stop()
+		f.cfg.Log.Warn("emulator did not start", "err", err)
 		return nil, messages.InvokeResponse_Error{Type: "Runtime.StartFailed", Message: fmt.Sprintf("function %s: %v", f.cfg.Name, err)}
 	}
-	out, err := in.invoke(ctx, payload)
+	// The function's timeout bounds every invocation, whoever calls (the
+	// edge calls the API directly): a stuck one frees its emulator.
+	bounded, cancel := context.WithTimeout(ctx, f.cfg.Timeout+time.Second)
+	defer cancel()
+	out, err := in.invoke(bounded, payload)
+	if err != nil && ctx.Err() == nil && bounded.Err() != nil {
+		err = messages.InvokeResponse_Error{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", f.cfg.Timeout.Seconds())}
+	}
 	var fe messages.InvokeResponse_Error
 	if err != nil && !(errors.As(err, &fe) && fe.Type != "Sandbox.Timedout" && !strings.HasPrefix(fe.Type, "Runtime.")) {
 		// Anything but a handled function error leaves the sandbox in
 		// doubt: the next invocation gets a new one.
+		f.cfg.Log.Warn("sandbox replaced", "err", err)
 		in.stop()
 	}
 	return out, err
@@ -232,7 +241,6 @@ func (f *Function) Close() error {
 // instance is one emulator; only the goroutine holding its slot uses it.
 type instance struct {
 	f    *Function
-	n    int
 	tmp  string
 	addr string
 	mu   sync.Mutex // cmd and done: Close stops instances in use
