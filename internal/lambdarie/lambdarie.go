@@ -200,8 +200,21 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var in *instance
 	select {
 	case in = <-f.slots:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		// All busy: say so once if it lasts, as Lambda would throttle.
+		busy := time.NewTimer(5 * time.Second)
+		defer busy.Stop()
+	wait:
+		for {
+			select {
+			case in = <-f.slots:
+				break wait
+			case <-busy.C:
+				f.cfg.Log.Warn("every emulator is busy; the invocation waits", "instances", f.cfg.Instances)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 	}
 	defer func() { f.slots <- in }()
 	if err := in.ensure(ctx); err != nil {
