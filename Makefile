@@ -63,6 +63,9 @@ up: setup-system ## run the whole system on this machine (S3, events, functions,
 	@# exec: Ctrl-C reaches hlsflow itself, which drains and exits cleanly.
 	exec ./dist/hlsflow up --data $(DATA) $(UP_ARGS)
 
+# Where `make build` writes the bootstraps (mk/lambdazip.mk builds its own).
+FUNCTIONS_OUT ?= dist/functions
+
 build: ## build the Lambda bootstraps into dist/functions (ARCH=arm64|x86_64)
 	@for d in functions/*/bootstrap; do \
 		[ -d "$$d" ] || continue; \
@@ -70,7 +73,7 @@ build: ## build the Lambda bootstraps into dist/functions (ARCH=arm64|x86_64)
 		goarch=$$([ "$(ARCH)" = x86_64 ] && echo amd64 || echo arm64); \
 		echo "build $$name ($(ARCH))"; \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$goarch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
-			-o dist/functions/$$name/bootstrap ./$$d || exit 1; \
+			-o $(FUNCTIONS_OUT)/$$name/bootstrap ./$$d || exit 1; \
 	done
 
 lint: ## gofmt, go vet, staticcheck, and nothing reads files beside the repository
@@ -94,4 +97,4 @@ bench: setup ## run the benchmarks; prints one `name: value` line per figure
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 clean: ## remove build outputs (keeps caches and the local data dir)
-	rm -rf dist/functions cdk.out
+	rm -rf dist/functions dist/zip cdk.out

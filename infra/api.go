@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 )
 
 // Where the API (internal/api) keeps its records in the media bucket.
@@ -35,7 +37,7 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 	s := constructs.NewConstruct(scope, jsii.String("Api"))
 	fn := newGoFunction(s, "Function", "api", cfg, goFunctionSpec{
 		memory:  cfg.APIMemory,
-		timeout: awscdk.Duration_Seconds(jsii.Number(apiTimeoutSeconds)),
+		timeout: seconds(lambdaspec.API.Timeout),
 		env: map[string]string{
 			"UPLOADS_BUCKET": *st.Uploads.BucketName(),
 			"MEDIA_BUCKET":   *st.Media.BucketName(),

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hlsflow/hlsflow/internal/cost"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 )
 
 // Config is everything the app reads from CDK context, after validation.
@@ -174,9 +174,9 @@ var defaults = map[string]string{
 	ctxArch:               "arm64",
 	ctxLadderPreset:       "veryfast",
 	ctxFunctions:          "transcode,encode,api",
-	ctxTranscodeMemory:    strconv.Itoa(cost.TranscodeMemoryMB),
-	ctxEncodeMemory:       strconv.Itoa(cost.EncodeMemoryMB),
-	ctxAPIMemory:          "256",
+	ctxTranscodeMemory:    strconv.Itoa(lambdaspec.Transcode.MemoryMB),
+	ctxEncodeMemory:       strconv.Itoa(lambdaspec.Encode.MemoryMB),
+	ctxAPIMemory:          strconv.Itoa(lambdaspec.API.MemoryMB),
 	ctxEphemeralStorage:   "2048",
 	ctxSourceExpiryDays:   "0",
 	ctxLogRetentionDays:   "30",

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hlsflow/hlsflow/internal/cost"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 )
 
@@ -87,7 +87,7 @@ func TestCostMemoryMatchesTheStack(t *testing.T) {
 		ctx  map[string]any
 		want int
 	}{
-		{"default", nil, cost.EncodeMemoryMB},
+		{"default", nil, lambdaspec.Encode.MemoryMB},
 		{"set", map[string]any{ctxEncodeMemory: "3008"}, 3008},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,8 +97,8 @@ func TestCostMemoryMatchesTheStack(t *testing.T) {
 			if got := get(tr.Properties, "Environment", "Variables", "ENCODE_MEMORY_MB"); got != fmt.Sprint(tc.want) || enc.Properties["MemorySize"] != float64(tc.want) {
 				t.Errorf("ENCODE_MEMORY_MB %v, encode memory %v; want both %d", got, enc.Properties["MemorySize"], tc.want)
 			}
-			if tc.ctx == nil && tr.Properties["MemorySize"] != float64(cost.TranscodeMemoryMB) {
-				t.Errorf("transcode memory %v, want cost.TranscodeMemoryMB", tr.Properties["MemorySize"])
+			if tc.ctx == nil && tr.Properties["MemorySize"] != float64(lambdaspec.Transcode.MemoryMB) {
+				t.Errorf("transcode memory %v, want lambdaspec.Transcode.MemoryMB", tr.Properties["MemorySize"])
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -15,19 +16,19 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 )
 
 // Where the FFmpeg layer puts its binaries (layers unpack under /opt).
+// These, the functions' timeouts and their default memory come from
+// internal/lambdaspec, which `hlsflow up --functions zip` reads too.
 const (
-	layerFFmpeg  = "/opt/bin/ffmpeg"
-	layerFFprobe = "/opt/bin/ffprobe"
+	layerFFmpeg  = lambdaspec.LayerFFmpeg
+	layerFFprobe = lambdaspec.LayerFFprobe
 )
 
-// Timeouts of the functions. Lambda's maximum for the ffmpeg ones: a long
-// source must not be cut off; see README.md "Sizing".
 const (
-	ffmpegTimeoutMinutes = 15
-	apiTimeoutSeconds    = 10
 	// Async invokes of transcode are retried this often before the event
 	// goes to the dead-letter queue, and dropped after maxEventAgeHours.
 	transcodeRetries = 2
@@ -97,14 +98,14 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 	if cfg.HasFunction("encode") {
 		o.Encode = newGoFunction(s, "Encode", "encode", cfg, goFunctionSpec{
 			memory: cfg.EncodeMemory, tmp: cfg.EphemeralStorage, reserved: cfg.EncodeConcurrency,
-			timeout: awscdk.Duration_Minutes(jsii.Number(ffmpegTimeoutMinutes)),
+			timeout: seconds(lambdaspec.Encode.Timeout),
 			env:     ffmpegEnv, layers: layers,
 			description: "Encodes one chunk of a source for the transcode fan-out.",
 		})
 		grantFFmpegWorker(o.Encode, st)
 		ffmpegEnv["ENCODE_FUNCTION"] = *o.Encode.FunctionName()
 		// What each job's cost in status.json charges the chunk encodes at.
-		ffmpegEnv["ENCODE_MEMORY_MB"] = strconv.Itoa(cfg.EncodeMemory)
+		ffmpegEnv[lambdaspec.EncodeMemory] = strconv.Itoa(cfg.EncodeMemory)
 		if p := parallelism(cfg); p > 0 {
 			ffmpegEnv["PARALLELISM"] = strconv.Itoa(p)
 		}
@@ -114,7 +115,7 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 
 	o.Transcode = newGoFunction(s, "Transcode", "transcode", cfg, goFunctionSpec{
 		memory: cfg.TranscodeMemory, tmp: cfg.EphemeralStorage, reserved: cfg.TranscodeConcurrency,
-		timeout: awscdk.Duration_Minutes(jsii.Number(ffmpegTimeoutMinutes)),
+		timeout: seconds(lambdaspec.Transcode.Timeout),
 		env:     ffmpegEnv, layers: layers,
 		description: "Turns an upload into HLS in the media bucket.",
 		async: &awslambda.EventInvokeConfigOptions{
@@ -190,6 +191,11 @@ func grantQuota(fn awslambda.Function, st *Storage) {
 	}))
 	nagSuppress(fn, nagRule{id: "AwsSolutions-IAM5", reason: "the daily counters, one object per day under _quota/",
 		appliesTo: []string{objectsIn("StorageMedia", quotaPrefix+"*")}})
+}
+
+// seconds is a function timeout as CDK takes it.
+func seconds(d time.Duration) awscdk.Duration {
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
 }
 
 // goFunctionSpec is what differs between the Go functions.

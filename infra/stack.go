@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsbudgets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 )
 
 // HlsflowStackProps configures the whole deployment.
@@ -48,7 +50,7 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.API.Function.AddEnvironment(jsii.String("STREAM_KEY_SECRET_ARN"), h.Live.StreamSecret.SecretArn(), nil)
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
-			h.API.Function.AddEnvironment(jsii.String("SRT_URL"), h.Live.SRTURL(), nil)
+			h.API.Function.AddEnvironment(jsii.String(lambdaspec.SRTURL), h.Live.SRTURL(), nil)
 		}
 	}
 	if !cfg.Local {

@@ -4,7 +4,8 @@
 #   make layer               x86_64 (what this machine can test natively)
 #   make layer ARCH=arm64    cross-compiled; tested under qemu-user
 #   make test-layer          runs the empty-root tests on every built zip
-#   make ci-layer            build + test x86_64 (what .ci/run calls)
+#   make ci-layer            build + test x86_64 (make test does both too:
+#                            test-lambda-zip builds it, test-layer tests it)
 #   make bench-layer         sizes and encode speed against Debian's ffmpeg
 
 # ARCH defaults to arm64 for the functions; the layer defaults to x86_64
@@ -54,7 +55,7 @@ test-layer: ## run the layer's empty-root tests on every built zip (skips when n
 		LAYER_ZIP=$$PWD/$$z $(GO) test -count=1 -timeout 30m -v ./layers/ffmpeg || exit 1; \
 	done
 
-ci-layer: ## build the x86_64 layer and run its tests (.ci/run)
+ci-layer: ## build the x86_64 layer and run its tests
 	@$(MAKE) --no-print-directory layer ARCH=x86_64
 	@LAYER_ZIP=$$PWD/dist/layers/ffmpeg-x86_64.zip $(GO) test -count=1 -timeout 30m ./layers/ffmpeg
 

@@ -104,6 +104,7 @@ func TestStreamCreateNeverInventsState(t *testing.T) {
 func TestStreamCreateAsksTheServer(t *testing.T) {
 	const token = "0123456789abcdef0123456789abcdef"
 	var gotAuth, gotBody string
+	relative := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/api/streams" {
 			http.NotFound(w, r)
@@ -123,6 +124,10 @@ func TestStreamCreateAsksTheServer(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusCreated)
+		if relative {
+			w.Write([]byte(`{"name":"demo","key":"demo.k","publishUrl":"rtmp://server:1935/live/demo.k","srtUrl":"srt://server:8890?streamid=demo.k","playbackUrl":"/live/demo/master.m3u8"}`))
+			return
+		}
 		w.Write([]byte(`{"name":"demo","key":"demo.k","publishUrl":"rtmp://server:1935/live/demo.k","srtUrl":"srt://server:8890?streamid=demo.k","playbackUrl":"http://server/live/demo/master.m3u8"}`))
 	}))
 	defer srv.Close()
@@ -138,6 +143,13 @@ func TestStreamCreateAsksTheServer(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
+	}
+
+	// A path is on the API's own origin, as the deployed API answers.
+	relative = true
+	out, errOut, code = runMain(t, nil, "stream", "create", "demo", "--edge", srv.URL, "--token", token)
+	if want := "playback: " + srv.URL + "/live/demo/master.m3u8"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("exit %d, stdout lacks %q:\n%s%s", code, want, out, errOut)
 	}
 
 	env := func(k string) string {

@@ -120,6 +120,12 @@ func createStream(ctx context.Context, base, token, name string) (*createdStream
 	if err := json.Unmarshal(b, &out); err != nil || out.PublishURL == "" {
 		return nil, fmt.Errorf("create stream: the server at %s did not answer like hlsflow's API (%s)", base, resp.Status)
 	}
+	// An API that does not know the CDN's address (the deployed one: its
+	// function cannot name the distribution in front of it) answers with a
+	// path on its own origin.
+	if strings.HasPrefix(out.PlaybackURL, "/") {
+		out.PlaybackURL = base + out.PlaybackURL
+	}
 	return &out, nil
 }
 

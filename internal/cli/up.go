@@ -34,6 +34,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	var allow hostList
 	publicLibrary := fs.Bool("public-library", false, "let anyone list the ready videos and live streams through the API (without file names or sources); off, the library needs the API token")
 	udpAllow := fs.String("udp-allow", "", "sources (CIDRs or addresses, comma-separated) that may publish MPEG-TS over UDP; with --lan, UDP listens on the network only when this is given")
+	functions := fs.String("functions", "in-process", "how the Lambda functions run: in-process, or zip (each from its built zip under the Lambda runtime interface emulator, as deployed; `make up-zip`)")
+	functionsDir := fs.String("functions-dir", "dist/functions", "with --functions zip: the built functions (make build ARCH=x86_64)")
+	layerZip := fs.String("layer", "dist/layers/ffmpeg-x86_64.zip", "with --functions zip: the FFmpeg layer zip (make layer)")
+	rie := fs.String("rie", "", "with --functions zip: the aws-lambda-rie binary (make rie)")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -45,6 +49,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	c.Region = cmp.Or(c.Region, localcloud.DefaultRegion)
 	if *cacheMB < 0 {
 		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
+	}
+	zip, err := zipFunctions(*functions, *functionsDir, *layerZip, *rie)
+	if err != nil {
+		return err
 	}
 	if err := checkTools(); err != nil {
 		return err
@@ -81,6 +89,15 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if zip != nil {
+		// The API from its zip signs stream keys with the same secret,
+		// which it reads from the local Secrets Manager as on AWS.
+		secret, err := keys.LoadOrCreateSecret(filepath.Join(data, keys.SecretFileName))
+		if err != nil {
+			return err
+		}
+		zip.StreamKeySecret = string(secret)
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	sys, err := system.New(system.Config{
 		DataDir: data,
@@ -91,6 +108,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Getenv:         env.Getenv,
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
 		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
+		Zip:            zip,
 		Verbose:        *verbose,
 		Log:            log,
 	})
@@ -181,4 +199,35 @@ func (h *hostList) Set(v string) error {
 		*h = append(*h, n)
 	}
 	return nil
+}
+
+// zipFunctions is the --functions choice: nil runs the functions
+// in-process. Paths are made absolute, as starting S3 changes the working
+// directory.
+func zipFunctions(mode, dir, layer, rie string) (*system.Zip, error) {
+	switch mode {
+	case "in-process":
+		return nil, nil
+	case "zip":
+	default:
+		return nil, fmt.Errorf("%w: --functions is %q; give in-process or zip", errUsage, mode)
+	}
+	if rie == "" {
+		return nil, fmt.Errorf("%w: --functions zip needs --rie, the aws-lambda-rie binary (make up-zip builds and passes it)", errUsage)
+	}
+	z := &system.Zip{Layers: []string{layer}}
+	for _, p := range []struct {
+		dst *string
+		src string
+	}{{&z.Dir, dir}, {&z.Layers[0], layer}, {&z.RIE, rie}} {
+		abs, err := filepath.Abs(p.src)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("--functions zip: %w (make up-zip builds the functions, the layer and the emulator)", err)
+		}
+		*p.dst = abs
+	}
+	return z, nil
 }

@@ -1,17 +1,9 @@
 // Package cost says what an on-demand job used and what that costs at the
-// region's published prices, for status.json; and holds the functions'
-// memory sizes, which the stack deploys (infra) and the local system
-// charges with.
+// region's published prices, for status.json. The functions' memory sizes
+// it is charged by are internal/lambdaspec's, as the stack deploys them.
 package cost
 
 import "math"
-
-// Memory sizes of the functions in MB, as the stack deploys them unless
-// its context says otherwise (infra's transcodeMemory and encodeMemory).
-const (
-	TranscodeMemoryMB = 10240
-	EncodeMemoryMB    = 10240
-)
 
 // Prices are what AWS charges in a region, in US dollars.
 type Prices struct {

@@ -34,8 +34,13 @@ func run(m *testing.M) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		upArgs, err := ZipArgs(os.Getenv)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		t, err = StartLocal(ctx, root, dir)
+		t, err = StartLocalWith(ctx, root, dir, LocalOptions{UpArgs: upArgs})
 		cancel()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -263,6 +263,41 @@ func StartLocal(ctx context.Context, repoRoot, dir string) (*Target, error) {
 type LocalOptions struct {
 	// Bin is an already built hlsflow binary; empty builds one into dir.
 	Bin string
+	// UpArgs are more flags for `hlsflow up` (ZipArgs: the functions
+	// from their zips).
+	UpArgs []string
+}
+
+// Environment variables that run the local system's functions from their
+// built zips under the Lambda emulator (`make test-lambda-zip` sets them):
+// EnvFunctions=zip, and where the functions, the layer and the emulator are.
+const (
+	EnvFunctions    = "HLSFLOW_E2E_FUNCTIONS"
+	EnvFunctionsDir = "HLSFLOW_FUNCTIONS_DIR"
+	EnvLayerZip     = "HLSFLOW_LAYER_ZIP"
+	EnvRIE          = "HLSFLOW_RIE"
+)
+
+// ZipArgs are the `hlsflow up` flags that EnvFunctions asks for: nil when
+// it is unset (the functions run in-process), an error when it is set but
+// incomplete.
+func ZipArgs(getenv func(string) string) ([]string, error) {
+	switch getenv(EnvFunctions) {
+	case "", "in-process":
+		return nil, nil
+	case "zip":
+	default:
+		return nil, fmt.Errorf("%s=%q: want zip or in-process", EnvFunctions, getenv(EnvFunctions))
+	}
+	args := []string{"--functions", "zip"}
+	for _, f := range []struct{ env, flag string }{{EnvFunctionsDir, "--functions-dir"}, {EnvLayerZip, "--layer"}, {EnvRIE, "--rie"}} {
+		v := getenv(f.env)
+		if v == "" {
+			return nil, fmt.Errorf("%s=zip needs %s", EnvFunctions, f.env)
+		}
+		args = append(args, f.flag, v)
+	}
+	return args, nil
 }
 
 // StartLocalWith is StartLocal with options.
@@ -306,7 +341,7 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("create log: %w", err)
 	}
-	cmd := exec.Command(bin, "up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt)
+	cmd := exec.Command(bin, append([]string{"up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt}, o.UpArgs...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -263,3 +263,20 @@ func withoutSuiteEnv(env []string) []string {
 	}
 	return out
 }
+
+func TestZipArgs(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	if args, err := ZipArgs(env(nil)); args != nil || err != nil {
+		t.Errorf("unset: %v, %v", args, err)
+	}
+	if _, err := ZipArgs(env(map[string]string{EnvFunctions: "zip", EnvRIE: "r"})); err == nil {
+		t.Error("zip without the functions and the layer: no error")
+	}
+	if _, err := ZipArgs(env(map[string]string{EnvFunctions: "docker"})); err == nil {
+		t.Error("an unknown mode: no error")
+	}
+	args, err := ZipArgs(env(map[string]string{EnvFunctions: "zip", EnvFunctionsDir: "f", EnvLayerZip: "l", EnvRIE: "r"}))
+	if want := "--functions zip --functions-dir f --layer l --rie r"; err != nil || strings.Join(args, " ") != want {
+		t.Errorf("args %q, %v; want %q", args, err, want)
+	}
+}

@@ -1,6 +1,7 @@
 // Package localcloud runs the AWS parts hlsflow needs on one machine:
-// S3 (embedded versitygw), S3 → Lambda notifications, and the Lambda
-// Invoke API, all behind one address like LocalStack's 4566. The front door
+// S3 (embedded versitygw), S3 → Lambda notifications, the Lambda Invoke
+// API and Secrets Manager's GetSecretValue (for functions run from their
+// zips), all behind one address like LocalStack's 4566. The front door
 // on that address routes by the SigV4 service, answers unknown access keys
 // as S3 does, and makes the bucket event for every object it sees created
 // (PUT, copy, multipart completion).
@@ -96,6 +97,9 @@ type Config struct {
 	// protection); others get 421. Default: loopback names and
 	// addresses, and S3Addr's host.
 	Hosts *hostguard.Guard
+	// Secrets are Secrets Manager's, by name (SecretARN gives the ARN):
+	// GetSecretValue only, for functions that read secrets as on AWS.
+	Secrets map[string]string
 	// BrowserOrigins are the origins whose pages may call S3 from a
 	// browser (the web page's); a request with another Origin header is
 	// refused with 403, preflights included. Default: none.
@@ -181,7 +185,9 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	c.front = &http.Server{
 		Handler: newRouter(c.s3.RoundTripper(), &invokeapi.Handler{
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
-		}, cfg.AccessKey, cfg.SecretKey, hosts, cfg.BrowserOrigins, c.receiver.Observe),
+		}, map[string]http.Handler{"secretsmanager": &secretsHandler{
+			secrets: cfg.Secrets, accessKey: cfg.AccessKey, secretKey: cfg.SecretKey, region: cfg.Region,
+		}}, cfg.AccessKey, cfg.SecretKey, hosts, cfg.BrowserOrigins, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute, // idle SDK connections do not pile up
 	}

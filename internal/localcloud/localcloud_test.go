@@ -123,6 +123,7 @@ func shared(t testing.TB) *localcloud.Cloud {
 				"double": {Handler: lambda.NewHandler(func(n int) (int, error) { return 2 * n, nil })},
 			},
 			Notifications: []localcloud.Notification{{Bucket: "uploads", Function: "record"}},
+			Secrets:       map[string]string{"api-token": "s3cr3t"},
 		})
 	})
 	if cloudErr != nil {

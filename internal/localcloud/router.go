@@ -16,7 +16,8 @@ import (
 	"github.com/hlsflow/hlsflow/internal/localcloud/sigv4"
 )
 
-// newRouter sends requests signed for "lambda" to the Invoke API and
+// newRouter sends requests signed for "lambda" to the Invoke API, those
+// for another service in services to its handler (Secrets Manager) and
 // everything else to S3, as one AWS-style endpoint does, after refusing
 // requests for hosts that are not this server's (hosts). The S3 side is a
 // streaming reverse proxy: bodies are never buffered, and the Host header
@@ -28,7 +29,7 @@ import (
 // SignatureDoesNotMatch, so the client never sends the body (the gateway
 // says 100 Continue before it checks). Every object the proxy sees
 // created goes to observe, which makes the bucket event.
-func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey, secretKey string, hosts *hostguard.Guard, origins []string, observe func(events.Created)) http.Handler {
+func newRouter(s3 http.RoundTripper, lambda http.Handler, services map[string]http.Handler, accessKey, secretKey string, hosts *hostguard.Guard, origins []string, observe func(events.Created)) http.Handler {
 	proxy := &httputil.ReverseProxy{
 		ModifyResponse: func(resp *http.Response) error {
 			if c, ok := created(resp); ok {
@@ -67,6 +68,10 @@ func newRouter(s3 http.RoundTripper, lambda http.Handler, accessKey, secretKey s
 		}
 		if sigv4.Service(r) == "lambda" {
 			lambda.ServeHTTP(w, r)
+			return
+		}
+		if h, ok := services[sigv4.Service(r)]; ok && sigv4.Service(r) != "s3" {
+			h.ServeHTTP(w, r)
 			return
 		}
 		if key := sigv4.AccessKey(r); key != "" && key != accessKey {

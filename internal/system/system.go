@@ -67,7 +67,10 @@ type Config struct {
 	Live ingest.Config
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
-	Front   func(http.Handler) http.Handler
+	Front func(http.Handler) http.Handler
+	// Zip, when set, runs the functions from their built zips under the
+	// Lambda emulator instead of in-process (zip.go).
+	Zip     *Zip
 	Verbose bool // log every S3 request
 	// EMF receives the functions' and the ingest's metrics as the
 	// CloudWatch embedded metric format lines they write on AWS; nil
@@ -87,6 +90,7 @@ type System struct {
 	live      *ingest.Service
 	edge      *edge.Edge
 
+	zipped  []zipped                      // the functions from their zips (zip.go)
 	closers []func(context.Context) error // what Start started; stopped last first
 	cloud   *localcloud.Cloud
 	served  chan error // the edge server's end
@@ -146,6 +150,11 @@ func New(cfg Config) (*System, error) {
 		return nil, fmt.Errorf("configure api: %w", err)
 	}
 	s.api = lambda.NewHandler(apigw.Serve(apiH))
+	if cfg.Zip != nil {
+		if s.api, err = s.zipAPI(); err != nil {
+			return nil, err
+		}
+	}
 
 	liveCfg := cfg.Live
 	liveCfg.Bucket = cfg.MediaBucket
@@ -180,15 +189,17 @@ func (s *System) Start(ctx context.Context) (err error) {
 	}
 	s.push("edge port", 0, func(context.Context) error { edgeLn.Close(); return nil })
 
+	concurrency := max(1, runtime.NumCPU()/2) // each job runs a multi-threaded ffmpeg
+	fns, err := s.functions(concurrency)
+	if err != nil {
+		return err
+	}
 	s.cloud, err = localcloud.Start(ctx, localcloud.Config{
 		DataDir: cfg.DataDir, S3Addr: cfg.S3Addr, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
 		Buckets:     []string{cfg.UploadsBucket, cfg.MediaBucket},
-		Concurrency: max(1, runtime.NumCPU()/2), // each job runs a multi-threaded ffmpeg
-		Functions: map[string]localcloud.Function{
-			"transcode": {Handler: lambda.NewHandler(s.transcode.Handle), Timeout: 15 * time.Minute},
-			"api":       {Handler: s.api, Timeout: 30 * time.Second},
-			"encode":    {Handler: lambda.NewHandler(s.encode.EncodeChunk), Timeout: 15 * time.Minute},
-		},
+		Concurrency: concurrency,
+		Functions:   fns,
+		Secrets:     s.secrets(),
 		Notifications: []localcloud.Notification{
 			{Bucket: cfg.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
 		},

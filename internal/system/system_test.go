@@ -22,12 +22,15 @@ import (
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
-const token = "system-test-token-0123456789"
+const (
+	token        = "system-test-token-0123456789"
+	streamSecret = "system-test-secret-0123456789"
+)
 
 // config is a system on free loopback ports with a throwaway data dir.
 func config(t *testing.T) system.Config {
 	t.Helper()
-	signer, err := keys.New([]byte("system-test-secret-0123456789"))
+	signer, err := keys.New([]byte(streamSecret))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/encoder"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -60,7 +60,7 @@ type Config struct {
 
 	// MemoryMB and EncodeMemoryMB are the transcode and encode functions'
 	// memory sizes, which a job's cost is charged at (GB-seconds); default
-	// cost.TranscodeMemoryMB and cost.EncodeMemoryMB, as the stack deploys.
+	// lambdaspec.Transcode.MemoryMB and lambdaspec.Encode.MemoryMB, as the stack deploys.
 	MemoryMB, EncodeMemoryMB int
 
 	// RetireAfter is how long a replaced video's files are kept after the
@@ -107,8 +107,8 @@ func (c Config) withDefaults() Config {
 	c.Parallelism = cmp.Or(c.Parallelism, defaultParallelism)
 	c.ChunkAttempts = cmp.Or(c.ChunkAttempts, DefaultChunkAttempts)
 	c.RetryWait = cmp.Or(c.RetryWait, time.Second)
-	c.MemoryMB = cmp.Or(c.MemoryMB, cost.TranscodeMemoryMB)
-	c.EncodeMemoryMB = cmp.Or(c.EncodeMemoryMB, cost.EncodeMemoryMB)
+	c.MemoryMB = cmp.Or(c.MemoryMB, lambdaspec.Transcode.MemoryMB)
+	c.EncodeMemoryMB = cmp.Or(c.EncodeMemoryMB, lambdaspec.Encode.MemoryMB)
 	switch {
 	case c.RetireAfter == 0:
 		c.RetireAfter = DefaultRetireAfter
@@ -198,7 +198,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		name string
 		dst  *int
 	}{{"MIN_CHUNKS", &c.MinChunks}, {"PARALLELISM", &c.Parallelism}, {"CHUNK_ATTEMPTS", &c.ChunkAttempts},
-		{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &c.MemoryMB}, {"ENCODE_MEMORY_MB", &c.EncodeMemoryMB}}
+		{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &c.MemoryMB}, {lambdaspec.EncodeMemory, &c.EncodeMemoryMB}}
 	for _, e := range ints {
 		if v := getenv(e.name); v != "" {
 			n, err := strconv.Atoi(v)

@@ -14,6 +14,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/cost"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/testenv"
@@ -178,7 +179,7 @@ func TestLocalJobCostAndFailures(t *testing.T) {
 		t.Fatalf("state %s, cost %+v: want ready, one function", s.State, s.Cost)
 	}
 	tr := s.Cost.Functions["transcode"]
-	if max := wall * cost.TranscodeMemoryMB / 1024; tr == nil || tr.Invocations != 1 || tr.GBSeconds <= 0 || tr.GBSeconds > max+0.001 {
+	if max := wall * float64(lambdaspec.Transcode.MemoryMB) / 1024; tr == nil || tr.Invocations != 1 || tr.GBSeconds <= 0 || tr.GBSeconds > max+0.001 {
 		t.Errorf("transcode = %+v, want 1 invocation, GB-s in (0, %v]", tr, max)
 	}
 	if want := price(s.Cost, cost.USEast1); math.Abs(s.Cost.USD-want) > 1e-6 {

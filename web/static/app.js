@@ -117,7 +117,10 @@
 
     // refused is told of a 401: the token sent (if any) is wrong.
     refused(sent) {
-      if (sent && sent !== this.get()) return; // an older request; a new token is already set
+      // An older request, sent with another token or none: the token set
+      // since is not the one refused (a slow answer to a request made
+      // before sign-in must not sign the page out again).
+      if ((sent || '') !== this.get()) return;
       this.set('');
       this.ask('This page is the operator console: uploading, the library and live streams need the API token.',
         sent ? 'The server refused the token (wrong, or rotated since). Enter the current one.' : '');

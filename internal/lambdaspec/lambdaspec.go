@@ -1,0 +1,75 @@
+// Package lambdaspec is what the stack gives each Go Lambda function:
+// timeout, default memory and the names of the environment variables it
+// sets. The CDK app (infra) takes its timeouts from here and its tests
+// check the synthesised environment against Env; `hlsflow up --functions
+// zip` runs each function with these and nothing more, so a function that
+// reads a variable the stack does not set fails locally first.
+package lambdaspec
+
+import (
+	"slices"
+	"time"
+)
+
+// Spec is one function as the stack configures it.
+type Spec struct {
+	Name    string
+	Timeout time.Duration
+	// MemoryMB is the stack's default size (infra context transcodeMemory,
+	// encodeMemory, apiMemory).
+	MemoryMB int
+	// Env names every variable the stack may set for the function.
+	// Optional ones are set only by some configurations.
+	Env, Optional []string
+}
+
+// Names of the variables the stack sets.
+const (
+	UploadsBucket   = "UPLOADS_BUCKET"
+	MediaBucket     = "MEDIA_BUCKET"
+	X264Preset      = "X264_PRESET"
+	FFmpegPath      = "FFMPEG_PATH"
+	FFprobePath     = "FFPROBE_PATH"
+	EncodeFunction  = "ENCODE_FUNCTION"
+	Parallelism     = "PARALLELISM"
+	SourceMinutes   = "SOURCE_MINUTES_PER_DAY"
+	EncodeMemory    = "ENCODE_MEMORY_MB" // what status.json charges chunk encodes at
+	APITokenARN     = "API_TOKEN_SECRET_ARN"
+	StreamSecretARN = "STREAM_KEY_SECRET_ARN"
+	RTMPURL         = "RTMP_URL"
+	SRTURL          = "SRT_URL"
+	PublicLibrary   = "PUBLIC_LIBRARY"
+	SignedPlayback  = "SIGNED_PLAYBACK"
+)
+
+// Where the FFmpeg layer puts its binaries (layers unpack under /opt).
+const (
+	LayerFFmpeg  = "/opt/bin/ffmpeg"
+	LayerFFprobe = "/opt/bin/ffprobe"
+)
+
+// The functions. FFmpegTimeout is Lambda's maximum: a long source must
+// not be cut off (README.md "Sizing").
+const (
+	FFmpegTimeout = 15 * time.Minute
+	APITimeout    = 10 * time.Second
+)
+
+var (
+	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240,
+		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory},
+		Optional: []string{Parallelism}}
+	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240,
+		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
+	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256,
+		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL}}
+)
+
+// All are the functions in the order the stack creates them.
+var All = []Spec{Encode, Transcode, API}
+
+// Sets reports whether the stack may set name for the function.
+func (s Spec) Sets(name string) bool {
+	return slices.Contains(s.Env, name) || slices.Contains(s.Optional, name)
+}
