@@ -117,7 +117,7 @@ type Server struct {
 	conns   int
 	perAddr map[netip.Addr]int
 	closed  bool
-	refusal limiter // guarded by mu
+	refusal feed.LogRate // guarded by mu
 
 	// Counters, for tests and stats.
 	Refused   atomic.Int64 // callers rejected in the handshake
@@ -135,6 +135,7 @@ func (s *Server) Start() error {
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
+	s.refusal.Every = logEvery
 	orDefault(&s.Latency, DefaultLatency)
 	orDefault(&s.IdleTimeout, DefaultIdleTimeout)
 	orDefault(&s.ProbeTimeout, DefaultProbeTimeout)
@@ -340,25 +341,9 @@ func (s *Server) check(hsVersion int, remote netip.AddrPort, streamid string) in
 // logEvery. The caller holds mu.
 func (s *Server) refuse(remote netip.AddrPort, why string) {
 	s.Refused.Add(1)
-	if n, ok := s.refusal.allow(time.Now()); ok {
+	if n, ok := s.refusal.Allow(time.Now()); ok {
 		s.Log.Warn("srt: caller refused", "reason", why, "remote", remote.String(), "refused", n)
 	}
-}
-
-// limiter lets one log line through every logEvery.
-type limiter struct {
-	last  time.Time
-	count int
-}
-
-func (l *limiter) allow(now time.Time) (int, bool) {
-	l.count++
-	if now.Sub(l.last) < logEvery {
-		return 0, false
-	}
-	n := l.count
-	l.last, l.count = now, 0
-	return n, true
 }
 
 // The listen callback finds its server through this registry: C may not

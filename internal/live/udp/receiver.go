@@ -150,22 +150,6 @@ type candidate struct {
 	refused bool // drop everything from it until it goes idle
 }
 
-// limiter lets one log line of a kind through every logEvery.
-type limiter struct {
-	last  time.Time
-	count int
-}
-
-func (l *limiter) allow(now time.Time) (int, bool) {
-	l.count++
-	if now.Sub(l.last) < logEvery {
-		return 0, false
-	}
-	n := l.count
-	l.last, l.count = now, 0
-	return n, true
-}
-
 func (r *Receiver) allowed(a netip.Addr) bool {
 	if len(r.Allow) == 0 {
 		return true
@@ -185,8 +169,9 @@ func (r *Receiver) loop() {
 		cands                          = map[netip.AddrPort]*candidate{}
 		heldFor                        netip.Addr // the last owner's address, during Hold
 		heldTill                       time.Time
-		junkLog, deniedLog, foreignLog limiter
+		junkLog, deniedLog, foreignLog feed.LogRate
 	)
+	junkLog.Every, deniedLog.Every, foreignLog.Every = logEvery, logEvery, logEvery
 	defer func() {
 		if own != nil {
 			own.f.End(errors.New("udp receiver closed"))
@@ -223,7 +208,7 @@ func (r *Receiver) loop() {
 		src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		if !r.allowed(src.Addr()) {
 			r.Denied.Add(1)
-			if n, ok := deniedLog.allow(now); ok {
+			if n, ok := deniedLog.Allow(now); ok {
 				r.Log.Warn("udp: dropping datagrams from a source outside the allow-list", "remote", src.String(),
 					"datagrams", n)
 			}
@@ -232,7 +217,7 @@ func (r *Receiver) loop() {
 		pkts, junk := r.clean(buf[:n])
 		if junk > 0 {
 			r.JunkBytes.Add(int64(junk))
-			if _, ok := junkLog.allow(now); ok {
+			if _, ok := junkLog.Allow(now); ok {
 				r.Log.Warn("udp: dropping bytes that are not MPEG-TS", "remote", src.String(), "bytes", junk)
 			}
 		}
@@ -243,7 +228,7 @@ func (r *Receiver) loop() {
 		if own != nil {
 			if src != own.src {
 				r.Foreign.Add(1)
-				if n, ok := foreignLog.allow(now); ok {
+				if n, ok := foreignLog.Allow(now); ok {
 					r.Log.Warn("udp: dropping datagrams from another source", "stream", r.Stream,
 						"remote", src.String(), "publisher", own.src.String(), "datagrams", n)
 				}
