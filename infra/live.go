@@ -266,43 +266,31 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		HealthyThresholdCount:   jsii.Number(2),
 		UnhealthyThresholdCount: jsii.Number(2),
 	}
-	l.RTMPListener = l.LoadBalancer.AddListener(jsii.String("Rtmp"), &elbv2.BaseNetworkListenerProps{
-		Port: jsii.Number(rtmpPort), Protocol: elbv2.Protocol_TCP,
-	})
-	l.RTMPTargets = l.RTMPListener.AddTargets(jsii.String("Rtmp"), &elbv2.AddNetworkTargetsProps{
-		Port:                jsii.Number(rtmpPort),
-		Protocol:            elbv2.Protocol_TCP,
-		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
-		HealthCheck:         health,
-		Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP,
-		})},
-	})
-	l.SRTListener = l.LoadBalancer.AddListener(jsii.String("Srt"), &elbv2.BaseNetworkListenerProps{
-		Port: jsii.Number(srtPort), Protocol: elbv2.Protocol_UDP,
-	})
-	l.SRTListener.AddTargets(jsii.String("Srt"), &elbv2.AddNetworkTargetsProps{
-		Port:                jsii.Number(srtPort),
-		Protocol:            elbv2.Protocol_UDP,
-		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
-		HealthCheck:         health,
-		Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-			ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(srtPort), Protocol: awsecs.Protocol_UDP,
-		})},
-	})
-	if udp {
-		l.UDPListener = l.LoadBalancer.AddListener(jsii.String("Udp"), &elbv2.BaseNetworkListenerProps{
-			Port: jsii.Number(udpPort), Protocol: elbv2.Protocol_UDP,
+	// Each publish protocol: a listener on the NLB forwarding to the same
+	// port of the ingest container.
+	listen := func(name string, port int, proto elbv2.Protocol) (elbv2.NetworkListener, elbv2.NetworkTargetGroup) {
+		ecsProto := awsecs.Protocol_TCP
+		if proto == elbv2.Protocol_UDP {
+			ecsProto = awsecs.Protocol_UDP
+		}
+		ln := l.LoadBalancer.AddListener(jsii.String(name), &elbv2.BaseNetworkListenerProps{
+			Port: jsii.Number(port), Protocol: proto,
 		})
-		l.UDPListener.AddTargets(jsii.String("Udp"), &elbv2.AddNetworkTargetsProps{
-			Port:                jsii.Number(udpPort),
-			Protocol:            elbv2.Protocol_UDP,
+		tg := ln.AddTargets(jsii.String(name), &elbv2.AddNetworkTargetsProps{
+			Port:                jsii.Number(port),
+			Protocol:            proto,
 			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(deregistrationSeconds)),
 			HealthCheck:         health,
 			Targets: &[]elbv2.INetworkLoadBalancerTarget{l.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-				ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(udpPort), Protocol: awsecs.Protocol_UDP,
+				ContainerName: jsii.String(ingestContainer), ContainerPort: jsii.Number(port), Protocol: ecsProto,
 			})},
 		})
+		return ln, tg
+	}
+	l.RTMPListener, l.RTMPTargets = listen("Rtmp", rtmpPort, elbv2.Protocol_TCP)
+	l.SRTListener, _ = listen("Srt", srtPort, elbv2.Protocol_UDP)
+	if udp {
+		l.UDPListener, _ = listen("Udp", udpPort, elbv2.Protocol_UDP)
 	}
 	return l
 }
