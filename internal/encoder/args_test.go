@@ -168,3 +168,25 @@ func containsRun(args, want []string) bool {
 	}
 	return false
 }
+
+// TestRelayArgs keeps a restream's argv: the feed is copied, never
+// re-encoded, from stdin to the FLV target, with progress for the bytes
+// sent and the stall bound as -rw_timeout.
+func TestRelayArgs(t *testing.T) {
+	args := RelayArgs("rtmp://127.0.0.1:1935/live/key-123", 3*time.Second)
+	golden(t, "args_relay.txt", []byte(strings.Join(args, "\n")+"\n"))
+	for _, tc := range []struct{ opt, val string }{
+		{"-i", "pipe:0"}, {"-c", "copy"}, {"-progress", "pipe:1"}, {"-rw_timeout", "3000000"},
+	} {
+		if i := slices.Index(args, tc.opt); i < 0 || args[i+1] != tc.val {
+			t.Errorf("want %s %s in %q", tc.opt, tc.val, args)
+		}
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-c:") || a == "-vf" || a == "-filter_complex" }) {
+		t.Errorf("a relay re-encodes: %q", args)
+	}
+	if got := RelayArgs("rtmps://a.example/app/k", 15*time.Second); got[len(got)-1] != "rtmps://a.example/app/k" || got[len(got)-2] != "flv" ||
+		got[slices.Index(got, "-rw_timeout")+1] != "15000000" {
+		t.Errorf("target or stall not used: %q", got)
+	}
+}

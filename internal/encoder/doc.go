@@ -1,7 +1,8 @@
 // Package encoder is the one place that knows ffmpeg's encoding: it builds
 // the arguments of every encode (Args: on demand, chunks of a long video,
-// live; PosterArgs), runs ffmpeg (Run, Start) and reports the segments as
-// they finish (Watch).
+// live; PosterArgs) and of a restream's copy of a live feed (RelayArgs),
+// runs ffmpeg (Run, Start) and reports the segments as they finish
+// (Watch).
 //
 // A Job is an input (a probed file or URL with an optional span, or a live
 // MPEG-TS feed on stdin), a media.Ladder, and an output (VOD or a Live

@@ -55,6 +55,7 @@ type Progress struct {
 	OutTime time.Duration // media time written so far
 	Speed   float64       // times real time; 0 when ffmpeg does not know yet
 	Done    bool          // the last report (progress=end)
+	Bytes   int64         // total_size: bytes written to the output so far
 }
 
 // Stats are a process's counters.
@@ -482,12 +483,16 @@ func readProgress(r io.Reader, on func(Progress)) {
 			}
 		case "speed":
 			p.Speed, _ = strconv.ParseFloat(strings.TrimSuffix(v, "x"), 64)
+		case "total_size":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+				p.Bytes = n
+			}
 		case "progress":
 			p.Done = v == "end"
 			if on != nil {
 				on(p)
 			}
-			p = Progress{Frames: p.Frames, OutTime: p.OutTime}
+			p = Progress{Frames: p.Frames, OutTime: p.OutTime, Bytes: p.Bytes}
 		}
 	}
 	_, _ = io.Copy(io.Discard, r)

@@ -21,12 +21,14 @@ func TestReadProgress(t *testing.T) {
 	}{
 		{"two blocks", "frame=10\nout_time_us=400000\nout_time=00:00:00.400000\nspeed=1.5x\nprogress=continue\n" +
 			"frame=20\nout_time_us=2000000\nspeed=2.25x\nprogress=end\n",
-			[]Progress{{10, 400 * time.Millisecond, 1.5, false}, {20, 2 * time.Second, 2.25, true}}},
-		{"unknown speed", "out_time_us=N/A\nspeed=N/A\nprogress=continue\n", []Progress{{0, 0, 0, false}}},
-		{"out_time_ms is microseconds too", "out_time_ms=1500000\nprogress=continue\n", []Progress{{0, 1500 * time.Millisecond, 0, false}}},
+			[]Progress{{10, 400 * time.Millisecond, 1.5, false, 0}, {20, 2 * time.Second, 2.25, true, 0}}},
+		{"unknown speed", "out_time_us=N/A\nspeed=N/A\nprogress=continue\n", []Progress{{0, 0, 0, false, 0}}},
+		{"out_time_ms is microseconds too", "out_time_ms=1500000\nprogress=continue\n", []Progress{{0, 1500 * time.Millisecond, 0, false, 0}}},
 		{"time kept when a block lacks it", "out_time_us=1000000\nprogress=continue\nspeed= 3x\nprogress=end\n",
-			[]Progress{{0, time.Second, 0, false}, {0, time.Second, 3, true}}},
-		{"garbage ignored", "hello\n\n=\nprogress=end\n", []Progress{{0, 0, 0, true}}},
+			[]Progress{{0, time.Second, 0, false, 0}, {0, time.Second, 3, true, 0}}},
+		{"bytes out, kept when a block lacks them", "total_size=48128\nprogress=continue\ntotal_size=N/A\nprogress=continue\ntotal_size=96256\nprogress=end\n",
+			[]Progress{{0, 0, 0, false, 48128}, {0, 0, 0, false, 48128}, {0, 0, 0, true, 96256}}},
+		{"garbage ignored", "hello\n\n=\nprogress=end\n", []Progress{{0, 0, 0, true, 0}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

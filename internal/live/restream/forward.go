@@ -1,22 +1,16 @@
 package restream
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os/exec"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -85,7 +79,7 @@ func Start(ctx context.Context, cfg Config, ds []Destination) *Forwarder {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &Forwarder{cfg: cfg, cancel: cancel}
 	for _, d := range ds {
-		dd := &dest{d: d, q: make(chan []byte, 1024), wake: make(chan struct{}, 1)}
+		dd := &dest{d: d}
 		dd.st = Status{URL: d.URL, Key: MaskKey(d.Key), State: StateConnecting, Since: time.Now()}
 		f.dests = append(f.dests, dd)
 		f.wg.Go(func() { f.loop(ctx, dd) })
@@ -103,7 +97,7 @@ func (f *Forwarder) Write(b []byte) {
 		return
 	}
 	for _, d := range f.dests {
-		d.offer(b, f.cfg.QueueBytes)
+		d.offer(b)
 	}
 }
 
@@ -128,32 +122,26 @@ func (f *Forwarder) Status() []Status {
 	return out
 }
 
-// dest is one destination: its queue (filled by Write, drained by the
-// ffmpeg of the current attempt) and state.
+// dest is one destination: the ffmpeg of the current attempt, which
+// Write feeds through its bounded stdin queue, and state.
 type dest struct {
 	d       Destination
-	q       chan []byte
-	wake    chan struct{}
-	queued  atomic.Int64
-	open    atomic.Bool // an ffmpeg is taking data
-	dropped atomic.Int64
+	proc    atomic.Pointer[encoder.Process] // nil between attempts
+	dropped atomic.Int64                    // by no ffmpeg or by ended attempts
 
 	mu sync.Mutex
 	st Status
 }
 
-func (d *dest) offer(b []byte, limit int) {
-	if !d.open.Load() || d.queued.Load()+int64(len(b)) > int64(limit) {
-		d.dropped.Add(int64(len(b)))
+// offer queues b for the current ffmpeg (whose queue drops what is past
+// the limit: a lagging destination loses only its own data), or drops it
+// when there is none.
+func (d *dest) offer(b []byte) {
+	if p := d.proc.Load(); p != nil {
+		_, _ = p.Write(b)
 		return
 	}
-	c := append([]byte(nil), b...)
-	select {
-	case d.q <- c:
-		d.queued.Add(int64(len(c)))
-	default:
-		d.dropped.Add(int64(len(b)))
-	}
+	d.dropped.Add(int64(len(b)))
 }
 
 func (d *dest) status() Status {
@@ -161,6 +149,9 @@ func (d *dest) status() Status {
 	defer d.mu.Unlock()
 	s := d.st
 	s.DroppedBytes = d.dropped.Load()
+	if p := d.proc.Load(); p != nil {
+		s.DroppedBytes += p.Stats().BytesDropped
+	}
 	return s
 }
 
@@ -182,9 +173,6 @@ func (d *dest) set(fn func(*Status)) {
 // loop connects, forwards until the attempt fails, waits and tries again,
 // until ctx ends.
 func (f *Forwarder) loop(ctx context.Context, d *dest) {
-	// Pdeathsig fires when the thread that started ffmpeg exits: this
-	// goroutine keeps its thread, which ends with it, after the last ffmpeg.
-	runtime.LockOSThread()
 	backoff := f.cfg.MinBackoff
 	log := f.cfg.Log.With("stream", f.cfg.Stream, "destination", d.d.URL)
 	for ctx.Err() == nil {
@@ -199,6 +187,7 @@ func (f *Forwarder) loop(ctx context.Context, d *dest) {
 		msg := "destination ended the connection"
 		if err != nil {
 			msg = d.redact(err.Error())
+			msg = msg[:min(len(msg), 300)]
 		}
 		log.Warn("restream: destination failed; retrying", "err", msg, "in", backoff)
 		d.set(func(s *Status) { s.State, s.LastError, s.Since = StateFailing, msg, time.Now() })
@@ -219,60 +208,39 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 	}
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(actx, f.cfg.FFmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-nostats", "-progress", "pipe:1", "-stats_period", "1",
-		// A short probe: the feed is live, and what the probe holds back
-		// arrives at the destination late and at once.
-		"-analyzeduration", "2000000", "-probesize", "2000000",
-		"-f", "mpegts", "-i", "pipe:0",
-		"-map", "0:v?", "-map", "0:a?", "-c", "copy",
-		"-rw_timeout", strconv.FormatInt(f.cfg.StallTimeout.Microseconds(), 10),
-		"-f", "flv", d.d.Target())
-	cmd.WaitDelay = 2 * time.Second
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	w, err := cmd.StdinPipe()
-	if err != nil {
-		return false, err
-	}
-	progress, err := cmd.StdoutPipe()
-	if err != nil {
-		return false, err
-	}
-	var stderr tail
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return false, fmt.Errorf("start ffmpeg: %w", err)
-	}
-
-	// Drop what queued while no ffmpeg took it; from here the queue feeds
-	// this one.
-	drain(d)
-	d.open.Store(true)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer w.Close()
-		for {
-			select {
-			case <-actx.Done():
-				return
-			case b := <-d.q:
-				d.queued.Add(-int64(len(b)))
-				if _, err := w.Write(b); err != nil {
-					cancel()
-					return
-				}
-			}
-		}
-	})
-
 	// ffmpeg's progress says how much went out; nothing more for
 	// StallTimeout (a destination that accepts and never answers, or
 	// stops reading) ends the attempt.
 	before := d.status().BytesSent
-	var sent atomic.Int64
-	var stalled atomic.Bool
+	var sent int64 // only OnProgress touches it
 	progressed := make(chan struct{}, 1)
+	p, err := encoder.Start(actx, encoder.Options{
+		FFmpeg: f.cfg.FFmpeg, Args: encoder.RelayArgs(d.d.Target(), f.cfg.StallTimeout),
+		Stdin: true, StdinBuffer: f.cfg.QueueBytes,
+		Log: f.cfg.Log.With("stream", f.cfg.Stream, "destination", d.d.URL),
+		OnProgress: func(pr encoder.Progress) {
+			if pr.Bytes <= sent {
+				return
+			}
+			sent = pr.Bytes
+			select {
+			case progressed <- struct{}{}:
+			default:
+			}
+			d.set(func(s *Status) {
+				if s.State != StateLive {
+					s.State, s.Since, s.LastError = StateLive, time.Now(), ""
+				}
+				s.BytesSent = before + pr.Bytes
+			})
+		},
+	})
+	if err != nil {
+		return false, err
+	}
+	d.proc.Store(p)
+	var stalled atomic.Bool
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTimer(f.cfg.StallTimeout)
 		defer t.Stop()
@@ -284,61 +252,25 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 				t.Reset(f.cfg.StallTimeout)
 			case <-t.C:
 				stalled.Store(true)
-				cancel()
+				p.Kill()
 				return
 			}
 		}
 	})
-	sc := bufio.NewScanner(progress)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), "=")
-		if k != "total_size" {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= sent.Load() {
-			continue
-		}
-		sent.Store(n)
-		select {
-		case progressed <- struct{}{}:
-		default:
-		}
-		d.set(func(s *Status) {
-			if s.State != StateLive {
-				s.State, s.Since, s.LastError = StateLive, time.Now(), ""
-			}
-			s.BytesSent = before + n
-		})
-	}
-	io.Copy(io.Discard, progress)
-	werr := cmd.Wait()
-	d.open.Store(false)
+	werr := p.Wait(context.Background())
+	d.proc.Store(nil)
+	st := p.Stats()
+	d.dropped.Add(st.BytesDropped)
 	cancel()
 	wg.Wait()
-	wasLive = sent.Load() > 0
+	wasLive = st.Bytes > 0
 	switch {
 	case ctx.Err() != nil:
 		return wasLive, nil
 	case stalled.Load():
 		return wasLive, fmt.Errorf("destination took nothing for %s", f.cfg.StallTimeout)
-	case stderr.String() != "":
-		return wasLive, errors.New(stderr.String())
-	case werr != nil:
-		return wasLive, fmt.Errorf("ffmpeg: %w", werr)
 	}
-	return wasLive, nil
-}
-
-func drain(d *dest) {
-	for {
-		select {
-		case b := <-d.q:
-			d.queued.Add(-int64(len(b)))
-		default:
-			return
-		}
-	}
+	return wasLive, werr
 }
 
 // report writes the states every ReportEvery and once at the end.
@@ -364,30 +296,4 @@ func (f *Forwarder) report(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// tail keeps ffmpeg's last error line.
-type tail struct {
-	mu   sync.Mutex
-	line string
-}
-
-func (t *tail) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for l := range strings.SplitSeq(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			t.line = l
-		}
-	}
-	if len(t.line) > 300 {
-		t.line = t.line[:300]
-	}
-	return len(b), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.line
 }

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -231,5 +233,48 @@ func TestBadDestinations(t *testing.T) {
 		if st.State != StateStopped {
 			t.Errorf("after Close destination %d: %+v", i, st)
 		}
+	}
+}
+
+// TestLaggingDestinationDropsOnlyItsOwn: a destination whose ffmpeg stops
+// reading loses what is past its queue, while Write never waits and
+// another destination gets everything.
+func TestLaggingDestinationDropsOnlyItsOwn(t *testing.T) {
+	// A stand-in for ffmpeg: the one for the "lag" target never reads its
+	// stdin, the other reads it all.
+	bin := filepath.Join(t.TempDir(), "ffmpeg")
+	script := "#!/bin/sh\nfor a; do t=$a; done\ncase $t in *lag*) exec sleep 60;; *) exec cat >/dev/null;; esac\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const queue, total, chunk = 1 << 20, 8 << 20, 4096
+	f := Start(context.Background(), Config{FFmpeg: bin, Policy: loopback, QueueBytes: queue, StallTimeout: time.Minute},
+		[]Destination{{URL: "rtmp://127.0.0.1:1/lag", Key: "k-lag-000001"}, {URL: "rtmp://127.0.0.1:1/read", Key: "k-read-00001"}})
+	defer f.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.dests[0].proc.Load() == nil || f.dests[1].proc.Load() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the destinations' processes did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	buf := make([]byte, chunk)
+	var slowest time.Duration
+	for range total / chunk {
+		t0 := time.Now()
+		f.Write(buf)
+		slowest = max(slowest, time.Since(t0))
+		time.Sleep(time.Millisecond)
+	}
+	st := f.Status()
+	// What the lagging one kept: its queue and at most a pipe's buffer.
+	if st[0].DroppedBytes < total-queue-(1<<20) {
+		t.Errorf("lagging destination dropped %d of %d bytes, want all past its queue", st[0].DroppedBytes, total)
+	}
+	if st[1].DroppedBytes != 0 {
+		t.Errorf("the reading destination dropped %d bytes", st[1].DroppedBytes)
+	}
+	if slowest > 50*time.Millisecond {
+		t.Errorf("a Write took %s", slowest)
 	}
 }
