@@ -4,7 +4,7 @@
 #   make layer               x86_64 (what this machine can test natively)
 #   make layer ARCH=arm64    cross-compiled; tested under qemu-user
 #   make test-layer          runs the empty-root tests on every built zip
-#   make ci-layer            build + test x86_64 (make test does both too:
+#   make ci-layer [ARCH=arm64] build + test one architecture (make test does x86_64 too:
 #                            test-lambda-zip builds it, test-layer tests it)
 #   make bench-layer         sizes and encode speed against Debian's ffmpeg
 
@@ -55,9 +55,9 @@ test-layer: ## run the layer's empty-root tests on every built zip (skips when n
 		LAYER_ZIP=$$PWD/$$z $(GO) test -count=1 -timeout 30m -v ./layers/ffmpeg || exit 1; \
 	done
 
-ci-layer: ## build the x86_64 layer and run its tests
-	@$(MAKE) --no-print-directory layer ARCH=x86_64
-	@LAYER_ZIP=$$PWD/dist/layers/ffmpeg-x86_64.zip $(GO) test -count=1 -timeout 30m ./layers/ffmpeg
+ci-layer: ## build the layer for ARCH (x86_64 unless given; arm64 cross-compiled) and run its tests (arm64's under qemu-user)
+	@$(MAKE) --no-print-directory layer ARCH=$(LAYER_ARCH)
+	@LAYER_ZIP=$$PWD/dist/layers/ffmpeg-$(LAYER_ARCH).zip $(GO) test -count=1 -timeout 30m ./layers/ffmpeg
 
 layer-repro: ## package the layer twice and check the zips are identical
 	@layers/ffmpeg/build.sh $(LAYER_ARCH) && a=$$(sha256sum < dist/layers/ffmpeg-$(LAYER_ARCH).zip) && \
