@@ -177,7 +177,7 @@ var defaults = map[string]string{
 	ctxTranscodeMemory:    strconv.Itoa(lambdaspec.Transcode.MemoryMB),
 	ctxEncodeMemory:       strconv.Itoa(lambdaspec.Encode.MemoryMB),
 	ctxAPIMemory:          strconv.Itoa(lambdaspec.API.MemoryMB),
-	ctxEphemeralStorage:   "2048",
+	ctxEphemeralStorage:   strconv.Itoa(lambdaspec.Transcode.TmpMB),
 	ctxSourceExpiryDays:   "0",
 	ctxLogRetentionDays:   "30",
 	ctxAllowedOrigins:     "*",

@@ -49,6 +49,13 @@ func TestFunctionsMatchLambdaspec(t *testing.T) {
 					if m := r.Properties["MemorySize"]; m != float64(spec.MemoryMB) {
 						t.Errorf("%s: memory %v, lambdaspec %d", name, m, spec.MemoryMB)
 					}
+					tmp := float64(512) // Lambda's default when the stack sets none
+					if es, ok := get(r.Properties, "EphemeralStorage", "Size").(float64); ok {
+						tmp = es
+					}
+					if tmp != float64(spec.TmpMB) {
+						t.Errorf("%s: /tmp %v MiB, lambdaspec %d", name, tmp, spec.TmpMB)
+					}
 				}
 				if to := r.Properties["Timeout"]; to != spec.Timeout.Seconds() {
 					t.Errorf("%s: timeout %v, lambdaspec %v", name, to, spec.Timeout)

@@ -44,10 +44,12 @@ type Config struct {
 	// one's files win, as on Lambda).
 	Layers []string
 	// Env is the function's own environment: what the stack sets.
-	Env      map[string]string
-	MemoryMB int
-	Timeout  time.Duration
-	Region   string
+	Env map[string]string
+	// MemoryMB is enforced where a memory cgroup can be made (see
+	// memory.go); TmpMB is the size of /tmp (default 512, as Lambda's).
+	MemoryMB, TmpMB int
+	Timeout         time.Duration
+	Region          string
 	// AccessKey and SecretKey become the function's credentials, as
 	// Lambda passes its role's.
 	AccessKey, SecretKey string
@@ -81,6 +83,7 @@ type Function struct {
 	instances       []*instance
 	bwrap           string
 	startupDeadline time.Duration
+	memoryOnce      sync.Once // warns once that memory is not enforced
 }
 
 // New checks cfg, unpacks the code and layers and writes /etc; the
@@ -91,6 +94,7 @@ func New(cfg Config) (*Function, error) {
 	}
 	cfg.Instances = max(1, cfg.Instances)
 	cfg.MemoryMB = cmp.Or(cfg.MemoryMB, 128)
+	cfg.TmpMB = cmp.Or(cfg.TmpMB, 512)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 3*time.Second)
 	cfg.Region = cmp.Or(cfg.Region, "us-east-1")
 	cfg.Log = cmp.Or(cfg.Log, slog.Default())
@@ -132,7 +136,7 @@ func New(cfg Config) (*Function, error) {
 		return nil, err
 	}
 	for i := range cfg.Instances {
-		in := &instance{f: f, tmp: filepath.Join(cfg.WorkDir, "tmp-"+strconv.Itoa(i))}
+		in := &instance{f: f, name: fmt.Sprintf("hlsflow-%d-%s-%d", os.Getpid(), cfg.Name, i)}
 		f.instances = append(f.instances, in)
 		f.slots <- in
 	}

@@ -223,3 +223,36 @@ func TestMissingBootstrapFails(t *testing.T) {
 	_, err := invoke(t, f, nil)
 	functionError(t, err, "")
 }
+
+// The function's memory size is a limit, as on Lambda: going over it ends
+// the environment; the next invocation gets a new one. Where no memory
+// cgroup can be made the limit is not enforced, and the test says so.
+func TestMemorySizeIsEnforced(t *testing.T) {
+	if err := lambdarie.CanLimitMemory(); err != nil {
+		t.Skipf("no writable memory cgroup here (%v): the size is not enforced", err)
+	}
+	f := probe(t, func(c *lambdarie.Config) { c.MemoryMB = 128; c.Timeout = 10 * time.Second })
+	if _, err := invoke(t, f, map[string]any{"alloc": 32}); err != nil {
+		t.Fatalf("32 MiB in a 128 MiB function: %v", err)
+	}
+	_, err := invoke(t, f, map[string]any{"alloc": 400})
+	fe := functionError(t, err, "")
+	if !strings.HasPrefix(fe.Type, "Runtime.") {
+		t.Fatalf("400 MiB in a 128 MiB function: %q %s, want a runtime failure", fe.Type, fe.Message)
+	}
+	if _, err := invoke(t, f, map[string]any{"alloc": 32}); err != nil {
+		t.Fatalf("after running out of memory: %v", err)
+	}
+}
+
+// /tmp holds the function's ephemeral storage size and no more.
+func TestTmpHasItsSize(t *testing.T) {
+	f := probe(t, func(c *lambdarie.Config) { c.TmpMB = 16; c.MemoryMB = 1024 })
+	if _, err := invoke(t, f, map[string]any{"fill": 8}); err != nil {
+		t.Fatalf("8 MiB in a 16 MiB /tmp: %v", err)
+	}
+	_, err := invoke(t, f, map[string]any{"fill": 32})
+	if fe := functionError(t, err, ""); !strings.Contains(fe.Message, "no space left") {
+		t.Fatalf("32 MiB in a 16 MiB /tmp: %s", fe.Message)
+	}
+}

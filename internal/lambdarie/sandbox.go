@@ -9,8 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,7 +22,7 @@ import (
 // instance is one emulator; only the goroutine holding its slot uses it.
 type instance struct {
 	f    *Function
-	tmp  string
+	name string // of its memory cgroup
 	addr string
 	mu   sync.Mutex // cmd and done: Close stops instances in use
 	cmd  *exec.Cmd
@@ -52,12 +52,6 @@ func (in *instance) ensure(ctx context.Context) error {
 		return nil
 	}
 	f := in.f
-	if err := os.RemoveAll(in.tmp); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(in.tmp, 0o1777); err != nil {
-		return err
-	}
 	ports, err := freePorts(2)
 	if err != nil {
 		return err
@@ -72,7 +66,9 @@ func (in *instance) ensure(ctx context.Context) error {
 		"--ro-bind", f.opt, "/opt",
 		"--ro-bind", f.etc, "/etc",
 		"--ro-bind", f.cfg.RIE, rieInRoot,
-		"--bind", in.tmp, "/tmp",
+		// /tmp is Lambda's ephemeral storage: a fresh one of the
+		// function's size for each environment.
+		"--size", strconv.FormatInt(int64(f.cfg.TmpMB)<<20, 10), "--tmpfs", "/tmp",
 		"--dev", "/dev", "--proc", "/proc",
 		"--dir", "/var/runtime",
 		"--remount-ro", "/",
@@ -81,6 +77,17 @@ func (in *instance) ensure(ctx context.Context) error {
 		"--runtime-interface-emulator-address", ports[0], "--runtime-api-address", ports[1],
 	}
 	cmd := exec.Command(f.bwrap, args...)
+	removeCgroup := func() {}
+	if procs, remove, err := newMemoryLimit(in.name, f.cfg.MemoryMB); err != nil {
+		f.memoryOnce.Do(func() {
+			f.cfg.Log.Warn("the function's memory size is not enforced: no memory cgroup to write to", "function", f.cfg.Name, "err", err)
+		})
+	} else {
+		// The shell joins the cgroup before it becomes bwrap, so every
+		// process of the sandbox is under the limit from the start.
+		removeCgroup = remove
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, procs, f.bwrap}, args...)...)
+	}
 	cmd.Env = f.env() // bwrap passes its environment on, and so does the emulator
 	w := &lineLogger{log: f.cfg.Log}
 	cmd.Stdout, cmd.Stderr = w, w
@@ -97,12 +104,13 @@ func (in *instance) ensure(ctx context.Context) error {
 	}
 	if err := cmd.Start(); err != nil {
 		in.mu.Unlock()
+		removeCgroup()
 		return fmt.Errorf("start bwrap: %w", err)
 	}
 	done := make(chan struct{})
 	in.cmd, in.done = cmd, done
 	in.mu.Unlock()
-	go func() { _ = cmd.Wait(); w.flush(); close(done) }()
+	go func() { _ = cmd.Wait(); w.flush(); removeCgroup(); close(done) }()
 	deadline := time.Now().Add(f.startupDeadline)
 	for {
 		c, err := net.DialTimeout("tcp", in.addr, 200*time.Millisecond)

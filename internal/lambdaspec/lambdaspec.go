@@ -18,6 +18,9 @@ type Spec struct {
 	// MemoryMB is the stack's default size (infra context transcodeMemory,
 	// encodeMemory, apiMemory).
 	MemoryMB int
+	// TmpMB is its /tmp, the ephemeral storage (infra context
+	// ephemeralStorage for the ffmpeg functions; Lambda's 512 otherwise).
+	TmpMB int
 	// Env names every variable the stack may set for the function.
 	// Optional ones are set only by some configurations.
 	Env, Optional []string
@@ -56,12 +59,12 @@ const (
 )
 
 var (
-	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240,
+	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory},
 		Optional: []string{Parallelism}}
-	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240,
+	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
-	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256,
+	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
 		Optional: []string{PublicLibrary, SignedPlayback, SRTURL}}
 )

@@ -146,7 +146,7 @@ func (s *System) zipFunction(spec lambdaspec.Spec, vars map[string]string, layer
 	}
 	fn, err := lambdarie.New(lambdarie.Config{
 		Name: spec.Name, Code: filepath.Join(cfg.Zip.Dir, spec.Name), Layers: layers,
-		Env: env, MemoryMB: spec.MemoryMB, Timeout: spec.Timeout, Region: cfg.Region,
+		Env: env, MemoryMB: spec.MemoryMB, TmpMB: spec.TmpMB, Timeout: spec.Timeout, Region: cfg.Region,
 		AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Endpoint: "http://" + localAddr(cfg.S3Addr),
 		Instances: instances, RIE: cfg.Zip.RIE,
 		WorkDir: filepath.Join(cfg.DataDir, "lambda", spec.Name),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ type request struct {
 	Write   []string `json:"write"`   // paths to try writing
 	Run     []string `json:"run"`     // a command to run
 	Read    string   `json:"read"`    // a file to return
+	Alloc   int      `json:"alloc"`   // MiB of memory to fill
+	Fill    int      `json:"fill"`    // MiB to write to /tmp/fill
 }
 
 type response struct {
@@ -41,6 +44,19 @@ func handle(ctx context.Context, r request) (*response, error) {
 	}
 	if r.Exit {
 		os.Exit(3)
+	}
+	if r.Alloc > 0 {
+		b := make([]byte, r.Alloc<<20)
+		for i := range b { // touched, so the pages are really used
+			b[i] = byte(i)
+		}
+		runtime.KeepAlive(b)
+	}
+	if r.Fill > 0 {
+		if err := os.WriteFile("/tmp/fill", make([]byte, r.Fill<<20), 0o644); err != nil {
+			return nil, err
+		}
+		defer os.Remove("/tmp/fill")
 	}
 	if r.Sleep != "" {
 		d, _ := time.ParseDuration(r.Sleep)
