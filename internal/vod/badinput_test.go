@@ -280,3 +280,30 @@ func TestIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingFFmpegIsRetried: an ffmpeg that cannot be started (a layer
+// without it, a wrong path) is the deployment's fault, not the file's:
+// the event is retried and status.json blames nothing on the upload.
+func TestMissingFFmpegIsRetried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ffprobe")
+	}
+	h, env := newHandler(t)
+	h.cfg.FFmpeg = filepath.Join(t.TempDir(), "no-ffmpeg")
+	key := t.Name() + "/clip.mp4"
+	uploadFile(t, env.Store, key, cutSource(t, testenv.Media(t, "02_flower_960x540_h264_aac.mp4"), 1))
+	err := h.Handle(context.Background(), putEvent(t, key))
+	if err == nil {
+		t.Fatal("Handle returned nil with no ffmpeg, want an error so the event is retried")
+	}
+	if msg := userMessage(err); msg != "" {
+		t.Errorf("the upload is blamed: %q (error %v)", msg, err)
+	}
+	s, err := catalog.Read(context.Background(), env.Store, testenv.BucketMedia, catalog.VideoID(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.Error, "will be retried") || strings.Contains(s.Error, "damaged") {
+		t.Errorf("status.json error %q, want a temporary failure that is retried", s.Error)
+	}
+}

@@ -90,6 +90,10 @@ func encodeInto(ctx context.Context, st *store.Store, bucket, prefix string, job
 		return nil, nil, upErr // ffmpeg was stopped because of it
 	case errors.Is(err, media.ErrUnsupported):
 		return nil, nil, err
+	case err != nil && !errors.As(err, new(*encoder.RunError)):
+		// ffmpeg did not run (missing, not executable): not the file's
+		// fault, so the event is retried rather than the upload failed.
+		return nil, nil, fmt.Errorf("encode: %w", err)
 	case err != nil:
 		return nil, nil, refuse("the video could not be encoded; the file may be damaged or incomplete", err)
 	}
