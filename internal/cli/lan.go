@@ -59,6 +59,17 @@ func exposed(c *Common) bool {
 	return !isLoopback(c.Edge) || !isLoopback(c.S3) || !isLoopback(c.RTMP) || !isLoopback(c.SRT) || !isLoopback(c.UDP)
 }
 
+// onNetwork reports whether a listener whose address the API hands out
+// (edge, S3, RTMP, SRT) is on every interface.
+func onNetwork(c *Common) bool {
+	for _, a := range []string{c.Edge, c.S3, c.RTMP, c.SRT} {
+		if a != "" && system.OnEveryInterface(hostPort(a)) {
+			return true
+		}
+	}
+	return false
+}
+
 // listenOnLAN moves the listeners of c to every interface (hlsflow up
 // --lan). UDP moves only when the operator named the sources that may
 // publish: over UDP the first sender with a real feed claims the stream,

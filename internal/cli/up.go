@@ -64,6 +64,11 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if *lan {
 		listenOnLAN(&c, len(udpSources) > 0)
 	}
+	if zip != nil && onNetwork(&c) {
+		// The API function, like the deployed one, has one set of
+		// addresses (its environment): here they would be loopback ones.
+		return fmt.Errorf("%w: --functions zip serves this machine only; drop --lan (and 0.0.0.0 listeners) or run in-process", errUsage)
+	}
 	cacheBytes := *cacheMB << 20
 	if cacheBytes == 0 {
 		cacheBytes = -1 // edge.Config: negative turns the cache off
