@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/media"
@@ -39,42 +35,6 @@ func readCounter(t *testing.T, st *store.Store, day string) quotaDay {
 		t.Fatal(err)
 	}
 	return q
-}
-
-// TestLocalS3HonoursConditionalPut: the quota's correctness rests on S3
-// refusing a PUT whose If-Match is stale, or whose If-None-Match "*" meets
-// an existing object. The local S3 (versitygw) must do as AWS does.
-func TestLocalS3HonoursConditionalPut(t *testing.T) {
-	env := testenv.S3(t)
-	ctx := context.Background()
-	key := quotaPrefix + "conditional-put-check.json"
-	put := func(body string, ifMatch, ifNoneMatch *string) (string, error) {
-		out, err := env.Store.Client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(testenv.BucketMedia), Key: &key, Body: strings.NewReader(body),
-			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
-		})
-		if err != nil {
-			return "", err
-		}
-		return aws.ToString(out.ETag), nil
-	}
-	first, err := put("1", nil, aws.String("*"))
-	if err != nil {
-		t.Fatalf("create with If-None-Match *: %v", err)
-	}
-	if _, err := put("2", nil, aws.String("*")); !conditionFailed(err) {
-		t.Errorf("If-None-Match * on an existing object: %v, want 412", err)
-	}
-	second, err := put("2", aws.String(first), nil)
-	if err != nil {
-		t.Fatalf("If-Match the current ETag: %v", err)
-	}
-	if _, err := put("3", aws.String(first), nil); !conditionFailed(err) {
-		t.Errorf("If-Match a stale ETag: %v, want 412", err)
-	}
-	if b, _ := env.Store.GetBytes(ctx, testenv.BucketMedia, key); string(b) != "2" || second == first {
-		t.Errorf("object holds %q (ETags %s, %s), want the second write only", b, first, second)
-	}
 }
 
 // TestQuotaChargesConcurrentTranscodesOnce: transcodes charging the same
