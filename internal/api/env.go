@@ -1,9 +1,7 @@
 package api
 
 import (
-	"fmt"
-	"strconv"
-
+	"github.com/hlsflow/hlsflow/internal/envconf"
 	"github.com/hlsflow/hlsflow/internal/live/restream"
 )
 
@@ -12,9 +10,10 @@ import (
 // secrets (Store, TokenSource, Keys) are the caller's to add; New applies
 // the defaults.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	e := envconf.New(getenv)
 	cfg := Config{
-		UploadsBucket: getenv("UPLOADS_BUCKET"),
-		MediaBucket:   getenv("MEDIA_BUCKET"),
+		UploadsBucket: e.String("UPLOADS_BUCKET", "uploads"),
+		MediaBucket:   e.String("MEDIA_BUCKET", "media"),
 		PublicURL:     getenv("PUBLIC_URL"),
 		RTMPURL:       getenv("RTMP_URL"),
 		SRTURL:        getenv("SRT_URL"),
@@ -23,24 +22,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		// parameters (infra/api.go).
 		PublicLibrary:  getenv("PUBLIC_LIBRARY") == "true",
 		SignedPlayback: getenv("SIGNED_PLAYBACK") == "true",
-	}
-	if cfg.UploadsBucket == "" {
-		cfg.UploadsBucket = "uploads"
-	}
-	if cfg.MediaBucket == "" {
-		cfg.MediaBucket = "media"
+		MaxUploadSize:  int64(e.Int("MAX_UPLOAD_BYTES", 0, 1)),
 	}
 	allow, err := restream.ParseAllow(getenv("RESTREAM_ALLOW_NETS"))
-	if err != nil {
-		return Config{}, fmt.Errorf("RESTREAM_ALLOW_NETS: %w", err)
-	}
+	e.Check("RESTREAM_ALLOW_NETS", err)
 	cfg.RestreamAllow = allow
-	if v := getenv("MAX_UPLOAD_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return Config{}, fmt.Errorf("MAX_UPLOAD_BYTES %q: want a positive number of bytes", v)
-		}
-		cfg.MaxUploadSize = n
+	if err := e.Err(); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
 }

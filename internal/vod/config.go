@@ -2,15 +2,13 @@ package vod
 
 import (
 	"cmp"
-	"fmt"
 	"log/slog"
-	"math"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/encoder"
+	"github.com/hlsflow/hlsflow/internal/envconf"
 	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/metrics"
@@ -147,79 +145,33 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 // encode function's name (ENCODE_FUNCTION) by the bootstrap that builds
 // the LambdaEncoder.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	e := envconf.New(getenv)
 	c := Config{
-		MediaBucket: getenv("MEDIA_BUCKET"), UploadsBucket: getenv("UPLOADS_BUCKET"), TmpDir: getenv("TMPDIR"),
-		Limits: media.DefaultLimits, NoProgressive: getenv("PROGRESSIVE") == "off",
+		MediaBucket: e.String("MEDIA_BUCKET", ""), UploadsBucket: e.String("UPLOADS_BUCKET", ""), TmpDir: e.String("TMPDIR", ""),
+		Limits: media.DefaultLimits, NoProgressive: e.String("PROGRESSIVE", "") == "off",
+		Preset:              e.String("X264_PRESET", ""),
+		SourceMinutesPerDay: e.Float("SOURCE_MINUTES_PER_DAY", 0, false),
+		Threads:             e.Int("FFMPEG_THREADS", 0, 0),
+		EncodeTimeout:       e.Duration("ENCODE_TIMEOUT", 0, time.Nanosecond),
+		MinChunks:           e.Int("MIN_CHUNKS", 0, 1), Parallelism: e.Int("PARALLELISM", 0, 1),
+		ChunkAttempts:  e.Int("CHUNK_ATTEMPTS", 0, 1),
+		MemoryMB:       e.Int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 1),
+		EncodeMemoryMB: e.Int(lambdaspec.EncodeMemory, 0, 1),
+		ChunkSeconds:   e.Float("CHUNK_SECONDS", 0, true), FirstChunkSeconds: e.Float("FIRST_CHUNK_SECONDS", 0, true),
+		EncodeSpeed: e.Float("ENCODE_SPEED", 0, true),
 	}
-	if v := getenv("X264_PRESET"); v != "" {
-		if !encoder.ValidPreset(v) {
-			return Config{}, fmt.Errorf("X264_PRESET %q: want an x264 preset such as veryfast", v)
-		}
-		c.Preset = v
+	if c.Preset != "" && !encoder.ValidPreset(c.Preset) {
+		e.Fail("X264_PRESET", c.Preset, "want an x264 preset such as veryfast")
 	}
-	if v := getenv("SOURCE_MINUTES_PER_DAY"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-			return Config{}, fmt.Errorf("SOURCE_MINUTES_PER_DAY %q: want a number of minutes (0: no quota)", v)
-		}
-		c.SourceMinutesPerDay = f
-	}
-	if v := getenv("FFMPEG_THREADS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return Config{}, fmt.Errorf("FFMPEG_THREADS %q: want a number of threads", v)
-		}
-		c.Threads = n
-	}
-	if v := getenv("LADDER_RUNGS"); v != "" {
+	if v := e.String("LADDER_RUNGS", ""); v != "" {
 		c.Ladder.Rungs = strings.Split(v, ",")
 	}
-	durations := []struct {
-		name, example string
-		dst           *time.Duration
-	}{{"MAX_DURATION", "2h", &c.Limits.MaxDuration}, {"ENCODE_TIMEOUT", "15m", &c.EncodeTimeout}}
-	for _, e := range durations {
-		if v := getenv(e.name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return Config{}, fmt.Errorf("%s %q: want a duration such as %s", e.name, v, e.example)
-			}
-			*e.dst = d
-		}
+	c.Limits.MaxDuration = e.Duration("MAX_DURATION", c.Limits.MaxDuration, time.Nanosecond)
+	if mb := e.Int("MAX_SIZE_MB", 0, 1); mb > 0 {
+		c.Limits.MaxSize = int64(mb) << 20
 	}
-	if v := getenv("MAX_SIZE_MB"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return Config{}, fmt.Errorf("MAX_SIZE_MB %q: want a positive number", v)
-		}
-		c.Limits.MaxSize = n << 20
-	}
-	ints := []struct {
-		name string
-		dst  *int
-	}{{"MIN_CHUNKS", &c.MinChunks}, {"PARALLELISM", &c.Parallelism}, {"CHUNK_ATTEMPTS", &c.ChunkAttempts},
-		{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &c.MemoryMB}, {lambdaspec.EncodeMemory, &c.EncodeMemoryMB}}
-	for _, e := range ints {
-		if v := getenv(e.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				return Config{}, fmt.Errorf("%s %q: want a positive number", e.name, v)
-			}
-			*e.dst = n
-		}
-	}
-	floats := []struct {
-		name string
-		dst  *float64
-	}{{"CHUNK_SECONDS", &c.ChunkSeconds}, {"FIRST_CHUNK_SECONDS", &c.FirstChunkSeconds}, {"ENCODE_SPEED", &c.EncodeSpeed}}
-	for _, e := range floats {
-		if v := getenv(e.name); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f <= 0 {
-				return Config{}, fmt.Errorf("%s %q: want a positive number", e.name, v)
-			}
-			*e.dst = f
-		}
+	if err := e.Err(); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

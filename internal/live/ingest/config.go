@@ -9,10 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/hlsflow/hlsflow/internal/envconf"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
@@ -119,66 +118,40 @@ type Deps struct {
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	get := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
+	e := envconf.New(getenv)
 	addr := func(k, def string) string {
-		if v := get(k, def); v != "off" {
+		if v := e.String(k, def); v != "off" {
 			return v
 		}
 		return ""
 	}
-	var errs []string
-	dur := func(k string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(get(k, def.String()))
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Sprintf("%s: bad duration %q", k, get(k, "")))
-		}
-		return d
-	}
-	num := func(k string) int {
-		n, err := strconv.Atoi(get(k, "0"))
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Sprintf("%s: bad number %q", k, get(k, "0")))
-		}
-		return n
-	}
-	allow, err := udp.ParseAllow(get("UDP_ALLOW", ""))
-	if err != nil {
-		errs = append(errs, "UDP_ALLOW: "+err.Error())
-	}
-	restreamAllow, err := restream.ParseAllow(get("RESTREAM_ALLOW_NETS", ""))
-	if err != nil {
-		errs = append(errs, "RESTREAM_ALLOW_NETS: "+err.Error())
-	}
+	allow, err := udp.ParseAllow(e.String("UDP_ALLOW", ""))
+	e.Check("UDP_ALLOW", err)
+	restreamAllow, err := restream.ParseAllow(e.String("RESTREAM_ALLOW_NETS", ""))
+	e.Check("RESTREAM_ALLOW_NETS", err)
 	c := Config{
-		Bucket:   get("MEDIA_BUCKET", ""),
+		Bucket:   e.String("MEDIA_BUCKET", ""),
 		RTMPAddr: addr("RTMP_ADDR", DefaultRTMPAddr), UDPAddr: addr("UDP_ADDR", DefaultUDPAddr),
-		UDPStream: get("UDP_STREAM", DefaultUDPStream), HTTPAddr: addr("HEALTH_ADDR", ":8081"),
-		DVRWindow: dur("DVR_WINDOW", 5*time.Minute), Grace: dur("GRACE", DefaultGrace),
-		MaxDuration: dur("LIVE_MAX_DURATION", DefaultMaxDuration),
-		Preset:      get("LIVE_PRESET", ""), MaxRungs: num("LIVE_MAX_RUNGS"), Threads: num("LIVE_THREADS"),
-		WorkDir:          get("WORK_DIR", ""),
-		HandshakeTimeout: dur("RTMP_HANDSHAKE_TIMEOUT", rtmp.DefaultHandshakeTimeout),
-		RTMPMaxConns:     num("RTMP_MAX_CONNS"), RTMPMaxConnsPerAddr: num("RTMP_MAX_CONNS_PER_ADDR"),
+		UDPStream: e.String("UDP_STREAM", DefaultUDPStream), HTTPAddr: addr("HEALTH_ADDR", ":8081"),
+		DVRWindow: e.Duration("DVR_WINDOW", 5*time.Minute, 0), Grace: e.Duration("GRACE", DefaultGrace, 0),
+		MaxDuration: e.Duration("LIVE_MAX_DURATION", DefaultMaxDuration, 0),
+		Preset:      e.String("LIVE_PRESET", ""), MaxRungs: e.Int("LIVE_MAX_RUNGS", 0, 0), Threads: e.Int("LIVE_THREADS", 0, 0),
+		WorkDir:          e.String("WORK_DIR", ""),
+		HandshakeTimeout: e.Duration("RTMP_HANDSHAKE_TIMEOUT", rtmp.DefaultHandshakeTimeout, 0),
+		RTMPMaxConns:     e.Int("RTMP_MAX_CONNS", 0, 0), RTMPMaxConnsPerAddr: e.Int("RTMP_MAX_CONNS_PER_ADDR", 0, 0),
 		UDPAllow: allow, RestreamAllow: restreamAllow,
 		SRTAddr: addr("SRT_ADDR", DefaultSRTAddr), SRTPassphrase: getenv("SRT_PASSPHRASE"),
-		SRTLatency: dur("SRT_LATENCY", srt.DefaultLatency),
-		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: get("STREAM_KEY_SECRET_FILE", ""),
-			ARN: get("STREAM_KEY_SECRET_ARN", "")},
-		StopTimeout: dur("STOP_TIMEOUT", 25*time.Second),
+		SRTLatency: e.Duration("SRT_LATENCY", srt.DefaultLatency, 0),
+		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: e.String("STREAM_KEY_SECRET_FILE", ""),
+			ARN: e.String("STREAM_KEY_SECRET_ARN", "")},
+		StopTimeout: e.Duration("STOP_TIMEOUT", 25*time.Second, 0),
 	}
 	if c.Bucket == "" {
-		errs = append(errs, "MEDIA_BUCKET is required")
+		e.Fail("MEDIA_BUCKET", "", "required")
 	}
-	if err := srt.CheckPassphrase(c.SRTPassphrase); err != nil {
-		errs = append(errs, "SRT_PASSPHRASE: "+err.Error())
-	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("ingest config: %s", strings.Join(errs, "; "))
+	e.Check("SRT_PASSPHRASE", srt.CheckPassphrase(c.SRTPassphrase))
+	if err := e.Err(); err != nil {
+		return Config{}, fmt.Errorf("ingest config: %w", err)
 	}
 	return c, nil
 }
