@@ -253,12 +253,6 @@ type LocalSystem struct {
 	done    chan error
 }
 
-// StartLocal builds cmd/hlsflow into dir and runs `hlsflow up` on free
-// loopback ports, returning when S3 and the edge answer.
-func StartLocal(ctx context.Context, repoRoot, dir string) (*Target, error) {
-	return StartLocalWith(ctx, repoRoot, dir, LocalOptions{})
-}
-
 // LocalOptions varies what StartLocalWith runs.
 type LocalOptions struct {
 	// Bin is an already built hlsflow binary; empty builds one into dir.

@@ -12,10 +12,12 @@
 package hostguard
 
 import (
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +113,30 @@ func (g *Guard) onInterface(a netip.Addr) bool {
 	}
 	g.ifAddrs, g.refreshed = interfaceAddrs(), time.Now()
 	return g.ifAddrs[a]
+}
+
+// Names are the names and addresses a browser may use for this server,
+// for the origins a CORS rule allows: localhost and the loopback
+// addresses, the configured ones and, with Interfaces, this machine's
+// (not link-local IPv6: a URL carries no zone), unspecified ones left out.
+func (g *Guard) Names() []string {
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	for n := range g.names {
+		names = append(names, n)
+	}
+	addrs := maps.Clone(g.addrs)
+	if g.interfaces {
+		g.mu.Lock()
+		maps.Copy(addrs, g.ifAddrs)
+		g.mu.Unlock()
+	}
+	for a := range addrs {
+		if !a.IsUnspecified() && !a.IsLoopback() && !(a.Is6() && a.IsLinkLocalUnicast()) {
+			names = append(names, a.String())
+		}
+	}
+	slices.Sort(names[3:])
+	return slices.Compact(names)
 }
 
 // Handler answers requests for other hosts with 421 Misdirected Request

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -101,5 +102,25 @@ func TestHandlerRefuses(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !ran {
 		t.Errorf("own host: %d, handler ran: %v", resp.StatusCode, ran)
+	}
+}
+
+func TestNames(t *testing.T) {
+	g := New(Config{Hosts: []string{"0.0.0.0:8080", "Studio.Example.:80", "http://192.0.2.7:4566/x", "[fe80::1]:80"}})
+	got := g.Names()
+	for _, want := range []string{"localhost", "127.0.0.1", "::1", "studio.example", "192.0.2.7"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("names %q lack %s", got, want)
+		}
+	}
+	for _, bad := range []string{"0.0.0.0", "fe80::1"} {
+		if slices.Contains(got, bad) {
+			t.Errorf("names %q hold %s, which no browser URL can use", got, bad)
+		}
+	}
+	for _, n := range got {
+		if !g.Allows(n) {
+			t.Errorf("Names gives %s, which Allows refuses", n)
+		}
 	}
 }

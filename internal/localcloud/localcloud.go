@@ -283,11 +283,6 @@ func (c *Cloud) Stopped() <-chan struct{} { return c.s3.Done() }
 // Err is why the S3 gateway stopped, nil while it runs.
 func (c *Cloud) Err() error { return c.s3.Err() }
 
-// Invoke runs a function synchronously, as the Invoke API does.
-func (c *Cloud) Invoke(ctx context.Context, name string, payload []byte) ([]byte, error) {
-	return c.lambdas.Invoke(ctx, name, payload)
-}
-
 // Close shuts down in the order that lets work finish: new bucket events
 // are dead-lettered (marked, to replay), running and retrying invocations
 // get until ctx ends (they still reach S3; those cut short stay in the

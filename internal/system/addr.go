@@ -3,8 +3,6 @@ package system
 import (
 	"net"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/hlsflow/hlsflow/internal/api"
@@ -67,42 +65,19 @@ func hostGuard(c *Config) *hostguard.Guard {
 
 // edgeOrigins are the origins the page may be loaded from, which the
 // uploads bucket's CORS rule lets PUT: the edge's port on each name the
-// Host guard accepts for it.
-func edgeOrigins(c *Config) []string {
-	edgeHost, port, err := net.SplitHostPort(c.EdgeAddr)
+// Host guard accepts.
+func edgeOrigins(c *Config, g *hostguard.Guard) []string {
+	_, port, err := net.SplitHostPort(c.EdgeAddr)
 	if err != nil {
 		return nil
 	}
-	names := []string{"127.0.0.1", "localhost", "::1"}
-	if ip := net.ParseIP(edgeHost); edgeHost != "" && (ip == nil || !ip.IsUnspecified()) {
-		names = append(names, edgeHost)
-	}
-	names = append(names, c.AllowHosts...)
-	if OnEveryInterface(c.EdgeAddr) {
-		if name, err := os.Hostname(); err == nil && name != "" {
-			short, _, _ := strings.Cut(name, ".")
-			names = append(names, name, short+".local")
-		}
-		addrs, _ := net.InterfaceAddrs()
-		for _, a := range addrs {
-			// Browsers take no zone in a URL: link-local IPv6 is useless.
-			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !(ipn.IP.To4() == nil && ipn.IP.IsLinkLocalUnicast()) {
-				names = append(names, ipn.IP.String())
-			}
-		}
-	}
 	var origins []string
-	for _, n := range names {
-		o := "http://" + net.JoinHostPort(strings.ToLower(n), port)
+	for _, n := range g.Names() {
+		host := net.JoinHostPort(n, port)
 		if port == "80" {
-			o = "http://" + strings.ToLower(n)
-			if strings.Contains(n, ":") {
-				o = "http://[" + strings.ToLower(n) + "]"
-			}
+			host = strings.TrimSuffix(net.JoinHostPort(n, port), ":80")
 		}
-		if !slices.Contains(origins, o) {
-			origins = append(origins, o)
-		}
+		origins = append(origins, "http://"+host)
 	}
 	return origins
 }

@@ -38,7 +38,8 @@ func TestAddressesByHost(t *testing.T) {
 }
 
 func TestEdgeOrigins(t *testing.T) {
-	got := edgeOrigins(&Config{EdgeAddr: "127.0.0.1:8080", AllowHosts: []string{"studio.example"}})
+	origins := func(c *Config) []string { return edgeOrigins(c, hostGuard(c)) }
+	got := origins(&Config{EdgeAddr: "127.0.0.1:8080", S3Addr: "127.0.0.1:4566", AllowHosts: []string{"studio.example"}})
 	for _, o := range []string{"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "http://studio.example:8080"} {
 		if !slices.Contains(got, o) {
 			t.Errorf("origins %q lack %s", got, o)
@@ -49,7 +50,7 @@ func TestEdgeOrigins(t *testing.T) {
 			t.Errorf("origin %q", o)
 		}
 	}
-	if got := edgeOrigins(&Config{EdgeAddr: "0.0.0.0:80"}); slices.Contains(got, "http://0.0.0.0") || !slices.Contains(got, "http://localhost") {
+	if got := origins(&Config{EdgeAddr: "0.0.0.0:80", S3Addr: "127.0.0.1:4566"}); slices.Contains(got, "http://0.0.0.0") || !slices.Contains(got, "http://localhost") || !slices.Contains(got, "http://[::1]") {
 		t.Errorf("every interface on port 80: %q", got)
 	}
 }

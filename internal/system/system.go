@@ -204,14 +204,14 @@ func (s *System) Start(ctx context.Context) (err error) {
 			{Bucket: cfg.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
 		},
 		Logger: cfg.Log.With("part", "localcloud"), Verbose: cfg.Verbose,
-		Hosts: s.hosts, BrowserOrigins: edgeOrigins(cfg),
+		Hosts: s.hosts, BrowserOrigins: edgeOrigins(cfg, s.hosts),
 	})
 	if err != nil {
 		return err
 	}
 	s.push("local cloud", StopGrace, s.cloud.Close)
 	// Browsers upload straight to the uploads bucket, as on AWS.
-	if err := s.store.AllowBrowserUploads(ctx, cfg.UploadsBucket, edgeOrigins(cfg)); err != nil {
+	if err := s.store.AllowBrowserUploads(ctx, cfg.UploadsBucket, edgeOrigins(cfg, s.hosts)); err != nil {
 		return err
 	}
 
