@@ -1,8 +1,6 @@
-// Package e2e is hlsflow's end-to-end suite. It drives a running system only
-// through its public faces — the S3 API, the edge (CDN), ingest ports and
-// the CLI — so the same tests run against the embedded local cloud (the
-// default: the suite starts `hlsflow up` itself on free ports) and against
-// any AWS-compatible deployment named by environment variables.
+// The harness: the system under test, started here or found by the
+// environment.
+
 package e2e
 
 import (
