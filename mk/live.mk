@@ -24,3 +24,31 @@ bench-live: ## live ingest: publish lag p95 (RTMP, SRT), CPU overhead vs ffmpeg 
 
 test-live: ## only the live ingest's tests
 	$(GO) test -race -timeout 15m ./internal/live/... ./services/ingest/...
+
+# The ingest image without Docker: services/ingest/rootfs.sh builds the
+# tree the Dockerfile copies into an empty image (ARCH: x86_64 unless
+# given; arm64 cross-built), then its tests run it in its own root
+# (bubblewrap; arm64 under qemu-user): ffmpeg and the ingest load, and
+# natively an RTMP feed becomes live HLS in S3.
+INGEST_ARCH := $(if $(filter command line environment,$(origin ARCH)),$(ARCH),x86_64)
+INGEST_DEB   = $(if $(filter arm64,$(INGEST_ARCH)),arm64,amd64)
+
+.PHONY: ingest-rootfs ingest-rootfs-deps
+
+ingest-rootfs-deps: ## install what building the ingest image's tree for ARCH needs (apt-get)
+	@pkgs=""; \
+	for t in bwrap:bubblewrap file:file gcc:gcc; do command -v $${t%%:*} >/dev/null || pkgs="$$pkgs $${t#*:}"; done; \
+	if [ "$(INGEST_DEB)" != "$$(dpkg --print-architecture)" ]; then \
+		dpkg --print-foreign-architectures | grep -qx $(INGEST_DEB) || { $(SUDO) dpkg --add-architecture $(INGEST_DEB) && $(SUDO) apt-get update -qq; }; \
+		command -v aarch64-linux-gnu-gcc >/dev/null || pkgs="$$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross"; \
+		command -v qemu-aarch64-static >/dev/null || pkgs="$$pkgs qemu-user-static"; \
+	fi; \
+	dpkg -s libsrt-openssl-dev:$(INGEST_DEB) >/dev/null 2>&1 || pkgs="$$pkgs libsrt-openssl-dev:$(INGEST_DEB)"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "ingest-rootfs: installing$$pkgs"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \
+	fi
+
+ingest-rootfs: ingest-rootfs-deps ## build the ingest image's tree for ARCH into dist/ingest-rootfs-ARCH and test it there
+	services/ingest/rootfs.sh $(INGEST_ARCH) dist/ingest-rootfs-$(INGEST_ARCH)
+	HLSFLOW_INGEST_ROOTFS=$(CURDIR)/dist/ingest-rootfs-$(INGEST_ARCH) $(GO) test -count=1 -timeout 10m -run Rootfs -v ./services/ingest
