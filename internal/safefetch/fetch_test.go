@@ -219,6 +219,13 @@ func TestRealDialerRefusesOutsideAllow(t *testing.T) {
 			t.Errorf("fetch %s: %v, want ErrRefused", u, err)
 		}
 	}
+	// The socket's own check (net.Dialer.Control), reached directly.
+	if c, err := f.cfg.Dial(context.Background(), "tcp", tg.ln.Addr().String()); !errors.Is(err, ErrRefused) {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("dialer's own check: %v, want ErrRefused", err)
+	}
 	if n := tg.accepts.Load(); n != 0 {
 		t.Errorf("%d connections reached the target", n)
 	}

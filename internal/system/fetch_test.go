@@ -147,3 +147,27 @@ func countAccepts(t *testing.T) (int, *atomic.Int32) {
 	}()
 	return ln.Addr().(*net.TCPAddr).Port, &n
 }
+
+// The fetch function from its zip, started by the API from its zip, as
+// deployed: a clip becomes ready, a refused source fails with the reason.
+func TestZipUploadFromURL(t *testing.T) {
+	cfg, logs := zipConfig(t)
+	cfg.FetchAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	sys := start(t, cfg)
+	defer sys.Close(context.Background())
+	edge := "http://" + cfg.EdgeAddr
+	src := httptest.NewServer(http.FileServer(http.Dir(mediaDir(t))))
+	defer src.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ready := post(t, edge, src.URL+"/02_flower_960x540_h264_aac.mp4")
+	refused := post(t, edge, "http://169.254.169.254/latest/meta-data/")
+	if v := waitState(ctx, t, edge, refused, "failed"); !strings.HasPrefix(v.Error, "source URL refused: it names a link-local address") {
+		t.Errorf("refused source: %q", v.Error)
+	}
+	waitState(ctx, t, edge, ready, "ready")
+	if log := logs.String(); !strings.Contains(log, "function=fetch") || !strings.Contains(log, "REPORT RequestId") {
+		t.Errorf("no emulator report for fetch in the log:\n%s", log)
+	}
+}
