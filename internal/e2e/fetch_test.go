@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 // TestUploadFromURL: `hlsflow up --fetch-allow 127.0.0.0/8` fetches a
@@ -24,7 +25,7 @@ func TestUploadFromURL(t *testing.T) {
 	if sys.Local == nil {
 		t.Skip("the source is served on this machine's loopback, which only the local system may fetch from")
 	}
-	src := httptest.NewServer(http.FileServer(http.Dir(filepath.Join("..", "..", "testdata", "media"))))
+	src := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(testenv.Media(t, "02_flower_960x540_h264_aac.mp4")))))
 	defer src.Close()
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
