@@ -76,7 +76,7 @@ var (
 )
 
 // All are the functions in the order the stack creates them.
-var All = []Spec{Encode, Transcode, API}
+var All = []Spec{Encode, Transcode, API, Fetch}
 
 // Sets reports whether the stack may set name for the function.
 func (s Spec) Sets(name string) bool {
