@@ -27,6 +27,7 @@ type HlsflowStack struct {
 	OnDemand *OnDemand
 	Live     *Live     // nil when Local
 	API      *API      // nil unless Functions has "api"
+	Fetch    *Fetch    // nil unless Functions has "api" and "fetch"
 	Delivery *Delivery // nil when Local
 	Monitor  *Monitoring
 	Budget   awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
@@ -51,6 +52,9 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
 			h.API.Function.AddEnvironment(jsii.String(lambdaspec.SRTURL), h.Live.SRTURL(), nil)
+		}
+		if cfg.HasFunction("fetch") {
+			h.Fetch = NewFetch(stack, cfg, h.Storage, h.API)
 		}
 	}
 	if !cfg.Local {

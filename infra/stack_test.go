@@ -341,7 +341,8 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"API_TOKEN_SECRET_ARN": "ApiToken"}, nil},
+				"API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction"}, nil},
+			"FetchFunction": {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
 		}},
 		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
 			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0"}, "x86_64", map[string]want{
@@ -355,7 +356,8 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true"}, nil},
+				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction"}, nil},
+			"FetchFunction": {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -485,6 +487,20 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow secretsmanager:DescribeSecret LiveStreamKeySecret",
 			"Allow secretsmanager:GetSecretValue ApiToken",
 			"Allow secretsmanager:DescribeSecret ApiToken",
+			// Uploads from a URL: the first status, then the fetch function.
+			"Allow s3:PutObject StorageMedia.Arn/vod/*/status.json",
+			"Allow lambda:InvokeFunction FetchFunction.Arn",
+			"Allow lambda:InvokeFunction FetchFunction.Arn:*",
+		}},
+		// The fetch writes the upload and the video's status, nothing else.
+		{"FetchFunctionServiceRole", []string{
+			"Allow s3:PutObject StorageUploads.Arn/*",
+			"Allow s3:GetObject StorageUploads.Arn/*",
+			"Allow s3:AbortMultipartUpload StorageUploads.Arn/*",
+			"Allow s3:ListBucket StorageUploads.Arn",
+			"Allow s3:ListBucket StorageMedia.Arn",
+			"Allow s3:PutObject StorageMedia.Arn/vod/*/status.json",
+			"Allow s3:GetObject StorageMedia.Arn/vod/*/status.json",
 		}},
 		// The ingest PUTs live playlists, and recordings under
 		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video; it

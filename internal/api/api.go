@@ -76,6 +76,8 @@ type Config struct {
 	// RestreamAllow lets restream destinations be at these non-public
 	// addresses (tests' 127.0.0.1, a LAN relay); others are refused.
 	RestreamAllow []netip.Prefix
+	// Fetches starts uploads from a URL; nil refuses them.
+	Fetches URLFetches
 	// Keys makes stream keys; nil disables POST /api/streams.
 	Keys StreamKeys
 	// Streams tells live streams' state; nil uses the media bucket's live/.

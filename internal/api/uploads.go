@@ -52,13 +52,17 @@ type uploadRecord struct {
 	// SecretSHA256 is the hex SHA-256 of the upload's secret; the secret
 	// itself is only ever in the answer to POST /api/uploads.
 	SecretSHA256 string `json:"secretSha256,omitempty"`
+	// SourceURL is where an upload from a URL is fetched from.
+	SourceURL string `json:"sourceUrl,omitempty"`
 }
 
-// UploadRequest is the body of POST /api/uploads.
+// UploadRequest is the body of POST /api/uploads: a file's name, size and
+// type, or the URL to fetch it from (uploadurl.go).
 type UploadRequest struct {
 	Filename    string `json:"filename"`
 	Size        int64  `json:"size"`
 	ContentType string `json:"contentType"`
+	URL         string `json:"url,omitempty"`
 }
 
 // Upload is the answer to POST /api/uploads: exactly one of Put and
@@ -106,6 +110,9 @@ func (h *Handler) createUpload(r *request) (*response, error) {
 	var in UploadRequest
 	if err := r.decode(&in); err != nil {
 		return nil, err
+	}
+	if in.URL != "" {
+		return h.createFromURL(r, in)
 	}
 	switch {
 	case strings.TrimSpace(in.Filename) == "":

@@ -38,6 +38,8 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	functionsDir := fs.String("functions-dir", "dist/functions", "with --functions zip: the built functions (make build ARCH=x86_64)")
 	layerZip := fs.String("layer", "dist/layers/ffmpeg-x86_64.zip", "with --functions zip: the FFmpeg layer zip (make layer)")
 	rie := fs.String("rie", "", "with --functions zip: the aws-lambda-rie binary (make rie)")
+	var fetchAllow prefixList
+	fs.Var(&fetchAllow, "fetch-allow", "a range (CIDR or address) that uploads from a URL may fetch from although it is not public, e.g. 127.0.0.0/8 for a local test server; repeatable")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -113,6 +115,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Getenv:         env.Getenv,
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
 		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
+		FetchAllow:     fetchAllow,
 		Zip:            zip,
 		Verbose:        *verbose,
 		Log:            log,

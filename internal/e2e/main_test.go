@@ -39,6 +39,8 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
 		}
+		// Uploads from a URL may fetch from the tests' own servers.
+		upArgs = append(upArgs, "--fetch-allow", "127.0.0.0/8")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		t, err = StartLocalWith(ctx, root, dir, LocalOptions{UpArgs: upArgs})
 		cancel()

@@ -43,6 +43,9 @@ const (
 	SRTURL          = "SRT_URL"
 	PublicLibrary   = "PUBLIC_LIBRARY"
 	SignedPlayback  = "SIGNED_PLAYBACK"
+	FetchFunction   = "FETCH_FUNCTION"
+	FetchAllow      = "FETCH_ALLOW_NETS"
+	MaxUploadBytes  = "MAX_UPLOAD_BYTES"
 )
 
 // Where the FFmpeg layer puts its binaries (layers unpack under /opt).
@@ -56,6 +59,9 @@ const (
 const (
 	FFmpegTimeout = 15 * time.Minute
 	APITimeout    = 10 * time.Second
+	// FetchTimeout is Lambda's maximum too: a large source takes a while
+	// to arrive (the fetch itself stops earlier, to record why).
+	FetchTimeout = 15 * time.Minute
 )
 
 var (
@@ -66,11 +72,14 @@ var (
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL}}
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, FetchFunction}}
+	Fetch = Spec{Name: "fetch", Timeout: FetchTimeout, MemoryMB: 512,
+		Env:      []string{UploadsBucket, MediaBucket},
+		Optional: []string{FetchAllow, MaxUploadBytes}}
 )
 
 // All are the functions in the order the stack creates them.
-var All = []Spec{Encode, Transcode, API}
+var All = []Spec{Encode, Transcode, API, Fetch}
 
 // Sets reports whether the stack may set name for the function.
 func (s Spec) Sets(name string) bool {

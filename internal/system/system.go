@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,11 +28,13 @@ import (
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/apigw"
 	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/fetch"
 	"github.com/hlsflow/hlsflow/internal/hostguard"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/metrics"
+	"github.com/hlsflow/hlsflow/internal/safefetch"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
 	"github.com/hlsflow/hlsflow/web"
@@ -65,6 +68,9 @@ type Config struct {
 	// buckets, keys, addresses, log). A ByHost given in API is kept.
 	API  api.Config
 	Live ingest.Config
+	// FetchAllow lets uploads from a URL reach these non-public ranges
+	// (development, tests); others are refused (internal/safefetch).
+	FetchAllow []netip.Prefix
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
 	Front func(http.Handler) http.Handler
@@ -86,6 +92,7 @@ type System struct {
 	hosts     *hostguard.Guard
 	transcode *vod.Pipeline
 	encode    *vod.Worker
+	fetch     *fetch.Handler
 	api       lambda.Handler // the API as its Lambda runs it
 	live      *ingest.Service
 	edge      *edge.Edge
@@ -141,6 +148,17 @@ func New(cfg Config) (*System, error) {
 	}
 	if cfg.SRTAddr != "" {
 		apiCfg.SRTURL, apiCfg.SRTPassphrase = "srt://"+cfg.SRTAddr, cfg.Live.SRTPassphrase
+	}
+	// Uploads from a URL: the API starts them, the fetch function (through
+	// the Invoke API, asynchronously, as on AWS) does them.
+	s.fetch, err = fetch.New(fetch.Config{UploadsBucket: cfg.UploadsBucket, MediaBucket: cfg.MediaBucket,
+		Fetch: safefetch.Config{Allow: cfg.FetchAllow, MaxBytes: apiCfg.MaxUploadSize}}, s.store, cfg.Log.With("function", "fetch"))
+	if err != nil {
+		return nil, fmt.Errorf("configure fetch: %w", err)
+	}
+	if apiCfg.Fetches == nil {
+		apiCfg.Fetches = fetch.Starter{Store: s.store, UploadsBucket: cfg.UploadsBucket, MediaBucket: cfg.MediaBucket,
+			Client: lambdasvc.NewFromConfig(awsCfg), Function: "fetch"}
 	}
 	if apiCfg.ByHost == nil && (OnEveryInterface(cfg.EdgeAddr) || OnEveryInterface(cfg.S3Addr) || OnEveryInterface(cfg.RTMPAddr) || OnEveryInterface(cfg.SRTAddr)) {
 		apiCfg.ByHost = addressesByHost(&cfg)

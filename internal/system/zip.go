@@ -3,9 +3,11 @@ package system
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -51,6 +53,7 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 			"transcode": {Handler: lambda.NewHandler(s.transcode.Handle), Timeout: 15 * time.Minute},
 			"api":       {Handler: s.api, Timeout: 30 * time.Second},
 			"encode":    {Handler: lambda.NewHandler(s.encode.EncodeChunk), Timeout: 15 * time.Minute},
+			"fetch":     {Handler: lambda.NewHandler(s.fetch.Handle), Timeout: lambdaspec.Fetch.Timeout},
 		}, nil
 	}
 	cfg := &s.cfg
@@ -76,6 +79,10 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 	}{
 		{lambdaspec.Transcode, transcode, concurrency},
 		{lambdaspec.Encode, ffmpeg, runtime.NumCPU()},
+		{lambdaspec.Fetch, map[string]string{
+			lambdaspec.UploadsBucket: cfg.UploadsBucket, lambdaspec.MediaBucket: cfg.MediaBucket,
+			lambdaspec.FetchAllow: prefixList(cfg.FetchAllow),
+		}, 2},
 	} {
 		if _, err := s.zipFunction(f.spec, f.env, cfg.Zip.Layers, f.instances); err != nil {
 			return nil, err
@@ -118,6 +125,7 @@ func (s *System) zipAPI() (lambda.Handler, error) {
 	if cfg.API.SignedPlayback {
 		env[lambdaspec.SignedPlayback] = "true"
 	}
+	env[lambdaspec.FetchFunction] = lambdaspec.Fetch.Name
 	// Requests of one page come at once; each emulator takes one.
 	return s.zipFunction(lambdaspec.API, env, nil, 4)
 }
@@ -157,4 +165,13 @@ func (s *System) zipFunction(spec lambdaspec.Spec, vars map[string]string, layer
 	}
 	s.zipped = append(s.zipped, zipped{spec, fn})
 	return fn, nil
+}
+
+// prefixList is prefixes as FETCH_ALLOW_NETS reads them.
+func prefixList(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
 }

@@ -10,9 +10,12 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/apigw"
+	"github.com/hlsflow/hlsflow/internal/fetch"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/secret"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -45,6 +48,12 @@ func build(ctx context.Context) (*api.Handler, error) {
 	// no secret and a rotation needs no redeploy.
 	if arn := os.Getenv("API_TOKEN_SECRET_ARN"); arn != "" {
 		cfg.TokenSource = secret.NewCached(arn, secret.SecretsManager(awsCfg), secret.DefaultTTL).Get
+	}
+	// Uploads from a URL run in the fetch function, invoked asynchronously:
+	// this one must answer within seconds.
+	if fn := os.Getenv(lambdaspec.FetchFunction); fn != "" {
+		cfg.Fetches = fetch.Starter{Store: cfg.Store, UploadsBucket: cfg.UploadsBucket, MediaBucket: cfg.MediaBucket,
+			Client: lambdasvc.NewFromConfig(awsCfg), Function: fn}
 	}
 	src := keys.Source{Value: os.Getenv("STREAM_KEY_SECRET"), File: os.Getenv("STREAM_KEY_SECRET_FILE"),
 		ARN: os.Getenv("STREAM_KEY_SECRET_ARN")}
