@@ -89,4 +89,3 @@ func remoteAddr(r *http.Request) netip.Addr {
 	a, _ := netip.ParseAddr(host)
 	return a
 }
-
