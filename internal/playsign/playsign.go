@@ -109,9 +109,10 @@ func (s *Signer) Grant(base string, scope Scope, file string, expires time.Time)
 	}
 	expires = expires.Truncate(time.Second)
 	tok := s.Token(scope, expires)
-	// http* lets the same grant pass whichever scheme the viewer used
-	// (a tunnel in front of hlsflow up terminates TLS).
-	resource := "http*://" + host + scope.Prefix() + "*"
+	// The scheme and host are literal: a wildcard before the path would
+	// let a grant for one video match another's URL with this one's path
+	// in its query string.
+	resource := base + scope.Prefix() + "*"
 	pol, sig, err := s.Policy(resource, expires)
 	if err != nil {
 		return nil, err

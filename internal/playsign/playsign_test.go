@@ -122,7 +122,8 @@ func TestGrantMatrix(t *testing.T) {
 		{"token garbage", "http://127.0.0.1:8080/p/x/vod/abc123/master.m3u8", nil, "", ErrInvalid},
 		{"signed url master", g.SignedURL, nil, "/vod/abc123/master.m3u8", nil},
 		{"signed url segment", "http://127.0.0.1:8080/vod/abc123/720p/seg.ts" + query, nil, "/vod/abc123/720p/seg.ts", nil},
-		{"signed url https", "https://127.0.0.1:8080/vod/abc123/master.m3u8" + query, nil, "/vod/abc123/master.m3u8", nil},
+		{"signed url https", "https://127.0.0.1:8080/vod/abc123/master.m3u8" + query, nil, "", ErrScope},
+		{"signed url, this video in another's query", "http://127.0.0.1:8080/vod/other/master.m3u8?x=http://127.0.0.1:8080/vod/abc123/&" + strings.TrimPrefix(query, "?"), nil, "", ErrScope},
 		{"signed url other host", "http://127.0.0.2:8080/vod/abc123/master.m3u8" + query, nil, "", ErrScope},
 		{"signed url other video", "http://127.0.0.1:8080/vod/abc1234/master.m3u8" + query, nil, "", ErrScope},
 		{"signed url live", "http://127.0.0.1:8080/live/abc123/master.m3u8" + query, nil, "", ErrScope},
@@ -166,7 +167,7 @@ func TestEncodingAndCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"Statement":[{"Resource":"http*://d111.cloudfront.net/live/show/*","Condition":{"DateLessThan":{"AWS:EpochTime":` + strconv.FormatInt(g.Expires.Unix(), 10) + `}}}]}`
+	want := `{"Statement":[{"Resource":"https://d111.cloudfront.net/live/show/*","Condition":{"DateLessThan":{"AWS:EpochTime":` + strconv.FormatInt(g.Expires.Unix(), 10) + `}}}]}`
 	if string(pol) != want {
 		t.Errorf("policy %s, want %s", pol, want)
 	}
