@@ -55,6 +55,9 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 	}
 	if !cfg.Local {
 		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API)
+		if cfg.SignedPlayback && h.API != nil {
+			h.API.Playback = grantPlaybackSigning(h.API, h.Delivery)
+		}
 		if cfg.BudgetMonthlyUSD > 0 {
 			h.Budget = NewBudget(stack, cfg)
 		}

@@ -40,6 +40,11 @@ const (
 	SRTURL          = "SRT_URL"
 	PublicLibrary   = "PUBLIC_LIBRARY"
 	SignedPlayback  = "SIGNED_PLAYBACK"
+	// Signed playback's keys on AWS (internal/playsign): the secrets'
+	// ARNs, never their values, and the CloudFront public key's ID.
+	PlaybackKeyARN    = "PLAYBACK_KEY_SECRET_ARN"
+	PlaybackTokenARN  = "PLAYBACK_TOKEN_SECRET_ARN"
+	PlaybackKeyPairID = "PLAYBACK_KEY_PAIR_ID"
 )
 
 // Where the FFmpeg layer puts its binaries (layers unpack under /opt).
@@ -63,7 +68,7 @@ var (
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL}}
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, PlaybackKeyARN, PlaybackTokenARN, PlaybackKeyPairID}}
 )
 
 // All are the functions in the order the stack creates them.

@@ -1,6 +1,7 @@
 package playsign
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -325,5 +326,32 @@ func TestLoadDir(t *testing.T) {
 	}
 	if _, err := LoadDir(dir); err == nil {
 		t.Error("a broken private key loads")
+	}
+}
+
+// Loaded signs with whatever its loader gives, and refuses when it fails
+// or gives keys that cannot sign; the token secret parses as generated.
+func TestLoadedAndTokenSecret(t *testing.T) {
+	k := testKeys(t)
+	ok := Loaded(func(context.Context) (Keys, error) { return k, nil })
+	if _, err := ok.Grant("https://d.example", Scope{"vod", "a"}, "master.m3u8", time.Now().Add(time.Minute)); err != nil {
+		t.Error(err)
+	}
+	bad := Loaded(func(context.Context) (Keys, error) { return Keys{}, nil })
+	if _, err := bad.Grant("https://d.example", Scope{"vod", "a"}, "master.m3u8", time.Now().Add(time.Minute)); err == nil {
+		t.Error("empty keys sign")
+	}
+	failing := Loaded(func(context.Context) (Keys, error) { return Keys{}, errors.New("no secret") })
+	if _, err := failing.Grant("https://d.example", Scope{"vod", "a"}, "master.m3u8", time.Now().Add(time.Minute)); err == nil {
+		t.Error("a failed load signs")
+	}
+	kid, key, err := ParseTokenSecret(`{"kid":"k1","key":"` + strings.Repeat("x", 64) + `"}`)
+	if err != nil || kid != "k1" || len(key) != 64 {
+		t.Errorf("%q %q %v", kid, key, err)
+	}
+	for _, v := range []string{``, `{}`, `{"kid":"k 1","key":"` + strings.Repeat("x", 64) + `"}`, `{"kid":"k1","key":"short"}`} {
+		if _, _, err := ParseTokenSecret(v); err == nil {
+			t.Errorf("%q parses", v)
+		}
 	}
 }
