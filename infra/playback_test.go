@@ -91,6 +91,13 @@ func TestPlaybackTokenBehaviours(t *testing.T) {
 		}
 	}
 
+	outputs := s.tmpl.ToJSON()
+	for _, o := range []string{"PlaybackSigningKeySecretArn", "PlaybackTokenKeySecretArn", "PlaybackTokenKeysArn"} {
+		if get(*outputs, "Outputs", o) == nil {
+			t.Errorf("no output %s: the operator needs it to set up signing (README.md)", o)
+		}
+	}
+
 	plain := synth(t, nil)
 	if n := len(plain.ofType("AWS::CloudFront::KeyValueStore")); n != 0 {
 		t.Errorf("%d key value stores without signed playback", n)
