@@ -355,3 +355,41 @@ func TestLoadedAndTokenSecret(t *testing.T) {
 		}
 	}
 }
+
+// A canned policy (Expires, as AWS SDK signers make by default) signs one
+// exact URL: CloudFront accepts it, so the edge does too.
+func TestCannedPolicy(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s, v := newPair(t, now)
+	canned := func(u string, exp int64) string {
+		doc := `{"Statement":[{"Resource":"` + u + `","Condition":{"DateLessThan":{"AWS:EpochTime":` + strconv.FormatInt(exp, 10) + `}}}]}`
+		raw, err := rsa.SignPKCS1v15(rand.Reader, s.keys.Private, cryptoSHA1, sha1Sum([]byte(doc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfEncode(raw)
+	}
+	u := "https://d111.cloudfront.net/vod/a/poster-1.jpg"
+	sig := canned(u, now.Unix()+60)
+	q := "?Expires=" + strconv.FormatInt(now.Unix()+60, 10) + "&Signature=" + sig + "&Key-Pair-Id=K2JCJMDEHXQW5F"
+	for _, tc := range []struct {
+		name, url string
+		cookies   []*http.Cookie
+		want      error
+	}{
+		{"url", u + q, nil, nil},
+		{"cookies", u, []*http.Cookie{{Name: CookieExpires, Value: strconv.FormatInt(now.Unix()+60, 10)}, {Name: CookieSignature, Value: sig}, {Name: CookieKeyPairID, Value: "K2JCJMDEHXQW5F"}}, nil},
+		{"other object", "https://d111.cloudfront.net/vod/a/master.m3u8" + q, nil, ErrInvalid},
+		{"later expiry", u + strings.Replace(q, "1800000060", "1800000061", 1), nil, ErrInvalid},
+		{"expired", u + "?Expires=1799999999&Signature=" + canned(u, 1799999999) + "&Key-Pair-Id=K2JCJMDEHXQW5F", nil, ErrExpired},
+		{"both forms", u + q + "&Policy=abc", nil, ErrInvalid},
+		{"url with a query", u + "?w=1&h=2&" + strings.TrimPrefix(strings.Replace(q, sig, canned(u+"?w=1&h=2", now.Unix()+60), 1), "?"), nil, nil},
+		{"bad expiry", u + "?Expires=soon&Signature=" + sig + "&Key-Pair-Id=K2JCJMDEHXQW5F", nil, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := v.Check(get(t, tc.url, tc.cookies)); !errors.Is(err, tc.want) {
+				t.Errorf("Check: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package playsign
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,6 +23,9 @@ const (
 	CookiePolicy    = "CloudFront-Policy"
 	CookieSignature = "CloudFront-Signature"
 	CookieKeyPairID = "CloudFront-Key-Pair-Id"
+	// The canned policy's expiry, in place of Policy.
+	QueryExpires  = "Expires"
+	CookieExpires = "CloudFront-Expires"
 )
 
 // maxPolicy bounds an encoded policy a viewer may send: ours are ~150
@@ -90,6 +95,32 @@ func (v *Verifier) checkPolicy(pol, sig, keyPairID, url string, addr netip.Addr,
 	if err != nil {
 		return ErrInvalid
 	}
+	return v.checkDoc(b, sig, pub, url, addr, now)
+}
+
+// checkCanned verifies a canned policy (Expires instead of Policy, as
+// CloudFront's own signers make by default): the signed document is
+// rebuilt from the URL requested and the expiry.
+func (v *Verifier) checkCanned(expires, sig, keyPairID, url string, addr netip.Addr, now time.Time) error {
+	pub := v.keys.publicKey(keyPairID)
+	exp, err := strconv.ParseInt(expires, 10, 64)
+	if pub == nil || err != nil || len(sig) > maxPolicy || len(url) > maxPolicy {
+		return ErrInvalid
+	}
+	// The document as CloudFront builds it: the URL verbatim (no \u0026
+	// for &, as encoding/json would write by default).
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(policy{Statement: []statement{{Resource: url,
+		Condition: condition{DateLessThan: &epoch{EpochTime: exp}}}}}); err != nil {
+		return ErrInvalid
+	}
+	return v.checkDoc(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), sig, pub, url, addr, now)
+}
+
+// checkDoc verifies the signature of a policy document, then the policy.
+func (v *Verifier) checkDoc(b []byte, sig string, pub *rsa.PublicKey, url string, addr netip.Addr, now time.Time) error {
 	raw, err := cfDecode(sig)
 	if err != nil {
 		return ErrInvalid

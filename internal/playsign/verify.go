@@ -37,18 +37,25 @@ func (v *Verifier) Check(r *http.Request) (string, error) {
 	if strings.HasPrefix(p, TokenPrefix) {
 		return v.checkToken(p, now)
 	}
+	// As CloudFront: a signed URL's query first, else the cookies; a
+	// custom policy (Policy) or a canned one (Expires).
 	q := r.URL.Query()
-	pol, sig, id := q.Get(QueryPolicy), q.Get(QuerySignature), q.Get(QueryKeyPairID)
-	if sig == "" && pol == "" {
-		pol, sig, id = cookie(r, CookiePolicy), cookie(r, CookieSignature), cookie(r, CookieKeyPairID)
+	pol, exp, sig, id := q.Get(QueryPolicy), q.Get(QueryExpires), q.Get(QuerySignature), q.Get(QueryKeyPairID)
+	if sig == "" && pol == "" && exp == "" {
+		pol, exp, sig, id = cookie(r, CookiePolicy), cookie(r, CookieExpires), cookie(r, CookieSignature), cookie(r, CookieKeyPairID)
 	}
-	if sig == "" && pol == "" && id == "" {
-		return "", ErrMissing
+	var err error
+	switch {
+	case sig == "" && pol == "" && exp == "" && id == "":
+		err = ErrMissing
+	case sig == "" || id == "" || (pol == "") == (exp == ""):
+		err = ErrInvalid
+	case pol != "":
+		err = v.checkPolicy(pol, sig, id, requestURL(r), remoteAddr(r), now)
+	default:
+		err = v.checkCanned(exp, sig, id, requestURL(r), remoteAddr(r), now)
 	}
-	if sig == "" || pol == "" || id == "" {
-		return "", ErrInvalid
-	}
-	if err := v.checkPolicy(pol, sig, id, requestURL(r), remoteAddr(r), now); err != nil {
+	if err != nil {
 		return "", err
 	}
 	return p, nil
@@ -71,12 +78,17 @@ func requestURL(r *http.Request) string {
 		scheme = "https"
 	}
 	u := scheme + "://" + r.Host + r.URL.EscapedPath()
-	q := r.URL.Query()
-	for _, k := range []string{QueryPolicy, QuerySignature, QueryKeyPairID, "Expires"} {
-		q.Del(k)
+	// The other parameters as sent, in their order and encoding.
+	var keep []string
+	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		switch k, _, _ := strings.Cut(part, "="); k {
+		case "", QueryPolicy, QuerySignature, QueryKeyPairID, QueryExpires:
+		default:
+			keep = append(keep, part)
+		}
 	}
-	if len(q) > 0 {
-		u += "?" + q.Encode()
+	if len(keep) > 0 {
+		u += "?" + strings.Join(keep, "&")
 	}
 	return u
 }
