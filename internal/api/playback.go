@@ -35,11 +35,13 @@ type PlaybackRequest struct {
 // PlaybackGrant is the answer: URL plays as is in hls.js, Safari and
 // ffmpeg for its lifetime (the grant is in its path, so relative segment
 // URIs keep it); SignedURL and Cookies are CloudFront's signed URL and
-// signed cookies for the same media.
+// signed cookies for the same media (on-demand only: a live stream's
+// segments are in its recording's folder, which only the URL's grant
+// also opens).
 type PlaybackGrant struct {
 	URL       string        `json:"url"`
 	Expires   time.Time     `json:"expires"`
-	SignedURL string        `json:"signedUrl"`
+	SignedURL string        `json:"signedUrl,omitempty"`
 	Cookies   []GrantCookie `json:"cookies"`
 }
 

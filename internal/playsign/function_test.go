@@ -74,6 +74,11 @@ func TestFunctionAgreesWithVerifier(t *testing.T) {
 		{"no file", "/p/" + tok + "/vod/abc123/", now.Unix(), ""},
 		{"other prefix", "/p/" + tok + "/uploads-meta/abc123/x.json", now.Unix(), ""},
 		{"no token", "/vod/abc123/master.m3u8", now.Unix(), ""},
+		{"live token on its recording", "/p/" + live + "/vod/show_1-20261207-120000/360p/seg_00001.ts", now.Unix(), "/vod/show_1-20261207-120000/360p/seg_00001.ts"},
+		{"live token on another stream's recording", "/p/" + live + "/vod/show_2-20261207-120000/360p/seg_00001.ts", now.Unix(), ""},
+		{"live token on a longer name's recording", "/p/" + live + "/vod/show_1-x-20261207-120000/360p/seg_00001.ts", now.Unix(), ""},
+		{"live token on a look-alike", "/p/" + live + "/vod/show_1-2026120-120000/360p/seg_00001.ts", now.Unix(), ""},
+		{"vod token not widened", "/p/" + tok + "/vod/abc123-20261207-120000/master.m3u8", now.Unix(), ""},
 		{"upper-case mac", "/p/" + strings.ToUpper(tok) + "/vod/abc123/master.m3u8", now.Unix(), ""},
 	}
 	in := map[string]any{"kvs": map[string]string{"k1": string(s.keys.TokenKey)}, "cases": cases}

@@ -15,6 +15,9 @@ import cf from 'cloudfront';
 var kvs = cf.kvs();
 var TOKEN = /^\/p\/([0-9]{1,12})\.([A-Za-z0-9_-]{1,32})\.([0-9a-f]{32})\/(vod|live)\/([A-Za-z0-9_~-][A-Za-z0-9._~-]{0,254})\/(.+)$/;
 var SEGMENT = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,254}$/;
+// A recording's id, {stream}-{YYYYMMDD}-{HHMMSS}: live playlists name
+// their segments in it, so a stream's grant opens its recordings.
+var RECORDING = /^(.+)-[0-9]{8}-[0-9]{6}$/;
 
 function deny(reason) {
   return {
@@ -26,6 +29,10 @@ function deny(reason) {
     },
     body: { encoding: 'text', data: '{"error":"' + reason + '"}' }
   };
+}
+
+function sign(key, scope, exp) {
+  return crypto.createHmac('sha256', key).update('hlsflow-playback-v1\n' + scope + '\n' + exp).digest('hex').substring(0, 32);
 }
 
 // equal compares in time independent of where the strings differ.
@@ -62,8 +69,12 @@ async function handler(event) {
   } catch (e) {
     return deny('playback grant is not valid'); // unknown (retired) key id
   }
-  var want = crypto.createHmac('sha256', key).update('hlsflow-playback-v1\n' + scope + '\n' + exp).digest('hex').substring(0, 32);
-  if (!equal(want, mac)) {
+  var ok = equal(sign(key, scope, exp), mac);
+  var rec = m[4] === 'vod' ? RECORDING.exec(m[5]) : null;
+  if (!ok && rec) {
+    ok = equal(sign(key, 'live/' + rec[1], exp), mac);
+  }
+  if (!ok) {
     return deny('playback grant is not valid');
   }
   if (Date.now() / 1000 >= Number(exp)) {

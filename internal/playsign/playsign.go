@@ -73,7 +73,8 @@ type Grant struct {
 	Expires time.Time // the end of the grant, to the second
 	// SignedURL is {base}/vod/{id}/master.m3u8 with CloudFront's custom
 	// policy query; only the master itself plays with it (relative URIs
-	// lose the query), so players need the cookies for the rest.
+	// lose the query), so players need the cookies for the rest. Live
+	// grants have neither (see Grant).
 	SignedURL string
 	Cookies   []*http.Cookie
 }
@@ -117,12 +118,15 @@ func (s *Signer) Grant(base string, scope Scope, file string, expires time.Time)
 	if err != nil {
 		return nil, err
 	}
-	q := "Policy=" + pol + "&Signature=" + sig + "&Key-Pair-Id=" + s.keys.KeyPairID
-	g := &Grant{
-		URL:       base + "/p/" + tok + scope.Prefix() + file,
-		Expires:   expires,
-		SignedURL: base + scope.Prefix() + file + "?" + q,
+	g := &Grant{URL: base + "/p/" + tok + scope.Prefix() + file, Expires: expires}
+	if scope.Kind == "live" {
+		// A live playlist names its segments in the recording's folder
+		// (vod/{name}-{date}-{time}/), which one CloudFront policy for
+		// live/{name}/* cannot also cover without opening other videos:
+		// live plays with the path token only, which opens both.
+		return g, nil
 	}
+	g.SignedURL = base + scope.Prefix() + file + "?Policy=" + pol + "&Signature=" + sig + "&Key-Pair-Id=" + s.keys.KeyPairID
 	for _, c := range [][2]string{{CookiePolicy, pol}, {CookieSignature, sig}, {CookieKeyPairID, s.keys.KeyPairID}} {
 		g.Cookies = append(g.Cookies, &http.Cookie{Name: c[0], Value: c[1], Path: scope.Prefix(), Expires: expires,
 			HttpOnly: true, Secure: scheme == "https", SameSite: http.SameSiteLaxMode})
