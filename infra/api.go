@@ -26,6 +26,9 @@ type API struct {
 	// function reads it at run time (API_TOKEN_SECRET_ARN). nil with Local,
 	// whose LocalStack has no Secrets Manager.
 	Token awssecretsmanager.Secret
+	// Playback are the keys the API signs playback grants with; nil
+	// unless signedPlayback (playback.go).
+	Playback *PlaybackSecrets
 }
 
 // NewAPI creates the api function, its URL and its token. On AWS the URL

@@ -27,7 +27,13 @@ type Delivery struct {
 	// APIRequest runs on every /api/* request (apirequest.js).
 	APIRequest awscloudfront.Function
 	KeyGroup   awscloudfront.KeyGroup // nil unless SignedPlayback
-	WebACL     *WebACL                // nil unless cfg.WAF
+	// PublicKey is the playback key in KeyGroup; nil unless SignedPlayback.
+	PublicKey awscloudfront.PublicKey
+	// PlaybackToken checks path tokens on /p/* and TokenKeys holds its
+	// keys (playback.go); nil unless SignedPlayback.
+	PlaybackToken awscloudfront.Function
+	TokenKeys     awscloudfront.KeyValueStore
+	WebACL        *WebACL // nil unless cfg.WAF
 }
 
 // apiRequestJS keeps the viewer's Authorization header from CloudFront's
@@ -117,12 +123,12 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 
 	var trusted *[]interfacesawscloudfront.IKeyGroupRef
 	if cfg.SignedPlayback {
-		key := awscloudfront.NewPublicKey(s, jsii.String("PlaybackKey"), &awscloudfront.PublicKeyProps{
+		d.PublicKey = awscloudfront.NewPublicKey(s, jsii.String("PlaybackKey"), &awscloudfront.PublicKeyProps{
 			EncodedKey: jsii.String(cfg.SigningPublicKey),
 			Comment:    jsii.String("verifies hlsflow signed playback URLs and cookies"),
 		})
 		d.KeyGroup = awscloudfront.NewKeyGroup(s, jsii.String("PlaybackKeys"), &awscloudfront.KeyGroupProps{
-			Items: &[]interfacesawscloudfront.IPublicKeyRef{key},
+			Items: &[]interfacesawscloudfront.IPublicKeyRef{d.PublicKey},
 		})
 		trusted = &[]interfacesawscloudfront.IKeyGroupRef{d.KeyGroup}
 	}
@@ -228,6 +234,10 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 			*st.Media.ArnForObjects(jsii.String("live/*"))),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"AWS:SourceArn": d.Distribution.DistributionArn()}},
 	}))
+	if cfg.SignedPlayback {
+		// Before *.m3u8 and the segments, which /p/… paths also match.
+		addTokenBehaviours(s, d, origin, media)
+	}
 	d.Distribution.AddBehavior(jsii.String("*.m3u8"), origin, media(d.Playlists, true))
 	for _, p := range segmentPatterns {
 		d.Distribution.AddBehavior(jsii.String(p), origin, media(d.Segments, false))

@@ -59,6 +59,9 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 	}
 	if !cfg.Local {
 		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API)
+		if cfg.SignedPlayback && h.API != nil {
+			h.API.Playback = grantPlaybackSigning(h.API, h.Delivery)
+		}
 		if cfg.BudgetMonthlyUSD > 0 {
 			h.Budget = NewBudget(stack, cfg)
 		}
@@ -100,6 +103,11 @@ func (h *HlsflowStack) outputs() {
 		out("StreamKeySecretArn", "Secret that stream keys are derived from", l.StreamSecret.SecretArn())
 	}
 	out("DashboardName", "CloudWatch dashboard of the jobs, their cost and the live ingest", h.Monitor.Dashboard.DashboardName())
+	if h.API != nil && h.API.Playback != nil {
+		out("PlaybackSigningKeySecretArn", "Put the PEM private key of the CloudFront key pair here (signed playback)", h.API.Playback.SigningKey.SecretArn())
+		out("PlaybackTokenKeySecretArn", "The current path-token key: copy it to PlaybackTokenKeysArn under its kid", h.API.Playback.TokenKey.SecretArn())
+		out("PlaybackTokenKeysArn", "Key value store of the PlaybackToken function: path-token keys by kid", h.Delivery.TokenKeys.KeyValueStoreArn())
+	}
 	if h.API != nil && h.API.Token != nil {
 		out("ApiTokenSecretArn", "The API's bearer token (aws secretsmanager get-secret-value --secret-id ...)", h.API.Token.SecretArn())
 	}

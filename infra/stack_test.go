@@ -306,7 +306,8 @@ func TestSignedPlayback(t *testing.T) {
 	check("default", get(dc, "DefaultCacheBehavior"), true)
 	for _, b := range list(get(dc, "CacheBehaviors")) {
 		p := get(b, "PathPattern").(string)
-		check(p, b, p != "/api/*")
+		// /p/* is checked by the PlaybackToken function (TestPlaybackTokenBehaviours).
+		check(p, b, p != "/api/*" && !strings.HasPrefix(p, "/p/"))
 	}
 	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryHeaders")
 	if get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowCredentials") != true {
@@ -356,7 +357,10 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction"}, nil},
+				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
+				// What the API signs playback grants with (playback.go).
+				"PLAYBACK_KEY_SECRET_ARN": "ApiFunctionPlaybackSigningKey", "PLAYBACK_TOKEN_SECRET_ARN": "ApiFunctionPlaybackTokenKey",
+				"PLAYBACK_KEY_PAIR_ID": "DeliveryPlaybackKey"}, nil},
 			"FetchFunction": {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
 		}},
 	} {

@@ -30,6 +30,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/playsign"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/system"
 	"github.com/hlsflow/hlsflow/internal/testenv"
@@ -56,6 +57,7 @@ type stack struct {
 type options struct {
 	live    bool // run the RTMP ingest
 	flakyS3 bool // the browser reaches S3 through a flakyProxy
+	signed  bool // signed playback (hlsflow up --signed-playback)
 }
 
 // newStack starts the system; the test's cleanup stops it. The local S3
@@ -83,6 +85,13 @@ func newStack(t *testing.T, opt options) *stack {
 	}
 	if opt.live {
 		cfg.RTMPAddr = testenv.FreeAddr(t)
+	}
+	if opt.signed {
+		k, err := playsign.LoadDir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Playback = &k
 	}
 	st := &stack{url: "http://" + cfg.EdgeAddr, uploads: cfg.UploadsBucket}
 	if opt.flakyS3 {

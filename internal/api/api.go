@@ -73,6 +73,9 @@ type Config struct {
 	// The playback and poster keys in a video's status remain, for the
 	// signer.
 	SignedPlayback bool
+	// Grants mints playback grants for POST /api/videos/{id}/playback and
+	// /api/streams/{name}/playback (playback.go); nil answers 501.
+	Grants PlaybackSigner
 	// RestreamAllow lets restream destinations be at these non-public
 	// addresses (tests' 127.0.0.1, a LAN relay); others are refused.
 	RestreamAllow []netip.Prefix
@@ -138,8 +141,10 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/api/uploads/{id}", h.abortUpload},
 		{"GET", "/api/videos", h.listVideos},
 		{"GET", "/api/videos/{id}", h.getVideo},
+		{"POST", "/api/videos/{id}/playback", h.videoPlayback},
 		{"GET", "/api/streams", h.listStreams},
 		{"POST", "/api/streams", h.createStream},
+		{"POST", "/api/streams/{name}/playback", h.streamPlayback},
 		{"GET", "/api/streams/{name}/destinations", h.getDestinations},
 		{"PUT", "/api/streams/{name}/destinations", h.putDestinations},
 	}

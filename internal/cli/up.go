@@ -40,6 +40,8 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	rie := fs.String("rie", "", "with --functions zip: the aws-lambda-rie binary (make rie)")
 	var fetchAllow prefixList
 	fs.Var(&fetchAllow, "fetch-allow", "a range (CIDR or address) that uploads from a URL may fetch from although it is not public, e.g. 127.0.0.0/8 for a local test server; repeatable")
+	signedPlayback := fs.Bool("signed-playback", false, "serve media only with a playback grant, as the stack's signedPlayback: the API mints grants (POST /api/videos/{id}/playback) with the key pair in the data dir's playback/ (made on first run) or --signing-key")
+	signingKey := fs.String("signing-key", "", "with --signed-playback: the RSA private key (PEM) of the CloudFront key pair to sign with, instead of the data dir's")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -105,6 +107,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		}
 		zip.StreamKeySecret = string(secret)
 	}
+	playback, err := playbackKeys(data, *signedPlayback, *signingKey)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	sys, err := system.New(system.Config{
 		DataDir: data,
@@ -116,6 +122,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
 		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
 		FetchAllow:     fetchAllow,
+		Playback:       playback,
 		Zip:            zip,
 		Verbose:        *verbose,
 		Log:            log,
@@ -127,6 +134,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream)
+	if playback != nil {
+		fmt.Fprintf(env.Stdout, "signed playback: media needs a grant (curl -XPOST -H 'Authorization: Bearer %s' %s/api/videos/{id}/playback); key pair %s in %s\n",
+			token, httpURL(c.Edge), playback.KeyPairID, filepath.Join(data, playbackDir))
+	}
 	err = sys.Wait(ctx)
 	if err == nil {
 		fmt.Fprintln(env.Stderr, "stopping: finishing running jobs (Ctrl-C again to force)…")

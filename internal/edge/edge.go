@@ -12,6 +12,10 @@
 // Content-Disposition: attachment. Every media answer carries nosniff and
 // a sandboxing Content-Security-Policy.
 //
+// With Config.Grants (hlsflow up --signed-playback) media needs a playback
+// grant, checked as the deployed stack checks it (internal/playsign): a
+// CloudFront signed URL or signed cookies, or a path token under /p/.
+//
 // An Edge is a plain http.Handler (internal/system serves it):
 //
 //	e, err := edge.New(edge.Config{Store: st, API: api, Web: web})
@@ -67,6 +71,16 @@ type Config struct {
 	// Hosts are the Host headers the edge answers; others get 421.
 	// Default: loopback names and addresses only.
 	Hosts *hostguard.Guard
+	// Grants, when set, makes media need a playback grant, as CloudFront
+	// with signed playback: a request without one that Grants accepts
+	// gets 403. Paths under /p/ (the path-token form) then reach it too.
+	Grants Grants
+}
+
+// Grants decides whether a media request carries a valid playback grant
+// and which media path it opens (*playsign.Verifier fits).
+type Grants interface {
+	Check(r *http.Request) (path string, err error)
 }
 
 // Stats counts what the edge did since it started.
@@ -91,6 +105,7 @@ type Edge struct {
 	api, web  http.Handler
 	metrics   http.Handler
 	hosts     *hostguard.Guard
+	grants    Grants
 	log       *slog.Logger
 	now       func() time.Time // replaced in tests to step through max-age
 
@@ -112,6 +127,7 @@ func New(cfg Config) (*Edge, error) {
 		web:       cfg.Web,
 		metrics:   cfg.Metrics,
 		hosts:     cfg.Hosts,
+		grants:    cfg.Grants,
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		now:       time.Now,
 		origins:   map[string]bool{},
@@ -166,7 +182,8 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/api" || strings.HasPrefix(p, "/api/"):
 		serveOr404(e.api, w, r)
-	case p == "/vod" || p == "/live" || strings.HasPrefix(p, "/vod/") || strings.HasPrefix(p, "/live/"):
+	case p == "/vod" || p == "/live" || strings.HasPrefix(p, "/vod/") || strings.HasPrefix(p, "/live/"),
+		e.grants != nil && strings.HasPrefix(p, "/p/"):
 		e.serveMedia(w, r)
 	case p == "/metrics":
 		serveOr404(e.metrics, w, r)

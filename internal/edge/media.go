@@ -36,7 +36,16 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	key, ok := mediaKey(r.URL.Path)
+	p := r.URL.Path
+	if e.grants != nil {
+		var err error
+		if p, err = e.grants.Check(r); err != nil {
+			// Like CloudFront: no detail beyond what the viewer sent wrong.
+			jsonError(w, http.StatusForbidden, err.Error())
+			return
+		}
+	}
+	key, ok := mediaKey(p)
 	if !ok {
 		jsonError(w, http.StatusBadRequest, "bad path")
 		return

@@ -46,6 +46,11 @@ const (
 	FetchFunction   = "FETCH_FUNCTION"
 	FetchAllow      = "FETCH_ALLOW_NETS"
 	MaxUploadBytes  = "MAX_UPLOAD_BYTES"
+	// Signed playback's keys on AWS (internal/playsign): the secrets'
+	// ARNs, never their values, and the CloudFront public key's ID.
+	PlaybackKeyARN    = "PLAYBACK_KEY_SECRET_ARN"
+	PlaybackTokenARN  = "PLAYBACK_TOKEN_SECRET_ARN"
+	PlaybackKeyPairID = "PLAYBACK_KEY_PAIR_ID"
 )
 
 // Where the FFmpeg layer puts its binaries (layers unpack under /opt).
@@ -72,8 +77,8 @@ var (
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, FetchFunction}}
-	Fetch = Spec{Name: "fetch", Timeout: FetchTimeout, MemoryMB: 512,
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, FetchFunction, PlaybackKeyARN, PlaybackTokenARN, PlaybackKeyPairID}}
+	Fetch = Spec{Name: "fetch", Timeout: FetchTimeout, MemoryMB: 512, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket},
 		Optional: []string{FetchAllow, MaxUploadBytes}}
 )

@@ -34,6 +34,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/metrics"
+	"github.com/hlsflow/hlsflow/internal/playsign"
 	"github.com/hlsflow/hlsflow/internal/safefetch"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
@@ -71,6 +72,11 @@ type Config struct {
 	// FetchAllow lets uploads from a URL reach these non-public ranges
 	// (development, tests); others are refused (internal/safefetch).
 	FetchAllow []netip.Prefix
+	// Playback, when set, turns signed playback on as the stack's
+	// signedPlayback does: the edge serves media only with a grant made
+	// with these keys, and the API mints grants and hands out no
+	// unsigned URL.
+	Playback *playsign.Keys
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
 	Front func(http.Handler) http.Handler
@@ -163,6 +169,20 @@ func New(cfg Config) (*System, error) {
 	if apiCfg.ByHost == nil && (OnEveryInterface(cfg.EdgeAddr) || OnEveryInterface(cfg.S3Addr) || OnEveryInterface(cfg.RTMPAddr) || OnEveryInterface(cfg.SRTAddr)) {
 		apiCfg.ByHost = addressesByHost(&cfg)
 	}
+	var grants edge.Grants
+	if cfg.Playback != nil {
+		if cfg.Zip != nil {
+			return nil, errors.New("system: signed playback needs the functions in-process (the API's zip has no signing key)")
+		}
+		if apiCfg.Grants, err = playsign.NewSigner(*cfg.Playback); err != nil {
+			return nil, err
+		}
+		v, err := playsign.NewVerifier(*cfg.Playback)
+		if err != nil {
+			return nil, err
+		}
+		apiCfg.SignedPlayback, grants = true, v
+	}
 	apiH, err := api.New(apiCfg)
 	if err != nil {
 		return nil, fmt.Errorf("configure api: %w", err)
@@ -183,7 +203,7 @@ func New(cfg Config) (*System, error) {
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
 		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)), Metrics: metricsHandler(m, apiCfg),
-		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge")})
+		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge"), Grants: grants})
 	if err != nil {
 		return nil, err
 	}

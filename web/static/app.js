@@ -509,9 +509,10 @@
         body.append(el('span', { class: 'muted small' }, 'Uploading…'));
       } else if (v.state === 'failed') {
         body.append(el('span', { class: 'error', 'data-testid': 'error' }, v.error || 'Processing failed.'));
-      } else if (v.state === 'ready' && v.playbackUrl) {
+      } else if (v.state === 'ready' && (v.playbackUrl || auth.get())) {
+        // With signed playback the library has no URL: ask for a grant.
         body.append(el('button', { class: 'button', type: 'button', 'data-testid': 'play',
-          onclick: () => player.play(v.playbackUrl, name, false) }, 'Play'));
+          onclick: () => player.playGranted(v.playbackUrl, '/api/videos/' + encodeURIComponent(v.id) + '/playback', name, false) }, 'Play'));
       }
       // A newer upload under the same key: the version above keeps playing
       // until it is ready, and after it failed.
@@ -536,6 +537,9 @@
 
   // ---------- player ----------
 
+  // GRANT_SECONDS is how long a playback grant the page asks for lasts.
+  const GRANT_SECONDS = 4 * 3600;
+
   const player = {
     hls: null,
     video: null,
@@ -559,6 +563,20 @@
       const hlsjs = window.Hls && window.Hls.isSupported();
       const apple = /Apple/.test(navigator.vendor || '');
       return can && (apple || !hlsjs);
+    },
+
+    // playGranted plays url, or when there is none (signed playback) the
+    // URL of a playback grant the API mints at grantPath for the token.
+    async playGranted(url, grantPath, title, live) {
+      if (!url) {
+        try {
+          url = (await api('POST', grantPath, { expiresIn: GRANT_SECONDS })).url;
+        } catch (e) {
+          this.error('Cannot get a playback grant: ' + e.message);
+          return;
+        }
+      }
+      this.play(url, title, live);
     },
 
     play(url, title, live) {
@@ -662,9 +680,9 @@
       $('streams').replaceChildren(...streams.map((s) => el('li', { 'data-name': s.name, 'data-state': s.state },
         s.state === 'live' ? el('span', { class: 'badge live' }, 'LIVE') : el('span', { class: 'badge' }, s.state),
         el('span', { class: 'name' }, s.name),
-        s.playbackUrl && s.state !== 'idle'
+        (s.playbackUrl || auth.get()) && s.state !== 'idle'
           ? el('button', { class: 'button', type: 'button', 'data-testid': 'watch',
-            onclick: () => player.play(s.playbackUrl, s.name, s.state === 'live') }, 'Watch')
+            onclick: () => player.playGranted(s.playbackUrl, '/api/streams/' + encodeURIComponent(s.name) + '/playback', s.name, s.state === 'live') }, 'Watch')
           : null)));
     },
     setup() {

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/hlsflow/hlsflow/internal/api"
@@ -17,6 +18,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/fetch"
 	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
+	"github.com/hlsflow/hlsflow/internal/playsign"
 	"github.com/hlsflow/hlsflow/internal/secret"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -66,5 +68,36 @@ func build(ctx context.Context) (*api.Handler, error) {
 			return nil, err
 		}
 	}
+	if arn := os.Getenv(lambdaspec.PlaybackKeyARN); arn != "" {
+		cfg.Grants = playbackSigner(awsCfg, arn, os.Getenv(lambdaspec.PlaybackTokenARN), os.Getenv(lambdaspec.PlaybackKeyPairID))
+	}
 	return api.New(cfg)
+}
+
+// playbackSigner signs grants with the keys in Secrets Manager, read at
+// run time and cached: the operator puts the private key in after the
+// first deploy, and rotations need no redeploy.
+func playbackSigner(awsCfg aws.Config, keyARN, tokenARN, keyPairID string) playsign.Loaded {
+	fetch := secret.SecretsManager(awsCfg)
+	key := secret.NewCached(keyARN, fetch, secret.DefaultTTL)
+	tok := secret.NewCached(tokenARN, fetch, secret.DefaultTTL)
+	return func(ctx context.Context) (playsign.Keys, error) {
+		pem, err := key.Get(ctx)
+		if err != nil {
+			return playsign.Keys{}, err
+		}
+		priv, err := playsign.ParsePrivateKey([]byte(pem))
+		if err != nil {
+			return playsign.Keys{}, err
+		}
+		t, err := tok.Get(ctx)
+		if err != nil {
+			return playsign.Keys{}, err
+		}
+		kid, tk, err := playsign.ParseTokenSecret(t)
+		if err != nil {
+			return playsign.Keys{}, err
+		}
+		return playsign.Keys{KeyPairID: keyPairID, Private: priv, TokenKeyID: kid, TokenKey: tk}, nil
+	}
 }
