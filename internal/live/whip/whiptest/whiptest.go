@@ -86,7 +86,9 @@ type StatusError struct {
 	Body string
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("whip: %d %s", e.Code, strings.TrimSpace(e.Body)) }
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("whip: %d %s", e.Code, strings.TrimSpace(e.Body))
+}
 
 // Publish offers to endpoint with token as the bearer and, once
 // answered, sends clip until SendFor has passed.
