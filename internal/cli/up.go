@@ -38,6 +38,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	functionsDir := fs.String("functions-dir", "dist/functions", "with --functions zip: the built functions (make build ARCH=x86_64)")
 	layerZip := fs.String("layer", "dist/layers/ffmpeg-x86_64.zip", "with --functions zip: the FFmpeg layer zip (make layer)")
 	rie := fs.String("rie", "", "with --functions zip: the aws-lambda-rie binary (make rie)")
+	whipICE := fs.String("whip-ice", DefaultWHIPICE, "ICE port of WHIP (browsers publishing at the edge's /whip/{name}): UDP, and TCP on the same number; \"off\" disables WHIP")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -63,6 +64,12 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 	if *lan {
 		listenOnLAN(&c, len(udpSources) > 0)
+		if *whipICE == DefaultWHIPICE {
+			*whipICE = everyInterface(*whipICE)
+		}
+	}
+	if *whipICE == "off" {
+		*whipICE = ""
 	}
 	cacheBytes := *cacheMB << 20
 	if cacheBytes == 0 {
@@ -102,6 +109,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	sys, err := system.New(system.Config{
 		DataDir: data,
 		S3Addr:  hostPort(c.S3), EdgeAddr: hostPort(c.Edge), RTMPAddr: hostPort(c.RTMP), SRTAddr: hostPort(c.SRT), UDPAddr: hostPort(c.UDP),
+		WHIPAddr:   *whipICE,
 		AllowHosts: allow, Region: c.Region, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		AccessKey: access, SecretKey: secret, Keys: signer,
 		EdgeCacheBytes: cacheBytes,
@@ -118,7 +126,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err := sys.Start(ctx); err != nil {
 		return err
 	}
-	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream)
+	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream, *whipICE)
 	err = sys.Wait(ctx)
 	if err == nil {
 		fmt.Fprintln(env.Stderr, "stopping: finishing running jobs (Ctrl-C again to force)…")
@@ -130,7 +138,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	return err
 }
 
-func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, udpStream string) {
+func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, udpStream, whipICE string) {
 	w := env.Stdout
 	fmt.Fprintln(w, "hlsflow is up")
 	fmt.Fprintf(w, "  web page         %s/\n", httpURL(c.Edge))
@@ -141,6 +149,9 @@ func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, 
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
 	fmt.Fprintf(w, "  live SRT         srt://%s?streamid={stream key}   (MPEG-TS)\n", hostPort(c.SRT))
 	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/%s)\n", hostPort(c.UDP), udpStream)
+	if whipICE != "" {
+		fmt.Fprintf(w, "  live WHIP        %s/whip/{name}   (bearer token: the stream key; ICE on %s, UDP and TCP; the web page's Go live)\n", httpURL(c.Edge), whipICE)
+	}
 	fmt.Fprintf(w, "  data             %s\n", data)
 	printLAN(w, c)
 	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)

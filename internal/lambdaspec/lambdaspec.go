@@ -38,6 +38,7 @@ const (
 	StreamSecretARN = "STREAM_KEY_SECRET_ARN"
 	RTMPURL         = "RTMP_URL"
 	SRTURL          = "SRT_URL"
+	WHIPURL         = "WHIP_URL"
 	PublicLibrary   = "PUBLIC_LIBRARY"
 	SignedPlayback  = "SIGNED_PLAYBACK"
 )
@@ -63,7 +64,7 @@ var (
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL}}
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, WHIPURL}}
 )
 
 // All are the functions in the order the stack creates them.
