@@ -84,6 +84,9 @@ type Config struct {
 	WHIPICEAddr    string
 	WHIPICETCPAddr string
 	WHIPPublicIPs  []string
+	// WHIPPublicHost, when set, is a name (the load balancer's) whose
+	// addresses are looked up at Start and announced like WHIPPublicIPs.
+	WHIPPublicHost string
 	// WHIPMaxSessions and WHIPMaxSessionsPerAddr cap WHIP sessions, in all
 	// and from one IPv4 address or IPv6 /64 (whip's defaults).
 	WHIPMaxSessions        int
@@ -150,7 +153,8 @@ func list(v string) []string {
 //	  besides public ones; "" = none)
 //	WHIP_ADDR (:8080, the WHIP endpoint's HTTP)  WHIP_ICE_ADDR (:8189, UDP)
 //	WHIP_ICE_TCP_ADDR (:8189)  WHIP_PUBLIC_IPS (comma-separated; "" = the
-//	  ports' own)  WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
+//	  ports' own)  WHIP_PUBLIC_HOST (a name whose addresses are announced)
+//	WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -204,6 +208,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		SRTLatency: dur("SRT_LATENCY", srt.DefaultLatency),
 		WHIPAddr:   addr("WHIP_ADDR", DefaultWHIPAddr), WHIPICEAddr: addr("WHIP_ICE_ADDR", DefaultWHIPICEAddr),
 		WHIPICETCPAddr: addr("WHIP_ICE_TCP_ADDR", DefaultWHIPICEAddr), WHIPPublicIPs: list(get("WHIP_PUBLIC_IPS", "")),
+		WHIPPublicHost:  get("WHIP_PUBLIC_HOST", ""),
 		WHIPMaxSessions: num("WHIP_MAX_SESSIONS"), WHIPMaxSessionsPerAddr: num("WHIP_MAX_SESSIONS_PER_ADDR"),
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: get("STREAM_KEY_SECRET_FILE", ""),
 			ARN: get("STREAM_KEY_SECRET_ARN", "")},

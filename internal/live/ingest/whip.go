@@ -30,6 +30,9 @@ func (s *Service) startWHIP() error {
 	if s.whip == nil {
 		return nil
 	}
+	if h := s.cfg.WHIPPublicHost; h != "" {
+		s.whip.PublicIPs = append(s.whip.PublicIPs, s.lookupPublic(h)...)
+	}
 	if err := s.whip.Start(); err != nil {
 		return err
 	}
@@ -46,6 +49,30 @@ func (s *Service) startWHIP() error {
 	s.wg.Go(func() { _ = s.whipHTTP.Serve(ln) })
 	return nil
 }
+
+// lookupPublic resolves the WHIP public host, retrying for a while (a new
+// load balancer's name takes a moment to appear). Failing, WHIP announces
+// the ports' own addresses and says so: RTMP and SRT must not wait on it.
+func (s *Service) lookupPublic(host string) []string {
+	deadline := time.Now().Add(publicLookupFor)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ips, err := net.DefaultResolver.LookupHost(ctx, host)
+		cancel()
+		if err == nil && len(ips) > 0 {
+			s.deps.Log.Info("whip: announcing the public host's addresses", "host", host, "ips", ips)
+			return ips
+		}
+		if time.Now().After(deadline) {
+			s.deps.Log.Error("whip: public host not found; candidates carry the ports' own addresses", "host", host, "err", err)
+			return nil
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// publicLookupFor bounds lookupPublic.
+const publicLookupFor = 20 * time.Second
 
 // closeWHIP stops taking offers and drops every WHIP publisher.
 func (s *Service) closeWHIP() {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +78,13 @@ func TestWHIPLiveAndRecording(t *testing.T) {
 		t.Error("a publisher with a forged key reached the stream")
 	}
 	e.checkClean()
+}
+
+// TestWHIPPublicHost: the public host's addresses (the load balancer's
+// name on AWS) are what WHIP announces in its candidates.
+func TestWHIPPublicHost(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.WHIPICEAddr, c.WHIPPublicHost = "127.0.0.1:0", "localhost" })
+	if !slices.Contains(e.svc.whip.PublicIPs, "127.0.0.1") {
+		t.Errorf("public IPs %v, want localhost's 127.0.0.1", e.svc.whip.PublicIPs)
+	}
 }
