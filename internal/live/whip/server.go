@@ -115,7 +115,10 @@ func (s *Server) Start() error {
 		}
 	}
 	var se webrtc.SettingEngine
-	udp, err := net.ListenPacket("udp", s.UDPAddr)
+	// With public IPs of one family, listen in that family only: an
+	// unspecified address would otherwise gather (and announce) the
+	// other family's private addresses too.
+	udp, err := net.ListenPacket("udp"+family(s.PublicIPs), s.UDPAddr)
 	if err != nil {
 		return fmt.Errorf("whip ice udp listen %s: %w", s.UDPAddr, err)
 	}
@@ -125,7 +128,7 @@ func (s *Server) Start() error {
 	se.SetICEUDPMux(udpMux)
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if s.TCPAddr != "" {
-		tcp, err := net.Listen("tcp", s.TCPAddr)
+		tcp, err := net.Listen("tcp"+family(s.PublicIPs), s.TCPAddr)
 		if err != nil {
 			_ = udpMux.Close()
 			return fmt.Errorf("whip ice tcp listen %s: %w", s.TCPAddr, err)
@@ -136,9 +139,16 @@ func (s *Server) Start() error {
 		se.SetICETCPMux(tcpMux)
 		types = append(types, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
-	se.SetNetworkTypes(types)
+	se.SetNetworkTypes(publicFamilies(types, s.PublicIPs))
 	if len(s.PublicIPs) > 0 {
-		se.SetNAT1To1IPs(s.PublicIPs, webrtc.ICECandidateTypeHost)
+		// Host candidates carry the public addresses in place of the
+		// listeners' own (NAT 1:1).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: s.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost,
+		}); err != nil {
+			s.closeMuxes()
+			return fmt.Errorf("whip: public ips: %w", err)
+		}
 	}
 	// A listener bound to loopback (the default of `hlsflow up`) must
 	// still announce its address.
@@ -162,6 +172,43 @@ func (s *Server) Start() error {
 	s.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	s.sessions, s.perAddr = map[string]*session{}, map[netip.Addr]int{}
 	return nil
+}
+
+// family is "4" or "6" when every public IP is of that family, else "".
+func family(public []string) string {
+	var v4, v6 bool
+	for _, ip := range public {
+		a, _ := netip.ParseAddr(ip)
+		v4, v6 = v4 || a.Unmap().Is4(), v6 || (a.Is6() && !a.Is4In6())
+	}
+	switch {
+	case v4 && !v6:
+		return "4"
+	case v6 && !v4:
+		return "6"
+	}
+	return ""
+}
+
+// publicFamilies keeps the network types of the address families the
+// public IPs have: an address of another family would be announced as it
+// is (a private one, unreachable through the NAT).
+func publicFamilies(types []webrtc.NetworkType, public []string) []webrtc.NetworkType {
+	if len(public) == 0 {
+		return types
+	}
+	var v4, v6 bool
+	for _, ip := range public {
+		a, _ := netip.ParseAddr(ip)
+		v4, v6 = v4 || a.Unmap().Is4(), v6 || (a.Is6() && !a.Is4In6())
+	}
+	var out []webrtc.NetworkType
+	for _, t := range types {
+		if (v4 && (t == webrtc.NetworkTypeUDP4 || t == webrtc.NetworkTypeTCP4)) || (v6 && (t == webrtc.NetworkTypeUDP6 || t == webrtc.NetworkTypeTCP6)) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // registerCodecs offers what MPEG-TS can carry to the ladder: H.264

@@ -474,3 +474,44 @@ func TestHTTPMethods(t *testing.T) {
 		t.Errorf("DELETE of no session: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestPublicIPs: with PublicIPs (a load balancer's, NAT 1:1) the answer's
+// candidates carry them instead of the listeners' own addresses, and the
+// publisher reaches the endpoint through them.
+func TestPublicIPs(t *testing.T) {
+	// Bound on every interface, reached at 127.0.0.2: an address the
+	// listeners do not name themselves.
+	f := start(t, func(s *Server) { s.UDPAddr, s.TCPAddr, s.PublicIPs = "0.0.0.0:0", "", []string{"127.0.0.2"} })
+	answer, loc, err := whiptest.Post(context.Background(), f.endpoint("ghost"), "ghost.good", "application/sdp", realOffer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cands []string
+	for _, l := range strings.Split(string(answer), "\r\n") {
+		if strings.HasPrefix(l, "a=candidate:") {
+			cands = append(cands, l)
+		}
+	}
+	if len(cands) == 0 {
+		t.Fatalf("no candidates in the answer:\n%s", answer)
+	}
+	for _, c := range cands {
+		if !strings.Contains(c, " 127.0.0.2 ") {
+			t.Errorf("candidate %q does not carry the public address", c)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, f.url+loc, nil)
+	req.Header.Set("Authorization", "Bearer ghost.good")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	p, err := whiptest.Publish(context.Background(), f.endpoint("cam"), "cam.good", testClip(t), whiptest.Options{SendFor: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(true)
+	wait(t, f.hub.claimed()[1].started, 15*time.Second, "the feed to start through the public address")
+}
