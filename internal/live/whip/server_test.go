@@ -314,12 +314,16 @@ func TestRefused(t *testing.T) {
 		{"no media", "cam", "cam.good", "application/sdp", []byte("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), http.StatusBadRequest},
 		{"too large", "cam", "cam.good", "application/sdp", append(append([]byte{}, offer...), bytes.Repeat([]byte("a=x-junk:0123456789\r\n"), 1000)...), http.StatusRequestEntityTooLarge},
 		{"no ice", "cam", "cam.good", "application/sdp", stripICE(offer), http.StatusBadRequest},
+		{"vp8 only", "cam", "cam.good", "application/sdp", vp8Offer(t), http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := whiptest.Post(context.Background(), f.endpoint(tc.stream), tc.token, tc.ctype, tc.body)
 			var se *whiptest.StatusError
 			if !errors.As(err, &se) || se.Code != tc.want {
 				t.Fatalf("got %v, want status %d", err, tc.want)
+			}
+			if why := map[string]string{"garbage": "not SDP", "vp8 only": "neither H.264", "no media": "no audio or video"}[tc.name]; why != "" && !strings.Contains(se.Body, why) {
+				t.Errorf("refusal %q does not say %q", se.Body, why)
 			}
 		})
 	}
@@ -329,7 +333,7 @@ func TestRefused(t *testing.T) {
 	if n := f.s.Sessions(); n != 0 {
 		t.Errorf("%d sessions after refused offers", n)
 	}
-	if f.s.Refused.Load() < 7 {
+	if f.s.Refused.Load() < 8 {
 		t.Errorf("Refused = %d, want every refusal counted", f.s.Refused.Load())
 	}
 }
@@ -337,7 +341,16 @@ func TestRefused(t *testing.T) {
 // realOffer is a browser-like offer (pion's), with its candidates.
 func realOffer(t *testing.T) []byte {
 	t.Helper()
-	o, err := whiptest.Offer()
+	o, err := whiptest.Offer(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(o)
+}
+
+func vp8Offer(t *testing.T) []byte {
+	t.Helper()
+	o, err := whiptest.Offer(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,6 +429,27 @@ func TestStall(t *testing.T) {
 	}
 	if n := f.s.Sessions(); n != 0 {
 		t.Errorf("%d sessions after the stalls", n)
+	}
+}
+
+// TestGarbageMedia: a publisher with the key whose video is random bytes
+// is dropped once the probe budget is spent, its feed never started (no
+// transcoder), and nothing is left (the fixture checks).
+func TestGarbageMedia(t *testing.T) {
+	f := start(t, func(s *Server) { s.ProbeTimeout = 2 * time.Second })
+	p, err := whiptest.Publish(context.Background(), f.endpoint("cam"), "cam.good", testClip(t),
+		whiptest.Options{SendFor: time.Minute, Garbage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(false)
+	r := f.hub.claimed()[0]
+	wait(t, r.ended, 15*time.Second, "the garbage feed to end")
+	if r.wasStarted() || !errors.Is(r.endErr, feed.ErrUnsupported) {
+		t.Errorf("garbage feed: started %v, ended with %v; want never started, %v", r.wasStarted(), r.endErr, feed.ErrUnsupported)
+	}
+	if n := f.s.Sessions(); n != 0 {
+		t.Errorf("%d sessions after the garbage publisher", n)
 	}
 }
 

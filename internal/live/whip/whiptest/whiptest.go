@@ -6,6 +6,7 @@ package whiptest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,9 @@ type Options struct {
 	SendFor time.Duration
 	// TCP limits the client to ICE-TCP.
 	TCP bool
+	// Garbage sends random bytes as the video's frames (keyframes by
+	// their first byte) instead of the clip's: a hostile publisher.
+	Garbage bool
 }
 
 // Publisher is one WHIP session seen from the client.
@@ -150,7 +154,11 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 	}
 	deadline := time.Now().Add(opt.SendFor)
 	if video != nil {
-		p.wg.Go(func() { p.sendVideo(video, clip, deadline) })
+		if opt.Garbage {
+			p.wg.Go(func() { p.sendGarbage(video, deadline) })
+		} else {
+			p.wg.Go(func() { p.sendVideo(video, clip, deadline) })
+		}
 	}
 	if audio != nil {
 		p.wg.Go(func() { p.sendAudio(audio, clip, deadline) })
@@ -162,14 +170,21 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 	return p, nil
 }
 
-// Offer is a publisher's offer (H.264 and Opus, with its candidates)
-// whose connection is closed at once: a publisher that never connects.
-func Offer() (string, error) {
+// Offer is a publisher's offer (pion's codecs, H.264 and Opus among them,
+// with its candidates) whose connection is closed at once: a publisher
+// that never connects. With vp8Only its video offers VP8 alone.
+func Offer(vp8Only bool) (string, error) {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if vp8Only {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96,
+		}, webrtc.RTPCodecTypeVideo); err != nil {
+			return "", err
+		}
+	} else if err := me.RegisterDefaultCodecs(); err != nil {
 		return "", err
 	}
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
@@ -177,7 +192,11 @@ func Offer() (string, error) {
 		return "", err
 	}
 	defer pc.Close()
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+	kinds := []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio}
+	if vp8Only {
+		kinds = kinds[:1]
+	}
+	for _, k := range kinds {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
 			return "", err
 		}
@@ -316,6 +335,21 @@ func (p *Publisher) sendVideo(track *webrtc.TrackLocalStaticSample, clip Clip, d
 			au = nil
 		}
 		f.Close()
+	}
+}
+
+func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline time.Time) {
+	const frame = 40 * time.Millisecond
+	next := time.Now()
+	for p.pace(next) && time.Now().Before(deadline) {
+		next = next.Add(frame)
+		b := make([]byte, 3000)
+		_, _ = rand.Read(b)
+		b[0] = 0x65 // an IDR slice's NAL header, so it is not dropped as a delta
+		if err := track.WriteSample(media.Sample{Data: b, Duration: frame}); err != nil {
+			p.fail(err)
+			return
+		}
 	}
 }
 
