@@ -20,11 +20,17 @@ import (
 
 // Ports of the ingest task; the NLB listens on the same ones.
 const (
-	rtmpPort   = 1935
-	srtPort    = 8890 // UDP
-	udpPort    = 9000
-	healthPort = 8081
-	healthPath = "/healthz"
+	rtmpPort = 1935
+	srtPort  = 8890 // UDP
+	udpPort  = 9000
+	// WHIP (internal/live/whip): the endpoint's HTTP, and the ICE ports
+	// every WebRTC session's media shares. An NLB cannot listen on one
+	// number for UDP and TCP apart, so ICE-TCP has the next one.
+	whipPort       = 8080
+	whipICEPort    = 8189 // UDP
+	whipICETCPPort = 8190
+	healthPort     = 8081
+	healthPath     = "/healthz"
 	// stopTimeoutSeconds is Fargate's maximum: the time between SIGTERM and
 	// SIGKILL in which the ingest writes ENDLIST and copies the recording.
 	stopTimeoutSeconds = 120
@@ -63,6 +69,7 @@ type Live struct {
 	RTMPListener elbv2.NetworkListener
 	RTMPTargets  elbv2.NetworkTargetGroup // the tasks, health-checked (monitoring's ingest alarm)
 	SRTListener  elbv2.NetworkListener
+	WHIPListener elbv2.NetworkListener // the WHIP endpoint (HTTP); ICE has two more
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
 	TaskRole     awsiam.IRole
 }
@@ -114,6 +121,9 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	ports := []*awsecs.PortMapping{
 		{ContainerPort: jsii.Number(rtmpPort), Protocol: awsecs.Protocol_TCP},
 		{ContainerPort: jsii.Number(srtPort), Protocol: awsecs.Protocol_UDP},
+		{ContainerPort: jsii.Number(whipPort), Protocol: awsecs.Protocol_TCP},
+		{ContainerPort: jsii.Number(whipICEPort), Protocol: awsecs.Protocol_UDP},
+		{ContainerPort: jsii.Number(whipICETCPPort), Protocol: awsecs.Protocol_TCP},
 		{ContainerPort: jsii.Number(healthPort), Protocol: awsecs.Protocol_TCP},
 	}
 	if udp {
@@ -138,7 +148,7 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		Retention:     retentionDays(cfg.LogRetentionDays),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	task.AddContainer(jsii.String("Ingest"), &awsecs.ContainerDefinitionOptions{
+	container := task.AddContainer(jsii.String("Ingest"), &awsecs.ContainerDefinitionOptions{
 		ContainerName: jsii.String(ingestContainer),
 		// Synth only stages the build context; Docker runs at deploy.
 		Image: awsecs.ContainerImage_FromAsset(jsii.String(cfg.IngestContext), &awsecs.AssetImageProps{
@@ -154,7 +164,11 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			"STOP_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ingestStopSeconds)),
 			"RTMP_ADDR":    jsii.String(fmt.Sprintf(":%d", rtmpPort)),
 			"SRT_ADDR":     jsii.String(fmt.Sprintf(":%d", srtPort)),
-			"UDP_ADDR":     jsii.String(udpAddr),
+			// WHIP_PUBLIC_HOST (the NLB's name) is added with the NLB.
+			"WHIP_ADDR":         jsii.String(fmt.Sprintf(":%d", whipPort)),
+			"WHIP_ICE_ADDR":     jsii.String(fmt.Sprintf(":%d", whipICEPort)),
+			"WHIP_ICE_TCP_ADDR": jsii.String(fmt.Sprintf(":%d", whipICETCPPort)),
+			"UDP_ADDR":          jsii.String(udpAddr),
 			// The app checks the same list as the security group, so a
 			// datagram the network lets through by mistake still cannot
 			// claim the UDP stream.
@@ -216,11 +230,16 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	// arrives from the internet, not from the load balancer.
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(rtmpPort)), jsii.String("RTMP"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(srtPort)), jsii.String("SRT"), nil)
+	// WHIP, like RTMP: an offer needs the stream key before any WebRTC
+	// work, and the ICE ports answer only sessions so created.
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipPort)), jsii.String("WHIP"), nil)
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(whipICEPort)), jsii.String("WHIP media (ICE)"), nil)
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipICETCPPort)), jsii.String("WHIP media (ICE-TCP)"), nil)
 	for _, cidr := range cfg.UDPIngestCIDRs {
 		sg.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(cidr)), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP from "+cidr), nil)
 	}
 	sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(healthPort)), jsii.String("NLB health checks"), nil)
-	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP and SRT publishers connect from anywhere (encoders on any network); a publish needs a valid stream key (SRT checks it in the handshake), and the ingest caps connections per address. MPEG-TS over UDP is open only to udpIngestCidrs"})
+	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP, SRT and WHIP publishers connect from anywhere (encoders and browsers on any network); a publish needs a valid stream key (SRT checks it in the handshake, WHIP before any WebRTC work), and the ingest caps connections per address. MPEG-TS over UDP is open only to udpIngestCidrs"})
 
 	l.Service = awsecs.NewFargateService(s, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                cluster,
@@ -289,6 +308,14 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	}
 	l.RTMPListener, l.RTMPTargets = listen("Rtmp", rtmpPort, elbv2.Protocol_TCP)
 	l.SRTListener, _ = listen("Srt", srtPort, elbv2.Protocol_UDP)
+	l.WHIPListener, _ = listen("WhipHttp", whipPort, elbv2.Protocol_TCP)
+	listen("WhipUdp", whipICEPort, elbv2.Protocol_UDP)
+	listen("WhipTcp", whipICETCPPort, elbv2.Protocol_TCP)
+	// The candidates WHIP answers with carry the NLB's addresses (NAT
+	// 1:1), which the ingest looks up from its name. The NLB hashes each
+	// flow to a task on its own: with several tasks a browser's media may
+	// reach one that did not answer its offer (README, Live).
+	container.AddEnvironment(jsii.String("WHIP_PUBLIC_HOST"), l.LoadBalancer.LoadBalancerDnsName())
 	if udp {
 		l.UDPListener, _ = listen("Udp", udpPort, elbv2.Protocol_UDP)
 	}
@@ -299,6 +326,12 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 // ?streamid={stream key}.
 func (l *Live) SRTURL() *string {
 	return jsii.String(fmt.Sprintf("srt://%s:%d", *l.LoadBalancer.LoadBalancerDnsName(), srtPort))
+}
+
+// WHIPURL is the WHIP endpoint's base; a publisher adds /{stream name}
+// and sends the stream key as its bearer token.
+func (l *Live) WHIPURL() *string {
+	return jsii.String(fmt.Sprintf("http://%s:%d/whip", *l.LoadBalancer.LoadBalancerDnsName(), whipPort))
 }
 
 // RTMPURL is the publish base; a stream key is appended as the last path

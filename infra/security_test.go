@@ -309,22 +309,23 @@ func ingestEnv(t *testing.T, s *synthesized) map[string]string {
 // UDP ingest has no key, so it is off unless the operator lists source
 // networks: by default no listener, target group, security group rule or
 // container port for it, and the ingest does not listen. The only UDP
-// open by default is SRT's port, whose callers need a stream key
-// (TestSRTIngest).
+// open by default are SRT's port and WHIP's ICE port, whose callers need
+// a stream key (TestSRTIngest, TestWHIPIngest).
 func TestUDPIngestOnlyFromListedNetworks(t *testing.T) {
 	env := func(s *synthesized) map[string]string { return ingestEnv(t, s) }
 	def := synth(t, nil)
-	srtOnly := []string{fmt.Sprintf("0.0.0.0/0 %d-%d", srtPort, srtPort)}
+	srtOnly := []string{fmt.Sprintf("0.0.0.0/0 %d-%d", whipICEPort, whipICEPort), fmt.Sprintf("0.0.0.0/0 %d-%d", srtPort, srtPort)}
+	keyed := func(port any) bool { return port == float64(srtPort) || port == float64(whipICEPort) }
 	if got := udpIngress(def); !slices.Equal(got, srtOnly) {
-		t.Errorf("default security groups allow UDP from %q, want only SRT's %q", got, srtOnly)
+		t.Errorf("default security groups allow UDP from %q, want only SRT's and WHIP's %q", got, srtOnly)
 	}
 	for _, l := range def.ofType("AWS::ElasticLoadBalancingV2::Listener") {
-		if l.Properties["Protocol"] != "TCP" && l.Properties["Port"] != float64(srtPort) {
+		if l.Properties["Protocol"] != "TCP" && !keyed(l.Properties["Port"]) {
 			t.Errorf("default NLB has a %v listener on %v", l.Properties["Protocol"], l.Properties["Port"])
 		}
 	}
 	for _, g := range def.ofType("AWS::ElasticLoadBalancingV2::TargetGroup") {
-		if g.Properties["Protocol"] == "UDP" && g.Properties["Port"] != float64(srtPort) {
+		if g.Properties["Protocol"] == "UDP" && !keyed(g.Properties["Port"]) {
 			t.Errorf("default stack has a UDP target group on %v", g.Properties["Port"])
 		}
 	}
@@ -333,7 +334,7 @@ func TestUDPIngestOnlyFromListedNetworks(t *testing.T) {
 	}
 	_, task := def.one(t, "AWS::ECS::TaskDefinition", "LiveTask")
 	for _, pm := range list(get(task.Properties, "ContainerDefinitions", 0, "PortMappings")) {
-		if get(pm, "Protocol") == "udp" && get(pm, "ContainerPort") != float64(srtPort) {
+		if get(pm, "Protocol") == "udp" && !keyed(get(pm, "ContainerPort")) {
 			t.Errorf("default container maps UDP port %v", get(pm, "ContainerPort"))
 		}
 	}
@@ -379,6 +380,30 @@ func TestSRTIngest(t *testing.T) {
 		t.Errorf("ingest SRT_ADDR=%q, want :%d", v, srtPort)
 	}
 	matches(t, "SrtUrl output", func() { s.tmpl.HasOutput(jsii.String("SrtUrl"), &map[string]any{}) })
+}
+
+// WHIP is on by default, like RTMP: an offer needs the stream key before
+// any WebRTC work. The default stack has the NLB's listeners for the
+// endpoint (TCP) and its ICE ports (UDP, TCP), the task's ports, and the
+// ingest told to announce the NLB's addresses.
+func TestWHIPIngest(t *testing.T) {
+	s := synth(t, nil)
+	for id, want := range map[string]struct {
+		proto string
+		port  int
+	}{"LiveNlbWhipHttp": {"TCP", whipPort}, "LiveNlbWhipUdp": {"UDP", whipICEPort}, "LiveNlbWhipTcp": {"TCP", whipICETCPPort}} {
+		_, lis := s.one(t, "AWS::ElasticLoadBalancingV2::Listener", id)
+		if lis.Properties["Protocol"] != want.proto || lis.Properties["Port"] != float64(want.port) {
+			t.Errorf("%s listener %v/%v, want %s/%d", id, lis.Properties["Protocol"], lis.Properties["Port"], want.proto, want.port)
+		}
+	}
+	env := ingestEnv(t, s)
+	for k, v := range map[string]string{"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName"} {
+		if env[k] != v {
+			t.Errorf("ingest %s=%q, want %q", k, env[k], v)
+		}
+	}
+	matches(t, "WhipUrl output", func() { s.tmpl.HasOutput(jsii.String("WhipUrl"), &map[string]any{}) })
 }
 
 // No Lambda environment and no task environment holds a secret value: the

@@ -52,6 +52,7 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
 			h.API.Function.AddEnvironment(jsii.String(lambdaspec.SRTURL), h.Live.SRTURL(), nil)
+			h.API.Function.AddEnvironment(jsii.String(lambdaspec.WHIPURL), h.Live.WHIPURL(), nil)
 		}
 		if cfg.HasFunction("fetch") {
 			h.Fetch = NewFetch(stack, cfg, h.Storage, h.API)
@@ -97,6 +98,7 @@ func (h *HlsflowStack) outputs() {
 		dns := *l.LoadBalancer.LoadBalancerDnsName()
 		out("RtmpUrl", "Publish with OBS/ffmpeg to this URL plus /{stream key}", l.RTMPURL())
 		out("SrtUrl", "Publish over SRT to this address plus ?streamid={stream key}", l.SRTURL())
+		out("WhipUrl", "Publish over WHIP (WebRTC) to this URL plus /{stream name}, the stream key as bearer token", l.WHIPURL())
 		if l.UDPListener != nil {
 			out("UdpAddress", "Send MPEG-TS over UDP here (from udpIngestCidrs only)", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
 		}

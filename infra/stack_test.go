@@ -342,7 +342,7 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction"}, nil},
+				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction"}, nil},
 			"FetchFunction": {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
 		}},
 		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
@@ -357,7 +357,7 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
+				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
 				// What the API signs playback grants with (playback.go).
 				"PLAYBACK_KEY_SECRET_ARN": "ApiFunctionPlaybackSigningKey", "PLAYBACK_TOKEN_SECRET_ARN": "ApiFunctionPlaybackTokenKey",
 				"PLAYBACK_KEY_PAIR_ID": "DeliveryPlaybackKey"}, nil},
@@ -611,13 +611,13 @@ func TestLiveIngest(t *testing.T) {
 		svcTargets[get(lb, "ContainerPort").(float64)] = ref(get(lb, "TargetGroupArn"))
 	}
 	listeners := s.ofType("AWS::ElasticLoadBalancingV2::Listener")
-	if len(listeners) != 3 {
-		t.Errorf("want 3 listeners, got %v", sortedKeys(listeners))
+	if len(listeners) != 6 {
+		t.Errorf("want 6 listeners, got %v", sortedKeys(listeners))
 	}
 	for _, tc := range []struct {
 		port     float64
 		protocol string
-	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}} {
+	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}, {whipPort, "TCP"}, {whipICEPort, "UDP"}, {whipICETCPPort, "TCP"}} {
 		t.Run(fmt.Sprintf("%s %v", tc.protocol, tc.port), func(t *testing.T) {
 			var tg string
 			for _, l := range listeners {
@@ -666,13 +666,14 @@ func TestLiveIngest(t *testing.T) {
 	for _, e := range list(get(c, "Environment")) {
 		env[get(e, "Name").(string)] = ref(get(e, "Value"))
 	}
-	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "SRT_ADDR": ":8890", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32"} {
+	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "SRT_ADDR": ":8890", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32",
+		"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName"} {
 		if env[k] != v {
 			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
 		}
 	}
 	secrets := list(get(c, "Secrets"))
-	if len(env) != 8 {
+	if len(env) != 12 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
 	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
@@ -682,7 +683,7 @@ func TestLiveIngest(t *testing.T) {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), &map[string]any{"MinCapacity": float64(2), "MaxCapacity": float64(4)})
 	})
 	matches(t, "outputs", func() {
-		for _, o := range []string{"RtmpUrl", "SrtUrl", "UdpAddress", "CloudFrontDomain", "VodPlaybackUrlPattern", "LivePlaybackUrlPattern", "UploadsBucketName", "MediaBucketName", "ApiUrl", "ApiTokenSecretArn", "StreamKeySecretArn"} {
+		for _, o := range []string{"RtmpUrl", "SrtUrl", "WhipUrl", "UdpAddress", "CloudFrontDomain", "VodPlaybackUrlPattern", "LivePlaybackUrlPattern", "UploadsBucketName", "MediaBucketName", "ApiUrl", "ApiTokenSecretArn", "StreamKeySecretArn"} {
 			s.tmpl.HasOutput(jsii.String(o), &map[string]any{})
 		}
 	})

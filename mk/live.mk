@@ -4,7 +4,9 @@
 # command run alone. Prints live_publish_lag_p95_ms (target <= 500),
 # live_cpu_overhead_pct (target <= 5) and live_streams_realtime_720p. Then
 # BenchmarkSRT, the same input over SRT: srt_publish_lag_p95_ms and
-# srt_streams_realtime_720p. Then BenchmarkRestream: that stream with two
+# srt_streams_realtime_720p. Then BenchmarkWHIP, a 720p25 H.264 + Opus clip
+# over WHIP (pion, as a browser sends): whip_publish_lag_p95_ms. Then
+# BenchmarkRestream: that stream with two
 # restream destinations (nginx-rtmp) over the same without:
 # restream_cpu_overhead_pct (target <= 5).
 
@@ -17,9 +19,9 @@ setup-live: ## install GStreamer's srtsink, a publisher the SRT tests use, and n
 	$(call APT_UNLESS,gst-inspect-1.0 srtsink,gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 	$(call APT_UNLESS,test -x /usr/sbin/nginx && test -e /usr/lib/nginx/modules/ngx_rtmp_module.so,nginx libnginx-mod-rtmp)
 
-bench-live: ## live ingest: publish lag p95 (RTMP, SRT), CPU overhead vs ffmpeg alone and of two restream destinations, 720p streams in real time
-	@out=$$($(GO) test -run '^$$' -bench '^Benchmark(Live|SRT|Restream)$$' -benchtime 1x -count 1 -timeout 15m ./internal/live/ingest 2>&1); rc=$$?; \
-		echo "$$out" | grep -E '^(live|srt|restream)_'; \
+bench-live: ## live ingest: publish lag p95 (RTMP, SRT, WHIP), CPU overhead vs ffmpeg alone and of two restream destinations, 720p streams in real time
+	@out=$$($(GO) test -run '^$$' -bench '^Benchmark(Live|SRT|WHIP|Restream)$$' -benchtime 1x -count 1 -timeout 15m ./internal/live/ingest 2>&1); rc=$$?; \
+		echo "$$out" | grep -E '^(live|srt|whip|restream)_'; \
 		if [ $$rc -ne 0 ]; then echo "$$out" | tail -30; exit $$rc; fi
 
 test-live: ## only the live ingest's tests

@@ -56,6 +56,7 @@ type stack struct {
 // options choose the optional parts of a stack.
 type options struct {
 	live    bool // run the RTMP ingest
+	whip    bool // run the WHIP endpoint
 	flakyS3 bool // the browser reaches S3 through a flakyProxy
 	signed  bool // signed playback (hlsflow up --signed-playback)
 }
@@ -92,6 +93,9 @@ func newStack(t *testing.T, opt options) *stack {
 			t.Fatal(err)
 		}
 		cfg.Playback = &k
+	}
+	if opt.whip {
+		cfg.WHIPAddr = testenv.FreeAddr(t) // UDP and TCP on that number
 	}
 	st := &stack{url: "http://" + cfg.EdgeAddr, uploads: cfg.UploadsBucket}
 	if opt.flakyS3 {
@@ -445,4 +449,44 @@ func TestPageAsksForToken(t *testing.T) {
 	page.Click(`#signout`)
 	page.Wait("prompt after forgetting", `!document.getElementById('signin').hidden && sessionStorage.getItem('hlsflow-token') === null`, 10*time.Second)
 	page.Wait("library hidden again", `document.querySelectorAll('#library li.card').length === 0`, 20*time.Second)
+}
+
+// TestPageGoLiveFromBrowser: the operator creates a stream on the page,
+// which fills in its WHIP URL and key, and presses "Go live from this
+// browser": Chromium's fake camera and microphone publish over WHIP, the
+// stream goes live, and it plays in hls.js on the same page.
+func TestPageGoLiveFromBrowser(t *testing.T) {
+	sys := newStack(t, options{whip: true})
+	page := webtest.Open(t, sys.url+"/",
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true))
+	page.SignIn(browserToken)
+	page.Do(
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('.live-section details').open = true`),
+		chromedp.SendKeys(chromedp.CSS("#stream-name"), "browser-cam"),
+		chromedp.Click(chromedp.CSS("#stream-form button")),
+	)
+	page.Wait("WHIP URL filled in", `document.getElementById('golive-url').value !== ''`, 10*time.Second)
+	if u := page.String(`document.getElementById('golive-url').value`); u != sys.url+"/whip/browser-cam" {
+		t.Fatalf("WHIP URL %q, want %s/whip/browser-cam", u, sys.url)
+	}
+
+	// A wrong key is refused, and the page says so.
+	page.Do(chromedp.Evaluate[chromedp.Void](`(() => { const k = document.getElementById('golive-key'); window.realKey = k.value; k.value = 'browser-cam.wrong'; })()`))
+	page.Click(`#golive-start`)
+	page.Wait("the refusal shown", `document.getElementById('golive-status').dataset.state === 'failed'`, 20*time.Second)
+	if s := page.String(`document.getElementById('golive-status').textContent`); !strings.Contains(s, "key") {
+		t.Errorf("status after a wrong key: %q", s)
+	}
+
+	page.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('golive-key').value = window.realKey`))
+	page.Click(`#golive-start`)
+	page.Wait("publishing", `document.getElementById('golive-status').dataset.state === 'live'`, 30*time.Second)
+	page.Wait("LIVE badge in the list", `(() => { const li = document.querySelector('#streams li[data-name="browser-cam"]'); return !!li && li.dataset.state === 'live'; })()`, 60*time.Second)
+	page.Click(`#streams li[data-name="browser-cam"] [data-testid=watch]`)
+	page.Wait("live playback", `document.getElementById('player').currentTime > 1`, 60*time.Second)
+
+	page.Click(`#golive-stop`)
+	page.Wait("stopped", `document.getElementById('golive-status').dataset.state === 'stopped'`, 10*time.Second)
+	page.Wait("the stream ends", `(() => { const li = document.querySelector('#streams li[data-name="browser-cam"]'); return !!li && li.dataset.state !== 'live'; })()`, 60*time.Second)
 }

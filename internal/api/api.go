@@ -46,6 +46,10 @@ type Config struct {
 	// requires one, is added as &passphrase= (locally only: on AWS no
 	// environment holds a secret, and publishers get it from the operator).
 	SRTURL, SRTPassphrase string
+	// WHIPURL is the WHIP endpoint's base, e.g.
+	// http://127.0.0.1:8000/whip; the stream name is appended, and the
+	// stream key is the bearer token. "" when there is no WHIP.
+	WHIPURL string
 	// Token is the API token, the operator's bearer credential: it may do
 	// everything. With neither Token nor TokenSource the API accepts no
 	// changes at all (and, unless PublicLibrary, shows nothing).
@@ -107,6 +111,7 @@ type Addresses struct {
 	S3        string // endpoint for presigned upload URLs, e.g. http://192.168.1.20:4566; "" = the store's
 	RTMPURL   string // as Config.RTMPURL
 	SRTURL    string // as Config.SRTURL
+	WHIPURL   string // as Config.WHIPURL
 }
 
 // StreamKeys makes the secret publish key of a stream name
@@ -239,10 +244,12 @@ func (h *Handler) addrs(r *request) Addresses {
 			a.PublicURL = strings.TrimSuffix(a.PublicURL, "/")
 			a.RTMPURL = strings.TrimSuffix(a.RTMPURL, "/")
 			a.SRTURL = strings.TrimSuffix(a.SRTURL, "/")
+			a.WHIPURL = strings.TrimSuffix(a.WHIPURL, "/")
 			return a
 		}
 	}
-	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL, SRTURL: strings.TrimSuffix(h.cfg.SRTURL, "/")}
+	return Addresses{PublicURL: h.cfg.PublicURL, RTMPURL: h.cfg.RTMPURL, SRTURL: strings.TrimSuffix(h.cfg.SRTURL, "/"),
+		WHIPURL: strings.TrimSuffix(h.cfg.WHIPURL, "/")}
 }
 
 // validHost accepts a Host header that is a DNS name or an IP address,

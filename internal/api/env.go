@@ -17,6 +17,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		PublicURL:     getenv("PUBLIC_URL"),
 		RTMPURL:       getenv("RTMP_URL"),
 		SRTURL:        getenv("SRT_URL"),
+		WHIPURL:       getenv("WHIP_URL"),
 		Token:         getenv("API_TOKEN"),
 		// Set by the stack from its publicLibrary and signedPlayback
 		// parameters (infra/api.go).

@@ -47,12 +47,14 @@ type StreamRequest struct {
 }
 
 // CreatedStream is the answer to POST /api/streams; Key, PublishURL and
-// SRTURL are secrets for the publisher.
+// SRTURL are secrets for the publisher. WHIPURL is the stream's WHIP
+// endpoint, to be used with Key as the bearer token.
 type CreatedStream struct {
 	Name        string `json:"name"`
 	Key         string `json:"key"`
 	PublishURL  string `json:"publishUrl,omitempty"` // RTMP
 	SRTURL      string `json:"srtUrl,omitempty"`
+	WHIPURL     string `json:"whipUrl,omitempty"`
 	PlaybackURL string `json:"playbackUrl,omitempty"`
 }
 
@@ -101,6 +103,9 @@ func (h *Handler) createStream(r *request) (*response, error) {
 		if h.cfg.SRTPassphrase != "" {
 			out.SRTURL += "&passphrase=" + url.QueryEscape(h.cfg.SRTPassphrase)
 		}
+	}
+	if a.WHIPURL != "" {
+		out.WHIPURL = a.WHIPURL + "/" + in.Name
 	}
 	return reply(http.StatusCreated, out)
 }

@@ -85,6 +85,26 @@ func TestCreateStreamSRTPassphrase(t *testing.T) {
 	}
 }
 
+// TestCreateStreamWHIP: with WHIP, the answer names the stream's WHIP
+// endpoint, whose bearer token is the key; without, it has none.
+func TestCreateStreamWHIP(t *testing.T) {
+	signer := newSigner(t)
+	for _, tc := range []struct{ base, want string }{
+		{"http://127.0.0.1:8000/whip/", "http://127.0.0.1:8000/whip/cam"},
+		{"", ""},
+	} {
+		e := newEnv(t, func(c *Config) { c.Keys, c.WHIPURL = signer, tc.base })
+		code, body := e.call("POST", "/api/streams", `{"name":"cam"}`, "Authorization", "Bearer "+testToken)
+		var cs CreatedStream
+		if err := json.Unmarshal(body, &cs); code != 201 || err != nil {
+			t.Fatalf("= %d %s", code, body)
+		}
+		if cs.WHIPURL != tc.want {
+			t.Errorf("with WHIPURL %q: whipUrl %q, want %q", tc.base, cs.WHIPURL, tc.want)
+		}
+	}
+}
+
 func TestCreateStreamNeedsKeysAndAuth(t *testing.T) {
 	t.Run("no signer", func(t *testing.T) {
 		e := newEnv(t, nil)

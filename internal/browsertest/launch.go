@@ -16,7 +16,8 @@ import (
 // test's own, and returns its first tab. stop closes Chromium gracefully and
 // waits for it: killed, Chromium leaves its singleton folder
 // (/tmp/org.chromium.Chromium.*) behind, one per browser a test starts.
-func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), err error) {
+// extra adds flags (a fake camera, say).
+func Launch(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) (tab context.Context, stop func(), err error) {
 	chromium, err := ChromiumPath()
 	if err != nil {
 		return nil, nil, err
@@ -29,7 +30,7 @@ func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), 
 		return nil, nil, fmt.Errorf("chromium temp dir: %w", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(tmp) })
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -44,8 +45,8 @@ func Launch(t testing.TB, width, height int) (tab context.Context, stop func(), 
 		chromedp.WindowSize(width, height),
 		chromedp.UserDataDir(filepath.Join(dir, "profile")),
 		// Even a clean exit may leave files there; the test removes them.
-		chromedp.Env("TMPDIR="+tmp),
-	)
+		chromedp.Env("TMPDIR=" + tmp),
+	}, extra...)...)
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	stop = func() {
 		// Browser.close when the browser runs; a plain cancel otherwise.

@@ -22,6 +22,9 @@ const (
 	DefaultUDP  = "127.0.0.1:9000"
 )
 
+// DefaultWHIPICE is `up`'s WHIP ICE port (UDP and TCP).
+const DefaultWHIPICE = "127.0.0.1:8189"
+
 // errUsage marks errors that come from how the command was called.
 var errUsage = errors.New("usage")
 

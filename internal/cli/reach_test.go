@@ -128,7 +128,7 @@ func TestStreamCreateAsksTheServer(t *testing.T) {
 			w.Write([]byte(`{"name":"demo","key":"demo.k","publishUrl":"rtmp://server:1935/live/demo.k","srtUrl":"srt://server:8890?streamid=demo.k","playbackUrl":"/live/demo/master.m3u8"}`))
 			return
 		}
-		w.Write([]byte(`{"name":"demo","key":"demo.k","publishUrl":"rtmp://server:1935/live/demo.k","srtUrl":"srt://server:8890?streamid=demo.k","playbackUrl":"http://server/live/demo/master.m3u8"}`))
+		w.Write([]byte(`{"name":"demo","key":"demo.k","publishUrl":"rtmp://server:1935/live/demo.k","srtUrl":"srt://server:8890?streamid=demo.k","whipUrl":"http://server/whip/demo","playbackUrl":"http://server/live/demo/master.m3u8"}`))
 	}))
 	defer srv.Close()
 
@@ -139,7 +139,8 @@ func TestStreamCreateAsksTheServer(t *testing.T) {
 	if gotBody != `{"name":"demo"}` {
 		t.Errorf("request body %q", gotBody)
 	}
-	for _, want := range []string{"publish:  rtmp://server:1935/live/demo.k", "srt:      srt://server:8890?streamid=demo.k", "playback: http://server/live/demo/master.m3u8"} {
+	for _, want := range []string{"publish:  rtmp://server:1935/live/demo.k", "srt:      srt://server:8890?streamid=demo.k",
+		"whip:     http://server/whip/demo\nbearer:   demo.k", "playback: http://server/live/demo/master.m3u8"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

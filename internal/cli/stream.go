@@ -22,6 +22,8 @@ type createdStream struct {
 	Name        string `json:"name"`
 	PublishURL  string `json:"publishUrl"`
 	SRTURL      string `json:"srtUrl"`
+	WHIPURL     string `json:"whipUrl"`
+	Key         string `json:"key"`
 	PlaybackURL string `json:"playbackUrl"`
 }
 
@@ -53,6 +55,9 @@ func runStream(ctx context.Context, env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "stream:   %s\npublish:  %s\n", out.Name, out.PublishURL)
 	if out.SRTURL != "" {
 		fmt.Fprintf(env.Stdout, "srt:      %s\n", out.SRTURL)
+	}
+	if out.WHIPURL != "" {
+		fmt.Fprintf(env.Stdout, "whip:     %s\nbearer:   %s\n", out.WHIPURL, out.Key)
 	}
 	fmt.Fprintf(env.Stdout, "playback: %s\n", out.PlaybackURL)
 	fmt.Fprintln(env.Stderr, "keep the publish URLs secret: anyone who has one can broadcast as this stream")

@@ -42,6 +42,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	fs.Var(&fetchAllow, "fetch-allow", "a range (CIDR or address) that uploads from a URL may fetch from although it is not public, e.g. 127.0.0.0/8 for a local test server; repeatable")
 	signedPlayback := fs.Bool("signed-playback", false, "serve media only with a playback grant, as the stack's signedPlayback: the API mints grants (POST /api/videos/{id}/playback) with the key pair in the data dir's playback/ (made on first run) or --signing-key")
 	signingKey := fs.String("signing-key", "", "with --signed-playback: the RSA private key (PEM) of the CloudFront key pair to sign with, instead of the data dir's")
+	whipICE := fs.String("whip-ice", DefaultWHIPICE, "ICE port of WHIP (browsers publishing at the edge's /whip/{name}): UDP, and TCP on the same number; \"off\" disables WHIP")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -67,6 +68,12 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	}
 	if *lan {
 		listenOnLAN(&c, len(udpSources) > 0)
+		if *whipICE == DefaultWHIPICE {
+			*whipICE = everyInterface(*whipICE)
+		}
+	}
+	if *whipICE == "off" {
+		*whipICE = ""
 	}
 	if zip != nil && onNetwork(&c) {
 		// The API function, like the deployed one, has one set of
@@ -115,6 +122,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	sys, err := system.New(system.Config{
 		DataDir: data,
 		S3Addr:  hostPort(c.S3), EdgeAddr: hostPort(c.Edge), RTMPAddr: hostPort(c.RTMP), SRTAddr: hostPort(c.SRT), UDPAddr: hostPort(c.UDP),
+		WHIPAddr:   *whipICE,
 		AllowHosts: allow, Region: c.Region, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		AccessKey: access, SecretKey: secret, Keys: signer,
 		EdgeCacheBytes: cacheBytes,
@@ -133,7 +141,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err := sys.Start(ctx); err != nil {
 		return err
 	}
-	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream)
+	printEndpoints(env, &c, access, secret, credsFrom, data, token, *udpStream, *whipICE)
 	if playback != nil {
 		fmt.Fprintf(env.Stdout, "signed playback: media needs a grant (curl -XPOST -H 'Authorization: Bearer %s' %s/api/videos/{id}/playback); key pair %s in %s\n",
 			token, httpURL(c.Edge), playback.KeyPairID, filepath.Join(data, playbackDir))
@@ -149,7 +157,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	return err
 }
 
-func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, udpStream string) {
+func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, udpStream, whipICE string) {
 	w := env.Stdout
 	fmt.Fprintln(w, "hlsflow is up")
 	fmt.Fprintf(w, "  web page         %s/\n", httpURL(c.Edge))
@@ -160,6 +168,9 @@ func printEndpoints(env Env, c *Common, access, secret, credsFrom, data, token, 
 	fmt.Fprintf(w, "  live RTMP        rtmp://%s/live/{stream key}   (hlsflow stream create NAME)\n", hostPort(c.RTMP))
 	fmt.Fprintf(w, "  live SRT         srt://%s?streamid={stream key}   (MPEG-TS)\n", hostPort(c.SRT))
 	fmt.Fprintf(w, "  live UDP         udp://%s   (MPEG-TS, published as live/%s)\n", hostPort(c.UDP), udpStream)
+	if whipICE != "" {
+		fmt.Fprintf(w, "  live WHIP        %s/whip/{name}   (bearer token: the stream key; ICE on %s, UDP and TCP; the web page's Go live)\n", httpURL(c.Edge), whipICE)
+	}
 	fmt.Fprintf(w, "  data             %s\n", data)
 	printLAN(w, c)
 	fmt.Fprintf(w, "upload with:  hlsflow upload FILE --wait   or   aws --endpoint-url %s s3 cp FILE s3://%s/\n", httpURL(c.S3), c.UploadsBucket)

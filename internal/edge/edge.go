@@ -65,6 +65,9 @@ type Config struct {
 	// Metrics serves /metrics (Prometheus text); nil answers 404. It
 	// decides itself who may read it.
 	Metrics http.Handler
+	// WHIP serves /whip/* (the live ingest's WHIP endpoint, which checks
+	// its own bearer tokens); nil answers 404.
+	WHIP http.Handler
 	// Logger receives origin failures, which clients never see in
 	// detail; default slog.Default().
 	Logger *slog.Logger
@@ -104,6 +107,7 @@ type Edge struct {
 	origins   map[string]bool
 	api, web  http.Handler
 	metrics   http.Handler
+	whip      http.Handler
 	hosts     *hostguard.Guard
 	grants    Grants
 	log       *slog.Logger
@@ -126,6 +130,7 @@ func New(cfg Config) (*Edge, error) {
 		api:       cfg.API,
 		web:       cfg.Web,
 		metrics:   cfg.Metrics,
+		whip:      cfg.WHIP,
 		hosts:     cfg.Hosts,
 		grants:    cfg.Grants,
 		log:       cmp.Or(cfg.Logger, slog.Default()),
@@ -187,6 +192,8 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveMedia(w, r)
 	case p == "/metrics":
 		serveOr404(e.metrics, w, r)
+	case strings.HasPrefix(p, "/whip/"):
+		serveOr404(e.whip, w, r)
 	default:
 		serveOr404(e.web, w, r)
 	}

@@ -41,6 +41,7 @@ const (
 	StreamSecretARN = "STREAM_KEY_SECRET_ARN"
 	RTMPURL         = "RTMP_URL"
 	SRTURL          = "SRT_URL"
+	WHIPURL         = "WHIP_URL"
 	PublicLibrary   = "PUBLIC_LIBRARY"
 	SignedPlayback  = "SIGNED_PLAYBACK"
 	FetchFunction   = "FETCH_FUNCTION"
@@ -77,7 +78,7 @@ var (
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, FetchFunction, PlaybackKeyARN, PlaybackTokenARN, PlaybackKeyPairID}}
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, WHIPURL, FetchFunction, PlaybackKeyARN, PlaybackTokenARN, PlaybackKeyPairID}}
 	Fetch = Spec{Name: "fetch", Timeout: FetchTimeout, MemoryMB: 512, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket},
 		Optional: []string{FetchAllow, MaxUploadBytes}}

@@ -49,6 +49,9 @@ func addressesByHost(c *Config) func(host string) api.Addresses {
 		if c.SRTAddr != "" {
 			a.SRTURL = "srt://" + at(c.SRTAddr)
 		}
+		if c.WHIPAddr != "" {
+			a.WHIPURL = a.PublicURL + "/whip"
+		}
 		return a
 	}
 }

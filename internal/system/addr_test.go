@@ -22,10 +22,10 @@ func TestOnEveryInterface(t *testing.T) {
 // TestAddressesByHost: listeners on every interface are named as the
 // client named this machine; one bound to a single address keeps it.
 func TestAddressesByHost(t *testing.T) {
-	by := addressesByHost(&Config{EdgeAddr: "0.0.0.0:8080", S3Addr: "0.0.0.0:4566", RTMPAddr: "127.0.0.1:1935", SRTAddr: "0.0.0.0:8890"})
+	by := addressesByHost(&Config{EdgeAddr: "0.0.0.0:8080", S3Addr: "0.0.0.0:4566", RTMPAddr: "127.0.0.1:1935", SRTAddr: "0.0.0.0:8890", WHIPAddr: "0.0.0.0:8189"})
 	got := by("192.168.1.20:8080")
 	want := api.Addresses{PublicURL: "http://192.168.1.20:8080", S3: "http://192.168.1.20:4566", RTMPURL: "rtmp://127.0.0.1:1935/live",
-		SRTURL: "srt://192.168.1.20:8890"}
+		SRTURL: "srt://192.168.1.20:8890", WHIPURL: "http://192.168.1.20:8080/whip"}
 	if got != want {
 		t.Errorf("by IPv4: %+v, want %+v", got, want)
 	}

@@ -61,6 +61,10 @@ type Config struct {
 	AccessKey, SecretKey                         string       // S3 and Lambda credentials; required
 	Keys                                         *keys.Signer // stream keys for the API and the ingest; required
 	EdgeCacheBytes                               int64        // 0: edge.DefaultCacheBytes, negative: no cache
+
+	// WHIPAddr is the WHIP endpoint's ICE port (UDP, and TCP on the same
+	// number); the edge serves the endpoint at /whip/{name}. "" = off.
+	WHIPAddr string
 	// Getenv gives the transcoder its settings as its Lambda reads them
 	// (X264_PRESET, LADDER_RUNGS…); nil reads none.
 	Getenv func(string) string
@@ -166,6 +170,9 @@ func New(cfg Config) (*System, error) {
 		apiCfg.Fetches = fetch.Starter{Store: s.store, UploadsBucket: cfg.UploadsBucket, MediaBucket: cfg.MediaBucket,
 			Client: lambdasvc.NewFromConfig(awsCfg), Function: "fetch"}
 	}
+	if cfg.WHIPAddr != "" {
+		apiCfg.WHIPURL = apiCfg.PublicURL + "/whip"
+	}
 	if apiCfg.ByHost == nil && (OnEveryInterface(cfg.EdgeAddr) || OnEveryInterface(cfg.S3Addr) || OnEveryInterface(cfg.RTMPAddr) || OnEveryInterface(cfg.SRTAddr)) {
 		apiCfg.ByHost = addressesByHost(&cfg)
 	}
@@ -197,12 +204,15 @@ func New(cfg Config) (*System, error) {
 	liveCfg := cfg.Live
 	liveCfg.Bucket = cfg.MediaBucket
 	liveCfg.RTMPAddr, liveCfg.SRTAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.SRTAddr, cfg.UDPAddr
+	// The edge serves the WHIP endpoint: no listener of its own.
+	liveCfg.WHIPAddr, liveCfg.WHIPICEAddr, liveCfg.WHIPICETCPAddr = "", cfg.WHIPAddr, cfg.WHIPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
 	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m}); err != nil {
 		return nil, err
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
 		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)), Metrics: metricsHandler(m, apiCfg),
+		WHIP:  s.live.WHIPHandler(),
 		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge"), Grants: grants})
 	if err != nil {
 		return nil, err

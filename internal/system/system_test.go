@@ -211,6 +211,30 @@ func TestStartFailureStopsWhatStarted(t *testing.T) {
 	})
 }
 
+// A busy WHIP ICE port fails Start with its address, and what had
+// started is stopped again.
+func TestStartFailsOnBusyWHIPPort(t *testing.T) {
+	cfg := config(t)
+	cfg.WHIPAddr = testenv.FreeAddr(t)
+	busy, err := net.ListenPacket("udp", cfg.WHIPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	sys, err := system.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Start(context.Background()); err == nil || !strings.Contains(err.Error(), cfg.WHIPAddr) {
+		t.Fatalf("Start: %v, want an error naming %s", err, cfg.WHIPAddr)
+	}
+	for name, addr := range map[string]string{"S3": cfg.S3Addr, "edge": cfg.EdgeAddr, "RTMP": cfg.RTMPAddr} {
+		if !free(addr) {
+			t.Errorf("%s port %s held after the failed Start", name, addr)
+		}
+	}
+}
+
 func TestNewRefusesIncompleteConfig(t *testing.T) {
 	for name, change := range map[string]func(*system.Config){
 		"no data dir":    func(c *system.Config) { c.DataDir = "" },

@@ -119,6 +119,9 @@ func (s *System) zipAPI() (lambda.Handler, error) {
 	if cfg.SRTAddr != "" {
 		env[lambdaspec.SRTURL] = "srt://" + cfg.SRTAddr
 	}
+	if cfg.WHIPAddr != "" {
+		env[lambdaspec.WHIPURL] = "http://" + cfg.EdgeAddr + "/whip" // the edge serves it
+	}
 	if cfg.API.PublicLibrary {
 		env[lambdaspec.PublicLibrary] = "true"
 	}

@@ -695,6 +695,8 @@
           $('publish-url').textContent = s.publishUrl || s.key;
           $('publish-example').textContent = 'ffmpeg -re -i input.mp4 -c:v libx264 -c:a aac -f flv "' + (s.publishUrl || s.key) + '"';
           $('stream-created').hidden = false;
+          // The browser publisher (golive.js) uses this stream.
+          if (s.whipUrl) { $('golive-url').value = s.whipUrl; $('golive-key').value = s.key; }
           this.refresh();
         } catch (ex) {
           err.textContent = ex.message;

@@ -27,11 +27,11 @@ type Page struct {
 // waits for the page to be there. Chromium stops when the test ends; if
 // the test failed, a screenshot and the page text are saved first under
 // $HLSFLOW_ARTIFACTS/{test name}/ (default: the temp dir's
-// hlsflow-artifacts/).
-func Open(t testing.TB, url string) *Page {
+// hlsflow-artifacts/). flags are Chromium's extra ones.
+func Open(t testing.TB, url string, flags ...chromedp.ExecAllocatorOption) *Page {
 	t.Helper()
 	// A phone-sized window: the page must work there.
-	tab, stop, err := browsertest.Launch(t, 412, 915)
+	tab, stop, err := browsertest.Launch(t, 412, 915, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,6 +184,12 @@ func follow(b *testing.B, svc *Service, pub *exec.Cmd) (lagP95 float64, segments
 	b.Helper()
 	done := make(chan error, 1)
 	go func() { done <- pub.Wait() }()
+	return followUntil(b, svc, done)
+}
+
+// followUntil is follow of a publisher that ends when done yields.
+func followUntil(b *testing.B, svc *Service, done <-chan error) (lagP95 float64, segments int64, media float64) {
+	b.Helper()
 poll:
 	for {
 		select {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/envconf"
@@ -23,12 +24,16 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultRTMPAddr  = ":1935"
-	DefaultSRTAddr   = ":8890"
-	DefaultUDPAddr   = ":9000"
-	DefaultUDPStream = "udp"
-	DefaultGrace     = 15 * time.Second
-	DefaultStatsLog  = 30 * time.Second
+	DefaultRTMPAddr = ":1935"
+	DefaultSRTAddr  = ":8890"
+	DefaultUDPAddr  = ":9000"
+	// WHIP's HTTP endpoint and its ICE port (UDP, and TCP on the same
+	// number).
+	DefaultWHIPAddr    = ":8080"
+	DefaultWHIPICEAddr = ":8189"
+	DefaultUDPStream   = "udp"
+	DefaultGrace       = 15 * time.Second
+	DefaultStatsLog    = 30 * time.Second
 	// DefaultMaxDuration is how long a stream may run before it is ended
 	// and recorded: a forgotten encoder must not transcode for ever.
 	DefaultMaxDuration = 12 * time.Hour
@@ -67,6 +72,26 @@ type Config struct {
 	SRTPassphrase string
 	SRTLatency    time.Duration
 
+	// WHIP (browsers and WebRTC encoders, internal/live/whip): WHIPICEAddr
+	// is the one UDP port of every session's media, "" disables WHIP;
+	// WHIPICETCPAddr the one ICE-TCP port ("" = none). WHIPAddr serves
+	// the WHIP endpoint (/whip/{name}) over HTTP on a listener of its own;
+	// "" serves it only through Service.WHIPHandler (the edge of
+	// `hlsflow up`). WHIPPublicIPs, when set, are announced in the
+	// candidates instead of the ports' own addresses (NAT 1:1: the load
+	// balancer's).
+	WHIPAddr       string
+	WHIPICEAddr    string
+	WHIPICETCPAddr string
+	WHIPPublicIPs  []string
+	// WHIPPublicHost, when set, is a name (the load balancer's) whose
+	// addresses are looked up at Start and announced like WHIPPublicIPs.
+	WHIPPublicHost string
+	// WHIPMaxSessions and WHIPMaxSessionsPerAddr cap WHIP sessions, in all
+	// and from one IPv4 address or IPv6 /64 (whip's defaults).
+	WHIPMaxSessions        int
+	WHIPMaxSessionsPerAddr int
+
 	HandshakeTimeout time.Duration // RTMP handshake, connect and publish with the key, default 5 s
 	IdleTimeout      time.Duration // RTMP publisher silent, default 10 s
 	UDPIdleTimeout   time.Duration // UDP sender silent = stopped, default 5 s
@@ -101,6 +126,17 @@ type Deps struct {
 	Metrics *metrics.Recorder
 }
 
+// list splits a comma-separated setting, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // ConfigFromEnv reads the ECS task's configuration through getenv
 // (os.Getenv):
 //
@@ -115,6 +151,10 @@ type Deps struct {
 //	UDP_ALLOW (CIDRs or addresses, comma-separated; "" = any source)
 //	RESTREAM_ALLOW_NETS (CIDRs or addresses restream destinations may be at
 //	  besides public ones; "" = none)
+//	WHIP_ADDR (:8080, the WHIP endpoint's HTTP)  WHIP_ICE_ADDR (:8189, UDP)
+//	WHIP_ICE_TCP_ADDR (:8189)  WHIP_PUBLIC_IPS (comma-separated; "" = the
+//	  ports' own)  WHIP_PUBLIC_HOST (a name whose addresses are announced)
+//	WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -142,12 +182,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		UDPAllow: allow, RestreamAllow: restreamAllow,
 		SRTAddr: addr("SRT_ADDR", DefaultSRTAddr), SRTPassphrase: getenv("SRT_PASSPHRASE"),
 		SRTLatency: e.Duration("SRT_LATENCY", srt.DefaultLatency, 0),
+		WHIPAddr:   addr("WHIP_ADDR", DefaultWHIPAddr), WHIPICEAddr: addr("WHIP_ICE_ADDR", DefaultWHIPICEAddr),
+		WHIPICETCPAddr: addr("WHIP_ICE_TCP_ADDR", DefaultWHIPICEAddr), WHIPPublicIPs: list(e.String("WHIP_PUBLIC_IPS", "")),
+		WHIPPublicHost:  e.String("WHIP_PUBLIC_HOST", ""),
+		WHIPMaxSessions: e.Int("WHIP_MAX_SESSIONS", 0, 0), WHIPMaxSessionsPerAddr: e.Int("WHIP_MAX_SESSIONS_PER_ADDR", 0, 0),
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: e.String("STREAM_KEY_SECRET_FILE", ""),
 			ARN: e.String("STREAM_KEY_SECRET_ARN", "")},
 		StopTimeout: e.Duration("STOP_TIMEOUT", 25*time.Second, 0),
 	}
 	if c.Bucket == "" {
 		e.Fail("MEDIA_BUCKET", "", "required")
+	}
+	for _, ip := range c.WHIPPublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			e.Fail("WHIP_PUBLIC_IPS", ip, "not an IP address")
+		}
 	}
 	e.Check("SRT_PASSPHRASE", srt.CheckPassphrase(c.SRTPassphrase))
 	if err := e.Err(); err != nil {

@@ -48,6 +48,19 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("SRT_ADDR=off gave %q", c.SRTAddr)
 			}
 		}, false},
+		{"whip", map[string]string{"MEDIA_BUCKET": "m", "WHIP_ICE_ADDR": "127.0.0.1:7100", "WHIP_ICE_TCP_ADDR": "off",
+			"WHIP_PUBLIC_IPS": "203.0.113.7, 2001:db8::1", "WHIP_MAX_SESSIONS_PER_ADDR": "2"}, func(t *testing.T, c Config) {
+			if c.WHIPICEAddr != "127.0.0.1:7100" || c.WHIPICETCPAddr != "" || c.WHIPAddr != DefaultWHIPAddr ||
+				!slices.Equal(c.WHIPPublicIPs, []string{"203.0.113.7", "2001:db8::1"}) || c.WHIPMaxSessionsPerAddr != 2 {
+				t.Errorf("whip: %+v", c)
+			}
+		}, false},
+		{"whip defaults", map[string]string{"MEDIA_BUCKET": "m"}, func(t *testing.T, c Config) {
+			if c.WHIPAddr != ":8080" || c.WHIPICEAddr != ":8189" || c.WHIPICETCPAddr != ":8189" || len(c.WHIPPublicIPs) != 0 {
+				t.Errorf("whip defaults: %+v", c)
+			}
+		}, false},
+		{"bad whip public ip", map[string]string{"MEDIA_BUCKET": "m", "WHIP_PUBLIC_IPS": "nlb.example.com"}, nil, true},
 		{"short srt passphrase", map[string]string{"MEDIA_BUCKET": "m", "SRT_PASSPHRASE": "secret"}, nil, true},
 		{"bad srt latency", map[string]string{"MEDIA_BUCKET": "m", "SRT_LATENCY": "500"}, nil, true},
 		{"no bucket", map[string]string{}, nil, true},

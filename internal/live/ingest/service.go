@@ -18,6 +18,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
 	"github.com/hlsflow/hlsflow/internal/live/srt"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
+	"github.com/hlsflow/hlsflow/internal/live/whip"
 )
 
 // Service is a running live ingest. One goroutine, the owner (owner.go),
@@ -41,11 +42,13 @@ type Service struct {
 	closing  bool
 	closeCtx context.Context // bounds finalising once closing
 
-	rtmp  *rtmp.Server
-	srt   *srt.Server
-	udp   *udp.Receiver
-	http  *http.Server
-	addrs struct{ rtmp, srt, udp, http string }
+	rtmp     *rtmp.Server
+	srt      *srt.Server
+	udp      *udp.Receiver
+	whip     *whip.Server // nil when WHIP is off
+	whipHTTP *http.Server // WHIPAddr's
+	http     *http.Server
+	addrs    struct{ rtmp, srt, udp, http, whip string }
 }
 
 var _ feed.Hub = (*Service)(nil)
@@ -56,8 +59,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	switch {
 	case deps.Store == nil || cfg.Bucket == "":
 		return nil, errors.New("ingest: store and bucket are required")
-	case (cfg.RTMPAddr != "" || cfg.SRTAddr != "") && deps.Keys == nil:
-		return nil, errors.New("ingest: stream keys are required for rtmp and srt")
+	case (cfg.RTMPAddr != "" || cfg.SRTAddr != "" || cfg.WHIPICEAddr != "") && deps.Keys == nil:
+		return nil, errors.New("ingest: stream keys are required for rtmp, srt and whip")
 	}
 	cfg.UDPStream = cmp.Or(cfg.UDPStream, DefaultUDPStream)
 	if !catalog.ValidID(cfg.UDPStream) {
@@ -70,8 +73,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	orDefault(&cfg.DrainTimeout, 10*time.Second)
 	orDefault(&cfg.StatsLog, DefaultStatsLog)
 	deps.Log = cmp.Or(deps.Log, slog.Default())
-	return &Service{cfg: cfg, deps: deps, reqs: make(chan any), closed: make(chan struct{}), done: make(chan struct{}),
-		streams: map[string]*stream{}}, nil
+	s := &Service{cfg: cfg, deps: deps, reqs: make(chan any), closed: make(chan struct{}), done: make(chan struct{}),
+		streams: map[string]*stream{}}
+	s.whip = s.newWHIP()
+	return s, nil
 }
 
 // orDefault sets *v to def unless it is positive.
@@ -125,6 +130,9 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		}
 		s.addrs.udp = s.udp.ListenAddr().String()
 	}
+	if err := s.startWHIP(); err != nil {
+		return err
+	}
 	if s.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 		if err != nil {
@@ -135,7 +143,7 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		s.wg.Go(func() { _ = s.http.Serve(ln) })
 	}
 	s.deps.Log.Info("live ingest started", "rtmp", s.RTMPAddr(), "srt", s.SRTAddr(), "udp", s.UDPAddr(),
-		"http", s.HTTPAddr(), "udp_stream", s.cfg.UDPStream, "srt_encrypted", s.cfg.SRTPassphrase != "")
+		"http", s.HTTPAddr(), "whip_ice", s.WHIPICEAddr(), "udp_stream", s.cfg.UDPStream, "srt_encrypted", s.cfg.SRTPassphrase != "")
 	return nil
 }
 
@@ -176,6 +184,7 @@ func (s *Service) Close(ctx context.Context) error {
 	if s.udp != nil {
 		_ = s.udp.Close()
 	}
+	s.closeWHIP()
 	<-s.done
 	var err error
 	if !inTime() {

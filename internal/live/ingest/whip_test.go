@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/live/whip/whiptest"
+	"github.com/hlsflow/hlsflow/internal/testenv"
+)
+
+// whipEndpoint is a stream's WHIP URL on the service's own listener.
+func (e *env) whipEndpoint(name string) string { return "http://" + e.svc.WHIPAddr() + "/whip/" + name }
+
+// TestWHIPLiveAndRecording: a WebRTC publisher (pion, H.264 and Opus)
+// goes live over WHIP and is recorded with AAC audio, as RTMP is; a wrong
+// key is refused before any transcoder, and a publisher that stalls is
+// dropped, leaving no goroutine nor ffmpeg (checkClean).
+func TestWHIPLiveAndRecording(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.WHIPAddr, c.WHIPICEAddr, c.WHIPICETCPAddr, c.MaxRungs = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", 1
+	})
+	clip := whiptest.MakeClip(t, 640, 360, 4)
+
+	_, err := whiptest.Publish(context.Background(), e.whipEndpoint("intruder"), "intruder.AAAAAAAAAAAAAAAAAAAAAA", clip, whiptest.Options{SendFor: time.Second})
+	var se *whiptest.StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusUnauthorized {
+		t.Fatalf("forged key: %v, want 401", err)
+	}
+	stall, err := whiptest.Publish(context.Background(), e.whipEndpoint("stall"), e.key("stall"), clip, whiptest.Options{SendFor: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stall.Close(false)
+	p, err := whiptest.Publish(context.Background(), e.whipEndpoint("webrtc"), e.key("webrtc"), clip, whiptest.Options{SendFor: 8 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("webrtc live with two segments", 30*time.Second, func() bool {
+		pl := e.media("live/webrtc/360p/index.m3u8")
+		return pl != nil && len(pl.Segments) >= 2
+	})
+	<-p.Sent()
+	if err := p.Close(true); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.waitRecording("webrtc")
+	st, err := catalog.Read(context.Background(), e.s3, testenv.BucketMedia, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Duration < 6 || st.Duration > 10 {
+		t.Errorf("recording lasts %.1f s, want about 8", st.Duration)
+	}
+	dir := t.TempDir()
+	e.download("vod/"+rec+"/", dir)
+	master := filepath.Join(dir, "vod", rec, "master.m3u8")
+	decode(t, master)
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", master).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "aac") || !strings.Contains(string(out), "h264") {
+		t.Errorf("recording streams %q (%v), want h264 and aac (Opus transcoded)", out, err)
+	}
+
+	e.waitFor("the stalled publisher dropped", 30*time.Second, func() bool {
+		return strings.Contains(e.log.String(), "whip: no media")
+	})
+	if keys, _ := e.s3.List(context.Background(), testenv.BucketMedia, "live/intruder/"); len(keys) != 0 {
+		t.Errorf("refused publisher published %v", keys)
+	}
+	if strings.Contains(e.log.String(), "stream=intruder") {
+		t.Error("a publisher with a forged key reached the stream")
+	}
+	e.checkClean()
+}
+
+// TestWHIPPublicHost: the public host's addresses (the load balancer's
+// name on AWS) are what WHIP announces in its candidates.
+func TestWHIPPublicHost(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.WHIPICEAddr, c.WHIPPublicHost = "127.0.0.1:0", "localhost" })
+	if !slices.Contains(e.svc.whip.PublicIPs, "127.0.0.1") {
+		t.Errorf("public IPs %v, want localhost's 127.0.0.1", e.svc.whip.PublicIPs)
+	}
+}
