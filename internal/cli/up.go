@@ -17,6 +17,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
 	"github.com/hlsflow/hlsflow/internal/system"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 // runUp is `hlsflow up`: the flags become an internal/system Config, the
@@ -38,6 +39,12 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	functionsDir := fs.String("functions-dir", "dist/functions", "with --functions zip: the built functions (make build ARCH=x86_64)")
 	layerZip := fs.String("layer", "dist/layers/ffmpeg-x86_64.zip", "with --functions zip: the FFmpeg layer zip (make layer)")
 	rie := fs.String("rie", "", "with --functions zip: the aws-lambda-rie binary (make rie)")
+	var webhookAllow []string
+	fs.Func("webhook-allow", "a non-public range (CIDR or address) webhook endpoints may be at, for development and tests; repeatable", func(v string) error {
+		webhookAllow = append(webhookAllow, v)
+		_, err := webhooks.ParseAllow([]string{v})
+		return err
+	})
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -61,6 +68,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --udp-allow: %w", errUsage, err)
 	}
+	hookNets, _ := webhooks.ParseAllow(webhookAllow) // each checked as it was given
 	if *lan {
 		listenOnLAN(&c, len(udpSources) > 0)
 	}
@@ -108,6 +116,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		Getenv:         env.Getenv,
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
 		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
+		Webhooks:       webhooks.Config{Allow: hookNets},
 		Zip:            zip,
 		Verbose:        *verbose,
 		Log:            log,

@@ -34,6 +34,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 	"github.com/hlsflow/hlsflow/web"
 )
 
@@ -65,6 +66,10 @@ type Config struct {
 	// buckets, keys, addresses, log). A ByHost given in API is kept.
 	API  api.Config
 	Live ingest.Config
+	// Webhooks are the webhook sender's settings (its allow list, retry
+	// timing); the system fills in the store, the bucket and the log.
+	// Webhooks need the functions in-process (not Zip).
+	Webhooks webhooks.Config
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
 	Front func(http.Handler) http.Handler
@@ -89,6 +94,7 @@ type System struct {
 	api       lambda.Handler // the API as its Lambda runs it
 	live      *ingest.Service
 	edge      *edge.Edge
+	hooks     *webhooks.Hooks
 
 	zipped  []zipped                      // the functions from their zips (zip.go)
 	closers []func(context.Context) error // what Start started; stopped last first
@@ -118,6 +124,13 @@ func New(cfg Config) (*System, error) {
 	awsCfg := aws.Config{Region: cfg.Region, BaseEndpoint: aws.String("http://" + localAddr(cfg.S3Addr)),
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")}
 	s.store = store.New(awsCfg)
+	hooksCfg := cfg.Webhooks
+	hooksCfg.Store, hooksCfg.Bucket, hooksCfg.Log = s.store, cfg.MediaBucket, cfg.Log.With("part", "webhooks")
+	hooks, err := webhooks.New(hooksCfg)
+	if err != nil {
+		return nil, err
+	}
+	s.hooks = hooks
 	vodCfg, err := vod.ConfigFromEnv(cfg.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configure transcode: %w", err)
@@ -126,7 +139,7 @@ func New(cfg Config) (*System, error) {
 	// Long videos fan out to "encode" through the Lambda Invoke API, as on
 	// AWS, in parallel up to the cores this machine has.
 	vodCfg.Parallelism = runtime.NumCPU()
-	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"), Metrics: m,
+	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"), Metrics: m, Events: s.hooks,
 		Chunks: vod.LambdaEncoder{Client: lambdasvc.NewFromConfig(awsCfg), Function: "encode"}})
 	if err != nil {
 		return nil, fmt.Errorf("configure transcode: %w", err)
@@ -136,6 +149,7 @@ func New(cfg Config) (*System, error) {
 	apiCfg := cfg.API
 	apiCfg.Store, apiCfg.UploadsBucket, apiCfg.MediaBucket, apiCfg.Keys = s.store, cfg.UploadsBucket, cfg.MediaBucket, cfg.Keys
 	apiCfg.PublicURL, apiCfg.RTMPURL = "http://"+cfg.EdgeAddr, "rtmp://"+cfg.RTMPAddr+"/live"
+	apiCfg.Webhooks = s.hooks
 	if apiCfg.RestreamAllow == nil {
 		apiCfg.RestreamAllow = cfg.Live.RestreamAllow // one allow list for both
 	}
@@ -160,7 +174,7 @@ func New(cfg Config) (*System, error) {
 	liveCfg.Bucket = cfg.MediaBucket
 	liveCfg.RTMPAddr, liveCfg.SRTAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.SRTAddr, cfg.UDPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
-	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m}); err != nil {
+	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m, Events: s.hooks}); err != nil {
 		return nil, err
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
@@ -210,6 +224,11 @@ func (s *System) Start(ctx context.Context) (err error) {
 		return err
 	}
 	s.push("local cloud", StopGrace, s.cloud.Close)
+	// The webhook sender stops before S3, after the parts that emit.
+	if err := s.hooks.Start(ctx); err != nil {
+		return err
+	}
+	s.push("webhooks", 5*time.Second, s.hooks.Close)
 	// Browsers upload straight to the uploads bucket, as on AWS.
 	if err := s.store.AllowBrowserUploads(ctx, cfg.UploadsBucket, edgeOrigins(cfg)); err != nil {
 		return err

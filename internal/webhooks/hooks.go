@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -65,7 +66,7 @@ type Hooks struct {
 	rec     records
 	targets Targets
 	ids     clock
-	send    *sender // nil before Start
+	send    atomic.Pointer[sender] // nil before Start
 }
 
 // New checks cfg and fills in its defaults.
@@ -206,20 +207,21 @@ func (h *Hooks) delivery(endpoint, event, typ, subject string, body []byte) *Del
 
 // enqueue stores d as pending and tells the sender.
 func (h *Hooks) enqueue(ctx context.Context, d *Delivery) error {
-	if s := h.send; s != nil && s.count() >= h.cfg.MaxPending {
+	s := h.send.Load()
+	if s != nil && s.count() >= h.cfg.MaxPending {
 		return fmt.Errorf("%w: %d deliveries waiting", ErrLimit, h.cfg.MaxPending)
 	}
 	if err := h.rec.save(ctx, d); err != nil {
 		return err
 	}
-	if s := h.send; s != nil {
+	if s != nil {
 		s.add(d)
 	}
 	return nil
 }
 
 func (h *Hooks) poke() {
-	if s := h.send; s != nil {
+	if s := h.send.Load(); s != nil {
 		s.wake()
 	}
 }

@@ -46,16 +46,18 @@ type item struct {
 // Start loads the pending deliveries and starts sending them, until
 // Close. Emit and Redeliver work without it (another process sends).
 func (h *Hooks) Start(ctx context.Context) error {
-	if h.send != nil {
-		return errors.New("webhooks: started twice")
-	}
 	s := &sender{h: h, client: h.targets.Client(h.cfg.Timeout), lanes: map[string]*lane{}, known: map[string]bool{},
 		inflight: map[string]int{}, wakeC: make(chan struct{}, 1), done: make(chan struct{})}
+	// Deliveries emitted while the pending ones load are added by Emit;
+	// the load skips those it finds known.
+	if !h.send.CompareAndSwap(nil, s) {
+		return errors.New("webhooks: started twice")
+	}
 	if err := s.load(ctx); err != nil {
+		h.send.Store(nil)
 		return fmt.Errorf("webhooks: load pending deliveries: %w", err)
 	}
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	h.send = s
 	go s.loop(ctx)
 	return nil
 }
@@ -63,8 +65,8 @@ func (h *Hooks) Start(ctx context.Context) error {
 // Close stops the sender: attempts under way are cut off and stay
 // pending, to be made again after the next Start.
 func (h *Hooks) Close(ctx context.Context) error {
-	s := h.send
-	if s == nil {
+	s := h.send.Load()
+	if s == nil || s.cancel == nil {
 		return nil
 	}
 	s.cancel()
@@ -283,7 +285,7 @@ func (h *Hooks) post(ctx context.Context, e Endpoint, body []byte, typ string) (
 	req.Header.Set("User-Agent", "hlsflow-webhooks/1")
 	req.Header.Set("Hlsflow-Event", typ)
 	req.Header.Set(SignatureHeader, Sign(e.Secret, h.cfg.Now(), body))
-	resp, err := h.send.client.Do(req)
+	resp, err := h.send.Load().client.Do(req)
 	if err != nil {
 		return 0, attemptError(err)
 	}

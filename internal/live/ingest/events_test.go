@@ -61,4 +61,3 @@ func TestStreamEvents(t *testing.T) {
 		}
 	}
 }
-
