@@ -14,6 +14,7 @@ import (
 func TestFunctionsMatchLambdaspec(t *testing.T) {
 	specs := map[string]lambdaspec.Spec{
 		"OnDemandTranscode": lambdaspec.Transcode, "OnDemandEncode": lambdaspec.Encode, "ApiFunction": lambdaspec.API,
+		"WebhooksSender": lambdaspec.Webhooks,
 	}
 	for _, tc := range []struct {
 		name string

@@ -27,6 +27,7 @@ type HlsflowStack struct {
 	OnDemand *OnDemand
 	Live     *Live     // nil when Local
 	API      *API      // nil unless Functions has "api"
+	Webhooks *Webhooks // nil unless Functions has "webhooks"
 	Delivery *Delivery // nil when Local
 	Monitor  *Monitoring
 	Budget   awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
@@ -51,6 +52,17 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
 			h.API.Function.AddEnvironment(jsii.String(lambdaspec.SRTURL), h.Live.SRTURL(), nil)
+		}
+	}
+	if cfg.HasFunction("webhooks") {
+		h.Webhooks = NewWebhooks(stack, cfg, h.Storage)
+		h.Webhooks.Emitter(h.OnDemand.Transcode)
+		if h.API != nil {
+			h.Webhooks.Emitter(h.API.Function)
+		}
+		if h.Live != nil {
+			h.Live.Service.TaskDefinition().DefaultContainer().AddEnvironment(jsii.String(lambdaspec.WebhookQueue), h.Webhooks.Queue.QueueUrl())
+			h.Webhooks.EmitterRole(h.Live.TaskRole)
 		}
 	}
 	if !cfg.Local {
@@ -94,6 +106,9 @@ func (h *HlsflowStack) outputs() {
 			out("UdpAddress", "Send MPEG-TS over UDP here (from udpIngestCidrs only)", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
 		}
 		out("StreamKeySecretArn", "Secret that stream keys are derived from", l.StreamSecret.SecretArn())
+	}
+	if w := h.Webhooks; w != nil {
+		out("WebhookDeadLetterQueueUrl", "Webhook deliveries the sender function failed on every time", w.DLQ.QueueUrl())
 	}
 	out("DashboardName", "CloudWatch dashboard of the jobs, their cost and the live ingest", h.Monitor.Dashboard.DashboardName())
 	if h.API != nil && h.API.Token != nil {

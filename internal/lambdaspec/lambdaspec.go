@@ -40,6 +40,10 @@ const (
 	SRTURL          = "SRT_URL"
 	PublicLibrary   = "PUBLIC_LIBRARY"
 	SignedPlayback  = "SIGNED_PLAYBACK"
+	// WebhookQueue is the SQS FIFO queue of webhook deliveries, which
+	// the functions that emit events queue to and the webhooks function
+	// sends from.
+	WebhookQueue = "WEBHOOK_QUEUE_URL"
 )
 
 // Where the FFmpeg layer puts its binaries (layers unpack under /opt).
@@ -53,21 +57,26 @@ const (
 const (
 	FFmpegTimeout = 15 * time.Minute
 	APITimeout    = 10 * time.Second
+	// WebhooksTimeout covers one delivery attempt (webhooks.DefaultTimeout)
+	// and its bookkeeping in S3.
+	WebhooksTimeout = 30 * time.Second
 )
 
 var (
 	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240,
 		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory},
-		Optional: []string{Parallelism}}
+		Optional: []string{Parallelism, WebhookQueue}}
 	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240,
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL}}
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, WebhookQueue}}
+	Webhooks = Spec{Name: "webhooks", Timeout: WebhooksTimeout, MemoryMB: 256,
+		Env: []string{MediaBucket, WebhookQueue}}
 )
 
 // All are the functions in the order the stack creates them.
-var All = []Spec{Encode, Transcode, API}
+var All = []Spec{Encode, Transcode, API, Webhooks}
 
 // Sets reports whether the stack may set name for the function.
 func (s Spec) Sets(name string) bool {

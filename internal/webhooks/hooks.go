@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sort"
 	"sync/atomic"
@@ -55,8 +56,12 @@ type Config struct {
 	// Poll is how often the sender looks for deliveries written by
 	// another process (an API run elsewhere).
 	Poll time.Duration
-	Log  *slog.Logger // default slog.Default()
-	Now  func() time.Time
+	// Queue, when set, is told of every delivery stored (on AWS, the SQS
+	// queue the webhooks Lambda sends from: sqs.go); without it a sender
+	// started here (Start) makes them.
+	Queue Queue
+	Log   *slog.Logger // default slog.Default()
+	Now   func() time.Time
 }
 
 // Hooks registers endpoints, emits events as deliveries, and (after
@@ -66,6 +71,7 @@ type Hooks struct {
 	rec     records
 	targets Targets
 	ids     clock
+	client  *http.Client
 	send    atomic.Pointer[sender] // nil before Start
 }
 
@@ -86,7 +92,8 @@ func New(cfg Config) (*Hooks, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Hooks{cfg: cfg, rec: records{cfg.Store, cfg.Bucket}, targets: Targets{Allow: cfg.Allow}}, nil
+	t := Targets{Allow: cfg.Allow}
+	return &Hooks{cfg: cfg, rec: records{cfg.Store, cfg.Bucket}, targets: t, client: t.Client(cfg.Timeout)}, nil
 }
 
 // ErrLimit is a request beyond a bound (endpoints, queue).
@@ -213,6 +220,11 @@ func (h *Hooks) enqueue(ctx context.Context, d *Delivery) error {
 	}
 	if err := h.rec.save(ctx, d); err != nil {
 		return err
+	}
+	if q := h.cfg.Queue; q != nil {
+		if err := q.Send(ctx, d); err != nil {
+			return fmt.Errorf("queue delivery %s: %w", d.ID, err)
+		}
 	}
 	if s != nil {
 		s.add(d)

@@ -19,8 +19,7 @@ import (
 // earlier one is delivered or given up. Lanes of one endpoint share at
 // most PerEndpoint attempts at once; other endpoints are not held up.
 type sender struct {
-	h      *Hooks
-	client *http.Client
+	h *Hooks
 
 	mu       sync.Mutex
 	lanes    map[string]*lane
@@ -46,7 +45,7 @@ type item struct {
 // Start loads the pending deliveries and starts sending them, until
 // Close. Emit and Redeliver work without it (another process sends).
 func (h *Hooks) Start(ctx context.Context) error {
-	s := &sender{h: h, client: h.targets.Client(h.cfg.Timeout), lanes: map[string]*lane{}, known: map[string]bool{},
+	s := &sender{h: h, lanes: map[string]*lane{}, known: map[string]bool{},
 		inflight: map[string]int{}, wakeC: make(chan struct{}, 1), done: make(chan struct{})}
 	// Deliveries emitted while the pending ones load are added by Emit;
 	// the load skips those it finds known.
@@ -285,7 +284,7 @@ func (h *Hooks) post(ctx context.Context, e Endpoint, body []byte, typ string) (
 	req.Header.Set("User-Agent", "hlsflow-webhooks/1")
 	req.Header.Set("Hlsflow-Event", typ)
 	req.Header.Set(SignatureHeader, Sign(e.Secret, h.cfg.Now(), body))
-	resp, err := h.send.Load().client.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		return 0, attemptError(err)
 	}

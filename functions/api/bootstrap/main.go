@@ -10,12 +10,15 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/apigw"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/secret"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 func main() {
@@ -56,6 +59,15 @@ func build(ctx context.Context) (*api.Handler, error) {
 		if cfg.Keys, err = keys.New(secret); err != nil {
 			return nil, err
 		}
+	}
+	// Endpoints kept in the media bucket; redeliveries queued for the
+	// webhooks function, when the stack has it.
+	hooks, err := webhooks.OnSQS(cfg.Store, cfg.MediaBucket, os.Getenv(lambdaspec.WebhookQueue), sqs.NewFromConfig(awsCfg), nil)
+	if err != nil {
+		return nil, err
+	}
+	if hooks != nil {
+		cfg.Webhooks = hooks
 	}
 	return api.New(cfg)
 }
