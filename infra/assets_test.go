@@ -110,6 +110,7 @@ func TestDeployableAssets(t *testing.T) {
 			"function transcode: " + filepath.Join(arm[ctxFunctionsDir].(string), "transcode", "bootstrap") + " is built for arm64, but the stack deploys x86_64: run `make build ARCH=x86_64`",
 			"function encode: ",
 			"function api: ",
+			"function webhooks: ",
 			"ffmpeg layer: " + arm[ctxLayerZip].(string) + " has bin/ffmpeg that is built for arm64, but the stack deploys x86_64, has bin/ffprobe that is built for arm64, but the stack deploys x86_64: run `make layer ARCH=x86_64`",
 		}},
 		{"placeholder layer", map[string]any{ctxLayerZip: filepath.Join(assetDir, "ffmpeg.zip")}, []string{

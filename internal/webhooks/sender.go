@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sort"
 	"sync"
@@ -300,11 +301,14 @@ func (h *Hooks) post(ctx context.Context, e Endpoint, body []byte, typ string) (
 // may hold a token).
 func attemptError(err error) error {
 	var ue interface{ Timeout() bool }
+	var op *net.OpError
 	switch {
 	case errors.Is(err, ErrTarget):
 		return errors.New("refused: the endpoint resolves to a non-public address")
 	case errors.As(err, &ue) && ue.Timeout():
 		return errors.New("timed out")
+	case errors.As(err, &op) && op.Err != nil:
+		return fmt.Errorf("connection failed: %s %v", op.Op, op.Err) // e.g. "dial connect: connection refused"
 	}
 	return errors.New("connection failed")
 }
