@@ -218,11 +218,17 @@ func (s *sender) attempt(ctx context.Context, l *lane, it *item) {
 // try again.
 func (h *Hooks) attempt(ctx context.Context, endpoint, id string) (bool, time.Time) {
 	log := h.cfg.Log.With("endpoint", endpoint, "delivery", id)
+	if ctx.Err() != nil {
+		return false, time.Time{} // stopping
+	}
 	d, err := h.rec.delivery(ctx, endpoint, id)
 	if errors.Is(err, ErrNotFound) {
 		return true, time.Time{}
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return false, time.Time{}
+		}
 		log.Warn("webhooks: read delivery", "err", err)
 		return false, h.cfg.Now().Add(h.backoff(1))
 	}
