@@ -26,10 +26,11 @@ func config(t *testing.T) webhooks.Config {
 	t.Helper()
 	env := testenv.S3(t)
 	bucket := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	if len(bucket) > 50 {
-		bucket = bucket[:50]
+	if len(bucket) > 40 {
+		bucket = bucket[:40]
 	}
-	bucket = "wh-" + strings.Trim(bucket, "-")
+	// A fresh bucket per run (-count), so no run sees another's records.
+	bucket = fmt.Sprintf("wh-%x-%s", time.Now().UnixNano()&0xffffffff, strings.Trim(bucket, "-"))
 	if err := env.Store.EnsureBucket(context.Background(), bucket); err != nil {
 		t.Fatal(err)
 	}
@@ -451,16 +452,14 @@ func TestHostileEndpoints(t *testing.T) {
 	}
 	g := register(t, h, good.srv.URL)
 	red := register(t, h, redirect.URL+"/x")
-	begin := time.Now()
 	for i := range 8 {
 		if err := h.Emit(context.Background(), webhooks.VideoReady, webhooks.VideoSubject(fmt.Sprint(i)), i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wait(t, 10*time.Second, "the good endpoint's events", func() bool { return len(good.all()) == 8 })
-	if took := time.Since(begin); took > cfg.Timeout {
-		t.Errorf("the good endpoint waited %v, longer than a hanging attempt", took)
-	}
+	// Once stored, the good endpoint's deliveries go while the hanging
+	// endpoint's first attempts still hang.
+	wait(t, cfg.Timeout, "the good endpoint's events", func() bool { return len(good.all()) == 8 })
 	wait(t, 10*time.Second, "the redirect's attempt", func() bool {
 		ds, _ := h.Deliveries(context.Background(), red.ID)
 		return len(ds) > 0 && len(ds[len(ds)-1].Attempts) > 0
