@@ -26,6 +26,8 @@ const (
 	DefaultMaxBackoff   = time.Hour
 	DefaultPerEndpoint  = 4
 	DefaultPoll         = 30 * time.Second
+	DefaultKeepLog      = 30 * 24 * time.Hour
+	pruneEvery          = time.Hour
 	// maxResponse bounds what is read of an endpoint's answer (then the
 	// connection is dropped).
 	maxResponse = 64 << 10
@@ -56,6 +58,9 @@ type Config struct {
 	// Poll is how often the sender looks for deliveries written by
 	// another process (an API run elsewhere).
 	Poll time.Duration
+	// KeepLog is how long a finished delivery's record stays readable in
+	// the log; the sender removes older ones (hourly). Default 30 days.
+	KeepLog time.Duration
 	// Queue, when set, is told of every delivery stored (on AWS, the SQS
 	// queue the webhooks Lambda sends from: sqs.go); without it a sender
 	// started here (Start) makes them.
@@ -88,6 +93,7 @@ func New(cfg Config) (*Hooks, error) {
 	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.Backoff)
 	cfg.PerEndpoint = cmp.Or(cfg.PerEndpoint, DefaultPerEndpoint)
 	cfg.Poll = cmp.Or(cfg.Poll, DefaultPoll)
+	cfg.KeepLog = cmp.Or(cfg.KeepLog, DefaultKeepLog)
 	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 	if cfg.Now == nil {
 		cfg.Now = time.Now

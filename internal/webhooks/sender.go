@@ -149,6 +149,8 @@ func (s *sender) loop(ctx context.Context) {
 	defer poll.Stop()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	for {
 		wait := s.dispatch(ctx)
 		timer.Reset(wait)
@@ -160,6 +162,10 @@ func (s *sender) loop(ctx context.Context) {
 		case <-poll.C:
 			if err := s.load(ctx); err != nil && ctx.Err() == nil {
 				s.h.cfg.Log.Warn("webhooks: look for deliveries", "err", err)
+			}
+		case <-prune.C:
+			if err := s.h.prune(ctx); err != nil && ctx.Err() == nil {
+				s.h.cfg.Log.Warn("webhooks: remove old deliveries", "err", err)
 			}
 		}
 	}
@@ -317,6 +323,31 @@ func attemptError(err error) error {
 		return fmt.Errorf("connection failed: %s %v", op.Op, op.Err) // e.g. "dial connect: connection refused"
 	}
 	return errors.New("connection failed")
+}
+
+// prune removes the records of finished deliveries last written more
+// than KeepLog ago, so the log does not grow for ever.
+func (h *Hooks) prune(ctx context.Context) error {
+	pending, err := h.rec.pending(ctx)
+	if err != nil {
+		return err
+	}
+	waiting := map[string]bool{}
+	for _, p := range pending {
+		waiting[deliveryKey(p[0], p[1])] = true
+	}
+	objs, err := h.cfg.Store.Objects(ctx, h.cfg.Bucket, Prefix+"deliveries/")
+	if err != nil {
+		return err
+	}
+	var old []string
+	cut := h.cfg.Now().Add(-h.cfg.KeepLog)
+	for _, o := range objs {
+		if o.LastModified.Before(cut) && !waiting[o.Key] {
+			old = append(old, o.Key)
+		}
+	}
+	return h.cfg.Store.DeleteKeys(ctx, h.cfg.Bucket, old)
 }
 
 // backoff is the wait after n failed attempts: Backoff doubled n-1

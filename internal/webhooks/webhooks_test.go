@@ -484,3 +484,35 @@ func TestHostileEndpoints(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPrune: finished deliveries older than KeepLog leave the log;
+// pending ones stay, however old.
+func TestPrune(t *testing.T) {
+	cfg := config(t)
+	clock := time.Now()
+	var mu sync.Mutex
+	cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	cfg.KeepLog = time.Hour
+	h := start(t, cfg)
+	ok := newReceiver(t, nil)
+	down := newReceiver(t, func(int) int { return 500 })
+	a, b := register(t, h, ok.srv.URL), register(t, h, down.srv.URL)
+	ctx := context.Background()
+	if err := h.Emit(ctx, webhooks.VideoReady, webhooks.VideoSubject("v"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	count := func(id string) int { ds, _ := h.Deliveries(ctx, id); return len(ds) }
+	wait(t, 5*time.Second, "delivered and tried", func() bool { return len(ok.all()) == 1 && len(down.all()) >= 1 })
+	if err := h.Prune(ctx); err != nil || count(a.ID) != 1 || count(b.ID) != 1 {
+		t.Fatalf("recent records pruned: %v %d %d", err, count(a.ID), count(b.ID))
+	}
+	mu.Lock()
+	clock = clock.Add(2 * time.Hour)
+	mu.Unlock()
+	if err := h.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if count(a.ID) != 0 || count(b.ID) != 1 {
+		t.Errorf("after pruning: %d delivered (want 0), %d pending (want 1)", count(a.ID), count(b.ID))
+	}
+}
