@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -24,6 +25,9 @@ const (
 	// webhookRetentionDays keeps a delivery queued longer than it is
 	// retried.
 	webhookRetentionDays = 2
+	// webhookLogDays is how long the delivery log is kept
+	// (webhooks.DefaultKeepLog).
+	webhookLogDays = 30
 )
 
 // Webhooks sends the webhook events: the functions that emit them store
@@ -81,6 +85,13 @@ func NewWebhooks(scope constructs.Construct, cfg Config, st *Storage) *Webhooks 
 	}))
 	nagSuppress(w.Function, nagRule{id: "AwsSolutions-IAM5", reason: "the webhook records, under webhooks-meta/ only",
 		appliesTo: []string{objectsIn("StorageMedia", webhooks.Prefix+"*")}})
+	// The delivery log is kept as long as the local sender keeps it; a
+	// delivery is queued for two days at most, so none expires pending.
+	st.Media.AddLifecycleRule(&awss3.LifecycleRule{
+		Id:         jsii.String("WebhookDeliveryLog"),
+		Prefix:     jsii.String(webhooks.Prefix + "deliveries/"),
+		Expiration: awscdk.Duration_Days(jsii.Number(webhookLogDays)),
+	})
 	w.DLQAlarm = awscloudwatch.NewAlarm(s, jsii.String("FailuresAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("A webhook delivery's message failed in the sender function every time it was received; it is in the dead-letter queue."),
 		Metric: w.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{

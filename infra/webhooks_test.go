@@ -45,6 +45,16 @@ func TestWebhooks(t *testing.T) {
 			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{dlq, "QueueName"}}}},
 		})
 	})
+	_, media := s.one(t, "AWS::S3::Bucket", "StorageMedia")
+	found := false
+	for _, r := range list(get(media.Properties, "LifecycleConfiguration", "Rules")) {
+		if get(r, "Prefix") == "webhooks-meta/deliveries/" && get(r, "ExpirationInDays") == float64(webhookLogDays) && get(r, "Status") == "Enabled" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no expiry of the delivery log in %v", get(media.Properties, "LifecycleConfiguration"))
+	}
 	for _, role := range []string{"WebhooksSenderServiceRole", "OnDemandTranscodeServiceRole", "ApiFunctionServiceRole", "LiveTaskTaskRole"} {
 		var mine []string
 		for _, g := range s.grants(role) {
