@@ -111,6 +111,7 @@ func TestDeployableAssets(t *testing.T) {
 			"function encode: ",
 			"function api: ",
 			"function fetch: ",
+			"function webhooks: ",
 			"ffmpeg layer: " + arm[ctxLayerZip].(string) + " has bin/ffmpeg that is built for arm64, but the stack deploys x86_64, has bin/ffprobe that is built for arm64, but the stack deploys x86_64: run `make layer ARCH=x86_64`",
 		}},
 		{"placeholder layer", map[string]any{ctxLayerZip: filepath.Join(assetDir, "ffmpeg.zip")}, []string{

@@ -159,7 +159,7 @@ var (
 var (
 	allowedArchs     = []string{"arm64", "x86_64"}
 	allowedPresets   = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"}
-	allowedFunctions = []string{"transcode", "encode", "api", "fetch"}
+	allowedFunctions = []string{"transcode", "encode", "api", "fetch", "webhooks"}
 	allowedBools     = []string{"true", "false"}
 	// CloudWatch Logs accepts only these retention periods.
 	allowedRetention = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -173,7 +173,7 @@ var defaults = map[string]string{
 	ctxLocal:              "false",
 	ctxArch:               "arm64",
 	ctxLadderPreset:       "veryfast",
-	ctxFunctions:          "transcode,encode,api,fetch",
+	ctxFunctions:          "transcode,encode,api,fetch,webhooks",
 	ctxTranscodeMemory:    strconv.Itoa(lambdaspec.Transcode.MemoryMB),
 	ctxEncodeMemory:       strconv.Itoa(lambdaspec.Encode.MemoryMB),
 	ctxAPIMemory:          strconv.Itoa(lambdaspec.API.MemoryMB),

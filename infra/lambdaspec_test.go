@@ -14,7 +14,8 @@ import (
 func TestFunctionsMatchLambdaspec(t *testing.T) {
 	specs := map[string]lambdaspec.Spec{
 		"OnDemandTranscode": lambdaspec.Transcode, "OnDemandEncode": lambdaspec.Encode, "ApiFunction": lambdaspec.API,
-		"FetchFunction": lambdaspec.Fetch,
+		"FetchFunction":  lambdaspec.Fetch,
+		"WebhooksSender": lambdaspec.Webhooks,
 	}
 	for _, tc := range []struct {
 		name string

@@ -28,6 +28,7 @@ type HlsflowStack struct {
 	Live     *Live     // nil when Local
 	API      *API      // nil unless Functions has "api"
 	Fetch    *Fetch    // nil unless Functions has "api" and "fetch"
+	Webhooks *Webhooks // nil unless Functions has "webhooks"
 	Delivery *Delivery // nil when Local
 	Monitor  *Monitoring
 	Budget   awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
@@ -56,6 +57,17 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 		}
 		if cfg.HasFunction("fetch") {
 			h.Fetch = NewFetch(stack, cfg, h.Storage, h.API)
+		}
+	}
+	if cfg.HasFunction("webhooks") {
+		h.Webhooks = NewWebhooks(stack, cfg, h.Storage)
+		h.Webhooks.Emitter(h.OnDemand.Transcode)
+		if h.API != nil {
+			h.Webhooks.Emitter(h.API.Function)
+		}
+		if h.Live != nil {
+			h.Live.Service.TaskDefinition().DefaultContainer().AddEnvironment(jsii.String(lambdaspec.WebhookQueue), h.Webhooks.Queue.QueueUrl())
+			h.Webhooks.EmitterRole(h.Live.TaskRole)
 		}
 	}
 	if !cfg.Local {
@@ -103,6 +115,9 @@ func (h *HlsflowStack) outputs() {
 			out("UdpAddress", "Send MPEG-TS over UDP here (from udpIngestCidrs only)", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
 		}
 		out("StreamKeySecretArn", "Secret that stream keys are derived from", l.StreamSecret.SecretArn())
+	}
+	if w := h.Webhooks; w != nil {
+		out("WebhookDeadLetterQueueUrl", "Webhook deliveries the sender function failed on every time", w.DLQ.QueueUrl())
 	}
 	out("DashboardName", "CloudWatch dashboard of the jobs, their cost and the live ingest", h.Monitor.Dashboard.DashboardName())
 	if h.API != nil && h.API.Playback != nil {

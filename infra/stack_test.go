@@ -330,6 +330,9 @@ func TestFunctions(t *testing.T) {
 			"FFMPEG_PATH": "/opt/bin/ffmpeg", "FFPROBE_PATH": "/opt/bin/ffprobe", "X264_PRESET": preset,
 		}
 	}
+	// The webhooks sender, and the queue its emitters are told.
+	sender := want{256, 30, 512, false, map[string]string{"MEDIA_BUCKET": "StorageMedia", "WEBHOOK_QUEUE_URL": "WebhooksDeliveries"}, nil}
+	queue := "WebhooksDeliveries"
 	for _, tc := range []struct {
 		name  string
 		ctx   map[string]any
@@ -338,12 +341,14 @@ func TestFunctions(t *testing.T) {
 	}{
 		{"defaults", nil, "arm64", map[string]want{
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
-				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600"), float64(2)},
+				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600",
+				"WEBHOOK_QUEUE_URL", queue), float64(2)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction"}, nil},
-			"FetchFunction": {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
+				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction", "WEBHOOK_QUEUE_URL": queue}, nil},
+			"FetchFunction":  {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
+			"WebhooksSender": sender,
 		}},
 		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
 			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0"}, "x86_64", map[string]want{
@@ -353,15 +358,17 @@ func TestFunctions(t *testing.T) {
 			ctxPublicLibrary: "true", ctxSignedPlayback: "true", ctxSigningPublicKey: testPublicKey}, "arm64", map[string]want{
 			// 7 encodes shared by 3 transcodes: 2 chunks each at once.
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
-				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90"), float64(3)},
+				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90",
+				"WEBHOOK_QUEUE_URL", queue), float64(3)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
 				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
 				// What the API signs playback grants with (playback.go).
 				"PLAYBACK_KEY_SECRET_ARN": "ApiFunctionPlaybackSigningKey", "PLAYBACK_TOKEN_SECRET_ARN": "ApiFunctionPlaybackTokenKey",
-				"PLAYBACK_KEY_PAIR_ID": "DeliveryPlaybackKey"}, nil},
-			"FetchFunction": {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
+				"PLAYBACK_KEY_PAIR_ID": "DeliveryPlaybackKey", "WEBHOOK_QUEUE_URL": queue}, nil},
+			"FetchFunction":  {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
+			"WebhooksSender": sender,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -454,11 +461,31 @@ func TestLeastPrivilege(t *testing.T) {
 		"Allow s3:AbortMultipartUpload StorageMedia.Arn/vod/*",
 		`Allow s3:ListBucket StorageMedia.Arn when {"StringLike":{"s3:prefix":"vod/*"}}`,
 	}
+	// What every emitter of webhook events may do: the webhook records and
+	// the queue of deliveries.
+	emitter := []string{
+		"Allow s3:GetObject StorageMedia.Arn/webhooks-meta/*",
+		"Allow s3:PutObject StorageMedia.Arn/webhooks-meta/*",
+		"Allow s3:DeleteObject StorageMedia.Arn/webhooks-meta/*",
+		`Allow s3:ListBucket StorageMedia.Arn when {"StringLike":{"s3:prefix":"webhooks-meta/*"}}`,
+		"Allow sqs:SendMessage WebhooksDeliveries.Arn",
+	}
 	for _, tc := range []struct {
 		role string
 		want []string
 	}{
-		{"OnDemandTranscodeServiceRole", append(slices.Clone(worker),
+		{"WebhooksSenderServiceRole", []string{
+			"Allow s3:GetObject StorageMedia.Arn/webhooks-meta/*",
+			"Allow s3:PutObject StorageMedia.Arn/webhooks-meta/*",
+			"Allow s3:DeleteObject StorageMedia.Arn/webhooks-meta/*",
+			// CDK's grant for the SQS event source.
+			"Allow sqs:ReceiveMessage WebhooksDeliveries.Arn",
+			"Allow sqs:ChangeMessageVisibility WebhooksDeliveries.Arn",
+			"Allow sqs:GetQueueUrl WebhooksDeliveries.Arn",
+			"Allow sqs:DeleteMessage WebhooksDeliveries.Arn",
+			"Allow sqs:GetQueueAttributes WebhooksDeliveries.Arn",
+		}},
+		{"OnDemandTranscodeServiceRole", append(slices.Concat(worker, emitter),
 			// CDK's grant for the on-failure destination.
 			"Allow sqs:SendMessage OnDemandTranscodeFailures.Arn",
 			"Allow sqs:GetQueueAttributes OnDemandTranscodeFailures.Arn",
@@ -472,7 +499,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow s3:ListBucket StorageMedia.Arn",
 		)},
 		{"OnDemandEncodeServiceRole", worker},
-		{"ApiFunctionServiceRole", []string{
+		{"ApiFunctionServiceRole", append(slices.Clone(emitter),
 			"Allow s3:PutObject StorageUploads.Arn/*",
 			"Allow s3:GetObject StorageUploads.Arn/*",
 			"Allow s3:AbortMultipartUpload StorageUploads.Arn/*",
@@ -495,7 +522,7 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow s3:PutObject StorageMedia.Arn/vod/*/status.json",
 			"Allow lambda:InvokeFunction FetchFunction.Arn",
 			"Allow lambda:InvokeFunction FetchFunction.Arn:*",
-		}},
+		)},
 		// The fetch writes the upload and the video's status, nothing else.
 		{"FetchFunctionServiceRole", []string{
 			"Allow s3:PutObject StorageUploads.Arn/*",
@@ -509,12 +536,12 @@ func TestLeastPrivilege(t *testing.T) {
 		// The ingest PUTs live playlists, and recordings under
 		// vod/{stream}-{YYYYMMDD}-{HHMMSS}/, never an uploaded video; it
 		// reads restream destinations and reports their states.
-		{"LiveTaskTaskRole", []string{
+		{"LiveTaskTaskRole", append(slices.Clone(emitter),
 			"Allow s3:PutObject StorageMedia.Arn/live/*",
 			"Allow s3:PutObject StorageMedia.Arn/vod/*-????????-??????/*",
 			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.restream.json",
 			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.restream-state.json",
-		}},
+		)},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
 			roleID, role := s.one(t, "AWS::IAM::Role", tc.role)
@@ -667,13 +694,14 @@ func TestLiveIngest(t *testing.T) {
 		env[get(e, "Name").(string)] = ref(get(e, "Value"))
 	}
 	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "SRT_ADDR": ":8890", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32",
-		"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName"} {
+		"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName",
+		"WEBHOOK_QUEUE_URL": "WebhooksDeliveries"} {
 		if env[k] != v {
 			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
 		}
 	}
 	secrets := list(get(c, "Secrets"))
-	if len(env) != 12 {
+	if len(env) != 13 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
 	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {

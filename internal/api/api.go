@@ -87,6 +87,8 @@ type Config struct {
 	Fetches URLFetches
 	// Keys makes stream keys; nil disables POST /api/streams.
 	Keys StreamKeys
+	// Webhooks keeps the webhook endpoints (webhooks.go); nil: none.
+	Webhooks Webhooks
 	// Streams tells live streams' state; nil uses the media bucket's live/.
 	Streams LiveStreams
 	// ByHost, when set, gives the addresses to hand out to a client that
@@ -152,6 +154,11 @@ func (h *Handler) routes() []route {
 		{"POST", "/api/streams/{name}/playback", h.streamPlayback},
 		{"GET", "/api/streams/{name}/destinations", h.getDestinations},
 		{"PUT", "/api/streams/{name}/destinations", h.putDestinations},
+		{"POST", "/api/webhooks", h.createWebhook},
+		{"GET", "/api/webhooks", h.listWebhooks},
+		{"DELETE", "/api/webhooks/{id}", h.deleteWebhook},
+		{"GET", "/api/webhooks/{id}/deliveries", h.listDeliveries},
+		{"POST", "/api/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver},
 	}
 }
 

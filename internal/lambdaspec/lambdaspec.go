@@ -52,6 +52,10 @@ const (
 	PlaybackKeyARN    = "PLAYBACK_KEY_SECRET_ARN"
 	PlaybackTokenARN  = "PLAYBACK_TOKEN_SECRET_ARN"
 	PlaybackKeyPairID = "PLAYBACK_KEY_PAIR_ID"
+	// WebhookQueue is the SQS FIFO queue of webhook deliveries, which
+	// the functions that emit events queue to and the webhooks function
+	// sends from.
+	WebhookQueue = "WEBHOOK_QUEUE_URL"
 )
 
 // Where the FFmpeg layer puts its binaries (layers unpack under /opt).
@@ -68,24 +72,29 @@ const (
 	// FetchTimeout is Lambda's maximum too: a large source takes a while
 	// to arrive (the fetch itself stops earlier, to record why).
 	FetchTimeout = 15 * time.Minute
+	// WebhooksTimeout covers one delivery attempt (webhooks.DefaultTimeout)
+	// and its bookkeeping in S3.
+	WebhooksTimeout = 30 * time.Second
 )
 
 var (
 	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory},
-		Optional: []string{Parallelism}}
+		Optional: []string{Parallelism, WebhookQueue}}
 	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}
 	API = Spec{Name: "api", Timeout: APITimeout, MemoryMB: 256, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket, APITokenARN, StreamSecretARN, RTMPURL},
-		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, WHIPURL, FetchFunction, PlaybackKeyARN, PlaybackTokenARN, PlaybackKeyPairID}}
+		Optional: []string{PublicLibrary, SignedPlayback, SRTURL, WHIPURL, FetchFunction, PlaybackKeyARN, PlaybackTokenARN, PlaybackKeyPairID, WebhookQueue}}
 	Fetch = Spec{Name: "fetch", Timeout: FetchTimeout, MemoryMB: 512, TmpMB: 512,
 		Env:      []string{UploadsBucket, MediaBucket},
 		Optional: []string{FetchAllow, MaxUploadBytes}}
+	Webhooks = Spec{Name: "webhooks", Timeout: WebhooksTimeout, MemoryMB: 256, TmpMB: 512,
+		Env: []string{MediaBucket, WebhookQueue}}
 )
 
 // All are the functions in the order the stack creates them.
-var All = []Spec{Encode, Transcode, API, Fetch}
+var All = []Spec{Encode, Transcode, API, Fetch, Webhooks}
 
 // Sets reports whether the stack may set name for the function.
 func (s Spec) Sets(name string) bool {

@@ -38,6 +38,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/safefetch"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 	"github.com/hlsflow/hlsflow/web"
 )
 
@@ -81,6 +82,10 @@ type Config struct {
 	// with these keys, and the API mints grants and hands out no
 	// unsigned URL.
 	Playback *playsign.Keys
+	// Webhooks are the webhook sender's settings (its allow list, retry
+	// timing); the system fills in the store, the bucket and the log.
+	// Webhooks need the functions in-process (not Zip).
+	Webhooks webhooks.Config
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
 	Front func(http.Handler) http.Handler
@@ -106,6 +111,7 @@ type System struct {
 	api       lambda.Handler // the API as its Lambda runs it
 	live      *ingest.Service
 	edge      *edge.Edge
+	hooks     *webhooks.Hooks
 
 	zipped  []zipped                      // the functions from their zips (zip.go)
 	closers []func(context.Context) error // what Start started; stopped last first
@@ -135,6 +141,13 @@ func New(cfg Config) (*System, error) {
 	awsCfg := aws.Config{Region: cfg.Region, BaseEndpoint: aws.String("http://" + localAddr(cfg.S3Addr)),
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")}
 	s.store = store.New(awsCfg)
+	hooksCfg := cfg.Webhooks
+	hooksCfg.Store, hooksCfg.Bucket, hooksCfg.Log = s.store, cfg.MediaBucket, cfg.Log.With("part", "webhooks")
+	hooks, err := webhooks.New(hooksCfg)
+	if err != nil {
+		return nil, err
+	}
+	s.hooks = hooks
 	vodCfg, err := vod.ConfigFromEnv(cfg.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configure transcode: %w", err)
@@ -143,7 +156,7 @@ func New(cfg Config) (*System, error) {
 	// Long videos fan out to "encode" through the Lambda Invoke API, as on
 	// AWS, in parallel up to the cores this machine has.
 	vodCfg.Parallelism = runtime.NumCPU()
-	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"), Metrics: m,
+	s.transcode, err = vod.New(vodCfg, vod.Deps{Store: s.store, Log: cfg.Log.With("function", "transcode"), Metrics: m, Events: s.hooks,
 		Chunks: vod.LambdaEncoder{Client: lambdasvc.NewFromConfig(awsCfg), Function: "encode"}})
 	if err != nil {
 		return nil, fmt.Errorf("configure transcode: %w", err)
@@ -153,6 +166,7 @@ func New(cfg Config) (*System, error) {
 	apiCfg := cfg.API
 	apiCfg.Store, apiCfg.UploadsBucket, apiCfg.MediaBucket, apiCfg.Keys = s.store, cfg.UploadsBucket, cfg.MediaBucket, cfg.Keys
 	apiCfg.PublicURL, apiCfg.RTMPURL = "http://"+cfg.EdgeAddr, "rtmp://"+cfg.RTMPAddr+"/live"
+	apiCfg.Webhooks = s.hooks
 	if apiCfg.RestreamAllow == nil {
 		apiCfg.RestreamAllow = cfg.Live.RestreamAllow // one allow list for both
 	}
@@ -207,7 +221,7 @@ func New(cfg Config) (*System, error) {
 	// The edge serves the WHIP endpoint: no listener of its own.
 	liveCfg.WHIPAddr, liveCfg.WHIPICEAddr, liveCfg.WHIPICETCPAddr = "", cfg.WHIPAddr, cfg.WHIPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
-	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m}); err != nil {
+	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m, Events: s.hooks}); err != nil {
 		return nil, err
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
@@ -258,6 +272,11 @@ func (s *System) Start(ctx context.Context) (err error) {
 		return err
 	}
 	s.push("local cloud", StopGrace, s.cloud.Close)
+	// The webhook sender stops before S3, after the parts that emit.
+	if err := s.hooks.Start(ctx); err != nil {
+		return err
+	}
+	s.push("webhooks", 5*time.Second, s.hooks.Close)
 	// Browsers upload straight to the uploads bucket, as on AWS.
 	if err := s.store.AllowBrowserUploads(ctx, cfg.UploadsBucket, edgeOrigins(cfg, s.hosts)); err != nil {
 		return err

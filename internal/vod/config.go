@@ -77,6 +77,9 @@ type Deps struct {
 	Log    *slog.Logger // default slog.Default()
 	// Metrics receives the jobs' metrics; nil records none.
 	Metrics *metrics.Recorder
+	// Events receives videos' created, ready and failed events
+	// (events.go); nil sends none.
+	Events Events
 }
 
 // Defaults of the chunked path, and of the progress updates.

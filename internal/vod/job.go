@@ -12,6 +12,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/metrics"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 // job is one upload being made into a video. The goroutine running it owns
@@ -76,6 +77,7 @@ func (j *job) run(ctx context.Context) error {
 	if err := j.save(ctx); err != nil {
 		return fmt.Errorf("transcode %s: %w", j.id, err)
 	}
+	j.emit(ctx, webhooks.VideoReady)
 	j.m.Record(nil, mJobsReady.Value(1), mSourceSeconds.Value(res.duration), mEncodeSeconds.Value(encodeSeconds),
 		mGBSeconds.Value(c.GBSeconds()), mCostUSD.Value(c.USD), mFirstPlayable.Value(j.use.firstPlayableSeconds()))
 	j.log.Info("ready", "renditions", len(res.renditions), "duration", res.duration, "took", time.Since(start).Round(time.Millisecond),
@@ -95,7 +97,8 @@ func (j *job) fail(ctx context.Context, cause error) error {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTime)
 	defer cancel()
 	msg := userMessage(cause)
-	j.log.Warn("transcode failed", "final", msg != "", "err", cause)
+	final := msg != "" // a temporary failure is retried: no event yet
+	j.log.Warn("transcode failed", "final", final, "err", cause)
 	j.m.Record([]metrics.Dim{{Name: "Reason", Value: failReason(cause)}}, mJobsFailed.Value(1))
 	var errs []error
 	if msg == "" {
@@ -118,6 +121,8 @@ func (j *job) fail(ctx context.Context, cause error) error {
 	}
 	if err := j.save(bctx); err != nil {
 		errs = append(errs, fmt.Errorf("transcode %s: %w", j.id, err))
+	} else if final {
+		j.emit(bctx, webhooks.VideoFailed)
 	}
 	return errors.Join(errs...)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 // Pipeline turns uploads into HLS. Build it with New.
@@ -32,6 +33,7 @@ type Pipeline struct {
 	chunks ChunkEncoder
 	log    *slog.Logger
 	m      *metrics.Recorder
+	events Events
 	now    func() time.Time // the quota's clock
 }
 
@@ -40,7 +42,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	if cfg.MediaBucket == "" || deps.Store == nil {
 		return nil, errors.New("vod: a media bucket (MEDIA_BUCKET) and a store are required")
 	}
-	return &Pipeline{cfg: cfg.withDefaults(), store: deps.Store, chunks: deps.Chunks, log: deps.logger(), m: deps.Metrics, now: time.Now}, nil
+	return &Pipeline{cfg: cfg.withDefaults(), store: deps.Store, chunks: deps.Chunks, log: deps.logger(), m: deps.Metrics, events: deps.Events, now: time.Now}, nil
 }
 
 // Handle processes every new upload named in ev, an S3 event as AWS and
@@ -134,6 +136,7 @@ func (p *Pipeline) process(ctx context.Context, bucket, key string) error {
 	if err := j.save(ctx); err != nil {
 		return fmt.Errorf("transcode %s: %w", id, err)
 	}
+	j.emit(ctx, webhooks.VideoCreated)
 	// A retry after a crash starts from a clean folder, so the output is
 	// never a mix of two attempts; a replacement keeps what plays.
 	if j.replacing {

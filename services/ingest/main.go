@@ -14,10 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 func main() {
@@ -52,7 +55,16 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	// EMF on stdout: the awslogs driver's log group turns it into metrics.
-	svc, err := ingest.New(cfg, ingest.Deps{Store: store.New(awsCfg), Keys: signer, Log: log, Metrics: metrics.New(metrics.Namespace, os.Stdout)})
+	deps := ingest.Deps{Store: store.New(awsCfg), Keys: signer, Log: log, Metrics: metrics.New(metrics.Namespace, os.Stdout)}
+	// Stream events queued for the webhooks function, when the stack has it.
+	hooks, err := webhooks.OnSQS(deps.Store, cfg.Bucket, os.Getenv("WEBHOOK_QUEUE_URL"), sqs.NewFromConfig(awsCfg), log)
+	if err != nil {
+		return err
+	}
+	if hooks != nil {
+		deps.Events = hooks
+	}
+	svc, err := ingest.New(cfg, deps)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/apigw"
@@ -21,6 +22,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/playsign"
 	"github.com/hlsflow/hlsflow/internal/secret"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 func main() {
@@ -70,6 +72,15 @@ func build(ctx context.Context) (*api.Handler, error) {
 	}
 	if arn := os.Getenv(lambdaspec.PlaybackKeyARN); arn != "" {
 		cfg.Grants = playbackSigner(awsCfg, arn, os.Getenv(lambdaspec.PlaybackTokenARN), os.Getenv(lambdaspec.PlaybackKeyPairID))
+	}
+	// Endpoints kept in the media bucket; redeliveries queued for the
+	// webhooks function, when the stack has it.
+	hooks, err := webhooks.OnSQS(cfg.Store, cfg.MediaBucket, os.Getenv(lambdaspec.WebhookQueue), sqs.NewFromConfig(awsCfg), nil)
+	if err != nil {
+		return nil, err
+	}
+	if hooks != nil {
+		cfg.Webhooks = hooks
 	}
 	return api.New(cfg)
 }

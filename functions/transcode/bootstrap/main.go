@@ -11,10 +11,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/vod"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 func main() {
@@ -43,6 +46,14 @@ func build(ctx context.Context, log *slog.Logger) (*vod.Pipeline, error) {
 		// the store, so AWS_ENDPOINT_URL reaches the local cloud's Invoke
 		// API too.
 		deps.Chunks = vod.LambdaEncoder{Client: awslambda.NewFromConfig(awsCfg), Function: fn}
+	}
+	// Events queued for the webhooks function, when the stack has it.
+	hooks, err := webhooks.OnSQS(deps.Store, cfg.MediaBucket, os.Getenv(lambdaspec.WebhookQueue), sqs.NewFromConfig(awsCfg), log)
+	if err != nil {
+		return nil, err
+	}
+	if hooks != nil {
+		deps.Events = hooks
 	}
 	return vod.New(cfg, deps)
 }

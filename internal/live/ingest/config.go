@@ -124,6 +124,9 @@ type Deps struct {
 	Log   *slog.Logger // default slog.Default()
 	// Metrics receives the streams' metrics every StatsLog; nil records none.
 	Metrics *metrics.Recorder
+	// Events receives streams' starts and ends and recordings (events.go);
+	// nil sends none.
+	Events Events
 }
 
 // list splits a comma-separated setting, dropping empty items.

@@ -61,6 +61,12 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 // newEnvWith is newEnv with the service's metrics going to m.
 func newEnvWith(t *testing.T, mod func(*Config), m *metrics.Recorder) *env {
 	t.Helper()
+	return newEnvDeps(t, mod, func(d *Deps) { d.Metrics = m })
+}
+
+// newEnvDeps is newEnv with the service's Deps changed by modDeps.
+func newEnvDeps(t *testing.T, mod func(*Config), modDeps func(*Deps)) *env {
+	t.Helper()
 	s3 := testenv.S3(t)
 	signer, err := keys.New([]byte("test-secret-0123456789"))
 	if err != nil {
@@ -74,11 +80,12 @@ func newEnvWith(t *testing.T, mod func(*Config), m *metrics.Recorder) *env {
 		WorkDir: t.TempDir(), HandshakeTimeout: 2 * time.Second, IdleTimeout: 3 * time.Second,
 		UDPIdleTimeout: 2 * time.Second, DrainTimeout: time.Minute,
 	}
-	deps := Deps{Store: s3.Store, Keys: signer, Metrics: m,
+	deps := Deps{Store: s3.Store, Keys: signer,
 		Log: slog.New(slog.NewTextHandler(io.MultiWriter(logBuf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	if mod != nil {
 		mod(&cfg)
 	}
+	modDeps(&deps)
 	base := serviceGoroutines()
 	svc, err := New(cfg, deps)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/live/publish"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 // finalizeBudget bounds finishing one recording when the service is not
@@ -170,6 +171,7 @@ func (s *Service) ended(r *run) {
 // finalize ends st's event in the background; the finaliser reports back.
 func (s *Service) finalize(st *stream) {
 	st.finalizing = true
+	s.notify(webhooks.StreamEnded, st)
 	parent, pub, dirs, log := s.ctx, st.pub, st.dirs, s.deps.Log
 	if s.closing {
 		// Finish keeps a part of the stop timeout for the playlists.
@@ -186,6 +188,7 @@ func (s *Service) finalize(st *stream) {
 			log.Error("live: finalising recording failed", "stream", st.name, "recording", st.rec, "err", err)
 		} else {
 			log.Info("live: stream ended; recording ready", "stream", st.name, "playback", catalog.MasterKey(st.rec))
+			s.notify(webhooks.RecordingReady, st)
 		}
 		s.send(finalized{st})
 	})

@@ -37,6 +37,9 @@ type Service struct {
 	done   chan struct{} // closed when the owner has returned: closing, with every stream finalised
 	wg     sync.WaitGroup
 
+	events     chan event    // to the events goroutine (events.go)
+	quitEvents chan struct{} // closed when the owner is done
+
 	// Owned by the owner goroutine.
 	streams  map[string]*stream
 	closing  bool
@@ -74,6 +77,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	orDefault(&cfg.StatsLog, DefaultStatsLog)
 	deps.Log = cmp.Or(deps.Log, slog.Default())
 	s := &Service{cfg: cfg, deps: deps, reqs: make(chan any), closed: make(chan struct{}), done: make(chan struct{}),
+		events: make(chan event, maxEvents), quitEvents: make(chan struct{}),
 		streams: map[string]*stream{}}
 	s.whip = s.newWHIP()
 	return s, nil
@@ -94,6 +98,9 @@ func (s *Service) Start(ctx context.Context) (err error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.wg.Go(s.own)
+	if s.deps.Events != nil {
+		s.wg.Go(s.tell)
+	}
 	defer func() {
 		if err != nil {
 			_ = s.Close(context.WithoutCancel(ctx))
@@ -186,6 +193,7 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 	s.closeWHIP()
 	<-s.done
+	close(s.quitEvents) // every stream is finalised: no more events
 	var err error
 	if !inTime() {
 		err = fmt.Errorf("ingest close: %w", ctx.Err())

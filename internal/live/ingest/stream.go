@@ -14,6 +14,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/live/transcode"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 // stream is one public stream name's event, across publisher reconnects.
@@ -146,6 +147,9 @@ func (r *run) Start(info feed.Info) (err error) {
 	r.proc.Store(proc)
 	dir = work
 	r.restream(st.name)
+	if r.n == 1 {
+		s.notify(webhooks.StreamStarted, st)
+	}
 	s.deps.Log.Info("live: transcoding", "stream", st.name, "run", r.n, "recording", st.rec, "pid", proc.Pid(),
 		"rungs", names)
 	return nil
