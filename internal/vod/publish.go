@@ -26,6 +26,7 @@ type result struct {
 	keys       map[string]bool // every object written under vod/{id}/
 	duration   float64         // seconds, as encoded
 	renditions []catalog.Rendition
+	tracks     []catalog.AudioTrack
 	master     []byte            // master.m3u8
 	stable     map[string][]byte // each rendition's index.m3u8, written with the master
 	source     *media.Source     // as probed, for the poster
@@ -78,7 +79,7 @@ func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, ren
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)
 	}
-	res.master, res.renditions = out, renditions
+	res.master, res.renditions, res.tracks = out, renditions, catalog.AudioTracks(master)
 	res.duration = math.Round(longest.Seconds()*1000) / 1000
 	return res, nil
 }
@@ -103,6 +104,7 @@ func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded 
 	if a := l.Audio; a != nil {
 		r := rates[a.Name]
 		hl.Audio = &hls.Rendition{Name: a.Name, Codecs: a.Codecs(), Channels: a.Channels, Bandwidth: r.Peak, AverageBandwidth: r.Average}
+		addMoreAudio(&hl, l, rates)
 	}
 	for _, v := range l.Video {
 		codecs := v.Codecs()

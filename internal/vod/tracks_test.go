@@ -1,0 +1,163 @@
+package vod
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/testenv"
+)
+
+// tracksSource makes a seconds-long 320x240 video with two audio tracks
+// (440 Hz "eng" titled English, 880 Hz "fra" titled Commentary) and, when
+// srt is not empty, a mov_text subtitle track in Spanish made from it.
+func tracksSource(t testing.TB, dir string, seconds int, srt string) string {
+	t.Helper()
+	out := filepath.Join(dir, "tracks.mp4")
+	d := strconv.Itoa(seconds)
+	args := []string{"-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=" + d,
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=" + d,
+		"-f", "lavfi", "-i", "sine=frequency=880:sample_rate=48000:duration=" + d}
+	maps := []string{"-map", "0:v", "-map", "1:a", "-map", "2:a"}
+	if srt != "" {
+		p := filepath.Join(dir, "subs.srt")
+		if err := os.WriteFile(p, []byte(srt), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-i", p)
+		maps = append(maps, "-map", "3:s", "-c:s", "mov_text", "-metadata:s:s:0", "language=spa", "-metadata:s:s:0", "handler_name=Español")
+	}
+	args = append(args, maps...)
+	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+		"-metadata:s:a:0", "language=eng", "-metadata:s:a:0", "handler_name=English",
+		"-metadata:s:a:1", "language=fra", "-metadata:s:a:1", "handler_name=Commentary", out)
+	if b, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("make source: %v: %s", err, b)
+	}
+	return out
+}
+
+// pitch decodes an audio playlist to mono 8 kHz and returns its frequency
+// from the zero crossings: which source stream a rendition holds.
+func pitch(t *testing.T, playlist string) float64 {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-protocol_whitelist", "file", "-i", playlist,
+		"-ac", "1", "-ar", "8000", "-f", "s16le", "-").Output()
+	if err != nil {
+		t.Fatalf("decode %s: %v", playlist, err)
+	}
+	n := len(out) / 2
+	if n < 8000 {
+		t.Fatalf("%s decodes to %d samples", playlist, n)
+	}
+	crossings, prev := 0, int16(0)
+	for i := range n {
+		s := int16(binary.LittleEndian.Uint16(out[2*i:]))
+		if (s >= 0) != (prev >= 0) {
+			crossings++
+		}
+		prev = s
+	}
+	return float64(crossings) / 2 / (float64(n) / 8000)
+}
+
+// checkTracks wants the master to offer both audio tracks, labelled from
+// the source, the first the default, each a rendition holding its own
+// stream; and status.json to name them.
+func checkTracks(t *testing.T, s3 *store.Store, bucket string, s *catalog.Status) {
+	t.Helper()
+	if s.State != catalog.StateReady {
+		t.Fatalf("state %s (%s), want ready", s.State, s.Error)
+	}
+	want := []catalog.AudioTrack{{Language: "eng", Name: "English", Default: true}, {Language: "fra", Name: "Commentary"}}
+	if !slices.Equal(s.AudioTracks, want) {
+		t.Errorf("status audioTracks = %+v, want %+v", s.AudioTracks, want)
+	}
+	dir := t.TempDir()
+	keys, err := s3.List(context.Background(), bucket, catalog.Prefix(s.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		b, err := s3.GetBytes(context.Background(), bucket, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(k, catalog.Prefix(s.ID))))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := parseMasterFile(t, filepath.Join(dir, "master.m3u8"))
+	var audio []hls.Media
+	for _, x := range m.Media {
+		if x.Type == hls.MediaAudio {
+			audio = append(audio, x)
+		}
+	}
+	if len(audio) != 2 {
+		t.Fatalf("master has %d audio renditions, want 2: %+v", len(audio), m.Media)
+	}
+	freqs := []float64{440, 880}
+	for i, a := range audio {
+		if a.Language != want[i].Language || a.Name != want[i].Name || a.Default != want[i].Default || !a.Autoselect || a.GroupID != hls.AudioGroup {
+			t.Errorf("audio rendition %d: %+v, want %+v", i, a, want[i])
+		}
+		p := probePlaylist(t, filepath.Join(dir, a.URI))
+		if len(p.Streams) != 1 || p.Streams[0].CodecName != "aac" || p.Streams[0].Channels != 2 {
+			t.Errorf("%s: streams %+v, want one stereo AAC", a.URI, p.Streams)
+		}
+		if f := pitch(t, filepath.Join(dir, a.URI)); !near(f, freqs[i], 10) {
+			t.Errorf("%s sounds at %.0f Hz, want %.0f Hz (the source's track %d)", a.URI, f, freqs[i], i+1)
+		}
+	}
+	for _, v := range m.Variants {
+		if v.Audio != hls.AudioGroup {
+			t.Errorf("variant %s offers audio group %q", v.URI, v.Audio)
+		}
+		p := probePlaylist(t, filepath.Join(dir, v.URI))
+		if len(p.Streams) != 1 || p.Streams[0].CodecType != "video" {
+			t.Errorf("%s holds %+v, want the video alone", v.URI, p.Streams)
+		}
+	}
+}
+
+func TestEveryAudioTrackIsARendition(t *testing.T) {
+	h, env := newHandler(t)
+	src := tracksSource(t, t.TempDir(), 6, "")
+	uploadFile(t, env.Store, "tracks.mp4", src)
+	if err := h.Handle(context.Background(), putEvent(t, "tracks.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	checkTracks(t, env.Store, testenv.BucketMedia, readStatus(t, env.Store, catalog.VideoID("tracks.mp4")))
+}
+
+func TestChunkedEncodeHasEveryAudioTrack(t *testing.T) {
+	h := newTranscoder(t)
+	src := tracksSource(t, t.TempDir(), 20, "")
+	ctx := context.Background()
+	if err := st.PutFile(ctx, "uploads", "tracks-chunked.mp4", src, store.Object{ContentType: "video/mp4"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Handle(ctx, putEvent(t, "tracks-chunked.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := catalog.Read(ctx, st, "media", catalog.VideoID("tracks-chunked.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTracks(t, st, "media", s)
+}
