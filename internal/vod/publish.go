@@ -27,6 +27,7 @@ type result struct {
 	duration   float64         // seconds, as encoded
 	renditions []catalog.Rendition
 	tracks     []catalog.AudioTrack
+	captions   []catalog.Caption
 	master     []byte            // master.m3u8
 	stable     map[string][]byte // each rendition's index.m3u8, written with the master
 	source     *media.Source     // as probed, for the poster
@@ -75,6 +76,9 @@ func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, ren
 		}
 	}
 	master, renditions := buildMaster(l, rev, measure(rends), codecs)
+	if len(l.Video) > 0 {
+		j.captions(ctx, ms, master, res)
+	}
 	out, err := master.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -160,4 +161,94 @@ func TestChunkedEncodeHasEveryAudioTrack(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTracks(t, st, "media", s)
+}
+
+// A source's subtitle track becomes a subtitles rendition: checked WebVTT
+// on the segments' clock, offered with every variant, named in
+// status.json.
+func TestSourceSubtitlesAreExtracted(t *testing.T) {
+	h, env := newHandler(t)
+	srt := "1\n00:00:01,000 --> 00:00:02,500\nHola <b>mundo</b>\n\n2\n00:00:03,000 --> 00:00:04,000\nAdiós\n"
+	src := tracksSource(t, t.TempDir(), 6, srt)
+	uploadFile(t, env.Store, "subs.mp4", src)
+	if err := h.Handle(context.Background(), putEvent(t, "subs.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	id := catalog.VideoID("subs.mp4")
+	s := readStatus(t, env.Store, id)
+	if s.State != catalog.StateReady {
+		t.Fatalf("state %s (%s)", s.State, s.Error)
+	}
+	if len(s.Captions) != 1 || s.Captions[0].Language != "spa" || s.Captions[0].Name != "Español" {
+		t.Fatalf("status captions %+v, want one Spanish", s.Captions)
+	}
+	ctx := context.Background()
+	vtt, err := env.Store.GetBytes(ctx, testenv.BucketMedia, s.Captions[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCaptionFile(t, env.Store, testenv.BucketMedia, id, string(vtt), []string{"00:00:01.000 --> 00:00:02.500\nHola <b>mundo</b>", "00:00:03.000 --> 00:00:04.000\nAdiós"})
+}
+
+// checkCaptionFile wants the cues, and a timestamp map naming the first
+// video frame's PTS of the first variant, and the master offering the
+// subtitles with every variant.
+func checkCaptionFile(t *testing.T, s3 *store.Store, bucket, id, vtt string, cues []string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range cues {
+		if !strings.Contains(vtt, c) {
+			t.Errorf("caption file lacks %q:\n%s", c, vtt)
+		}
+	}
+	b, err := s3.GetBytes(ctx, bucket, catalog.MasterKey(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hls.ParseMaster(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []hls.Media
+	for _, x := range m.Media {
+		if x.Type == hls.MediaSubtitles {
+			subs = append(subs, x)
+		}
+	}
+	if len(subs) == 0 {
+		t.Fatalf("master has no subtitles:\n%s", b)
+	}
+	for _, v := range m.Variants {
+		if v.Subtitles != hls.SubtitlesGroup {
+			t.Errorf("variant %s: SUBTITLES=%q", v.URI, v.Subtitles)
+		}
+	}
+	pl, err := s3.GetBytes(ctx, bucket, catalog.Prefix(id)+subs[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := hls.ParseMedia(pl)
+	if err != nil || len(p.Segments) != 1 || p.Duration().Seconds() < 5 {
+		t.Errorf("subtitles playlist: %v\n%s", err, pl)
+	}
+	dir := t.TempDir()
+	seg := filepath.Join(dir, "seg.ts")
+	vp, _ := s3.GetBytes(ctx, bucket, catalog.Prefix(id)+m.Variants[0].URI)
+	vpl, _ := hls.ParseMedia(vp)
+	first, err := s3.GetBytes(ctx, bucket, catalog.Prefix(id)+path.Dir(m.Variants[0].URI)+"/"+vpl.Segments[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seg, first, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts",
+		"-read_intervals", "%+#1", "-of", "csv=p=0", seg).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, _, _ := strings.Cut(strings.TrimSpace(string(out)), ",")
+	if want := "X-TIMESTAMP-MAP=MPEGTS:" + pts + ",LOCAL:00:00:00.000\n"; !strings.Contains(vtt, want) {
+		t.Errorf("caption file lacks %q:\n%s", want, vtt)
+	}
 }
