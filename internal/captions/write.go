@@ -27,4 +27,3 @@ func (t *Track) WebVTT(mpegts int64) []byte {
 	}
 	return []byte(b.String())
 }
-
