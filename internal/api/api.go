@@ -136,6 +136,7 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/api/uploads/{id}", h.abortUpload},
 		{"GET", "/api/videos", h.listVideos},
 		{"GET", "/api/videos/{id}", h.getVideo},
+		{"POST", "/api/videos/{id}/captions", h.addCaption},
 		{"GET", "/api/streams", h.listStreams},
 		{"POST", "/api/streams", h.createStream},
 		{"GET", "/api/streams/{name}/destinations", h.getDestinations},
