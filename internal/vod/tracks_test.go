@@ -12,9 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hlsflow/hlsflow/internal/captions"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/subtitles"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
@@ -250,5 +252,51 @@ func checkCaptionFile(t *testing.T, s3 *store.Store, bucket, id, vtt string, cue
 	pts, _, _ := strings.Cut(strings.TrimSpace(string(out)), ",")
 	if want := "X-TIMESTAMP-MAP=MPEGTS:" + pts + ",LOCAL:00:00:00.000\n"; !strings.Contains(vtt, want) {
 		t.Errorf("caption file lacks %q:\n%s", want, vtt)
+	}
+}
+
+// A caption sent for a video is published with every later version: a
+// re-upload keeps it (the source's own subtitles are those of the newest
+// upload).
+func TestReuploadKeepsCaptions(t *testing.T) {
+	h, env := newHandler(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	uploadFile(t, env.Store, "keep.mp4", tracksSource(t, dir, 4, "1\n00:00:00,500 --> 00:00:01,000\nuno\n"))
+	if err := h.Handle(ctx, putEvent(t, "keep.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	id := catalog.VideoID("keep.mp4")
+	tr, err := captions.Parse([]byte("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nkept across uploads\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := subtitles.Store{S: env.Store, Bucket: testenv.BucketMedia}
+	if _, _, err := subs.Add(ctx, id, "en", "English", subtitles.Upload, tr); err != nil {
+		t.Fatal(err)
+	}
+	// A different file under the same key (no subtitles of its own).
+	uploadFile(t, env.Store, "keep.mp4", tracksSource(t, t.TempDir(), 5, ""))
+	if err := h.Handle(ctx, putEvent(t, "keep.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	s := readStatus(t, env.Store, id)
+	if s.State != catalog.StateReady || s.Replacement != nil || s.Duration < 4.5 {
+		t.Fatalf("not replaced: %+v", s)
+	}
+	if len(s.Captions) != 1 || s.Captions[0].Language != "en" || !strings.Contains(s.Captions[0].URI, s.Source.Revision()) {
+		t.Fatalf("captions after the re-upload: %+v (revision %s)", s.Captions, s.Source.Revision())
+	}
+	vtt, err := env.Store.GetBytes(ctx, testenv.BucketMedia, s.Captions[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCaptionFile(t, env.Store, testenv.BucketMedia, id, string(vtt), []string{"00:00:01.000 --> 00:00:02.000\nkept across uploads"})
+	// The old version is retired (before Handle returns): only the new
+	// version's caption files are left.
+	for _, k := range listKeys(t, env.Store, id) {
+		if strings.Contains(k, "/subs/") && catalog.RevisionOf(k) != s.Source.Revision() {
+			t.Errorf("the replaced version's caption file %s is left", k)
+		}
 	}
 }
