@@ -150,7 +150,7 @@ func TestEveryAudioTrackIsARendition(t *testing.T) {
 
 func TestChunkedEncodeHasEveryAudioTrack(t *testing.T) {
 	h := newTranscoder(t)
-	src := tracksSource(t, t.TempDir(), 20, "")
+	src := tracksSource(t, t.TempDir(), 20, "1\n00:00:17,000 --> 00:00:18,000\nal final\n")
 	ctx := context.Background()
 	if err := st.PutFile(ctx, "uploads", "tracks-chunked.mp4", src, store.Object{ContentType: "video/mp4"}); err != nil {
 		t.Fatal(err)
@@ -163,6 +163,16 @@ func TestChunkedEncodeHasEveryAudioTrack(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTracks(t, st, "media", s)
+	// The chunks' timeline starts at chunk.TimeBase: the caption's
+	// timestamp map follows it.
+	if len(s.Captions) != 1 {
+		t.Fatalf("captions %+v", s.Captions)
+	}
+	vtt, err := st.GetBytes(ctx, "media", s.Captions[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCaptionFile(t, st, "media", s.ID, string(vtt), []string{"00:00:17.000 --> 00:00:18.000\nal final"})
 }
 
 // A source's subtitle track becomes a subtitles rendition: checked WebVTT
