@@ -45,3 +45,24 @@ func TestMoreAudioTracks(t *testing.T) {
 		t.Errorf("a live job maps further audio tracks: %s", a)
 	}
 }
+
+// Only a text subtitle stream the probe listed is extracted, the input
+// locked down as for the ladder.
+func TestSubtitleArgs(t *testing.T) {
+	src := &media.Source{Demuxer: "mov", Duration: 10, Subtitles: []media.Subtitle{{Index: 3, Codec: "mov_text"}}}
+	a := strings.Join(SubtitleArgs(src, "https://s3/x?sig", src.Subtitles[0], "/o/s.vtt"), " ")
+	for _, w := range []string{"-protocol_whitelist http,https,tcp,tls", "-format_whitelist mov", "-map 0:3 -c:s webvtt -f webvtt -y /o/s.vtt"} {
+		if !strings.Contains(a, w) {
+			t.Errorf("args lack %q: %s", w, a)
+		}
+	}
+	for name, sub := range map[string]media.Subtitle{
+		"not listed": {Index: 4, Codec: "mov_text"},
+		"a picture":  {Index: 3, Codec: "hdmv_pgs_subtitle"},
+		"no codec":   {Index: 3},
+	} {
+		if a := SubtitleArgs(src, "/in", sub, "/o.vtt"); a != nil {
+			t.Errorf("%s: args %q, want none", name, a)
+		}
+	}
+}
