@@ -44,11 +44,10 @@ func (h *Handler) addCaption(r *request) (*response, error) {
 	if err != nil {
 		return nil, badField("language", "%s", reason(err))
 	}
-	st, err := catalog.Read(r.Context(), h.cfg.Store, h.cfg.MediaBucket, id)
-	if errors.Is(err, store.ErrNotFound) {
+	switch _, err := catalog.Read(r.Context(), h.cfg.Store, h.cfg.MediaBucket, id); {
+	case errors.Is(err, store.ErrNotFound):
 		return nil, notFound("no video with id %q", id)
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, captions.MaxBytes+1))
@@ -72,7 +71,13 @@ func (h *Handler) addCaption(r *request) (*response, error) {
 	}
 	c := Caption{Language: lang, Name: name, Pending: true}
 	// While a job runs it owns status.json and the master, and publishes
-	// every caption kept by then with the version it makes.
+	// every caption kept by then with the version it makes, or once its
+	// status.json says ready (read here after the caption is kept, so one
+	// side or the other publishes it).
+	st, err := catalog.Read(r.Context(), h.cfg.Store, h.cfg.MediaBucket, id)
+	if err != nil {
+		return nil, err
+	}
 	if st.State != catalog.StateReady || (st.Replacement != nil && st.Replacement.State == catalog.StateProcessing) {
 		return reply(http.StatusAccepted, c)
 	}

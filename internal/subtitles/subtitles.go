@@ -140,6 +140,22 @@ func (s Store) DropSource(ctx context.Context, id string) error {
 	return s.S.DeleteKeys(ctx, s.Bucket, keys)
 }
 
+// Version names the state of video id's captions: it changes when one
+// is added, replaced or dropped. A job compares it before publishing and
+// after its status.json says ready, to publish again what the API kept in
+// between (the API publishes itself only once a video is ready).
+func (s Store) Version(ctx context.Context, id string) (string, error) {
+	objs, err := s.S.Objects(ctx, s.Bucket, catalog.CaptionsMetaPrefix+id+"/")
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, o := range objs {
+		fmt.Fprintf(&b, "%s %d %d\n", o.Key, o.Size, o.LastModified.UnixNano())
+	}
+	return b.String(), nil
+}
+
 // records reads video id's captions: uploaded ones first (oldest first),
 // then the source's not shadowed by an upload with the same slot.
 func (s Store) records(ctx context.Context, id string) ([]record, error) {

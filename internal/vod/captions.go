@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/captions"
+	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/subtitles"
 )
 
@@ -37,11 +39,17 @@ func (j *job) captions(ctx context.Context, ms *media.Source, master *hls.Master
 			j.log.Warn("captions: subtitle stream not kept", "stream", s.Index, "err", err)
 		}
 	}
+	version, err := subs.Version(ctx, j.id)
+	if err != nil {
+		j.log.Warn("captions: not published", "err", err)
+		return
+	}
 	keys, caps, err := subs.Publish(ctx, j.id, master)
 	if err != nil {
 		j.log.Warn("captions: not published", "err", err)
 		return
 	}
+	res.captionsVersion = version
 	for _, k := range keys {
 		res.keys[k] = true
 	}
@@ -93,4 +101,37 @@ func (j *job) extract(ctx context.Context, ms *media.Source, s media.Subtitle) e
 	}
 	_, _, err = j.subtitles().Add(ctx, j.id, lang, name, subtitles.Source, t)
 	return err
+}
+
+// recaption publishes again, with the master and status.json, the
+// captions the API kept while the job ran: it answered "pending" for
+// those, since until status.json said ready the job owned the master.
+// Called once status.json says ready; from then on the API publishes.
+func (j *job) recaption(ctx context.Context, res *result) {
+	if res.master == nil || len(res.ladder.Video) == 0 {
+		return
+	}
+	subs := j.subtitles()
+	if v, err := subs.Version(ctx, j.id); err != nil || v == res.captionsVersion {
+		return
+	}
+	m, err := hls.ParseMaster(res.master)
+	if err != nil {
+		return
+	}
+	_, caps, err := subs.Publish(ctx, j.id, m)
+	if err == nil {
+		var out []byte
+		if out, err = m.Encode(); err == nil {
+			key := catalog.MasterKey(j.id)
+			err = j.store.PutBytes(ctx, j.cfg.MediaBucket, key, out, store.For(key))
+		}
+	}
+	if err == nil {
+		j.st.Captions = caps
+		err = j.save(ctx)
+	}
+	if err != nil {
+		j.log.Warn("captions sent while processing: not published", "err", err)
+	}
 }

@@ -77,6 +77,7 @@ func (j *job) run(ctx context.Context) error {
 	if err := j.save(ctx); err != nil {
 		return fmt.Errorf("transcode %s: %w", j.id, err)
 	}
+	j.recaption(ctx, res)
 	j.m.Record(nil, mJobsReady.Value(1), mSourceSeconds.Value(res.duration), mEncodeSeconds.Value(encodeSeconds),
 		mGBSeconds.Value(c.GBSeconds()), mCostUSD.Value(c.USD), mFirstPlayable.Value(j.use.firstPlayableSeconds()))
 	j.log.Info("ready", "renditions", len(res.renditions), "duration", res.duration, "took", time.Since(start).Round(time.Millisecond),

@@ -28,10 +28,13 @@ type result struct {
 	renditions []catalog.Rendition
 	tracks     []catalog.AudioTrack
 	captions   []catalog.Caption
-	master     []byte            // master.m3u8
-	stable     map[string][]byte // each rendition's index.m3u8, written with the master
-	source     *media.Source     // as probed, for the poster
-	ladder     media.Ladder
+	// captionsVersion is subtitles.Store.Version when captions were
+	// published (see recaption).
+	captionsVersion string
+	master          []byte            // master.m3u8
+	stable          map[string][]byte // each rendition's index.m3u8, written with the master
+	source          *media.Source     // as probed, for the poster
+	ladder          media.Ladder
 }
 
 // publish writes the VOD media playlists of rends and builds the master,

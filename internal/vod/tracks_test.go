@@ -15,6 +15,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/captions"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/subtitles"
 	"github.com/hlsflow/hlsflow/internal/testenv"
@@ -240,7 +241,7 @@ func checkCaptionFile(t *testing.T, s3 *store.Store, bucket, id, vtt string, cue
 		t.Fatal(err)
 	}
 	p, err := hls.ParseMedia(pl)
-	if err != nil || len(p.Segments) != 1 || p.Duration().Seconds() < 5 {
+	if err != nil || len(p.Segments) != 1 || p.Duration().Seconds() < 2.5 {
 		t.Errorf("subtitles playlist: %v\n%s", err, pl)
 	}
 	dir := t.TempDir()
@@ -309,4 +310,42 @@ func TestReuploadKeepsCaptions(t *testing.T) {
 			t.Errorf("the replaced version's caption file %s is left", k)
 		}
 	}
+}
+
+// A caption the API kept while the job ran (and answered "pending" for)
+// is published once the job's status.json says ready.
+func TestCaptionSentWhileProcessingIsPublished(t *testing.T) {
+	h, env := newHandler(t)
+	ctx := context.Background()
+	uploadFile(t, env.Store, "late.mp4", tracksSource(t, t.TempDir(), 3, ""))
+	if err := h.Handle(ctx, putEvent(t, "late.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	id := catalog.VideoID("late.mp4")
+	subs := subtitles.Store{S: env.Store, Bucket: testenv.BucketMedia}
+	before, err := subs.Version(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := env.Store.GetBytes(ctx, testenv.BucketMedia, catalog.MasterKey(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the job saw things when it published, then the API's caption.
+	j := &job{Pipeline: h, id: id, st: readStatus(t, env.Store, id), log: quiet}
+	res := &result{master: master, ladder: media.Ladder{Video: []media.Rung{{Name: "240p"}}}, captionsVersion: before}
+	tr, _ := captions.Parse([]byte("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nlate\n"))
+	if _, _, err := subs.Add(ctx, id, "it", "", subtitles.Upload, tr); err != nil {
+		t.Fatal(err)
+	}
+	j.recaption(ctx, res)
+	s := readStatus(t, env.Store, id)
+	if len(s.Captions) != 1 || s.Captions[0].Language != "it" {
+		t.Fatalf("status captions %+v", s.Captions)
+	}
+	vtt, err := env.Store.GetBytes(ctx, testenv.BucketMedia, s.Captions[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCaptionFile(t, env.Store, testenv.BucketMedia, id, string(vtt), []string{"late"})
 }
