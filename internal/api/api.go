@@ -149,6 +149,7 @@ func (h *Handler) routes() []route {
 		{"GET", "/api/videos", h.listVideos},
 		{"GET", "/api/videos/{id}", h.getVideo},
 		{"POST", "/api/videos/{id}/playback", h.videoPlayback},
+		{"POST", "/api/videos/{id}/captions", h.addCaption},
 		{"GET", "/api/streams", h.listStreams},
 		{"POST", "/api/streams", h.createStream},
 		{"POST", "/api/streams/{name}/playback", h.streamPlayback},

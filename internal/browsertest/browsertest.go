@@ -37,6 +37,25 @@ type Options struct {
 	// Artifacts is where a failed Play leaves its screenshot and state;
 	// default $HLSFLOW_ARTIFACTS, else a new directory under os.TempDir.
 	Artifacts string
+	// Subtitles shows the first subtitles track (its cues then appear in
+	// Result.Cues); AudioTrack, when not nil, switches to that audio track
+	// once playback has advanced a second.
+	Subtitles  bool
+	AudioTrack *int
+}
+
+// Track is an audio or subtitles track as hls.js lists it.
+type Track struct {
+	Name    string `json:"name"`
+	Lang    string `json:"lang"`
+	Default bool   `json:"default"`
+}
+
+// Cue is a cue of the video's text tracks.
+type Cue struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Text  string  `json:"text"`
 }
 
 // Level is a variant of the master playlist as hls.js parsed it.
@@ -72,6 +91,16 @@ type Result struct {
 	Ended         bool       `json:"ended"`
 	Console       []string   `json:"console"`    // console errors and exceptions of the page
 	Screenshot    string     `json:"screenshot"` // path, when a failure saved one
+	// Tracks: hls.audioTracks, hls.audioTrack, the ids of every
+	// AUDIO_TRACK_SWITCHED, hls.subtitleTracks, the text tracks' cues,
+	// hls.subtitleTrack and each text track as "mode:label".
+	AudioTracks    []Track  `json:"audioTracks"`
+	AudioTrack     int      `json:"audioTrack"`
+	AudioSwitched  []int    `json:"audioSwitched"`
+	SubtitleTracks []Track  `json:"subtitleTracks"`
+	Cues           []Cue    `json:"cues"`
+	SubtitleTrack  int      `json:"subtitleTrack"`
+	TextTracks     []string `json:"textTracks"`
 }
 
 // Advanced is how far playback got from where it began, in seconds.
@@ -159,8 +188,16 @@ func Play(t testing.TB, masterURL string, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	tracks := map[string]any{"subtitles": opts.Subtitles}
+	if opts.AudioTrack != nil {
+		tracks["audioTrack"] = *opts.AudioTrack
+	}
+	tr, err := json.Marshal(tracks)
+	if err != nil {
+		return Result{}, err
+	}
 	if _, err := chromedp.Run(tab, chromedp.Evaluate[chromedp.Void](
-		fmt.Sprintf("hlsflowStart(%s, %s)", src, cfg))); err != nil {
+		fmt.Sprintf("hlsflowStart(%s, %s, %s)", src, cfg, tr))); err != nil {
 		return Result{}, fmt.Errorf("start hls.js: %w", err)
 	}
 

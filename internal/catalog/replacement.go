@@ -49,6 +49,8 @@ func RevisionOf(key string) string {
 		rev = strings.TrimSuffix(strings.TrimPrefix(base, "index_"), ".m3u8")
 	case strings.HasPrefix(base, "poster-") && strings.HasSuffix(base, ".jpg"):
 		rev = strings.TrimSuffix(strings.TrimPrefix(base, "poster-"), ".jpg")
+	case strings.HasPrefix(base, "cap_") && strings.HasSuffix(base, ".vtt"):
+		rev, _, _ = strings.Cut(strings.TrimPrefix(base, "cap_"), "_") // cap_REV_HASH.vtt: CaptionKey
 	}
 	if rev == "" || strings.Trim(rev, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
 		return ""

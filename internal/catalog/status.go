@@ -91,7 +91,13 @@ type Status struct {
 	Renditions []Rendition `json:"renditions,omitempty"`
 	Playback   string      `json:"playback,omitempty"`
 	Poster     string      `json:"poster,omitempty"`
-	Updated    time.Time   `json:"updated"`
+	// AudioTracks are the audio renditions a track picker offers (since
+	// multiple audio tracks; absent before, and for audio-only videos).
+	AudioTracks []AudioTrack `json:"audioTracks,omitempty"`
+	// Captions are the subtitles renditions (uploaded, or extracted from
+	// the source).
+	Captions []Caption `json:"captions,omitempty"`
+	Updated  time.Time `json:"updated"`
 	// Cost is what making the video that plays used and cost (set when
 	// it is ready), so the owner sees what each video cost.
 	Cost *cost.Usage `json:"cost,omitempty"`

@@ -35,14 +35,14 @@ type Options struct {
 //     EXT-X-DISCONTINUITY is needed;
 //   - the start number continues the segment numbers.
 func VideoJob(src *media.Source, l media.Ladder, c Chunk, opt Options) encoder.Job {
-	l.Audio = nil
+	l.Audio, l.MoreAudio = nil, nil
 	j := job(src, l, opt, TimeBase+c.Start)
 	j.Input.Start, j.Input.Duration, j.Output.StartNumber = c.Start, c.Duration, c.FirstSegment
 	return j
 }
 
-// AudioJob is the encode of the whole audio rendition into
-// OutDir/{l.Audio.Name}/ on the same timeline as the video chunks. Audio
+// AudioJob is the encode of the whole audio rendition (and of every
+// further track, l.MoreAudio) into OutDir/{name}/ on the same timeline as the video chunks. Audio
 // is never chunked: AAC frames do not fall on segment boundaries and each
 // encode would restart with priming samples, which is audible.
 func AudioJob(src *media.Source, l media.Ladder, opt Options) encoder.Job {

@@ -91,6 +91,9 @@ func (j Job) Renditions() []string {
 	if a := j.Ladder.Audio; a != nil && (j.Output.Kind == VOD || len(names) == 0) {
 		names = append(names, a.Name)
 	}
+	for _, a := range moreAudio(j) {
+		names = append(names, a.Name)
+	}
 	return names
 }
 
@@ -168,6 +171,12 @@ func Args(j Job) []string {
 		a = append(a, "-map", audio)
 		streamMap = append(streamMap, "a:0,name:"+l.Audio.Name)
 	}
+	for i, t := range moreAudio(j) {
+		// Each further track is its own rendition, encoded like the first
+		// (the -c:a settings below apply to every audio output).
+		a = append(a, "-map", fmt.Sprintf("0:%d", t.Stream))
+		streamMap = append(streamMap, fmt.Sprintf("a:%d,name:%s", i+1, t.Name))
+	}
 
 	if len(l.Video) > 0 {
 		a = append(a, x264Args(l.Video, seg, preset, live)...)
@@ -218,6 +227,25 @@ func Args(j Job) []string {
 		"-var_stream_map", strings.Join(streamMap, " "),
 		filepath.Join(j.Output.Dir, "%v", media.PlaylistName("")),
 	)
+}
+
+// moreAudio are the ladder's further audio tracks that j encodes: on
+// demand only, beside the first track, each a stream of the source.
+func moreAudio(j Job) []media.AudioRung {
+	src := j.Input.Source
+	if j.Output.Kind != VOD || j.Ladder.Audio == nil || src == nil {
+		return nil
+	}
+	var out []media.AudioRung
+	for _, t := range j.Ladder.MoreAudio {
+		for _, s := range src.MoreAudio {
+			if s.Index == t.Stream { // never a stream the probe did not vet
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // feedArgs open a live MPEG-TS feed: from a pipe or a file only, decoding

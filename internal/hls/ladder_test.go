@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +53,48 @@ func TestLadderMasterGolden(t *testing.T) {
 				t.Errorf("the master does not parse back: %v", err)
 			}
 		})
+	}
+}
+
+// Further audio tracks join the default in the audio group with their
+// labels and languages, a variant's BANDWIDTH covers the most demanding
+// track, and subtitles are offered with every variant; a master read back
+// keeps them, and SetSubtitles(nil) takes them away.
+func TestLadderTracksAndSubtitles(t *testing.T) {
+	l := Ladder{Playlist: "index.m3u8",
+		Video:     []Rendition{{Name: "720p", Width: 1280, Height: 720, Codecs: "avc1.64001f", Bandwidth: 3_000_000}},
+		Audio:     &Rendition{Name: "audio", Codecs: "mp4a.40.2", Channels: 2, Bandwidth: 130_000},
+		MoreAudio: []Rendition{{Name: "audio2", Codecs: "mp4a.40.2", Channels: 2, Bandwidth: 150_000}},
+		Tracks:    map[string]TrackInfo{"audio": {Language: "en", Label: "English"}, "audio2": {Language: "fr", Label: "Commentaire"}},
+		Subtitles: []Subtitles{{Language: "es", Name: "Español", URI: "subs/a/index.m3u8"}},
+	}
+	b, err := l.Master().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="Commentaire",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio2/index.m3u8"`,
+		`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Español",LANGUAGE="es",DEFAULT=NO,AUTOSELECT=YES,URI="subs/a/index.m3u8"`,
+		`#EXT-X-STREAM-INF:BANDWIDTH=3150000,RESOLUTION=1280x720,CODECS="avc1.64001f,mp4a.40.2",AUDIO="aac",SUBTITLES="subs"`,
+	} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("master lacks\n%s\n%s", want, b)
+		}
+	}
+	m, err := ParseMaster(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := m.Encode()
+	if string(again) != string(b) {
+		t.Errorf("read back:\n%s\nwant\n%s", again, b)
+	}
+	m.SetSubtitles(nil)
+	if out, _ := m.Encode(); strings.Contains(string(out), "SUBTITLES") {
+		t.Errorf("subtitles left:\n%s", out)
+	}
+	if _, err := SubtitlesPlaylist("a.vtt", 0); err == nil {
+		t.Error("a subtitles playlist of no duration")
 	}
 }

@@ -46,6 +46,7 @@ type Variant struct {
 	Codecs           string
 	FrameRate        float64 // optional, written with 3 decimals
 	Audio            string  // GROUP-ID of the EXT-X-MEDIA audio, optional
+	Subtitles        string  // GROUP-ID of the EXT-X-MEDIA subtitles, optional
 }
 
 // MasterPlaylist lists the variants of one presentation.
@@ -206,6 +207,8 @@ func parseVariant(s string) (Variant, error) {
 			}
 		case "AUDIO":
 			v.Audio = a.value
+		case "SUBTITLES":
+			v.Subtitles = a.value
 		}
 		if err != nil {
 			return Variant{}, err
@@ -282,6 +285,9 @@ func (p *MasterPlaylist) Encode() ([]byte, error) {
 		}
 		if v.Audio != "" {
 			w.quoted("AUDIO", v.Audio)
+		}
+		if v.Subtitles != "" {
+			w.quoted("SUBTITLES", v.Subtitles)
 		}
 		if err := checkURI(v.URI); err != nil {
 			errs = append(errs, fmt.Errorf("variant %d: %w", i, err))

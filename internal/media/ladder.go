@@ -41,8 +41,15 @@ func levelIDC(level string) int {
 
 // AudioRung is the audio rendition.
 type AudioRung struct {
-	Name                          string // AudioName
+	Name                          string // AudioName, or AudioTrackName(n) for Ladder.MoreAudio
 	Bitrate, Channels, SampleRate int
+	// Stream is the source stream index of a MoreAudio track (the first
+	// track is Source.Audio's).
+	Stream int `json:",omitempty"`
+	// Language (a BCP 47 tag) and Label (the name a track picker shows)
+	// come from the source stream's tags, when there are several tracks.
+	Language string `json:",omitempty"`
+	Label    string `json:",omitempty"`
 }
 
 // Codecs returns the RFC 6381 codec string of AAC-LC.
@@ -70,6 +77,9 @@ type Ladder struct {
 	Video          []Rung // highest first; empty for an audio-only source
 	Audio          *AudioRung
 	SegmentSeconds float64
+	// MoreAudio are the further audio tracks of a source with video, each
+	// its own rendition beside Audio (the default track).
+	MoreAudio []AudioRung `json:",omitempty"`
 }
 
 // LadderOptions tune PlanLadder.
@@ -146,6 +156,7 @@ func PlanLadder(src *Source, opt LadderOptions) (Ladder, error) {
 	if src.Video == nil {
 		return l, nil
 	}
+	planMoreAudio(src, &l)
 	v := src.Video
 	if v.Width < 2 || v.Height < 2 || v.FPS <= 0 {
 		return Ladder{}, fmt.Errorf("plan ladder: %w: the video has no usable picture size or frame rate", ErrUnsupported)

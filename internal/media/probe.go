@@ -88,7 +88,10 @@ type probeJSON struct {
 			AttachedPic int `json:"attached_pic"`
 		} `json:"disposition"`
 		Tags struct {
-			Rotate string `json:"rotate"`
+			Rotate   string `json:"rotate"`
+			Language string `json:"language"`
+			Title    string `json:"title"`
+			Handler  string `json:"handler_name"`
 		} `json:"tags"`
 		SideData []struct {
 			Type     string  `json:"side_data_type"`
@@ -161,6 +164,13 @@ func checkDecodable(ctx context.Context, ffprobe string, src *Source) error {
 		return unsupported("the audio codec (%s) cannot be decoded by this installation's FFmpeg; "+
 			"re-encode the audio as AAC, MP3 or Opus and upload it again", a.Codec)
 	}
+	more := src.MoreAudio[:0]
+	for _, a := range src.MoreAudio {
+		if can[a.Codec] {
+			more = append(more, a)
+		}
+	}
+	src.MoreAudio = more
 	return nil
 }
 
@@ -351,18 +361,30 @@ func sourceFrom(pj *probeJSON) (*Source, error) {
 			}
 			src.Video = v
 		case "audio":
-			if src.Audio != nil {
-				continue
-			}
-			if !audioCodecs[s.CodecName] && !strings.HasPrefix(s.CodecName, "pcm_") {
-				return nil, unsupported("the audio codec (%s) is not supported", nameOr(s.CodecName))
-			}
-			src.Audio = &Audio{
+			known := audioCodecs[s.CodecName] || strings.HasPrefix(s.CodecName, "pcm_")
+			a := Audio{
 				Index:      s.Index,
 				Codec:      s.CodecName,
 				Channels:   s.Channels,
 				SampleRate: int(parseInt(s.SampleRate)),
 				BitRate:    parseInt(s.BitRate),
+				Language:   tagLanguage(s.Tags.Language),
+				Title:      streamTitle(s.Tags.Title, s.Tags.Handler),
+			}
+			switch {
+			case src.Audio == nil && !known:
+				return nil, unsupported("the audio codec (%s) is not supported", nameOr(s.CodecName))
+			case src.Audio == nil:
+				src.Audio = &a
+			case known && len(src.MoreAudio) < MaxAudioTracks-1 && a.Channels > 0:
+				// Further tracks (commentary, dubs) are a bonus: one we
+				// cannot decode is left out rather than refusing the file.
+				src.MoreAudio = append(src.MoreAudio, a)
+			}
+		case "subtitle":
+			if SubtitleCodecs[s.CodecName] && len(src.Subtitles) < MaxSubtitleTracks {
+				src.Subtitles = append(src.Subtitles, Subtitle{Index: s.Index, Codec: s.CodecName,
+					Language: tagLanguage(s.Tags.Language), Title: streamTitle(s.Tags.Title, s.Tags.Handler)})
 			}
 		}
 	}

@@ -42,6 +42,34 @@ type Source struct {
 	BitRate    int64   // bits/s of the whole file
 	Video      *Video  // nil for audio-only sources
 	Audio      *Audio  // nil when the source has no audio
+	// MoreAudio are the source's audio streams after Audio, in stream
+	// order, at most MaxAudioTracks-1: each becomes its own rendition.
+	MoreAudio []Audio `json:",omitempty"`
+	// Subtitles are the source's text subtitle streams (SubtitleCodecs),
+	// at most MaxSubtitleTracks, extracted as WebVTT.
+	Subtitles []Subtitle `json:",omitempty"`
+}
+
+// MaxAudioTracks and MaxSubtitleTracks bound the streams of one source
+// that become renditions: a file with a hundred audio streams gets the
+// first eight, not a hundred encodes.
+const (
+	MaxAudioTracks    = 8
+	MaxSubtitleTracks = 8
+)
+
+// Subtitle describes a text subtitle stream of the source.
+type Subtitle struct {
+	Index           int
+	Codec           string
+	Language, Title string // from the stream's tags; "" when absent or "und"
+}
+
+// SubtitleCodecs are the subtitle codecs extracted from a source: text
+// formats FFmpeg converts to WebVTT (ASS/SSA keep their text only).
+// Picture subtitles (DVD, PGS) are not text and are ignored.
+var SubtitleCodecs = map[string]bool{
+	"mov_text": true, "subrip": true, "srt": true, "webvtt": true, "ass": true, "ssa": true, "text": true,
 }
 
 // Video describes the video stream that will be encoded.
@@ -61,4 +89,8 @@ type Audio struct {
 	Codec                string
 	Channels, SampleRate int
 	BitRate              int64
+	// Language and Title are the stream's tags ("" when absent; "und" is
+	// absent), for the track picker.
+	Language string `json:",omitempty"`
+	Title    string `json:",omitempty"`
 }

@@ -166,6 +166,9 @@ func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 	names := []string{}
 	if r.Kind == chunk.KindAudio {
 		names = append(names, f.ladder.Audio.Name)
+		for _, a := range f.ladder.MoreAudio {
+			names = append(names, a.Name)
+		}
 	} else {
 		for _, v := range f.ladder.Video {
 			names = append(names, v.Name)
@@ -249,6 +252,9 @@ func (f *fanout) playlists(n int, typ string) []rendition {
 	}
 	if a := f.ladder.Audio; a != nil && f.audio != nil {
 		add(a.Name, f.audio.Renditions[a.Name])
+		for _, m := range f.ladder.MoreAudio {
+			add(m.Name, f.audio.Renditions[m.Name])
+		}
 	}
 	return out
 }

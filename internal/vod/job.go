@@ -72,11 +72,13 @@ func (j *job) run(ctx context.Context) error {
 	j.st.State, j.st.Progress, j.st.Error = catalog.StateReady, 1, ""
 	j.st.Source, j.st.Replacement, j.st.Poster = j.src.Upload, nil, poster
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
+	j.st.AudioTracks, j.st.Captions = res.tracks, res.captions
 	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
 	j.st.Cost = c
 	if err := j.save(ctx); err != nil {
 		return fmt.Errorf("transcode %s: %w", j.id, err)
 	}
+	j.recaption(ctx, res)
 	j.emit(ctx, webhooks.VideoReady)
 	j.m.Record(nil, mJobsReady.Value(1), mSourceSeconds.Value(res.duration), mEncodeSeconds.Value(encodeSeconds),
 		mGBSeconds.Value(c.GBSeconds()), mCostUSD.Value(c.USD), mFirstPlayable.Value(j.use.firstPlayableSeconds()))
@@ -115,6 +117,7 @@ func (j *job) fail(ctx context.Context, cause error) error {
 		err = j.clean(bctx, j.id, nil)
 		j.st.State, j.st.Error = catalog.StateFailed, msg
 		j.st.Renditions, j.st.Playback, j.st.Duration = nil, "", 0
+		j.st.AudioTracks, j.st.Captions = nil, nil
 	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("transcode %s: clean up: %w", j.id, err))

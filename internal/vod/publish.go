@@ -26,10 +26,15 @@ type result struct {
 	keys       map[string]bool // every object written under vod/{id}/
 	duration   float64         // seconds, as encoded
 	renditions []catalog.Rendition
-	master     []byte            // master.m3u8
-	stable     map[string][]byte // each rendition's index.m3u8, written with the master
-	source     *media.Source     // as probed, for the poster
-	ladder     media.Ladder
+	tracks     []catalog.AudioTrack
+	captions   []catalog.Caption
+	// captionsVersion is subtitles.Store.Version when captions were
+	// published (see recaption).
+	captionsVersion string
+	master          []byte            // master.m3u8
+	stable          map[string][]byte // each rendition's index.m3u8, written with the master
+	source          *media.Source     // as probed, for the poster
+	ladder          media.Ladder
 }
 
 // publish writes the VOD media playlists of rends and builds the master,
@@ -74,11 +79,14 @@ func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, ren
 		}
 	}
 	master, renditions := buildMaster(l, rev, measure(rends), codecs)
+	if len(l.Video) > 0 {
+		j.captions(ctx, ms, master, res)
+	}
 	out, err := master.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("master playlist: %w", err)
 	}
-	res.master, res.renditions = out, renditions
+	res.master, res.renditions, res.tracks = out, renditions, catalog.AudioTracks(master)
 	res.duration = math.Round(longest.Seconds()*1000) / 1000
 	return res, nil
 }
@@ -103,6 +111,7 @@ func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded 
 	if a := l.Audio; a != nil {
 		r := rates[a.Name]
 		hl.Audio = &hls.Rendition{Name: a.Name, Codecs: a.Codecs(), Channels: a.Channels, Bandwidth: r.Peak, AverageBandwidth: r.Average}
+		addMoreAudio(&hl, l, rates)
 	}
 	for _, v := range l.Video {
 		codecs := v.Codecs()

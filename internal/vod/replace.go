@@ -215,6 +215,8 @@ func (j *job) retire(ctx context.Context, keep map[string]bool) {
 		switch {
 		case keep[k]:
 			return false
+		case rev == j.src.Revision() && strings.Contains(k, "/subs/"):
+			return false // a caption the API published since the switch
 		case rev == "":
 			// A stable index.m3u8 of a rung the new ladder lacks: gone,
 			// unless a newer version may be about to write it.

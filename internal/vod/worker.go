@@ -132,6 +132,15 @@ func check(req chunk.Request) error {
 	if a := req.Ladder.Audio; a != nil && a.Name != media.AudioName {
 		bad("audio rendition name %q is not %q", clip(a.Name), media.AudioName)
 	}
+	if n := len(req.Ladder.MoreAudio); n > 0 && (req.Ladder.Audio == nil || n >= media.MaxAudioTracks) {
+		bad("%d further audio tracks: at most %d, beside a first", n, media.MaxAudioTracks-1)
+	}
+	for _, a := range req.Ladder.MoreAudio {
+		if !media.ValidAudioTrackName(a.Name) || a.Name == media.AudioName || seen[a.Name] {
+			bad("audio track name %q is not an audio rendition name", clip(a.Name))
+		}
+		seen[a.Name] = true
+	}
 	if req.Source.Duration <= 0 {
 		bad("the source has no duration")
 	} else if err := media.CheckLimits(&req.Source, media.DefaultLimits); err != nil {

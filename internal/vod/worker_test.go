@@ -46,6 +46,19 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		{"preset that is not one", func(r *chunk.Request) { r.Preset = "-f" }, "preset"},
 		{"absurd threads", func(r *chunk.Request) { r.Threads = 100000 }, "threads"},
 		{"source without duration", func(r *chunk.Request) { r.Source.Duration = 0 }, "duration"},
+		{"further audio named like the first", func(r *chunk.Request) { r.Ladder.MoreAudio = []media.AudioRung{{Name: "audio"}} }, "audio track name"},
+		{"further audio named twice", func(r *chunk.Request) {
+			r.Ladder.MoreAudio = []media.AudioRung{{Name: "audio2"}, {Name: "audio2"}}
+		}, "audio track name"},
+		{"further audio beyond the bound", func(r *chunk.Request) {
+			r.Ladder.MoreAudio = nil
+			for i := range media.MaxAudioTracks {
+				r.Ladder.MoreAudio = append(r.Ladder.MoreAudio, media.AudioRung{Name: media.AudioTrackName(i + 2)})
+			}
+		}, "further audio tracks"},
+		{"further audio without a first", func(r *chunk.Request) {
+			r.Kind, r.Ladder.Audio, r.Ladder.MoreAudio = chunk.KindVideo, nil, []media.AudioRung{{Name: "audio2"}}
+		}, "further audio tracks"},
 		{"source over the limits", func(r *chunk.Request) {
 			v := *r.Source.Video
 			v.Width, v.Height, v.CodedWidth, v.CodedHeight = 100000, 100000, 100000, 100000
@@ -57,6 +70,9 @@ func TestBadRequestsAreRefused(t *testing.T) {
 			tcase{"audio name " + h.what, func(r *chunk.Request) { r.Kind = chunk.KindAudio; r.Ladder.Audio.Name = h.value }, "audio rendition name"},
 			tcase{"rung name " + h.what, func(r *chunk.Request) { r.Ladder.Video[0].Name = h.value }, "rung name"},
 			tcase{"id " + h.what, func(r *chunk.Request) { r.ID = h.value }, "id"},
+			tcase{"further audio name " + h.what, func(r *chunk.Request) {
+				r.Kind, r.Ladder.MoreAudio = chunk.KindAudio, []media.AudioRung{{Name: h.value}}
+			}, "audio track name"},
 			tcase{"prefix " + h.what, func(r *chunk.Request) { r.Prefix = "vod/" + h.value + "/" }, "prefix"},
 		)
 	}
@@ -78,6 +94,7 @@ func TestBadRequestsAreRefused(t *testing.T) {
 			}
 		})
 	}
+	good.Ladder.MoreAudio = []media.AudioRung{{Name: "audio2", Stream: 2}, {Name: "audio8", Stream: 3}}
 	for _, kind := range []string{chunk.KindVideo, chunk.KindAudio} {
 		req := good
 		req.Kind = kind
