@@ -111,6 +111,12 @@ func LiveRenditionPrefix(name, rend string) string { return LivePrefix(name) + r
 // LiveRenditionPrefix, three folders below the bucket's root.
 func FromLiveRendition(key string) string { return "../../../" + key }
 
+// DownloadKey is the key of the MP4 download made from upload u; like
+// the poster's, its name changes with the upload.
+func DownloadKey(id string, u Upload) string {
+	return Prefix(id) + "download-" + u.Revision() + ".mp4"
+}
+
 // PosterKey is the key of the poster made from upload u; its name
 // changes with the upload (Upload.Revision), so it can be cached for good.
 func PosterKey(id string, u Upload) string {

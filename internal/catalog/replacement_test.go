@@ -21,6 +21,8 @@ func TestRevisionOf(t *testing.T) {
 		{Prefix("v") + "audio/" + media.SegmentName(rev, 12345), rev},
 		{Prefix("v") + "720p/" + media.PlaylistName(rev), rev},
 		{PosterKey("v", st.Source), rev},
+		{DownloadKey("v", st.Source), rev},
+		{Prefix("v") + "download.mp4", ""},
 		{Prefix("v") + "720p/" + media.PlaylistName(""), ""},
 		{Prefix("v") + "720p/" + media.SegmentName("", 3), ""},
 		{MasterKey("v"), ""},

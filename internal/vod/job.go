@@ -43,13 +43,19 @@ func (j *job) save(ctx context.Context) error {
 func (j *job) run(ctx context.Context) error {
 	start := time.Now()
 	res, err := j.transcode(ctx)
-	poster := "" // a replaced video's poster goes with it
+	poster, download := "", "" // a replaced video's poster and download go with it
 	if err == nil {
 		// A poster is a nicety: a video without one is still ready.
 		if key, err := j.poster(ctx, res); err != nil {
 			j.log.Warn("poster", "err", err)
 		} else if key != "" {
 			res.keys[key], poster = true, key
+		}
+		// So is a download.
+		if key, err := j.download(ctx, res); err != nil {
+			j.log.Warn("download", "err", err)
+		} else if key != "" {
+			res.keys[key], download = true, key
 		}
 		// Players switch to this version here; status.json follows.
 		err = j.publishMaster(ctx, res)
@@ -69,7 +75,7 @@ func (j *job) run(ctx context.Context) error {
 		}
 	}
 	j.st.State, j.st.Progress, j.st.Error = catalog.StateReady, 1, ""
-	j.st.Source, j.st.Replacement, j.st.Poster = j.src.Upload, nil, poster
+	j.st.Source, j.st.Replacement, j.st.Poster, j.st.Download = j.src.Upload, nil, poster, download
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
 	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
 	j.st.Cost = c
