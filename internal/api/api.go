@@ -140,6 +140,8 @@ func (h *Handler) routes() []route {
 		{"POST", "/api/streams", h.createStream},
 		{"GET", "/api/streams/{name}/destinations", h.getDestinations},
 		{"PUT", "/api/streams/{name}/destinations", h.putDestinations},
+		{"POST", "/api/videos/{id}/clips", h.createVideoClip},
+		{"POST", "/api/streams/{name}/clips", h.createStreamClip},
 	}
 }
 
