@@ -240,6 +240,9 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 		t.Errorf("audio-only video has poster %q", s.Poster)
 	}
 	referenced[checkDownload(t, st, testenv.BucketMedia, s, wantVideo, wantAudio, media.DefaultSegmentSeconds)] = true
+	for _, k := range checkStoryboard(t, st, testenv.BucketMedia, s, wantVideo) {
+		referenced[k] = true
+	}
 	for _, k := range keys {
 		if !referenced[k] {
 			t.Errorf("object %s is not referenced by any playlist", k)
