@@ -18,11 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
 	"github.com/hlsflow/hlsflow/internal/browsertest"
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
+	"github.com/hlsflow/hlsflow/web/webtest"
 )
 
 // apiCall sends a JSON request with the API token to the system's API and
@@ -110,6 +114,39 @@ func TestDownloadAndClips(t *testing.T) {
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", sys.url+"/"+st.Download).Output()
 	if d, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err != nil || d < st.Duration-media.DefaultSegmentSeconds || d > st.Duration+media.DefaultSegmentSeconds {
 		t.Errorf("download over the edge lasts %s s (%v), the video %.1f s", out, err, st.Duration)
+	}
+
+	// The page: hovering the seek strip shows the storyboard's tile for
+	// that time, from a sheet the edge serves.
+	if st.Storyboard == "" {
+		t.Fatal("no storyboard in status.json")
+	}
+	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
+	page.Wait("video in the library", webtest.CardState("trailer.flv")+` === 'ready'`, 30*time.Second)
+	page.PlayCard("trailer.flv")
+	page.Wait("seek strip with a storyboard", `!document.getElementById('scrub').hidden && document.getElementById('player').duration > 0`, 60*time.Second)
+	var box struct{ X, Y, W float64 }
+	if err := json.Unmarshal([]byte(page.String(`(() => { const r = document.getElementById('scrub').getBoundingClientRect();
+		return JSON.stringify({X: r.left, Y: r.top + r.height / 2, W: r.width}); })()`)), &box); err != nil {
+		t.Fatal(err)
+	}
+	page.Do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X+box.W/2, box.Y))
+	page.Wait("thumbnail shown", `!document.getElementById('thumb').hidden`, 10*time.Second)
+	from, _ := strconv.ParseFloat(page.String(`document.getElementById('thumb').dataset.from`), 64)
+	dur, _ := strconv.ParseFloat(page.String(`String(document.getElementById('player').duration)`), 64)
+	if from > dur/2 || from < dur/2-5 {
+		t.Errorf("hovering the middle of %.1f s shows the tile from %.1f s", dur, from)
+	}
+	bg := page.String(`getComputedStyle(document.getElementById('thumb')).backgroundImage`)
+	sheet := strings.TrimSuffix(strings.TrimPrefix(bg, `url("`), `")`)
+	if !strings.HasPrefix(sheet, sys.url+"/vod/"+id+"/storyboard-") {
+		t.Fatalf("thumbnail background %q, want a sheet of the video", bg)
+	}
+	if resp, err := http.Get(sheet); err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("sheet %s: %v %v", sheet, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	// A clip of the video: answered at once, ready, plays its span.

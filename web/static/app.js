@@ -511,7 +511,10 @@
         body.append(el('span', { class: 'error', 'data-testid': 'error' }, v.error || 'Processing failed.'));
       } else if (v.state === 'ready' && v.playbackUrl) {
         body.append(el('button', { class: 'button', type: 'button', 'data-testid': 'play',
-          onclick: () => player.play(v.playbackUrl, name, false) }, 'Play'));
+          onclick: () => {
+            player.play(v.playbackUrl, name, false);
+            if (window.hlsflowStoryboard) window.hlsflowStoryboard.load(v.storyboardUrl || '');
+          } }, 'Play'));
       }
       // A newer upload under the same key: the version above keeps playing
       // until it is ready, and after it failed.
@@ -664,7 +667,10 @@
         el('span', { class: 'name' }, s.name),
         s.playbackUrl && s.state !== 'idle'
           ? el('button', { class: 'button', type: 'button', 'data-testid': 'watch',
-            onclick: () => player.play(s.playbackUrl, s.name, s.state === 'live') }, 'Watch')
+            onclick: () => {
+              player.play(s.playbackUrl, s.name, s.state === 'live');
+              if (window.hlsflowStoryboard) window.hlsflowStoryboard.load('');
+            } }, 'Watch')
           : null)));
     },
     setup() {
