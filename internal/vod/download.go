@@ -13,6 +13,9 @@ import (
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
+// downloadSpare is room left in TmpDir beside a download's files.
+const downloadSpare = 64 << 20
+
 // download writes vod/{id}/download-{revision}.mp4: the top video rung
 // and the audio rendition as encoded, remuxed into one MP4 (no second
 // encode), served as an attachment named after the video id (never the
@@ -23,21 +26,33 @@ func (j *job) download(ctx context.Context, res *result) (string, error) {
 	if j.cfg.NoDownload {
 		return "", nil
 	}
+	// What goes in: the top video rung and the audio, each joined into
+	// one MPEG-TS file.
+	var parts []rendition
+	var size int64
+	for _, r := range res.rends {
+		if (len(res.ladder.Video) > 0 && r.name == res.ladder.Video[0].Name) || (res.ladder.Audio != nil && r.name == res.ladder.Audio.Name) {
+			parts = append(parts, r)
+			for _, n := range r.sizes {
+				size += n
+			}
+		}
+	}
+	// The joined segments and the MP4 are each about the size of the
+	// renditions: a video too large for this function's /tmp has none.
+	if free, ok := freeBytes(j.cfg.TmpDir); ok && 2*size+downloadSpare > free {
+		return "", fmt.Errorf("download of %s: %d MiB needed in %s, %d MiB free", j.id, (2*size+downloadSpare)>>20, j.cfg.TmpDir, free>>20)
+	}
 	dir, err := os.MkdirTemp(j.cfg.TmpDir, "download-"+j.id+"-")
 	if err != nil {
 		return "", fmt.Errorf("download of %s: %w", j.id, err)
 	}
 	defer os.RemoveAll(dir)
 	var video, audio string
-	for _, r := range res.rends {
-		var path *string
-		switch {
-		case len(res.ladder.Video) > 0 && r.name == res.ladder.Video[0].Name:
-			path = &video
-		case res.ladder.Audio != nil && r.name == res.ladder.Audio.Name:
+	for _, r := range parts {
+		path := &video
+		if res.ladder.Audio != nil && r.name == res.ladder.Audio.Name {
 			path = &audio
-		default:
-			continue
 		}
 		*path = filepath.Join(dir, r.name+".ts")
 		if err := j.joinSegments(ctx, r, *path); err != nil {
