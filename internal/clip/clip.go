@@ -1,8 +1,10 @@
 // Package clip makes instant clips: a new video, under vod/{clip id}/,
 // whose playlists list the whole segments of a ready video, or of a live
 // stream's DVR window, that cover a span. Nothing is encoded, so a clip is
-// ready as soon as its files are written (well under a second for the
-// longest clip allowed).
+// ready as soon as its files are written: copies, at most 16 at once, of
+// 3 to 5 segments a rendition per 10 s (a 10 s clip well under a second;
+// the longest allowed, 600 s in three renditions, took 1.3 s on a loaded
+// test machine, TestLongestClip).
 //
 // The clip's segments are server-side copies, under the clip's own
 // folder, not references into its source: a ready video's segment names

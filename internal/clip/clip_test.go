@@ -291,3 +291,27 @@ func TestClipStaysInTheBucket(t *testing.T) {
 		t.Errorf("%d clips left", n)
 	}
 }
+
+// The longest clip allowed: 150 segments in each of three renditions,
+// copied at copiesAtOnce; its time is logged (the local S3 copies a small
+// object in about a millisecond, S3 in some tens).
+func TestLongestClip(t *testing.T) {
+	m := maker(t)
+	id := "long-0123456789ab"
+	for _, r := range []string{"720p", "360p", "audio"} {
+		playlist(t, m.Store, catalog.Prefix(id)+r+"/index_r1.m3u8", 0, 160, func(n uint64) string { return fmt.Sprintf("seg_r1_%05d.ts", n) })
+	}
+	put(t, m.Store, catalog.MasterKey(id), []byte(masterBody))
+	if err := catalog.Write(context.Background(), m.Store, m.Bucket, &catalog.Status{ID: id, State: catalog.StateReady}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	st, err := m.FromVideo(context.Background(), id, 0, MaxSeconds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a %.0f s clip (%d copies) took %s", st.Duration, 3*150, time.Since(start).Round(time.Millisecond))
+	if st.Duration != MaxSeconds {
+		t.Errorf("duration %.1f, want %d", st.Duration, MaxSeconds)
+	}
+}
