@@ -3,7 +3,8 @@
 # `make bench-media` encodes real sources two ways (one ffmpeg for the whole
 # ladder vs one per rung) and prints ladder_cpu_vs_naive (720p, target
 # <= 0.9), ladder_cpu_vs_naive_1080p (target <= 0.8), the CPU seconds per
-# source second of each way, and ssim_<rung>_ladder / ssim_<rung>_naive.
+# source second of each way, ssim_<rung>_ladder / ssim_<rung>_naive, and
+# storyboard_cpu_overhead_pct (the storyboard sheets, target <= 3).
 # ffmpeg and ffprobe come from the root Makefile's setup-system.
 
 BENCH_TARGETS += bench-media
@@ -11,7 +12,7 @@ BENCH_TARGETS += bench-media
 .PHONY: bench-media test-media
 
 bench-media: setup-system ## media: ladder vs one-ffmpeg-per-rung CPU ratio and SSIM per rung
-	$(GO) test -run '^$$' -bench '^BenchmarkLadderVsNaive$$' -benchtime 1x -count 1 -timeout 20m ./internal/encoder
+	$(GO) test -run '^$$' -bench '^Benchmark(LadderVsNaive|Storyboard)$$' -benchtime 1x -count 1 -timeout 20m ./internal/encoder
 
 test-media: setup-system ## only internal/media's and internal/encoder's tests (golden files: go test ./internal/media ./internal/encoder -update)
 	$(GO) test -race -timeout 15m ./internal/media/... ./internal/encoder/...

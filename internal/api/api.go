@@ -160,6 +160,8 @@ func (h *Handler) routes() []route {
 		{"DELETE", "/api/webhooks/{id}", h.deleteWebhook},
 		{"GET", "/api/webhooks/{id}/deliveries", h.listDeliveries},
 		{"POST", "/api/webhooks/{id}/deliveries/{delivery}/redeliver", h.redeliver},
+		{"POST", "/api/videos/{id}/clips", h.createVideoClip},
+		{"POST", "/api/streams/{name}/clips", h.createStreamClip},
 	}
 }
 

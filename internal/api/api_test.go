@@ -232,6 +232,10 @@ func TestSingleUpload(t *testing.T) {
 	if v := e.video(up.ID); v.State != catalog.StateProcessing || v.Progress != 0.4 || v.PlaybackURL != "" {
 		t.Errorf("processing: %+v", v)
 	}
+	st.Download, st.Storyboard = catalog.DownloadKey(up.ID, st.Source), catalog.StoryboardKey(up.ID, st.Source)
+	if v := e.video(up.ID); v.DownloadURL != "" {
+		t.Errorf("processing: download URL %q", v.DownloadURL)
+	}
 	st.State, st.Progress, st.Playback, st.Poster = catalog.StateReady, 1, catalog.MasterKey(up.ID), catalog.Prefix(up.ID)+"poster.jpg"
 	st.Renditions = []catalog.Rendition{{Name: "360p", Width: 640, Height: 360, Bandwidth: 800000, Codecs: "avc1.64001e,mp4a.40.2"}}
 	if err := catalog.Write(ctx, e.store, e.media, st); err != nil {
@@ -241,6 +245,12 @@ func TestSingleUpload(t *testing.T) {
 	if v.State != catalog.StateReady || v.PlaybackURL != "/vod/"+up.ID+"/master.m3u8" ||
 		v.PosterURL != "/vod/"+up.ID+"/poster.jpg" || len(v.Renditions) != 1 || v.Filename != "My Clip (1).mp4" {
 		t.Errorf("ready: %+v", v)
+	}
+	if v.StoryboardURL != "/"+st.Storyboard {
+		t.Errorf("ready: storyboard URL %q, want /%s", v.StoryboardURL, st.Storyboard)
+	}
+	if v.DownloadURL != "/"+st.Download || v.Status.Download != st.Download {
+		t.Errorf("ready: download URL %q key %q, want /%s", v.DownloadURL, v.Status.Download, st.Download)
 	}
 	st.State, st.Error, st.Poster = catalog.StateFailed, "the file is not a video", ""
 	if err := catalog.Write(ctx, e.store, e.media, st); err != nil {

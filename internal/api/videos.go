@@ -34,6 +34,10 @@ type Video struct {
 	Uploaded    time.Time       `json:"uploaded,omitzero"`
 	PlaybackURL string          `json:"playbackUrl,omitempty"`
 	PosterURL   string          `json:"posterUrl,omitempty"`
+	// DownloadURL is the MP4 download's (status.json's "download"), and
+	// StoryboardURL the storyboard's WebVTT file ("storyboard").
+	DownloadURL   string `json:"downloadUrl,omitempty"`
+	StoryboardURL string `json:"storyboardUrl,omitempty"`
 }
 
 // VideoList is a page of GET /api/videos; Next, when set, is the cursor of
@@ -114,6 +118,9 @@ func (h *Handler) video(r *request, e entry, lookup, private bool) (*Video, erro
 			v.PlaybackURL = h.url(r, p)
 		}
 		v.PosterURL = h.url(r, st.Poster)
+		if st.State == catalog.StateReady {
+			v.DownloadURL, v.StoryboardURL = h.url(r, st.Download), h.url(r, st.Storyboard)
+		}
 		return v, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {

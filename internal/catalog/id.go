@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -110,6 +111,24 @@ func LiveRenditionPrefix(name, rend string) string { return LivePrefix(name) + r
 // FromLiveRendition is the URI of key relative to a playlist under
 // LiveRenditionPrefix, three folders below the bucket's root.
 func FromLiveRendition(key string) string { return "../../../" + key }
+
+// DownloadKey is the key of the MP4 download made from upload u; like
+// the poster's, its name changes with the upload.
+func DownloadKey(id string, u Upload) string {
+	return Prefix(id) + "download-" + u.Revision() + ".mp4"
+}
+
+// StoryboardKey is the key of the WebVTT storyboard made from upload u,
+// whose cues name regions of the sheets at StoryboardSheetKey (beside it).
+func StoryboardKey(id string, u Upload) string {
+	return Prefix(id) + "storyboard-" + u.Revision() + ".vtt"
+}
+
+// StoryboardSheetKey is the key of sheet n of the storyboard made from
+// upload u.
+func StoryboardSheetKey(id string, u Upload, n int) string {
+	return Prefix(id) + "storyboard-" + u.Revision() + "-" + strconv.Itoa(n) + ".jpg"
+}
 
 // PosterKey is the key of the poster made from upload u; its name
 // changes with the upload (Upload.Revision), so it can be cached for good.

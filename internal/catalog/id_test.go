@@ -95,6 +95,9 @@ func TestSourceRevision(t *testing.T) {
 	if k := PosterKey("talk", a.Upload); k != "vod/talk/poster-"+rev+".jpg" {
 		t.Errorf("poster key %q", k)
 	}
+	if k := DownloadKey("talk", a.Upload); k != "vod/talk/download-"+rev+".mp4" {
+		t.Errorf("download key %q", k)
+	}
 }
 
 // TestLayout pins the media bucket's keys that players, the CDN and the

@@ -31,7 +31,7 @@ func NewReplacement(src Upload) *Replacement {
 }
 
 // RevisionOf returns the upload revision in the name of a video's output
-// key (seg_REV_NNNNN.ts, index_REV.m3u8, poster-REV.jpg), or "" for the
+// key (seg_REV_NNNNN.ts, index_REV.m3u8, poster-REV.jpg, download-REV.mp4, storyboard-REV.vtt, storyboard-REV-N.jpg), or "" for the
 // names that every revision shares (master.m3u8, status.json, index.m3u8)
 // and for anything else. It reads the names media.SegmentName,
 // media.PlaylistName and PosterKey write.
@@ -51,6 +51,16 @@ func RevisionOf(key string) string {
 		rev = strings.TrimSuffix(strings.TrimPrefix(base, "poster-"), ".jpg")
 	case strings.HasPrefix(base, "cap_") && strings.HasSuffix(base, ".vtt"):
 		rev, _, _ = strings.Cut(strings.TrimPrefix(base, "cap_"), "_") // cap_REV_HASH.vtt: CaptionKey
+	case strings.HasPrefix(base, "download-") && strings.HasSuffix(base, ".mp4"):
+		rev = strings.TrimSuffix(strings.TrimPrefix(base, "download-"), ".mp4")
+	case strings.HasPrefix(base, "storyboard-") && strings.HasSuffix(base, ".vtt"):
+		rev = strings.TrimSuffix(strings.TrimPrefix(base, "storyboard-"), ".vtt")
+	case strings.HasPrefix(base, "storyboard-") && strings.HasSuffix(base, ".jpg"):
+		r, n, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(base, "storyboard-"), ".jpg"), "-")
+		if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+			return ""
+		}
+		rev = r
 	}
 	if rev == "" || strings.Trim(rev, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
 		return ""

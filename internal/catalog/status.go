@@ -104,6 +104,15 @@ type Status struct {
 	// Replacement is set while a newer upload under the same key is
 	// processed, or after it failed; see Replacement.
 	Replacement *Replacement `json:"replacement,omitempty"`
+	// Download is the key of the video's MP4 download (DownloadKey), when
+	// one was made; added in contract version 2, as are Storyboard and ClipOf.
+	Download string `json:"download,omitempty"`
+	// Storyboard is the key of the video's WebVTT storyboard
+	// (StoryboardKey), when one was made.
+	Storyboard string `json:"storyboard,omitempty"`
+	// ClipOf is set on a clip: the video or live stream it was cut from,
+	// and the span (seconds) it covers there.
+	ClipOf *ClipOf `json:"clipOf,omitempty"`
 }
 
 // Write stores st as the video's status.json, stamping Updated.

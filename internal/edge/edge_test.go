@@ -290,6 +290,27 @@ func TestPassThroughHeaders(t *testing.T) {
 	}
 }
 
+// A download's stored Content-Disposition reaches the browser, from the
+// cache and streamed (too large to keep), as CloudFront passes it; a
+// stored type the edge refuses to show stays a bare attachment.
+func TestPassThroughDisposition(t *testing.T) {
+	f := newFixture(t, Config{MaxCachedObject: 1 << 10})
+	disp := `attachment; filename="clip-0123456789ab.mp4"`
+	for _, size := range []int{100, 4 << 10} {
+		key := f.put(fmt.Sprintf("download-%d.mp4", size), testData(size), store.Object{ContentType: "video/mp4", ContentDisposition: disp})
+		for _, hdr := range []map[string]string{nil, {"Range": "bytes=0-9"}} {
+			resp, _ := f.do("GET", key, hdr)
+			if resp.StatusCode/100 != 2 || resp.Header.Get("Content-Disposition") != disp {
+				t.Errorf("%s %v: status %d Content-Disposition %q, want %q", key, hdr, resp.StatusCode, resp.Header.Get("Content-Disposition"), disp)
+			}
+		}
+	}
+	key := f.put("page.html", []byte("<p>"), store.Object{ContentType: "text/html", ContentDisposition: "inline"})
+	if resp, _ := f.do("GET", key, nil); resp.Header.Get("Content-Disposition") != "attachment" {
+		t.Errorf("html stored inline: Content-Disposition %q, want attachment", resp.Header.Get("Content-Disposition"))
+	}
+}
+
 func TestCORS(t *testing.T) {
 	cases := []struct {
 		name      string

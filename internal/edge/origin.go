@@ -114,8 +114,13 @@ func (e *Edge) newObject(key string, info store.Info) *object {
 	}
 	contentType, download := servedType(key, obj.contentType)
 	obj.contentType = contentType
-	if download {
+	switch {
+	case download:
 		obj.hdrDisposition = attachment
+	case info.ContentDisposition != "":
+		// A download's own "attachment; filename=…", as CloudFront
+		// passes it on.
+		obj.hdrDisposition = []string{info.ContentDisposition}
 	}
 	if ttl, ok := sharedTTL(obj.cacheControl); ok {
 		obj.expires = now.Add(ttl)

@@ -79,6 +79,9 @@ type Job struct {
 	Threads      int
 	ShareThreads bool
 	Progress     bool // report progress (-progress pipe:1); Live always does
+	// Storyboard, when set (VOD with video), also writes thumbnail sheets
+	// to Output.Dir/StoryboardDir from the frames the ladder decodes.
+	Storyboard *Storyboard
 }
 
 // Renditions are the folders under Output.Dir that the job writes, in the
@@ -155,8 +158,16 @@ func Args(j Job) []string {
 		audio = fmt.Sprintf("0:%d", src.Audio.Index)
 	}
 	var streamMap []string
+	sb := j.Storyboard
+	if live || len(l.Video) == 0 {
+		sb = nil
+	}
 	if len(l.Video) > 0 {
-		a = append(a, "-filter_complex", LadderGraph(in, fps, l.Video))
+		graph := LadderGraph(in, fps, l.Video)
+		if sb != nil {
+			graph = storyboardGraph(graph, len(l.Video), sb)
+		}
+		a = append(a, "-filter_complex", graph)
 	}
 	for i, r := range l.Video {
 		a = append(a, "-map", fmt.Sprintf("[out%d]", i))
@@ -222,11 +233,15 @@ func Args(j Job) []string {
 	if o := j.Output; o.StartNumber > 0 || o.TimeOffset != 0 {
 		a = append(a, "-start_number", strconv.Itoa(o.StartNumber))
 	}
-	return append(a,
+	a = append(a,
 		"-hls_segment_filename", filepath.Join(j.Output.Dir, "%v", media.SegmentPattern(j.Output.Revision)),
 		"-var_stream_map", strings.Join(streamMap, " "),
 		filepath.Join(j.Output.Dir, "%v", media.PlaylistName("")),
 	)
+	if sb != nil {
+		a = append(a, storyboardArgs(j.Output.Dir)...)
+	}
+	return a
 }
 
 // moreAudio are the ladder's further audio tracks that j encodes: on

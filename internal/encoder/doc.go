@@ -1,6 +1,7 @@
 // Package encoder is the one place that knows ffmpeg's encoding: it builds
 // the arguments of every encode (Args: on demand, chunks of a long video,
-// live; PosterArgs) and of a restream's copy of a live feed (RelayArgs),
+// live, with optional storyboard sheets; PosterArgs; DownloadArgs, an MP4
+// remux of encoded segments) and of a restream's copy of a live feed (RelayArgs),
 // runs ffmpeg (Run, Start) and reports the segments as they finish
 // (Watch).
 //

@@ -81,6 +81,9 @@ func (s *Store) PresignGet(ctx context.Context, bucket, key string, ttl time.Dur
 type Object struct {
 	ContentType  string
 	CacheControl string
+	// ContentDisposition, when set, is served with the object (a
+	// download's "attachment; filename=…").
+	ContentDisposition string
 }
 
 // For returns the Content-Type and Cache-Control for an HLS output named
@@ -115,6 +118,9 @@ func (s *Store) put(ctx context.Context, bucket, key string, body io.ReadSeeker,
 	}
 	if o.CacheControl != "" {
 		in.CacheControl = &o.CacheControl
+	}
+	if o.ContentDisposition != "" {
+		in.ContentDisposition = &o.ContentDisposition
 	}
 	if _, err := s.Client.PutObject(ctx, in); err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
@@ -182,6 +188,8 @@ type Info struct {
 	ContentType  string
 	CacheControl string
 	LastModified time.Time
+	// ContentDisposition is the object's stored Content-Disposition.
+	ContentDisposition string
 }
 
 // Head returns an object's metadata, or ErrNotFound (wrapped).
@@ -196,6 +204,8 @@ func (s *Store) Head(ctx context.Context, bucket, key string) (Info, error) {
 		ContentType:  aws.ToString(out.ContentType),
 		CacheControl: aws.ToString(out.CacheControl),
 		LastModified: aws.ToTime(out.LastModified),
+
+		ContentDisposition: aws.ToString(out.ContentDisposition),
 	}, nil
 }
 

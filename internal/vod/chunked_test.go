@@ -97,6 +97,8 @@ func TestChunkedLadderIsSeamless(t *testing.T) {
 		t.Fatalf("state %s (%s), want ready", s.State, s.Error)
 	}
 	checkLadder(t, s.ID)
+	// The download joins the chunks' segments as one timeline.
+	checkDownload(t, st, "media", s, true, true, media.DefaultSegmentSeconds)
 }
 
 // checkLadder downloads every rendition and checks what the issue asks of
@@ -226,6 +228,8 @@ func TestFailedChunkIsRetried(t *testing.T) {
 		t.Fatalf("state %s (%s), want ready", s.State, s.Error)
 	}
 	checkLadder(t, s.ID)
+	// The download joins the chunks' segments as one timeline.
+	checkDownload(t, st, "media", s, true, true, media.DefaultSegmentSeconds)
 }
 
 func TestChunkThatKeepsFailingFailsTheVideo(t *testing.T) {

@@ -55,6 +55,10 @@ type Config struct {
 	// NoProgressive writes playlists only when every chunk is in, instead
 	// of EVENT playlists as the leading chunks arrive.
 	NoProgressive bool
+	// NoDownload makes no MP4 download (download.go). Downloads are on by
+	// default: a remux of segments already in the bucket costs seconds of
+	// this function and the top rung's size in storage, no encode.
+	NoDownload bool
 
 	// MemoryMB and EncodeMemoryMB are the transcode and encode functions'
 	// memory sizes, which a job's cost is charged at (GB-seconds); default
@@ -141,6 +145,7 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 //	ENCODE_SPEED       measured ladder speed, source s per wall s (optional)
 //	ENCODE_TIMEOUT     the encode function's timeout, e.g. 15m (optional)
 //	PROGRESSIVE        "off" publishes playlists only when complete
+//	DOWNLOAD_MP4       "off" makes no MP4 download
 //	AWS_LAMBDA_FUNCTION_MEMORY_SIZE  this function's memory in MB (Lambda sets it)
 //	ENCODE_MEMORY_MB   the encode function's memory in MB
 //
@@ -162,6 +167,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		EncodeMemoryMB: e.Int(lambdaspec.EncodeMemory, 0, 1),
 		ChunkSeconds:   e.Float("CHUNK_SECONDS", 0, true), FirstChunkSeconds: e.Float("FIRST_CHUNK_SECONDS", 0, true),
 		EncodeSpeed: e.Float("ENCODE_SPEED", 0, true),
+		NoDownload:  e.String("DOWNLOAD_MP4", "") == "off",
 	}
 	if c.Preset != "" && !encoder.ValidPreset(c.Preset) {
 		e.Fail("X264_PRESET", c.Preset, "want an x264 preset such as veryfast")

@@ -27,6 +27,7 @@ type job struct {
 	log       *slog.Logger
 	url       string // presigned GET of the source, kept out of errors (hide)
 	use       usage  // what the job used, for its cost and the metrics
+	board     *board // the storyboard's sheets, when the encode made them
 }
 
 // encodeFunc encodes a planned source and returns its renditions, every
@@ -44,13 +45,25 @@ func (j *job) save(ctx context.Context) error {
 func (j *job) run(ctx context.Context) error {
 	start := time.Now()
 	res, err := j.transcode(ctx)
-	poster := "" // a replaced video's poster goes with it
+	poster, download, storyboard := "", "", "" // a replaced video's go with it
 	if err == nil {
 		// A poster is a nicety: a video without one is still ready.
 		if key, err := j.poster(ctx, res); err != nil {
 			j.log.Warn("poster", "err", err)
 		} else if key != "" {
 			res.keys[key], poster = true, key
+		}
+		// So is a download.
+		if key, err := j.download(ctx, res); err != nil {
+			j.log.Warn("download", "err", err)
+		} else if key != "" {
+			res.keys[key], download = true, key
+		}
+		// And a storyboard.
+		if key, err := j.storyboard(ctx, res); err != nil {
+			j.log.Warn("storyboard", "err", err)
+		} else if key != "" {
+			res.keys[key], storyboard = true, key
 		}
 		// Players switch to this version here; status.json follows.
 		err = j.publishMaster(ctx, res)
@@ -70,7 +83,8 @@ func (j *job) run(ctx context.Context) error {
 		}
 	}
 	j.st.State, j.st.Progress, j.st.Error = catalog.StateReady, 1, ""
-	j.st.Source, j.st.Replacement, j.st.Poster = j.src.Upload, nil, poster
+	j.st.Source, j.st.Replacement, j.st.Poster, j.st.Download = j.src.Upload, nil, poster, download
+	j.st.Storyboard = storyboard
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
 	j.st.AudioTracks, j.st.Captions = res.tracks, res.captions
 	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)

@@ -35,6 +35,7 @@ type result struct {
 	stable          map[string][]byte // each rendition's index.m3u8, written with the master
 	source          *media.Source     // as probed, for the poster
 	ladder          media.Ladder
+	rends           []rendition // as encoded, for the download
 }
 
 // publish writes the VOD media playlists of rends and builds the master,
@@ -42,7 +43,7 @@ type result struct {
 // name), for publishMaster to write.
 func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, rends []rendition, codecs map[string]string) (*result, error) {
 	prefix, rev := catalog.Prefix(j.id), j.src.Revision()
-	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}, source: ms, ladder: l}
+	res := &result{keys: map[string]bool{}, stable: map[string][]byte{}, source: ms, ladder: l, rends: rends}
 	var longest time.Duration
 	for _, r := range rends {
 		for uri, size := range r.sizes {

@@ -29,7 +29,13 @@ func (j *job) encodeHere(ctx context.Context, ms *media.Source, l media.Ladder, 
 		Output: encoder.Output{Kind: encoder.VOD, Dir: work, Revision: j.src.Revision()},
 		Preset: j.cfg.Preset, Threads: j.cfg.Threads, ShareThreads: true, Progress: true,
 	}
-	return encodeInto(ctx, j.store, j.cfg.MediaBucket, catalog.Prefix(j.id), job, encoder.Options{
+	// The storyboard's sheets come from the same decode (storyboard.go).
+	if job.Storyboard = encoder.PlanStoryboard(ms.Duration, l); job.Storyboard != nil {
+		if err := os.Mkdir(filepath.Join(work, encoder.StoryboardDir), 0o755); err != nil {
+			return nil, nil, fmt.Errorf("make working directory: %w", err)
+		}
+	}
+	rends, codecs, err := encodeInto(ctx, j.store, j.cfg.MediaBucket, catalog.Prefix(j.id), job, encoder.Options{
 		FFmpeg: j.cfg.FFmpeg,
 		Budget: encoder.EncodeBudget(ms, l, ms.Duration+media.DurationMargin(ms.Duration), j.cfg.Preset),
 		OnProgress: func(p encoder.Progress) {
@@ -38,6 +44,14 @@ func (j *job) encodeHere(ctx context.Context, ms *media.Source, l media.Ladder, 
 			}
 		},
 	}, j.cfg.Poll)
+	if err == nil && job.Storyboard != nil {
+		// A nicety, like the poster: a video without one is still whole.
+		if j.board, err = j.uploadSheets(ctx, work, job.Storyboard); err != nil {
+			j.log.Warn("storyboard sheets", "err", err)
+			j.board, err = nil, nil
+		}
+	}
+	return rends, codecs, err
 }
 
 // encodeInto runs job, a VOD encode, and moves each segment to bucket

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/browsertest"
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
@@ -237,6 +238,10 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 		referenced[s.Poster] = true
 	} else if s.Poster != "" {
 		t.Errorf("audio-only video has poster %q", s.Poster)
+	}
+	referenced[checkDownload(t, st, testenv.BucketMedia, s, wantVideo, wantAudio, media.DefaultSegmentSeconds)] = true
+	for _, k := range checkStoryboard(t, st, testenv.BucketMedia, s, wantVideo) {
+		referenced[k] = true
 	}
 	for _, k := range keys {
 		if !referenced[k] {

@@ -512,7 +512,10 @@
       } else if (v.state === 'ready' && (v.playbackUrl || auth.get())) {
         // With signed playback the library has no URL: ask for a grant.
         body.append(el('button', { class: 'button', type: 'button', 'data-testid': 'play',
-          onclick: () => player.playGranted(v.playbackUrl, '/api/videos/' + encodeURIComponent(v.id) + '/playback', name, false) }, 'Play'));
+          onclick: () => {
+            player.playGranted(v.playbackUrl, '/api/videos/' + encodeURIComponent(v.id) + '/playback', name, false);
+            if (window.hlsflowStoryboard) window.hlsflowStoryboard.load(v.storyboardUrl || '');
+          } }, 'Play'));
       }
       // A newer upload under the same key: the version above keeps playing
       // until it is ready, and after it failed.
@@ -682,7 +685,10 @@
         el('span', { class: 'name' }, s.name),
         (s.playbackUrl || auth.get()) && s.state !== 'idle'
           ? el('button', { class: 'button', type: 'button', 'data-testid': 'watch',
-            onclick: () => player.playGranted(s.playbackUrl, '/api/streams/' + encodeURIComponent(s.name) + '/playback', s.name, s.state === 'live') }, 'Watch')
+            onclick: () => {
+              player.playGranted(s.playbackUrl, '/api/streams/' + encodeURIComponent(s.name) + '/playback', s.name, s.state === 'live');
+              if (window.hlsflowStoryboard) window.hlsflowStoryboard.load('');
+            } }, 'Watch')
           : null)));
     },
     setup() {

@@ -1,0 +1,82 @@
+package encoder
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/hlsflow/hlsflow/internal/media"
+)
+
+// Storyboard sizing: one tile every 2 to 5 s (longer videos get the
+// longer interval, and more when the sheets would exceed storyboardSheets),
+// tiles of 160 px on their long side, storyboardCols x storyboardRows a
+// sheet.
+const (
+	storyboardMinInterval = 2
+	storyboardMaxInterval = 5
+	storyboardLong        = 160
+	storyboardCols        = 5
+	storyboardRows        = 5
+	storyboardSheets      = 10
+	// StoryboardDir is the folder under Output.Dir the sheets are written
+	// to, as storyboard_{n}.jpg from 0.
+	StoryboardDir = "storyboard"
+)
+
+// Storyboard is a grid of thumbnails made from the frames an encode
+// decodes anyway: every Interval seconds a frame of the smallest rung,
+// scaled to Width x Height, Cols x Rows to a JPEG sheet.
+type Storyboard struct {
+	Interval                  float64
+	Width, Height, Cols, Rows int
+}
+
+// PlanStoryboard sizes the storyboard of seconds of ladder l; nil when
+// the ladder has no video.
+func PlanStoryboard(seconds float64, l media.Ladder) *Storyboard {
+	if len(l.Video) == 0 || seconds <= 0 {
+		return nil
+	}
+	r := l.Video[len(l.Video)-1]
+	if r.Width <= 0 || r.Height <= 0 {
+		return nil
+	}
+	w, h := storyboardLong, storyboardLong
+	if r.Width >= r.Height {
+		h = max(2, int(math.Round(float64(storyboardLong*r.Height)/float64(r.Width)/2))*2)
+	} else {
+		w = max(2, int(math.Round(float64(storyboardLong*r.Width)/float64(r.Height)/2))*2)
+	}
+	// 2 s for a minute or less, 5 s from 5 minutes, between in between;
+	// whole seconds, so tiles fall on the segments' keyframes' grid.
+	interval := math.Ceil(min(storyboardMaxInterval, max(storyboardMinInterval, seconds/60)))
+	interval = max(interval, math.Ceil(seconds/(storyboardSheets*storyboardCols*storyboardRows)))
+	return &Storyboard{Interval: interval, Width: w, Height: h, Cols: storyboardCols, Rows: storyboardRows}
+}
+
+// Tiles is how many tiles seconds of video gives.
+func (s *Storyboard) Tiles(seconds float64) int {
+	return int(math.Ceil(seconds / s.Interval))
+}
+
+// storyboardGraph adds the storyboard's branch to a LadderGraph of rungs
+// outputs: the smallest rung's frames are split before they go to its
+// encoder, one every Interval seconds is kept, scaled and tiled to [sb].
+// The frames are the ones the ladder decodes and scales anyway, so the
+// branch costs a small scale every Interval and a JPEG a sheet.
+func storyboardGraph(graph string, rungs int, s *Storyboard) string {
+	last := fmt.Sprintf("[out%d]", rungs-1)
+	if !strings.HasSuffix(graph, last) {
+		return graph
+	}
+	return strings.TrimSuffix(graph, last) + fmt.Sprintf(",split=2%s[sbin];[sbin]fps=1/%s:round=down,scale=w=%d:h=%d,setsar=1,tile=%dx%d[sb]",
+		last, fmtFloat(s.Interval), s.Width, s.Height, s.Cols, s.Rows)
+}
+
+// storyboardArgs are the output of the sheets, after the HLS output.
+func storyboardArgs(dir string) []string {
+	return []string{"-map", "[sb]", "-c:v", "mjpeg", "-q:v", "5", "-pix_fmt", "yuvj420p",
+		"-f", "image2", "-start_number", "0", filepath.Join(dir, StoryboardDir, "storyboard_%d.jpg")}
+}
