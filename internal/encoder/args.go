@@ -79,7 +79,7 @@ type Job struct {
 	Threads      int
 	ShareThreads bool
 	Progress     bool // report progress (-progress pipe:1); Live always does
-	// Storyboard, when set (VOD with video), also writes thumbnail sheets
+	// Storyboard, when set (VOD with video), also writes its thumbnails
 	// to Output.Dir/StoryboardDir from the frames the ladder decodes.
 	Storyboard *Storyboard
 }

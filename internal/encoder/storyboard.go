@@ -20,14 +20,15 @@ const (
 	storyboardCols        = 5
 	storyboardRows        = 5
 	storyboardSheets      = 10
-	// StoryboardDir is the folder under Output.Dir the sheets are written
-	// to, as storyboard_{n}.jpg from 0.
+	// StoryboardDir is the folder under Output.Dir the thumbnails are
+	// written to, as thumb_{n}.jpg from 0 (see storyboardArgs); the
+	// caller makes it.
 	StoryboardDir = "storyboard"
 )
 
-// Storyboard is a grid of thumbnails made from the frames an encode
-// decodes anyway: every Interval seconds a frame of the smallest rung,
-// scaled to Width x Height, Cols x Rows to a JPEG sheet.
+// Storyboard is thumbnails made from the frames an encode decodes anyway:
+// every Interval seconds a frame of the smallest rung, scaled to Width x
+// Height, to be laid out Cols x Rows a JPEG sheet.
 type Storyboard struct {
 	Interval                  float64
 	Width, Height, Cols, Rows int
@@ -63,20 +64,24 @@ func (s *Storyboard) Tiles(seconds float64) int {
 
 // storyboardGraph adds the storyboard's branch to a LadderGraph of rungs
 // outputs: the smallest rung's frames are split before they go to its
-// encoder, one every Interval seconds is kept, scaled and tiled to [sb].
-// The frames are the ones the ladder decodes and scales anyway, so the
-// branch costs a small scale every Interval and a JPEG a sheet.
+// encoder, one every Interval seconds is kept and scaled to [sb]. The
+// frames are the ones the ladder decodes and scales anyway, so the branch
+// costs a small scale and a small JPEG every Interval. The thumbnails are
+// not tiled here: ffmpeg's tile filter holds a sheet's frames back until
+// it is full, and a stream that far behind stalls -progress (out_time)
+// for as long; the caller lays them out (Cols x Rows a sheet).
 func storyboardGraph(graph string, rungs int, s *Storyboard) string {
 	last := fmt.Sprintf("[out%d]", rungs-1)
 	if !strings.HasSuffix(graph, last) {
 		return graph
 	}
-	return strings.TrimSuffix(graph, last) + fmt.Sprintf(",split=2%s[sbin];[sbin]fps=1/%s:round=down,scale=w=%d:h=%d,setsar=1,tile=%dx%d[sb]",
-		last, fmtFloat(s.Interval), s.Width, s.Height, s.Cols, s.Rows)
+	return strings.TrimSuffix(graph, last) + fmt.Sprintf(",split=2%s[sbin];[sbin]fps=1/%s:round=down,scale=w=%d:h=%d,setsar=1[sb]",
+		last, fmtFloat(s.Interval), s.Width, s.Height)
 }
 
-// storyboardArgs are the output of the sheets, after the HLS output.
+// storyboardArgs are the output of the thumbnails, after the HLS output:
+// StoryboardDir/thumb_{n}.jpg from 0, thumbnail n taken at n x Interval.
 func storyboardArgs(dir string) []string {
-	return []string{"-map", "[sb]", "-c:v", "mjpeg", "-q:v", "5", "-pix_fmt", "yuvj420p",
-		"-f", "image2", "-start_number", "0", filepath.Join(dir, StoryboardDir, "storyboard_%d.jpg")}
+	return []string{"-map", "[sb]", "-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p",
+		"-f", "image2", "-start_number", "0", filepath.Join(dir, StoryboardDir, "thumb_%d.jpg")}
 }

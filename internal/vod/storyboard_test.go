@@ -3,15 +3,22 @@ package vod
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"math"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -94,4 +101,46 @@ func checkStoryboard(t *testing.T, st *store.Store, bucket string, s *catalog.St
 		t.Errorf("cues end at %.3f, the video at %.3f", end, s.Duration)
 	}
 	return keys
+}
+
+// sheet lays thumbnails out left to right, then top to bottom, and
+// refuses one of another size.
+func TestSheetLayout(t *testing.T) {
+	plan := &encoder.Storyboard{Interval: 2, Width: 32, Height: 18, Cols: 2, Rows: 2}
+	dir := t.TempDir()
+	colours := []color.RGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}}
+	var thumbs []string
+	for i, c := range colours {
+		img := image.NewRGBA(image.Rect(0, 0, plan.Width, plan.Height))
+		draw.Draw(img, img.Bounds(), &image.Uniform{c}, image.Point{}, draw.Src)
+		p := filepath.Join(dir, fmt.Sprintf("thumb_%d.jpg", i))
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		thumbs = append(thumbs, p)
+	}
+	b, err := sheet(plan, thumbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil || img.Bounds().Dx() != 64 || img.Bounds().Dy() != 36 {
+		t.Fatalf("sheet %v (%v), want 64x36", img.Bounds(), err)
+	}
+	near := func(a, b uint32) bool { return math.Abs(float64(a>>8)-float64(b>>8)) < 40 }
+	for i, at := range []image.Point{{16, 9}, {48, 9}, {16, 27}} {
+		r, g, bl, _ := img.At(at.X, at.Y).RGBA()
+		c := colours[i]
+		if !near(r, uint32(c.R)<<8) || !near(g, uint32(c.G)<<8) || !near(bl, uint32(c.B)<<8) {
+			t.Errorf("tile %d at %v is %d,%d,%d, want %v", i, at, r>>8, g>>8, bl>>8, c)
+		}
+	}
+	plan.Width = 40
+	if _, err := sheet(plan, thumbs); err == nil {
+		t.Error("a thumbnail of another size was laid out")
+	}
 }
