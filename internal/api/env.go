@@ -2,7 +2,7 @@ package api
 
 import (
 	"github.com/hlsflow/hlsflow/internal/envconf"
-	"github.com/hlsflow/hlsflow/internal/live/restream"
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 )
 
 // ConfigFromEnv reads the settings the Lambda environment gives (getenv is
@@ -25,7 +25,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		SignedPlayback: getenv("SIGNED_PLAYBACK") == "true",
 		MaxUploadSize:  int64(e.Int("MAX_UPLOAD_BYTES", 0, 1)),
 	}
-	allow, err := restream.ParseAllow(getenv("RESTREAM_ALLOW_NETS"))
+	allow, err := netpolicy.ParseAllow(getenv("RESTREAM_ALLOW_NETS"))
 	e.Check("RESTREAM_ALLOW_NETS", err)
 	cfg.RestreamAllow = allow
 	if err := e.Err(); err != nil {

@@ -4,11 +4,11 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/hlsflow/hlsflow/internal/safefetch"
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 )
 
-// prefixList is `--fetch-allow CIDR`: ranges, repeated or comma-separated,
-// that uploads from a URL may reach although they are not public.
+// prefixList is a repeatable flag of ranges (CIDRs or addresses, also
+// comma-separated): --fetch-allow, --webhook-allow.
 type prefixList []netip.Prefix
 
 func (p *prefixList) String() string {
@@ -20,7 +20,7 @@ func (p *prefixList) String() string {
 }
 
 func (p *prefixList) Set(v string) error {
-	ps, err := safefetch.ParseAllow(v)
+	ps, err := netpolicy.ParseAllow(v)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,8 +15,8 @@ import (
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
-	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 	"github.com/hlsflow/hlsflow/internal/system"
 	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
@@ -44,12 +45,8 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	signedPlayback := fs.Bool("signed-playback", false, "serve media only with a playback grant, as the stack's signedPlayback: the API mints grants (POST /api/videos/{id}/playback) with the key pair in the data dir's playback/ (made on first run) or --signing-key")
 	signingKey := fs.String("signing-key", "", "with --signed-playback: the RSA private key (PEM) of the CloudFront key pair to sign with, instead of the data dir's")
 	whipICE := fs.String("whip-ice", DefaultWHIPICE, "ICE port of WHIP (browsers publishing at the edge's /whip/{name}): UDP, and TCP on the same number; \"off\" disables WHIP")
-	var webhookAllow []string
-	fs.Func("webhook-allow", "a non-public range (CIDR or address) webhook endpoints may be at, for development and tests; repeatable", func(v string) error {
-		webhookAllow = append(webhookAllow, v)
-		_, err := webhooks.ParseAllow([]string{v})
-		return err
-	})
+	var webhookAllow prefixList
+	fs.Var(&webhookAllow, "webhook-allow", "a non-public range (CIDR or address) webhook endpoints may be at, for development and tests; repeatable")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -69,11 +66,11 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	if err := checkTools(); err != nil {
 		return err
 	}
-	udpSources, err := udp.ParseAllow(*udpAllow)
+	udpSources, err := netpolicy.ParseAllow(*udpAllow)
 	if err != nil {
 		return fmt.Errorf("%w: --udp-allow: %w", errUsage, err)
 	}
-	hookNets, _ := webhooks.ParseAllow(webhookAllow) // each checked as it was given
+	hookNets := []netip.Prefix(webhookAllow)
 	if *lan {
 		listenOnLAN(&c, len(udpSources) > 0)
 		if *whipICE == DefaultWHIPICE {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/hlsflow/hlsflow/internal/lambdaspec"
-	"github.com/hlsflow/hlsflow/internal/safefetch"
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 )
 
 // ConfigFromEnv reads the fetch function's settings as its Lambda
@@ -15,7 +15,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if cfg.UploadsBucket == "" || cfg.MediaBucket == "" {
 		return Config{}, fmt.Errorf("%s and %s are required", lambdaspec.UploadsBucket, lambdaspec.MediaBucket)
 	}
-	allow, err := safefetch.ParseAllow(getenv(lambdaspec.FetchAllow))
+	allow, err := netpolicy.ParseAllow(getenv(lambdaspec.FetchAllow))
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", lambdaspec.FetchAllow, err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 )
 
 // Defaults for the zero values of Config.
@@ -317,20 +319,12 @@ func (f *Fetcher) checkURL(u *url.URL) error {
 		return err
 	}
 	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !f.allowed(a) {
-		return refused("it names %s", why(a))
+		return refused("it names %s", netpolicy.Why(a))
 	}
 	return nil
 }
 
-func (f *Fetcher) allowed(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range f.cfg.Allow {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return Public(a)
-}
+func (f *Fetcher) allowed(a netip.Addr) bool { return netpolicy.Allowed(a, f.cfg.Allow) }
 
 // dial resolves address's host, refuses it unless every address it has
 // is allowed, and connects to those very addresses, never to the name.
@@ -356,7 +350,7 @@ func (f *Fetcher) dial(ctx context.Context, network, address string) (net.Conn, 
 	}
 	for _, a := range addrs {
 		if !f.allowed(a) {
-			return nil, refused("it resolves to %s", why(a))
+			return nil, refused("it resolves to %s", netpolicy.Why(a))
 		}
 	}
 	var errs []error

@@ -13,8 +13,6 @@ package safefetch
 import (
 	"errors"
 	"fmt"
-	"net/netip"
-	"strings"
 )
 
 // ErrRefused wraps every refusal of a URL or of an address it leads to:
@@ -31,97 +29,4 @@ func (r *refusal) Is(target error) bool { return target == ErrRefused }
 
 func refused(format string, a ...any) error {
 	return &refusal{reason: fmt.Sprintf(format, a...)}
-}
-
-// special are ranges that IsGlobalUnicast lets through but no public
-// server lives in (IANA special-purpose registries, RFC 6890), or that
-// embed an IPv4 address a gateway would reach for us (NAT64, 6to4,
-// Teredo, IPv4-compatible).
-var special = prefixes(
-	"0.0.0.0/8",       // "this network"
-	"100.64.0.0/10",   // shared address space, carrier-grade NAT (RFC 6598)
-	"192.0.0.0/24",    // IETF protocol assignments
-	"192.0.2.0/24",    // TEST-NET-1
-	"198.18.0.0/15",   // benchmarking
-	"198.51.100.0/24", // TEST-NET-2
-	"203.0.113.0/24",  // TEST-NET-3
-	"240.0.0.0/4",     // reserved, 255.255.255.255 (broadcast) included
-	"::/96",           // IPv4-compatible (deprecated): ::127.0.0.1
-	"64:ff9b::/96",    // NAT64
-	"64:ff9b:1::/48",  // local-use NAT64
-	"100::/64",        // discard-only
-	"2001::/32",       // Teredo
-	"2001:db8::/32",   // documentation
-	"2002::/16",       // 6to4
-	"fec0::/10",       // site-local (deprecated)
-)
-
-func prefixes(ss ...string) []netip.Prefix {
-	out := make([]netip.Prefix, len(ss))
-	for i, s := range ss {
-		out[i] = netip.MustParsePrefix(s)
-	}
-	return out
-}
-
-// Public reports whether a is an address on the public internet: global
-// unicast, not private (RFC 1918, fc00::/7), not in a special-purpose
-// range. An IPv4-mapped IPv6 address is judged as its IPv4 address.
-func Public(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsValid() || a.Zone() != "" || !a.IsGlobalUnicast() || a.IsPrivate() {
-		return false
-	}
-	for _, p := range special {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
-}
-
-// why says, for people, what kind of address a is.
-func why(a netip.Addr) string {
-	a = a.Unmap()
-	switch {
-	case a.IsLoopback():
-		return "a loopback address"
-	case a.IsPrivate():
-		return "a private address"
-	case a.IsLinkLocalUnicast():
-		return "a link-local address (the cloud metadata endpoint among them)"
-	case a.IsMulticast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast():
-		return "a multicast address"
-	case a.IsUnspecified():
-		return "the unspecified address"
-	}
-	return "a special-purpose address"
-}
-
-// ParseAllow reads CIDR prefixes or single addresses, each entry of list
-// possibly comma-separated (`--fetch-allow 127.0.0.0/8`, repeatable).
-func ParseAllow(list ...string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range list {
-		for f := range strings.SplitSeq(s, ",") {
-			f = strings.TrimSpace(f)
-			if f == "" {
-				continue
-			}
-			if a, err := netip.ParseAddr(f); err == nil {
-				a = a.Unmap()
-				out = append(out, netip.PrefixFrom(a, a.BitLen()))
-				continue
-			}
-			p, err := netip.ParsePrefix(f)
-			if err != nil {
-				return nil, fmt.Errorf("fetch allow list: %q is no address or CIDR prefix", f)
-			}
-			if p.Addr().Is4In6() {
-				p = netip.PrefixFrom(p.Addr().Unmap(), max(0, p.Bits()-96))
-			}
-			out = append(out, p.Masked())
-		}
-	}
-	return out, nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 )
 
 // ErrTarget is an endpoint URL that is refused.
@@ -85,40 +87,7 @@ func (p Targets) CheckURL(ctx context.Context, raw string) error {
 // Allowed says whether a may be connected to: public unicast (no
 // loopback, private, link-local, shared or unspecified address, in IPv4,
 // IPv6 or mapped form), or in Allow.
-func (p Targets) Allowed(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, n := range p.Allow {
-		if n.Contains(a) {
-			return true
-		}
-	}
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a)
-}
-
-// cgnat is shared address space (RFC 6598), not public either.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// ParseAllow reads CIDR prefixes or single addresses.
-func ParseAllow(values []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, v := range values {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f == "" {
-				continue
-			}
-			if a, err := netip.ParseAddr(f); err == nil {
-				out = append(out, netip.PrefixFrom(a, a.BitLen()))
-				continue
-			}
-			pf, err := netip.ParsePrefix(f)
-			if err != nil {
-				return nil, fmt.Errorf("webhook allow list: %q is no address or CIDR prefix", f)
-			}
-			out = append(out, pf.Masked())
-		}
-	}
-	return out, nil
-}
+func (p Targets) Allowed(a netip.Addr) bool { return netpolicy.Allowed(a, p.Allow) }
 
 // Client is the HTTP client deliveries use: every connection checked
 // against p at the dialled address, no redirects followed (a redirect is

@@ -14,11 +14,10 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/envconf"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
-	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
 	"github.com/hlsflow/hlsflow/internal/live/srt"
-	"github.com/hlsflow/hlsflow/internal/live/udp"
 	"github.com/hlsflow/hlsflow/internal/metrics"
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -168,9 +167,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		return ""
 	}
-	allow, err := udp.ParseAllow(e.String("UDP_ALLOW", ""))
+	allow, err := netpolicy.ParseAllow(e.String("UDP_ALLOW", ""))
 	e.Check("UDP_ALLOW", err)
-	restreamAllow, err := restream.ParseAllow(e.String("RESTREAM_ALLOW_NETS", ""))
+	restreamAllow, err := netpolicy.ParseAllow(e.String("RESTREAM_ALLOW_NETS", ""))
 	e.Check("RESTREAM_ALLOW_NETS", err)
 	c := Config{
 		Bucket:   e.String("MEDIA_BUCKET", ""),

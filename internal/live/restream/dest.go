@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/netpolicy"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
 
@@ -136,39 +137,7 @@ func (p Policy) Check(ctx context.Context, d Destination) error {
 	return nil
 }
 
-func (p Policy) allowed(a netip.Addr) bool {
-	for _, n := range p.Allow {
-		if n.Contains(a) {
-			return true
-		}
-	}
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a)
-}
-
-// cgnat is shared address space (RFC 6598), not public either.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// ParseAllow reads a comma-separated list of CIDR prefixes or addresses
-// (RESTREAM_ALLOW_NETS), e.g. "127.0.0.1/32,10.0.0.0/8".
-func ParseAllow(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if a, err := netip.ParseAddr(f); err == nil {
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-			continue
-		}
-		pf, err := netip.ParsePrefix(f)
-		if err != nil {
-			return nil, fmt.Errorf("restream allow list: %q is no address or CIDR prefix", f)
-		}
-		out = append(out, pf.Masked())
-	}
-	return out, nil
-}
+func (p Policy) allowed(a netip.Addr) bool { return netpolicy.Allowed(a, p.Allow) }
 
 // Load reads stream name's destinations; none set is an empty list.
 func Load(ctx context.Context, st *store.Store, bucket, name string) ([]Destination, error) {

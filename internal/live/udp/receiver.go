@@ -29,7 +29,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -354,22 +353,4 @@ func dedupe(pkts []byte, last map[uint16]byte, dups *atomic.Int64) []byte {
 		out = append(out, p...)
 	}
 	return out
-}
-
-// ParseAllow reads an allow-list: CIDRs or single addresses separated by
-// commas or spaces; "" is an empty list (any source).
-func ParseAllow(list string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, fmt.Errorf("udp allow-list: %q is neither a CIDR nor an address", f)
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-	}
-	return out, nil
 }
