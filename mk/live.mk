@@ -6,7 +6,10 @@
 # BenchmarkSRT, the same input over SRT: srt_publish_lag_p95_ms and
 # srt_streams_realtime_720p. Then BenchmarkRestream: that stream with two
 # restream destinations (nginx-rtmp) over the same without:
-# restream_cpu_overhead_pct (target <= 5).
+# restream_cpu_overhead_pct (target <= 5). Then BenchmarkPDTDrift: a
+# 10-minute synthetic feed faster than real time, each segment's
+# PROGRAM-DATE-TIME against the feed's clock: live_pdt_drift_ms_per_hour
+# (target <= 50).
 
 BENCH_TARGETS += bench-live
 SETUP_TARGETS += setup-live
@@ -18,7 +21,7 @@ setup-live: ## install GStreamer's srtsink, a publisher the SRT tests use, and n
 	$(call APT_UNLESS,test -x /usr/sbin/nginx && test -e /usr/lib/nginx/modules/ngx_rtmp_module.so,nginx libnginx-mod-rtmp)
 
 bench-live: ## live ingest: publish lag p95 (RTMP, SRT), CPU overhead vs ffmpeg alone and of two restream destinations, 720p streams in real time
-	@out=$$($(GO) test -run '^$$' -bench '^Benchmark(Live|SRT|Restream)$$' -benchtime 1x -count 1 -timeout 15m ./internal/live/ingest 2>&1); rc=$$?; \
+	@out=$$($(GO) test -run '^$$' -bench '^Benchmark(Live|SRT|Restream|PDTDrift)$$' -benchtime 1x -count 1 -timeout 15m ./internal/live/ingest 2>&1); rc=$$?; \
 		echo "$$out" | grep -E '^(live|srt|restream)_'; \
 		if [ $$rc -ne 0 ]; then echo "$$out" | tail -30; exit $$rc; fi
 

@@ -128,6 +128,9 @@ func (r *run) Start(info feed.Info) (err error) {
 	if err != nil {
 		return fmt.Errorf("live work dir: %w", err)
 	}
+	// Every rung of this run takes its PROGRAM-DATE-TIME from one anchor:
+	// when the run's first frame arrived.
+	clock := publish.NewClock(cmp.Or(info.Received, time.Now()))
 	names := transcode.Renditions(su.ladder)
 	args := transcode.Args(su.ladder, transcode.ArgsOptions{Dir: work, Preset: s.cfg.Preset, Threads: s.cfg.Threads,
 		NoAudio: su.ladder.Audio == nil, Feed: info})
@@ -136,7 +139,11 @@ func (r *run) Start(info feed.Info) (err error) {
 		FFmpeg: s.cfg.FFmpeg, Args: args, Dir: work, Rungs: names, Log: s.deps.Log,
 		Budget: transcode.Budget(su.ladder, info, left, s.cfg.Preset),
 		OnSegment: func(seg transcode.Segment) {
-			pub.Add(publish.Segment{Rung: seg.Rung, Path: seg.Path, Duration: seg.Duration, Ready: seg.Ready})
+			ps := publish.Segment{Rung: seg.Rung, Path: seg.Path, Duration: seg.Duration, Ready: seg.Ready}
+			if seg.HasPTS {
+				ps.PDT = clock.PDT(seg.PTS)
+			}
+			pub.Add(ps)
 		},
 	})
 	if err != nil {

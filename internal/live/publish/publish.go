@@ -73,6 +73,10 @@ type Segment struct {
 	Path     string
 	Duration time.Duration
 	Ready    time.Time // when the encoder finished it
+	// PDT is the wall-clock time its first frame was received (a run's
+	// Clock). Zero: the previous segment's plus its duration, or for a
+	// run's first, Ready less Duration.
+	PDT time.Time
 }
 
 type item struct {
@@ -214,9 +218,12 @@ func (p *Publisher) Add(s Segment) {
 	r.mu.Lock()
 	it := item{Segment: s, disc: r.disc}
 	r.disc = false
-	if it.disc || r.nextPDT.IsZero() {
+	switch {
+	case !s.PDT.IsZero():
+		it.pdt = s.PDT
+	case it.disc || r.nextPDT.IsZero():
 		it.pdt = s.Ready.Add(-s.Duration)
-	} else {
+	default:
 		it.pdt = r.nextPDT
 	}
 	r.nextPDT = it.pdt.Add(s.Duration)

@@ -88,6 +88,10 @@ type Segment struct {
 	Index    int    // ffmpeg's number
 	Duration time.Duration
 	Ready    time.Time // when ffmpeg listed it as finished
+	// PTS is the presentation time of its first frame on the run's
+	// timeline (read from the file; HasPTS false when it could not be).
+	PTS    time.Duration
+	HasPTS bool
 }
 
 // Process is one running ffmpeg: Write feeds it, Stop ends it.
@@ -102,14 +106,20 @@ func Start(opt Options) (*Process, error) {
 	if opt.FFmpeg == "" {
 		opt.FFmpeg = media.FFmpegPath()
 	}
+	clocks := make([]unwrap, len(opt.Rungs)) // used by the watcher's goroutine alone
 	return encoder.Start(context.Background(), encoder.Options{
 		FFmpeg: opt.FFmpeg, Args: opt.Args, Budget: opt.Budget, Log: opt.Log,
 		Stdin: true, StdinBuffer: opt.InputBuffer,
 		Watch: &encoder.Watch{Dir: opt.Dir, Renditions: opt.Rungs, Listed: true, Poll: opt.Poll,
 			OnSegment: func(s encoder.Segment) error {
-				if opt.OnSegment != nil {
-					opt.OnSegment(Segment{Rung: s.Rendition, Path: s.Path, Index: s.Index, Duration: s.Duration, Ready: s.Ready})
+				if opt.OnSegment == nil {
+					return nil
 				}
+				seg := Segment{Rung: s.Rendition, Path: s.Path, Index: s.Index, Duration: s.Duration, Ready: s.Ready}
+				if pts, ok := firstPTS(s.Path); ok && s.Rendition < len(clocks) {
+					seg.PTS, seg.HasPTS = clocks[s.Rendition].next(pts), true
+				}
+				opt.OnSegment(seg)
 				return nil
 			}},
 	})
