@@ -243,8 +243,26 @@ func readTrak(trak []byte) (track, error) {
 // Sample flags: sample_is_non_sync_sample.
 const nonSync = 0x10000
 
+// readMoof times a fragment on the main track; a fragment without it
+// (ffmpeg may cut one of audio alone) is timed on its first track and is
+// not independent.
 func (s *Splitter) readMoof(moof []byte) (Fragment, error) {
-	main := s.tracks[s.main]
+	f, found, err := s.timeMoof(moof, s.tracks[s.main])
+	if err != nil || found {
+		return f, err
+	}
+	for _, t := range s.tracks {
+		if t.id != s.tracks[s.main].id {
+			if f, found, err = s.timeMoof(moof, t); err != nil || found {
+				f.Independent = false
+				return f, err
+			}
+		}
+	}
+	return f, fmt.Errorf("%w: a fragment of no known track", ErrFormat)
+}
+
+func (s *Splitter) timeMoof(moof []byte, main track) (Fragment, bool, error) {
 	var (
 		f     Fragment
 		found bool
@@ -374,10 +392,7 @@ func (s *Splitter) readMoof(moof []byte) (Fragment, error) {
 		f.Independent = haveFirst && first&nonSync == 0
 		return nil
 	})
-	if err == nil && !found {
-		err = fmt.Errorf("%w: a fragment without the main track", ErrFormat)
-	}
-	return f, err
+	return f, found, err
 }
 
 // ticks converts n units of a timescale to a duration without overflow
