@@ -62,16 +62,25 @@ type Segment struct {
 type segment struct {
 	Segment
 	msn   uint64
+	gen   int    // its initialization section
 	parts []Part // nil once dropped
 }
 
+// maxInits bounds the initialization sections kept per rendition (one
+// per encoder run: reconnects).
+const maxInits = 16
+
 type rendition struct {
 	name    string
-	init    []byte
-	segs    []segment // complete, oldest first, within Window
+	inits   map[int][]byte // by generation: init_{gen}.mp4
+	gen     int            // of the newest, which the segment being made uses
+	segs    []segment      // complete, oldest first, within Window
 	partial []Part    // of segment next
 	next    uint64    // msn of the segment being made
-	disc    bool      // the segment being made starts a new run
+	// disc: the segment being made starts a new run; its parts are not
+	// listed until it is complete, as the playlist could not yet say
+	// where the new run begins.
+	disc bool
 	discSeq uint64    // discontinuities slid out of the window
 }
 
@@ -107,7 +116,7 @@ func New(cfg Config) (*Origin, error) {
 			return nil, fmt.Errorf("llhls: rendition name %q empty or repeated", n)
 		}
 		seen[n] = true
-		o.rends = append(o.rends, &rendition{name: n})
+		o.rends = append(o.rends, &rendition{name: n, inits: map[int][]byte{}})
 	}
 	return o, nil
 }
@@ -132,12 +141,15 @@ func (o *Origin) rendition(r int) *rendition {
 	return o.rends[r]
 }
 
-// Init sets rendition r's initialization section (EXT-X-MAP).
+// Init sets rendition r's initialization section (EXT-X-MAP) for the
+// segments to come: each encoder run has its own.
 func (o *Origin) Init(r int, data []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if rd := o.rendition(r); rd != nil {
-		rd.init = data
+		rd.gen++
+		rd.inits[rd.gen] = data
+		delete(rd.inits, rd.gen-maxInits)
 		o.change()
 	}
 }
@@ -173,7 +185,7 @@ func (o *Origin) AddSegment(r int, s Segment) {
 	}
 	s.Discontinuity = s.Discontinuity || rd.disc
 	rd.disc = false
-	rd.segs = append(rd.segs, segment{Segment: s, msn: rd.next, parts: rd.partial})
+	rd.segs = append(rd.segs, segment{Segment: s, msn: rd.next, gen: rd.gen, parts: rd.partial})
 	rd.partial, rd.next = nil, rd.next+1
 	// Parts are kept for the newest PartSegments segments only.
 	if n := len(rd.segs) - o.cfg.PartSegments; n > 0 {
@@ -211,8 +223,8 @@ func (o *Origin) End() {
 // partName is the URI of part i of segment msn, relative to the playlist.
 func partName(msn uint64, i int) string { return fmt.Sprintf("part_%d_%d.m4s", msn, i) }
 
-// initName is the URI of a rendition's initialization section.
-const initName = "init.mp4"
+// initName is the URI of a rendition's initialization section gen.
+func initName(gen int) string { return fmt.Sprintf("init_%d.mp4", gen) }
 
 // playlist writes rendition rd's LL-HLS playlist; called with mu held.
 func (o *Origin) playlist(rd *rendition) ([]byte, error) {
@@ -231,8 +243,8 @@ func (o *Origin) playlist(rd *rendition) ([]byte, error) {
 	}
 	for i, sg := range rd.segs {
 		s := hls.Segment{URI: sg.URI, Duration: sg.Duration, ProgramDateTime: sg.PDT.UTC(), Discontinuity: sg.Discontinuity}
-		if i == 0 && rd.init != nil {
-			s.Map = &hls.Map{URI: initName}
+		if sg.gen > 0 && (i == 0 || rd.segs[i-1].gen != sg.gen) {
+			s.Map = &hls.Map{URI: initName(sg.gen)}
 		}
 		for j, p := range sg.parts {
 			s.Parts = append(s.Parts, hls.Part{URI: partName(sg.msn, j), Duration: p.Duration, Independent: p.Independent})
@@ -240,7 +252,7 @@ func (o *Origin) playlist(rd *rendition) ([]byte, error) {
 		pl.Segments = append(pl.Segments, s)
 	}
 	ll := pl.LowLatency
-	if !o.ended {
+	if !o.ended && !rd.disc {
 		for j, p := range rd.partial {
 			ll.Partial = append(ll.Partial, hls.Part{URI: partName(rd.next, j), Duration: p.Duration, Independent: p.Independent})
 		}
@@ -284,7 +296,7 @@ func (rd *rendition) has(msn uint64, part int) bool {
 	if msn < rd.next {
 		return true // complete: its parts are listed, or gone as the playlist moved past them
 	}
-	return msn == rd.next && part >= 0 && part < len(rd.partial)
+	return msn == rd.next && !rd.disc && part >= 0 && part < len(rd.partial)
 }
 
 // part returns part i of segment msn of rd, if kept.

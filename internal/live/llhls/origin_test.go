@@ -68,7 +68,7 @@ func TestPlaylist(t *testing.T) {
 	for _, want := range []string{
 		"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500\n",
 		"#EXT-X-PART-INF:PART-TARGET=0.500\n",
-		"#EXT-X-MAP:URI=\"init.mp4\"\n",
+		"#EXT-X-MAP:URI=\"init_1.mp4\"\n",
 		"#EXT-X-PROGRAM-DATE-TIME:2026-12-07T12:00:00.000Z\n",
 		// Parts of the three newest segments, and of the one being made.
 		"#EXT-X-PART:DURATION=0.500,URI=\"part_2_0.m4s\",INDEPENDENT=YES\n",
@@ -90,7 +90,7 @@ func TestPlaylist(t *testing.T) {
 	}
 	// Parts and the initialization section are served from memory; dropped
 	// parts are gone.
-	for path, want := range map[string]string{"/480p/part_5_1.m4s": "0/5/1", "/240p/part_3_2.m4s": "1/3/2", "/240p/init.mp4": "init"} {
+	for path, want := range map[string]string{"/480p/part_5_1.m4s": "0/5/1", "/240p/part_3_2.m4s": "1/3/2", "/240p/init_1.mp4": "init"} {
 		if code, b, _ := get(t, srv.URL+path); code != 200 || b != want {
 			t.Errorf("%s: %d %q, want %q", path, code, b, want)
 		}
@@ -289,6 +289,30 @@ func TestNewRefuses(t *testing.T) {
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestReconnect: a new encoder run's parts are not listed until its first
+// segment is complete, which then starts with a discontinuity and the
+// run's own initialization section.
+func TestReconnect(t *testing.T) {
+	o, srv := newOrigin(t, Config{Renditions: []string{"480p"}})
+	feed(o, 2, 4, 0)
+	o.Discontinuity()
+	o.Init(0, []byte("second run"))
+	o.AddPart(0, Part{Duration: 500 * time.Millisecond, Independent: true, Data: []byte("p")})
+	if _, body, _ := get(t, srv.URL+"/480p/index.m3u8"); strings.Contains(body, "part_2_0") || strings.Contains(body, "init_2") {
+		t.Errorf("the new run shows before its first segment is whole:\n%s", body)
+	}
+	o.AddSegment(0, Segment{URI: "seg_00002.m4s", Duration: 500 * time.Millisecond})
+	_, body, _ := get(t, srv.URL+"/480p/index.m3u8")
+	if !strings.Contains(body, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init_2.mp4\"\n") {
+		t.Errorf("no discontinuity and new map before the new run:\n%s", body)
+	}
+	for path, want := range map[string]string{"/480p/init_1.mp4": "init", "/480p/init_2.mp4": "second run"} {
+		if code, b, _ := get(t, srv.URL+path); code != 200 || b != want {
+			t.Errorf("%s: %d %q", path, code, b)
 		}
 	}
 }

@@ -22,7 +22,7 @@ const (
 //	    held until it has segment M (part P of it) for up to three target
 //	    durations, then 503
 //	{rendition}/part_{M}_{P}.m4s  a part, held likewise if it is the next
-//	{rendition}/init.mp4          the initialization section
+//	{rendition}/init_{N}.mp4      an initialization section
 //
 // The caller strips the prefix (http.StripPrefix).
 func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -45,11 +45,12 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case file == "index.m3u8":
 		o.servePlaylist(w, r, ri)
-	case file == initName:
+	case strings.HasPrefix(file, "init_") && strings.HasSuffix(file, ".mp4"):
+		gen, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(file, "init_"), ".mp4"))
 		o.mu.Lock()
-		data := o.rends[ri].init
+		data := o.rends[ri].inits[gen]
 		o.mu.Unlock()
-		if data == nil {
+		if err != nil || data == nil {
 			http.NotFound(w, r)
 			return
 		}
