@@ -67,6 +67,10 @@ type Config struct {
 	// Hosts are the Host headers the edge answers; others get 421.
 	// Default: loopback names and addresses only.
 	Hosts *hostguard.Guard
+	// LiveOrigin returns the base URL of the live ingest serving
+	// Low-Latency HLS ("" while there is none): live renditions'
+	// playlists, parts and initialization sections go there (live.go).
+	LiveOrigin func() string
 }
 
 // Stats counts what the edge did since it started.
@@ -94,6 +98,9 @@ type Edge struct {
 	log       *slog.Logger
 	now       func() time.Time // replaced in tests to step through max-age
 
+	liveOrigin func() string
+	liveClient *http.Client
+
 	hits, misses, gets, heads atomic.Int64
 }
 
@@ -115,6 +122,12 @@ func New(cfg Config) (*Edge, error) {
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		now:       time.Now,
 		origins:   map[string]bool{},
+
+		liveOrigin: cfg.LiveOrigin,
+		liveClient: &http.Client{Timeout: liveTimeout},
+	}
+	if e.liveOrigin == nil {
+		e.liveOrigin = func() string { return "" }
 	}
 	if e.hosts == nil {
 		e.hosts = hostguard.New(hostguard.Config{})

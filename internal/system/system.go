@@ -160,12 +160,15 @@ func New(cfg Config) (*System, error) {
 	liveCfg.Bucket = cfg.MediaBucket
 	liveCfg.RTMPAddr, liveCfg.SRTAddr, liveCfg.UDPAddr = cfg.RTMPAddr, cfg.SRTAddr, cfg.UDPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
+	if liveCfg.LowLatency && liveCfg.HTTPAddr == "" {
+		liveCfg.HTTPAddr = "127.0.0.1:0" // the edge's origin for LL-HLS playlists and parts
+	}
 	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m}); err != nil {
 		return nil, err
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
 		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)), Metrics: metricsHandler(m, apiCfg),
-		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge")})
+		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge"), LiveOrigin: s.liveOrigin})
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +272,15 @@ func (s *System) Close(ctx context.Context) error {
 }
 
 // Store is the system's own S3 client (on loopback, with its credentials).
+// liveOrigin is where the edge sends live renditions' playlists and
+// parts: the ingest's HTTP listener, when it serves Low-Latency HLS.
+func (s *System) liveOrigin() string {
+	if a := s.live.HTTPAddr(); a != "" && s.cfg.Live.LowLatency {
+		return "http://" + a
+	}
+	return ""
+}
+
 func (s *System) Store() *store.Store { return s.store }
 
 // push adds to the closer stack a part that close stops within grace (0:

@@ -578,7 +578,9 @@
         // Content-Security-Policy (worker-src 'self') forbids.
         // Live plays in low-latency mode: with LL-HLS parts hls.js stays
         // near the live edge; without them it plays as before.
-        const hls = new window.Hls({ lowLatencyMode: !!live, workerPath: '/static/vendor/hls.worker.js' });
+        // maxLiveSyncPlaybackRate lets it play a little faster to catch up
+        // after a slow start or a stall.
+        const hls = new window.Hls({ lowLatencyMode: !!live, maxLiveSyncPlaybackRate: live ? 1.5 : 1, workerPath: '/static/vendor/hls.worker.js' });
         this.hls = hls;
         if (live) this.showLatency();
         hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {

@@ -61,6 +61,12 @@ type Config struct {
 	MaxRungs       int    // keep the highest N rungs, 0 = all
 	Rungs          []string
 	SegmentSeconds float64 // default 2
+	// LowLatency serves Low-Latency HLS: each rung as fMP4 parts of
+	// PartSeconds (default 0.5), the playlists and parts from this
+	// service's HTTPAddr under /live/{name}/ (blocking reloads), the full
+	// segments, DVR window and recording on S3 as fMP4.
+	LowLatency  bool
+	PartSeconds float64
 
 	// SRTPassphrase, when set (10 to 79 characters), encrypts every SRT
 	// connection and is required of every publisher. SRTLatency is SRT's
@@ -116,6 +122,7 @@ type Deps struct {
 //	UDP_ALLOW (CIDRs or addresses, comma-separated; "" = any source)
 //	RESTREAM_ALLOW_NETS (CIDRs or addresses restream destinations may be at
 //	  besides public ones; "" = none)
+//	LOW_LATENCY (off; "on" serves LL-HLS from HEALTH_ADDR under /live/)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -170,6 +177,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: get("STREAM_KEY_SECRET_FILE", ""),
 			ARN: get("STREAM_KEY_SECRET_ARN", "")},
 		StopTimeout: dur("STOP_TIMEOUT", 25*time.Second),
+		LowLatency:  get("LOW_LATENCY", "off") == "on",
 	}
 	if c.Bucket == "" {
 		errs = append(errs, "MEDIA_BUCKET is required")
