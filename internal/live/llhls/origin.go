@@ -75,13 +75,13 @@ type rendition struct {
 	inits   map[int][]byte // by generation: init_{gen}.mp4
 	gen     int            // of the newest, which the segment being made uses
 	segs    []segment      // complete, oldest first, within Window
-	partial []Part    // of segment next
-	next    uint64    // msn of the segment being made
+	partial []Part         // of segment next
+	next    uint64         // msn of the segment being made
 	// disc: the segment being made starts a new run; its parts are not
 	// listed until it is complete, as the playlist could not yet say
 	// where the new run begins.
-	disc bool
-	discSeq uint64    // discontinuities slid out of the window
+	disc    bool
+	discSeq uint64 // discontinuities slid out of the window
 }
 
 // Origin is one stream's LL-HLS origin; its methods are safe for

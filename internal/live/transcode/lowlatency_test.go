@@ -73,7 +73,7 @@ func TestLowLatencyParts(t *testing.T) {
 			}
 			// Within a frame: ffmpeg gives the first fragment the
 			// encoder's start-up delay.
-			if want := time.Duration(i) * 2 * time.Second; (s.PTS-segs[r][0].PTS-want).Abs() > 40*time.Millisecond {
+			if want := time.Duration(i) * 2 * time.Second; (s.PTS - segs[r][0].PTS - want).Abs() > 40*time.Millisecond {
 				t.Errorf("%s: segment %d at %v, want %v after the first", name, i, s.PTS-segs[r][0].PTS, want)
 			}
 		}
