@@ -67,6 +67,11 @@ type Config struct {
 	// segments, DVR window and recording on S3 as fMP4.
 	LowLatency  bool
 	PartSeconds float64
+	// OriginURL is where the other ingest tasks reach this one's HTTP
+	// listener (http://{task IP}:{port}); with it, each low-latency stream
+	// is announced in the bucket and requests that reach another task are
+	// forwarded here (holder.go). Empty: a single task.
+	OriginURL string
 
 	// SRTPassphrase, when set (10 to 79 characters), encrypts every SRT
 	// connection and is required of every publisher. SRTLatency is SRT's
@@ -123,6 +128,7 @@ type Deps struct {
 //	RESTREAM_ALLOW_NETS (CIDRs or addresses restream destinations may be at
 //	  besides public ones; "" = none)
 //	LOW_LATENCY (off; "on" serves LL-HLS from HEALTH_ADDR under /live/)
+//	LIVE_ORIGIN_URL ("" = one task; how other tasks reach this one's HEALTH_ADDR)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -178,6 +184,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			ARN: get("STREAM_KEY_SECRET_ARN", "")},
 		StopTimeout: dur("STOP_TIMEOUT", 25*time.Second),
 		LowLatency:  get("LOW_LATENCY", "off") == "on",
+		OriginURL:   get("LIVE_ORIGIN_URL", ""),
 	}
 	if c.Bucket == "" {
 		errs = append(errs, "MEDIA_BUCKET is required")

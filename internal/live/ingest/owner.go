@@ -184,6 +184,9 @@ func (s *Service) finalize(st *stream) {
 	s.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(parent, finalizeBudget)
 		err := pub.Finish(ctx)
+		if st.origin != nil {
+			s.retire(ctx, st.name)
+		}
 		cancel()
 		for _, d := range dirs {
 			os.RemoveAll(d)

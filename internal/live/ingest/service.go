@@ -40,6 +40,7 @@ type Service struct {
 	// origins are the low-latency streams' origins by name (*llhls.Origin),
 	// set up by a stream's first run, dropped when it is finalised.
 	origins sync.Map
+	holders holders // other tasks' streams (holder.go)
 
 	// Owned by the owner goroutine.
 	streams  map[string]*stream
@@ -226,6 +227,9 @@ func (s *Service) Handler() http.Handler {
 // does not hold.
 func (s *Service) serveLive(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.origins.Load(r.PathValue("name"))
+	if !ok && s.forward(w, r, r.PathValue("name")) {
+		return
+	}
 	if !ok {
 		w.Header().Set("Cache-Control", "no-store")
 		http.NotFound(w, r)

@@ -226,6 +226,7 @@ func (s *Service) setup(st *stream, info feed.Info) (*setup, error) {
 			return nil, err
 		}
 		s.origins.Store(st.name, su.origin)
+		s.announce(s.ctx, st.name)
 	}
 	return su, nil
 }
