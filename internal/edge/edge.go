@@ -2,6 +2,8 @@
 // bucket's vod/ and live/ objects over HTTP with Range, ETag/304, CORS and
 // the objects' own Cache-Control, keeps hot objects in a memory cache bound
 // by bytes, and hands /api/* and everything else to the handlers it is given.
+// With a live origin (Config.LiveOrigin) a live rendition's Low-Latency HLS
+// playlist, parts and initialization sections come from the ingest instead.
 //
 // Like CloudFront it answers only for its own host names (Config.Hosts;
 // others get 421, which stops DNS rebinding), and it never serves a media
