@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,6 +354,14 @@ func TestPageLiveStream(t *testing.T) {
 	page.Wait("live playback", `document.getElementById('player').currentTime > 1`, 60*time.Second)
 	if hidden := page.String(`String(document.getElementById('live-badge').hidden)`); hidden != "false" {
 		t.Error("the player shows no LIVE badge")
+	}
+	// The latency shown is now less the program date time of the frame on
+	// screen: positive, and within the live window of a real-time feed.
+	page.Wait("latency shown", `!document.getElementById('latency').hidden`, 20*time.Second)
+	if s := page.String(`document.getElementById('latency').dataset.seconds`); s == "" {
+		t.Error("no latency figure")
+	} else if lat, err := strconv.ParseFloat(s, 64); err != nil || lat <= 0 || lat > 15 {
+		t.Errorf("latency shown %q s; want a positive figure below 15 s", s)
 	}
 	if strings.Contains(page.String(`JSON.stringify(document.querySelector('#streams').innerHTML)`), publish[strings.LastIndex(publish, "/")+1:]) {
 		t.Error("the stream list shows the secret key")

@@ -34,6 +34,9 @@ type Options struct {
 	Timeout time.Duration
 	// HlsConfig is passed to new Hls(config), to shorten retries say.
 	HlsConfig map[string]any
+	// Sample, when set, keeps playing that long once MinTime is reached,
+	// reading the latency every second into Result.Latencies.
+	Sample time.Duration
 	// Artifacts is where a failed Play leaves its screenshot and state;
 	// default $HLSFLOW_ARTIFACTS, else a new directory under os.TempDir.
 	Artifacts string
@@ -101,6 +104,13 @@ type Result struct {
 	Cues           []Cue    `json:"cues"`
 	SubtitleTrack  int      `json:"subtitleTrack"`
 	TextTracks     []string `json:"textTracks"`
+	// Latency is now less hls.playingDate (the program date time of the
+	// frame shown) in seconds, -1 without one; Latencies are its samples
+	// (Options.Sample). Stalls counts the times playback waited for data
+	// after it began.
+	Latency   float64   `json:"latency"`
+	Latencies []float64 `json:"-"`
+	Stalls    int       `json:"stalls"`
 }
 
 // Advanced is how far playback got from where it began, in seconds.
@@ -225,6 +235,8 @@ func waitPlayback(tab context.Context, opts Options) (Result, error) {
 			return res, fmt.Errorf("decode player state: %w", err)
 		}
 		switch {
+		case res.Advanced() >= opts.MinTime && !res.Fatal && opts.Sample > 0:
+			return sample(tab, opts.Sample)
 		case res.Advanced() >= opts.MinTime && !res.Fatal:
 			return res, nil
 		case res.Fatal:
@@ -237,6 +249,35 @@ func waitPlayback(tab context.Context, opts Options) (Result, error) {
 		}
 		<-tick.C
 	}
+}
+
+// sample reads the player's state every second for d, collecting the
+// latency; a fatal error ends it.
+func sample(tab context.Context, d time.Duration) (Result, error) {
+	var (
+		res       Result
+		latencies []float64
+	)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for end := time.Now().Add(d); time.Now().Before(end); <-tick.C {
+		raw, err := chromedp.Run(tab, chromedp.Evaluate[string]("hlsflowState()"))
+		if err != nil {
+			return res, fmt.Errorf("read player state: %w", err)
+		}
+		res = Result{}
+		if err := json.Unmarshal([]byte(raw), &res); err != nil {
+			return res, fmt.Errorf("decode player state: %w", err)
+		}
+		if res.Fatal {
+			return res, fmt.Errorf("%w at %.2fs: %s", ErrFatal, res.CurrentTime, describe(res.FatalErrors()))
+		}
+		if res.Latency >= 0 {
+			latencies = append(latencies, res.Latency)
+		}
+	}
+	res.Latencies = latencies
+	return res, nil
 }
 
 func describe(errs []HLSError) string {

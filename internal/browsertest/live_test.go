@@ -54,6 +54,9 @@ func TestPlayLive(t *testing.T) {
 		store.Object{ContentType: liveCache.ContentType, CacheControl: "public, max-age=2"}); err != nil {
 		t.Fatal(err)
 	}
+	// Three segments are out at once; each next one a second later, as it
+	// finishes: segment k began being captured at captured + k seconds.
+	captured := time.Now().Add(-3 * time.Second)
 	publish := func(n int) error { // segments [0, n) are out; the window shows the last 4
 		seg := segs[n-1]
 		if err := st.PutFile(ctx, "media", prefix+"360p/"+seg.name, filepath.Join(dir, seg.name), store.For(seg.name)); err != nil {
@@ -62,7 +65,10 @@ func TestPlayLive(t *testing.T) {
 		first := max(0, n-4)
 		var pl strings.Builder
 		fmt.Fprintf(&pl, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:%d\n", first)
-		for _, s := range segs[first:n] {
+		for i, s := range segs[first:n] {
+			// Segment k was captured from captured + k seconds, as if live.
+			at := captured.Add(time.Duration(first+i) * time.Second).UTC()
+			fmt.Fprintf(&pl, "#EXT-X-PROGRAM-DATE-TIME:%s\n", at.Format("2006-01-02T15:04:05.000Z"))
 			fmt.Fprintf(&pl, "#EXTINF:%s,\n%s\n", s.duration, s.name)
 		}
 		if n == len(segs) {
@@ -93,7 +99,7 @@ func TestPlayLive(t *testing.T) {
 
 	url := startEdge(t, edge.Config{}) + "/" + prefix + "master.m3u8"
 	// 6 s is more than the first playlist holds: playback must see new ones.
-	res, err := Play(t, url, Options{MinTime: 6, Artifacts: t.TempDir()})
+	res, err := Play(t, url, Options{MinTime: 6, Sample: 3 * time.Second, Artifacts: t.TempDir()})
 	if err != nil {
 		t.Fatalf("Play: %v; result %+v", err, res)
 	}
@@ -102,6 +108,16 @@ func TestPlayLive(t *testing.T) {
 	}
 	if res.Advanced() < 6 {
 		t.Errorf("advanced %.2fs, want >= 6", res.Advanced())
+	}
+	// The latency read is now less the program date time of the frame
+	// shown: behind the newest segment's end, within the playlist's window.
+	if len(res.Latencies) < 2 {
+		t.Fatalf("latency samples %v, want one a second", res.Latencies)
+	}
+	for _, l := range res.Latencies {
+		if l < 1 || l > 8 {
+			t.Errorf("latency %.2f s; want between 1 s (a segment) and 8 s", l)
+		}
 	}
 }
 

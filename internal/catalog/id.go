@@ -100,6 +100,10 @@ func RestreamKey(name string) string { return StreamMetaPrefix + name + ".restre
 // destinations' states (keys masked).
 func RestreamStateKey(name string) string { return StreamMetaPrefix + name + ".restream-state.json" }
 
+// LiveOriginKey is where the ingest task holding low-latency stream name
+// says where it serves its playlists and parts, for the other tasks.
+func LiveOriginKey(name string) string { return StreamMetaPrefix + name + ".origin.json" }
+
 // RenditionPrefix is where rendition rend of video (or recording) id has
 // its segments and playlist.
 func RenditionPrefix(id, rend string) string { return Prefix(id) + rend + "/" }

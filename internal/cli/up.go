@@ -29,6 +29,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	c.register(fs)
 	verbose := fs.Bool("verbose", false, "log every S3 request")
 	udpStream := fs.String("udp-stream", "udp", "stream name that MPEG-TS over UDP publishes to")
+	lowLatency := fs.Bool("low-latency", true, "serve live streams as Low-Latency HLS (fMP4 parts, blocking playlist reloads from the ingest through the edge); off: MPEG-TS segments and playlists from S3 alone")
 	cacheMB := fs.Int64("edge-cache-mb", edge.DefaultCacheBytes>>20, "memory the edge may keep objects in, MiB (0: no cache)")
 	lan := fs.Bool("lan", false, "listen on every interface (edge, S3, RTMP, SRT, UDP), so phones and other computers on this network can watch, upload and publish; S3 then gets random credentials")
 	accessKey := fs.String("access-key", "", "S3 and Lambda access key (with --secret-key; saved in the data dir). Default: the data dir's, else test/test on loopback and random ones on the network; never the environment's")
@@ -133,7 +134,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		EdgeCacheBytes: cacheBytes,
 		Getenv:         env.Getenv,
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
-		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
+		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources, LowLatency: *lowLatency},
 		FetchAllow:     fetchAllow,
 		Playback:       playback,
 		Webhooks:       webhooks.Config{Allow: hookNets},

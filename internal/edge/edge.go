@@ -2,6 +2,8 @@
 // bucket's vod/ and live/ objects over HTTP with Range, ETag/304, CORS and
 // the objects' own Cache-Control, keeps hot objects in a memory cache bound
 // by bytes, and hands /api/* and everything else to the handlers it is given.
+// With a live origin (Config.LiveOrigin) a live rendition's Low-Latency HLS
+// playlist, parts and initialization sections come from the ingest instead.
 //
 // Like CloudFront it answers only for its own host names (Config.Hosts;
 // others get 421, which stops DNS rebinding), and it never serves a media
@@ -78,6 +80,10 @@ type Config struct {
 	// with signed playback: a request without one that Grants accepts
 	// gets 403. Paths under /p/ (the path-token form) then reach it too.
 	Grants Grants
+	// LiveOrigin returns the base URL of the live ingest serving
+	// Low-Latency HLS ("" while there is none): live renditions'
+	// playlists, parts and initialization sections go there (live.go).
+	LiveOrigin func() string
 }
 
 // Grants decides whether a media request carries a valid playback grant
@@ -113,6 +119,9 @@ type Edge struct {
 	log       *slog.Logger
 	now       func() time.Time // replaced in tests to step through max-age
 
+	liveOrigin func() string
+	liveClient *http.Client
+
 	hits, misses, gets, heads atomic.Int64
 }
 
@@ -136,6 +145,12 @@ func New(cfg Config) (*Edge, error) {
 		log:       cmp.Or(cfg.Logger, slog.Default()),
 		now:       time.Now,
 		origins:   map[string]bool{},
+
+		liveOrigin: cfg.LiveOrigin,
+		liveClient: &http.Client{Timeout: liveTimeout},
+	}
+	if e.liveOrigin == nil {
+		e.liveOrigin = func() string { return "" }
 	}
 	if e.hosts == nil {
 		e.hosts = hostguard.New(hostguard.Config{})

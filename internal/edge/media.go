@@ -50,6 +50,9 @@ func (e *Edge) serveMedia(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "bad path")
 		return
 	}
+	if fromIngest(key) && e.serveLive(w, r, key) {
+		return
+	}
 	now := e.now()
 	obj, hit, err := e.object(r.Context(), key, now)
 	switch {

@@ -33,6 +33,12 @@ const (
 	// tuned for latency, and segments are watched through ffmpeg's
 	// playlist, which gives their durations.
 	Live
+	// LiveCMAF is Live written as one fragmented MP4 per rendition
+	// (Dir/{rendition}/CMAFStream), a fragment at every keyframe and every
+	// Output.PartSeconds between, flushed as each is whole: the input of
+	// the low-latency packager. Nothing is watched; the caller reads the
+	// files as they grow.
+	LiveCMAF
 )
 
 // Input is what ffmpeg reads.
@@ -65,6 +71,9 @@ type Output struct {
 	// discontinuity (see internal/chunk). Either set, both are written.
 	StartNumber int
 	TimeOffset  float64
+	// PartSeconds is LiveCMAF's fragment length, default
+	// DefaultPartSeconds.
+	PartSeconds float64
 }
 
 // Job is one ffmpeg run: an input, a ladder, an output.
@@ -117,7 +126,7 @@ func (j Job) Renditions() []string {
 // demuxer the probe allowed, bounded by -max_pixels and -t). Args returns
 // nil when there is nothing to encode or the revision is not valid.
 func Args(j Job) []string {
-	l, src, live := j.Ladder, j.Input.Source, j.Output.Kind == Live
+	l, src, live := j.Ladder, j.Input.Source, j.Output.Kind == Live || j.Output.Kind == LiveCMAF
 	if live && src == nil {
 		src = &media.Source{} // a feed's streams are mapped by type
 	}
@@ -168,6 +177,9 @@ func Args(j Job) []string {
 			graph = storyboardGraph(graph, len(l.Video), sb)
 		}
 		a = append(a, "-filter_complex", graph)
+	}
+	if j.Output.Kind == LiveCMAF {
+		return cmafArgs(j, a, seg, preset)
 	}
 	for i, r := range l.Video {
 		a = append(a, "-map", fmt.Sprintf("[out%d]", i))

@@ -50,6 +50,9 @@ type Segment struct {
 	// Map, when set, starts a new initialization section at this segment;
 	// it applies to the following segments too until the next Map.
 	Map *Map
+	// Parts are the segment's partial segments (EXT-X-PART, low-latency
+	// playlists only), written before its URI.
+	Parts []Part
 }
 
 // MediaPlaylist is a list of segments of one rendition: a VOD playlist
@@ -71,6 +74,9 @@ type MediaPlaylist struct {
 	IndependentSegments   bool
 	Segments              []Segment
 	EndList               bool
+	// LowLatency, when set, makes a Low-Latency HLS playlist (lowlatency.go).
+	// The parser leaves it nil.
+	LowLatency *LowLatency
 }
 
 var (
@@ -320,6 +326,9 @@ func (p *MediaPlaylist) Encode() ([]byte, error) {
 	if p.IndependentSegments {
 		b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
 	}
+	if p.LowLatency != nil {
+		errs = append(errs, p.LowLatency.header(&b)...)
+	}
 	for i, s := range p.Segments {
 		if s.Discontinuity {
 			b.WriteString("#EXT-X-DISCONTINUITY\n")
@@ -342,7 +351,11 @@ func (p *MediaPlaylist) Encode() ([]byte, error) {
 		if err := checkURI(s.URI); err != nil {
 			errs = append(errs, fmt.Errorf("segment %d: %w", i, err))
 		}
+		errs = append(errs, writeParts(&b, s.Parts)...)
 		fmt.Fprintf(&b, "#EXTINF:%s,%s\n%s\n", formatSeconds(s.Duration), s.Title, s.URI)
+	}
+	if p.LowLatency != nil {
+		errs = append(errs, p.LowLatency.trailer(&b)...)
 	}
 	if p.EndList {
 		b.WriteString("#EXT-X-ENDLIST\n")

@@ -221,13 +221,16 @@ func New(cfg Config) (*System, error) {
 	// The edge serves the WHIP endpoint: no listener of its own.
 	liveCfg.WHIPAddr, liveCfg.WHIPICEAddr, liveCfg.WHIPICETCPAddr = "", cfg.WHIPAddr, cfg.WHIPAddr
 	liveCfg.WorkDir = filepath.Join(cfg.DataDir, "live")
+	if liveCfg.LowLatency && liveCfg.HTTPAddr == "" {
+		liveCfg.HTTPAddr = "127.0.0.1:0" // the edge's origin for LL-HLS playlists and parts
+	}
 	if s.live, err = ingest.New(liveCfg, ingest.Deps{Store: s.store, Keys: cfg.Keys, Log: cfg.Log.With("part", "ingest"), Metrics: m, Events: s.hooks}); err != nil {
 		return nil, err
 	}
 	s.edge, err = edge.New(edge.Config{Store: s.store, Bucket: cfg.MediaBucket, CacheBytes: cfg.EdgeCacheBytes,
 		API: apigw.New(s.api), Web: web.HandlerFor(pageOrigins(&cfg, apiCfg.ByHost)), Metrics: metricsHandler(m, apiCfg),
 		WHIP:  s.live.WHIPHandler(),
-		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge"), Grants: grants})
+		Hosts: s.hosts, Logger: cfg.Log.With("part", "edge"), Grants: grants, LiveOrigin: s.liveOrigin})
 	if err != nil {
 		return nil, err
 	}
@@ -336,6 +339,15 @@ func (s *System) Close(ctx context.Context) error {
 }
 
 // Store is the system's own S3 client (on loopback, with its credentials).
+// liveOrigin is where the edge sends live renditions' playlists and
+// parts: the ingest's HTTP listener, when it serves Low-Latency HLS.
+func (s *System) liveOrigin() string {
+	if a := s.live.HTTPAddr(); a != "" && s.cfg.Live.LowLatency {
+		return "http://" + a
+	}
+	return ""
+}
+
 func (s *System) Store() *store.Store { return s.store }
 
 // push adds to the closer stack a part that close stops within grace (0:

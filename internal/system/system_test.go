@@ -28,7 +28,7 @@ const (
 )
 
 // config is a system on free loopback ports with a throwaway data dir.
-func config(t *testing.T) system.Config {
+func config(t testing.TB) system.Config {
 	t.Helper()
 	signer, err := keys.New([]byte(streamSecret))
 	if err != nil {
@@ -45,7 +45,7 @@ func config(t *testing.T) system.Config {
 	}
 }
 
-func start(t *testing.T, cfg system.Config) *system.System {
+func start(t testing.TB, cfg system.Config) *system.System {
 	t.Helper()
 	sys, err := system.New(cfg)
 	if err != nil {
@@ -57,7 +57,7 @@ func start(t *testing.T, cfg system.Config) *system.System {
 	return sys
 }
 
-func get(t *testing.T, url string, header ...string) (int, string) {
+func get(t testing.TB, url string, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {

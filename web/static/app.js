@@ -597,8 +597,13 @@
         // The transmuxing worker comes from this origin: hls.js would
         // otherwise build it from a blob: URL, which the page's
         // Content-Security-Policy (worker-src 'self') forbids.
-        const hls = new window.Hls({ lowLatencyMode: false, workerPath: '/static/vendor/hls.worker.js' });
+        // Live plays in low-latency mode: with LL-HLS parts hls.js stays
+        // near the live edge; without them it plays as before.
+        // maxLiveSyncPlaybackRate lets it play a little faster to catch up
+        // after a slow start or a stall.
+        const hls = new window.Hls({ lowLatencyMode: !!live, maxLiveSyncPlaybackRate: live ? 1.5 : 1, workerPath: '/static/vendor/hls.worker.js' });
         this.hls = hls;
+        if (live) this.showLatency();
         hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
           for (const [i, l] of data.levels.entries()) {
             sel.append(el('option', { value: i }, (l.height ? l.height + 'p · ' : '') + mbps(l.bitrate)));
@@ -643,6 +648,22 @@
       }
     },
 
+    // showLatency shows, each second while a live stream plays, how far
+    // behind the publisher the picture is: now less the program date time
+    // of the frame on screen (the time the ingest received it).
+    showLatency() {
+      const out = $('latency');
+      this.latencyTimer = setInterval(() => {
+        const at = this.hls && this.hls.playingDate;
+        out.hidden = !at;
+        if (at) {
+          const s = (Date.now() - at.getTime()) / 1000;
+          out.textContent = s.toFixed(1) + ' s behind live';
+          out.dataset.seconds = s.toFixed(3);
+        }
+      }, 1000);
+    },
+
     error(msg) {
       const p = $('player-error');
       p.textContent = msg;
@@ -651,6 +672,8 @@
 
     stop() {
       if (this.hls) { this.hls.destroy(); this.hls = null; }
+      if (this.latencyTimer) { clearInterval(this.latencyTimer); this.latencyTimer = null; }
+      $('latency').hidden = true;
       this.video.removeAttribute('src');
       this.video.load();
       $('bitrate').textContent = '';

@@ -7,6 +7,7 @@ package feed
 import (
 	"errors"
 	"io"
+	"time"
 )
 
 // ErrBusy is returned by Claim when the stream already has a publisher.
@@ -22,6 +23,10 @@ type Info struct {
 	VideoCodec    string  // "h264"
 	Audio         bool
 	AudioCodec    string // "aac", "mp3", ...
+	// Received is when the feed's first bytes arrived: the wall-clock
+	// time of its first frame, which anchors the stream's
+	// PROGRAM-DATE-TIME. Zero means when Start was called.
+	Received time.Time
 }
 
 // Hub hands out stream names to publishers.

@@ -55,6 +55,9 @@ func (p *Prober) Add(pkts []byte, now time.Time) (Info, error) {
 	if err != nil && !errors.Is(err, ErrNeedMore) {
 		p.data = nil // refused: nothing more is kept
 	}
+	if err == nil {
+		info.Received = p.first
+	}
 	return info, err
 }
 

@@ -64,6 +64,17 @@ type Config struct {
 	MaxRungs       int    // keep the highest N rungs, 0 = all
 	Rungs          []string
 	SegmentSeconds float64 // default 2
+	// LowLatency serves Low-Latency HLS: each rung as fMP4 parts of
+	// PartSeconds (default 0.5), the playlists and parts from this
+	// service's HTTPAddr under /live/{name}/ (blocking reloads), the full
+	// segments, DVR window and recording on S3 as fMP4.
+	LowLatency  bool
+	PartSeconds float64
+	// OriginURL is where the other ingest tasks reach this one's HTTP
+	// listener (http://{task IP}:{port}); with it, each low-latency stream
+	// is announced in the bucket and requests that reach another task are
+	// forwarded here (holder.go). Empty: a single task.
+	OriginURL string
 
 	// SRTPassphrase, when set (10 to 79 characters), encrypts every SRT
 	// connection and is required of every publisher. SRTLatency is SRT's
@@ -157,6 +168,8 @@ func list(v string) []string {
 //	WHIP_ICE_TCP_ADDR (:8189)  WHIP_PUBLIC_IPS (comma-separated; "" = the
 //	  ports' own)  WHIP_PUBLIC_HOST (a name whose addresses are announced)
 //	WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
+//	LOW_LATENCY (off; "on" serves LL-HLS from HEALTH_ADDR under /live/)
+//	LIVE_ORIGIN_URL ("" = one task; how other tasks reach this one's HEALTH_ADDR)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -191,6 +204,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: e.String("STREAM_KEY_SECRET_FILE", ""),
 			ARN: e.String("STREAM_KEY_SECRET_ARN", "")},
 		StopTimeout: e.Duration("STOP_TIMEOUT", 25*time.Second, 0),
+		LowLatency:  e.String("LOW_LATENCY", "off") == "on",
+		OriginURL:   e.String("LIVE_ORIGIN_URL", ""),
 	}
 	if c.Bucket == "" {
 		e.Fail("MEDIA_BUCKET", "", "required")

@@ -27,7 +27,7 @@ import (
 const testClip = "12_his_girl_friday_audio_first.mp4"
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	svc    *Service
 	s3     *store.Store
 	signer *keys.Signer
@@ -59,13 +59,13 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 }
 
 // newEnvWith is newEnv with the service's metrics going to m.
-func newEnvWith(t *testing.T, mod func(*Config), m *metrics.Recorder) *env {
+func newEnvWith(t testing.TB, mod func(*Config), m *metrics.Recorder) *env {
 	t.Helper()
 	return newEnvDeps(t, mod, func(d *Deps) { d.Metrics = m })
 }
 
 // newEnvDeps is newEnv with the service's Deps changed by modDeps.
-func newEnvDeps(t *testing.T, mod func(*Config), modDeps func(*Deps)) *env {
+func newEnvDeps(t testing.TB, mod func(*Config), modDeps func(*Deps)) *env {
 	t.Helper()
 	s3 := testenv.S3(t)
 	signer, err := keys.New([]byte("test-secret-0123456789"))
@@ -102,7 +102,7 @@ func newEnvDeps(t *testing.T, mod func(*Config), modDeps func(*Deps)) *env {
 	return &env{t: t, svc: svc, s3: s3.Store, signer: signer, log: logBuf, goroutines: base}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))

@@ -102,6 +102,7 @@ func (s *Service) handle(req any) {
 		}
 	case finalized:
 		delete(s.streams, req.st.name) // till now, the name was busy
+		s.origins.CompareAndDelete(req.st.name, req.st.origin)
 	case statsReq:
 		req.reply <- s.stats()
 	case closeReq:
@@ -173,6 +174,11 @@ func (s *Service) finalize(st *stream) {
 	st.finalizing = true
 	s.notify(webhooks.StreamEnded, st)
 	parent, pub, dirs, log := s.ctx, st.pub, st.dirs, s.deps.Log
+	if st.origin != nil {
+		// Held requests get the last playlist; once the recording is
+		// finished the edge serves the stream's playlists from S3 again.
+		st.origin.End()
+	}
 	if s.closing {
 		// Finish keeps a part of the stop timeout for the playlists.
 		parent = s.closeCtx
@@ -180,6 +186,9 @@ func (s *Service) finalize(st *stream) {
 	s.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(parent, finalizeBudget)
 		err := pub.Finish(ctx)
+		if st.origin != nil {
+			s.retire(ctx, st.name)
+		}
 		cancel()
 		for _, d := range dirs {
 			os.RemoveAll(d)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/live/feed"
+	"github.com/hlsflow/hlsflow/internal/live/llhls"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
 	"github.com/hlsflow/hlsflow/internal/live/srt"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
@@ -39,6 +40,10 @@ type Service struct {
 
 	events     chan event    // to the events goroutine (events.go)
 	quitEvents chan struct{} // closed when the owner is done
+	// origins are the low-latency streams' origins by name (*llhls.Origin),
+	// set up by a stream's first run, dropped when it is finalised.
+	origins sync.Map
+	holders holders // other tasks' streams (holder.go)
 
 	// Owned by the owner goroutine.
 	streams  map[string]*stream
@@ -73,6 +78,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	orDefault(&cfg.Grace, DefaultGrace)
 	orDefault(&cfg.MaxDuration, DefaultMaxDuration)
 	orDefault(&cfg.SegmentSeconds, 2)
+	orDefault(&cfg.PartSeconds, llhls.DefaultPartTarget.Seconds())
 	orDefault(&cfg.DrainTimeout, 10*time.Second)
 	orDefault(&cfg.StatsLog, DefaultStatsLog)
 	deps.Log = cmp.Or(deps.Log, slog.Default())
@@ -223,12 +229,29 @@ func (s *Service) Handler() http.Handler {
 			_, _ = w.Write([]byte("ok\n"))
 		}
 	})
+	mux.HandleFunc("GET /live/{name}/{path...}", s.serveLive)
 	mux.HandleFunc("GET /streams", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(s.Streams())
 	})
 	return mux
+}
+
+// serveLive serves a low-latency stream's playlists and parts (see
+// llhls.Origin.ServeHTTP) at /live/{name}/; 404 for a stream this task
+// does not hold.
+func (s *Service) serveLive(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.origins.Load(r.PathValue("name"))
+	if !ok && s.forward(w, r, r.PathValue("name")) {
+		return
+	}
+	if !ok {
+		w.Header().Set("Cache-Control", "no-store")
+		http.NotFound(w, r)
+		return
+	}
+	http.StripPrefix("/live/"+r.PathValue("name"), o.(*llhls.Origin)).ServeHTTP(w, r)
 }
 
 // Streams returns the state of every stream, by name.

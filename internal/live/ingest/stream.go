@@ -10,6 +10,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/live/feed"
+	"github.com/hlsflow/hlsflow/internal/live/llhls"
 	"github.com/hlsflow/hlsflow/internal/live/publish"
 	"github.com/hlsflow/hlsflow/internal/live/restream"
 	"github.com/hlsflow/hlsflow/internal/live/transcode"
@@ -40,6 +41,7 @@ type setup struct {
 	ladder media.Ladder
 	pub    *publish.Publisher
 	info   feed.Info
+	origin *llhls.Origin // low latency only
 }
 
 // StreamStats is a stream's state for logs and GET /streams.
@@ -124,22 +126,48 @@ func (r *run) Start(info feed.Info) (err error) {
 	}
 	if r.n > 1 {
 		su.pub.Discontinuity()
+		if su.origin != nil {
+			su.origin.Discontinuity()
+		}
 	}
 	work, err := os.MkdirTemp(s.cfg.WorkDir, "hlsflow-live-"+st.name+"-")
 	if err != nil {
 		return fmt.Errorf("live work dir: %w", err)
 	}
+	// Every rung of this run takes its PROGRAM-DATE-TIME from one anchor:
+	// when the run's first frame arrived.
+	clock := publish.NewClock(cmp.Or(info.Received, time.Now()))
 	names := transcode.Renditions(su.ladder)
 	args := transcode.Args(su.ladder, transcode.ArgsOptions{Dir: work, Preset: s.cfg.Preset, Threads: s.cfg.Threads,
-		NoAudio: su.ladder.Audio == nil, Feed: info})
-	pub := su.pub
-	proc, err := transcode.Start(transcode.Options{
+		NoAudio: su.ladder.Audio == nil, Feed: info, LowLatency: su.origin != nil, PartSeconds: s.cfg.PartSeconds})
+	pub, origin := su.pub, su.origin
+	inits := make([][]byte, len(names)) // per rung, for its next segment; each packager uses its own
+	opts := transcode.Options{
 		FFmpeg: s.cfg.FFmpeg, Args: args, Dir: work, Rungs: names, Log: s.deps.Log,
 		Budget: transcode.Budget(su.ladder, info, left, s.cfg.Preset),
 		OnSegment: func(seg transcode.Segment) {
-			pub.Add(publish.Segment{Rung: seg.Rung, Path: seg.Path, Duration: seg.Duration, Ready: seg.Ready})
+			ps := publish.Segment{Rung: seg.Rung, Path: seg.Path, Duration: seg.Duration, Ready: seg.Ready}
+			if seg.HasPTS {
+				ps.PDT = clock.PDT(seg.PTS)
+			}
+			if origin != nil {
+				ps.Init, inits[seg.Rung] = inits[seg.Rung], nil
+			}
+			uri := pub.Add(ps)
+			if origin != nil {
+				origin.AddSegment(seg.Rung, llhls.Segment{URI: uri, Duration: seg.Duration, PDT: ps.PDT})
+			}
 		},
-	})
+	}
+	if origin != nil {
+		opts.LowLatency = &transcode.LowLatency{
+			OnInit: func(rung int, b []byte) { inits[rung] = b; origin.Init(rung, b) },
+			OnPart: func(p transcode.Part) {
+				origin.AddPart(p.Rung, llhls.Part{Duration: p.Duration, Independent: p.Independent, Data: p.Data})
+			},
+		}
+	}
+	proc, err := transcode.Start(opts)
 	if err != nil {
 		os.RemoveAll(work)
 		return err
@@ -194,7 +222,17 @@ func (s *Service) setup(st *stream, info feed.Info) (*setup, error) {
 	if err := pub.Start(s.ctx); err != nil {
 		return nil, err
 	}
-	return &setup{ladder: l, pub: pub, info: info}, nil
+	su := &setup{ladder: l, pub: pub, info: info}
+	if s.cfg.LowLatency {
+		names := transcode.Renditions(l)
+		if su.origin, err = llhls.New(llhls.Config{Renditions: names, Target: time.Duration(l.SegmentSeconds * float64(time.Second)),
+			PartTarget: time.Duration(s.cfg.PartSeconds * float64(time.Second)), Window: s.cfg.DVRWindow}); err != nil {
+			return nil, err
+		}
+		s.origins.Store(st.name, su.origin)
+		s.announce(s.ctx, st.name)
+	}
+	return su, nil
 }
 
 // restream starts forwarding this run's feed to the stream's

@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,19 +74,30 @@ type Segment struct {
 	Path     string
 	Duration time.Duration
 	Ready    time.Time // when the encoder finished it
+	// PDT is the wall-clock time its first frame was received (a run's
+	// Clock). Zero: the previous segment's plus its duration, or for a
+	// run's first, Ready less Duration.
+	PDT time.Time
+	// Init is the initialization section of this segment and those after
+	// it (fragmented MP4, set on the first of each encoder run); it is
+	// uploaded before the segment, which names it in an EXT-X-MAP. A
+	// segment file named *.m4s is published as such.
+	Init []byte
 }
 
 type item struct {
 	Segment
 	disc bool
 	pdt  time.Time
+	name string // its file name in the bucket, given when it was added
 }
 
 type rung struct {
 	mu       sync.Mutex
 	pending  []item
 	wake     chan struct{}
-	seq      int           // next segment number
+	seq      int           // next segment number, given at Add
+	inits    int           // initialization sections uploaded
 	disc     bool          // next added segment starts a new timeline
 	nextPDT  time.Time     // expected PDT of the next segment
 	all      []hls.Segment // every published segment, for the recording
@@ -204,19 +216,29 @@ func (p *Publisher) Discontinuity() {
 	}
 }
 
-// Add queues a finished segment. It never blocks; see Config.MaxPending.
-func (p *Publisher) Add(s Segment) {
+// Add queues a finished segment and returns its URI relative to the
+// live playlist, which it has once uploaded ("" if refused). It never
+// blocks; see Config.MaxPending.
+func (p *Publisher) Add(s Segment) string {
 	if s.Rung < 0 || s.Rung >= len(p.rungs) || p.closed.Load() {
 		_ = os.Remove(s.Path)
-		return
+		return ""
 	}
 	r := p.rungs[s.Rung]
 	r.mu.Lock()
-	it := item{Segment: s, disc: r.disc}
+	name := media.SegmentName("", r.seq)
+	if strings.HasSuffix(s.Path, ".m4s") {
+		name = strings.TrimSuffix(name, ".ts") + ".m4s"
+	}
+	r.seq++
+	it := item{Segment: s, disc: r.disc, name: name}
 	r.disc = false
-	if it.disc || r.nextPDT.IsZero() {
+	switch {
+	case !s.PDT.IsZero():
+		it.pdt = s.PDT
+	case it.disc || r.nextPDT.IsZero():
 		it.pdt = s.Ready.Add(-s.Duration)
-	} else {
+	default:
 		it.pdt = r.nextPDT
 	}
 	r.nextPDT = it.pdt.Add(s.Duration)
@@ -229,6 +251,9 @@ func (p *Publisher) Add(s Segment) {
 		r.pending[0].disc = true
 	}
 	r.mu.Unlock()
+	if dropped != nil && dropped.Init != nil && len(r.pending) > 0 {
+		r.pending[0].Init = dropped.Init // the segments after it need it
+	}
 	if dropped != nil {
 		_ = os.Remove(dropped.Path)
 		p.stats.overflows.Add(1)
@@ -240,6 +265,7 @@ func (p *Publisher) Add(s Segment) {
 	case r.wake <- struct{}{}:
 	default:
 	}
+	return catalog.FromLiveRendition(p.rungDir(s.Rung) + name)
 }
 
 func (p *Publisher) work(i int) {
@@ -284,8 +310,22 @@ func (p *Publisher) liveCache() string {
 func (p *Publisher) publish(i int, it item) {
 	r := p.rungs[i]
 	defer os.Remove(it.Path)
-	name := media.SegmentName("", r.seq)
+	name := it.name
 	key := p.rungDir(i) + name
+	var initMap *hls.Map
+	if it.Init != nil {
+		initName := fmt.Sprintf("init_%d.mp4", r.inits)
+		initKey := p.rungDir(i) + initName
+		if err := p.retry(p.ctx, initKey, func(ctx context.Context) error {
+			return p.cfg.Store.PutBytes(ctx, p.cfg.Bucket, initKey, it.Init,
+				store.Object{ContentType: store.ContentType(initName), CacheControl: store.CacheImmutable})
+		}); err != nil {
+			p.stats.failures.Add(1)
+			p.cfg.Log.Warn("live: initialization section upload failed", "stream", p.cfg.Stream, "key", initKey, "err", err)
+		}
+		r.inits++
+		initMap = &hls.Map{URI: initName}
+	}
 	err := p.retry(p.ctx, key, func(ctx context.Context) error {
 		return p.cfg.Store.PutFile(ctx, p.cfg.Bucket, key, it.Path,
 			store.Object{ContentType: store.ContentType(name), CacheControl: store.CacheImmutable})
@@ -296,6 +336,9 @@ func (p *Publisher) publish(i int, it item) {
 		r.mu.Lock()
 		if len(r.pending) > 0 {
 			r.pending[0].disc = true
+			if it.Init != nil && r.pending[0].Init == nil {
+				r.pending[0].Init = it.Init // the segments after it need it
+			}
 		} else {
 			r.disc = true
 		}
@@ -303,12 +346,14 @@ func (p *Publisher) publish(i int, it item) {
 		p.cfg.Log.Warn("live: segment dropped after upload failures", "stream", p.cfg.Stream, "key", key, "err", err)
 		return
 	}
-	r.seq++
 	seg := hls.Segment{URI: name, Duration: it.Duration, Discontinuity: it.disc && len(r.all) > 0,
-		ProgramDateTime: it.pdt.UTC()}
+		ProgramDateTime: it.pdt.UTC(), Map: initMap}
 	r.all = append(r.all, seg)
 	liveSeg := seg
 	liveSeg.URI = catalog.FromLiveRendition(key)
+	if initMap != nil {
+		liveSeg.Map = &hls.Map{URI: catalog.FromLiveRendition(p.rungDir(i) + initMap.URI)}
+	}
 	r.live.Segments = append(r.live.Segments, liveSeg)
 	p.slide(&r.live)
 	body, err := p.livePlaylist(r, false)

@@ -22,16 +22,17 @@ func (h hub) Claim(name, remote string) (feed.Feed, error) { return h.claim(name
 
 // recorder is a feed.Feed that keeps what it is given.
 type recorder struct {
-	mu    sync.Mutex
-	info  *feed.Info
-	buf   bytes.Buffer
-	ended chan error
+	mu      sync.Mutex
+	info    *feed.Info
+	started time.Time // when Start was called
+	buf     bytes.Buffer
+	ended   chan error
 }
 
 func (r *recorder) Start(info feed.Info) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.info = &info
+	r.info, r.started = &info, time.Now()
 	return nil
 }
 
@@ -86,6 +87,7 @@ func TestPublishRemuxesToTS(t *testing.T) {
 		t.Errorf("a bad key reached the hub: %v", claimed)
 	}
 	mu.Unlock()
+	before := time.Now()
 	if err := push("good-key"); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -101,8 +103,18 @@ func TestPublishRemuxesToTS(t *testing.T) {
 	defer rec.mu.Unlock()
 	// This clip's SPS carries no timing, so the frame rate is unknown (0).
 	want := feed.Info{Width: 480, Height: 270, VideoCodec: "h264", Audio: true, AudioCodec: "aac"}
-	if rec.info == nil || *rec.info != want {
-		t.Fatalf("info %+v, want %+v", rec.info, want)
+	if rec.info == nil {
+		t.Fatal("no info")
+	}
+	// Received is when publishing began: before the tracks were found and
+	// Start was called (the publisher sent its first frames then).
+	got := *rec.info
+	if got.Received.Before(before) || got.Received.After(rec.started) {
+		t.Errorf("received at %v; want between %v and Start at %v", got.Received, before, rec.started)
+	}
+	got.Received = time.Time{}
+	if got != want {
+		t.Fatalf("info %+v, want %+v", got, want)
 	}
 	ts := rec.buf.Bytes()
 	if len(ts) == 0 || len(ts)%188 != 0 {

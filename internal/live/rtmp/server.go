@@ -287,6 +287,9 @@ func (s *Server) publish(c net.Conn, sc *gortmplib.ServerConn, name string, f fe
 	if err := c.SetDeadline(time.Now().Add(s.HandshakeTimeout + 3*time.Second)); err != nil {
 		return err
 	}
+	// The publisher sends its first frames as soon as publishing is
+	// accepted; the reader holds them while it finds the tracks.
+	received := time.Now()
 	r := &gortmplib.Reader{Conn: sc}
 	if err := r.Initialize(); err != nil {
 		return fmt.Errorf("read tracks: %w", err)
@@ -295,6 +298,7 @@ func (s *Server) publish(c net.Conn, sc *gortmplib.ServerConn, name string, f fe
 	if err != nil {
 		return err
 	}
+	info.Received = received
 	if err := f.Start(info); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}

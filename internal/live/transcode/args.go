@@ -8,6 +8,7 @@ package transcode
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/encoder"
@@ -26,6 +27,10 @@ type ArgsOptions struct {
 	Input    string // default "pipe:0"
 	Realtime bool   // add -re (benchmarks feeding a file)
 	NoAudio  bool   // ignore the feed's audio
+	// LowLatency writes each rung as a fragmented MP4 of PartSeconds
+	// fragments (encoder.LiveCMAF) for Start's LowLatency packager.
+	LowLatency  bool
+	PartSeconds float64
 	// Feed is what the listener probed of this run's feed: its picture
 	// bounds the decoder (-max_pixels). A zero Feed bounds it by
 	// media.DefaultLimits.
@@ -51,9 +56,13 @@ func job(l media.Ladder, opt ArgsOptions) encoder.Job {
 	if opt.NoAudio {
 		l.Audio = nil
 	}
+	kind := encoder.Live
+	if opt.LowLatency {
+		kind = encoder.LiveCMAF
+	}
 	return encoder.Job{
 		Input:  encoder.Input{URL: opt.Input, Source: feed.Source(opt.Feed), Realtime: opt.Realtime},
-		Ladder: l, Output: encoder.Output{Kind: encoder.Live, Dir: opt.Dir},
+		Ladder: l, Output: encoder.Output{Kind: kind, Dir: opt.Dir, PartSeconds: opt.PartSeconds},
 		Preset: opt.Preset, Threads: opt.Threads,
 	}
 }
@@ -79,6 +88,9 @@ type Options struct {
 	Log         *slog.Logger
 	OnSegment   func(Segment)  // from one goroutine, in order per rung; must not block for long
 	Budget      encoder.Budget // set on ffmpeg right after it starts
+	// LowLatency, for Args' low-latency output, packages parts and
+	// segments from the growing files instead of watching for segments.
+	LowLatency *LowLatency
 }
 
 // Segment is a finished segment file.
@@ -88,10 +100,28 @@ type Segment struct {
 	Index    int    // ffmpeg's number
 	Duration time.Duration
 	Ready    time.Time // when ffmpeg listed it as finished
+	// PTS is the presentation time of its first frame on the run's
+	// timeline (read from the file; HasPTS false when it could not be).
+	PTS    time.Duration
+	HasPTS bool
 }
 
-// Process is one running ffmpeg: Write feeds it, Stop ends it.
-type Process = encoder.Process
+// Process is one running ffmpeg: Write feeds it, Stop ends it (and, for
+// low latency, waits for its packagers to hand on the last segment).
+type Process struct {
+	*encoder.Process
+	tails *sync.WaitGroup
+}
+
+// Stop closes the input and waits for ffmpeg to finish and exit (see
+// encoder.Process.Stop), then for the last parts and segments.
+func (p *Process) Stop(ctx context.Context) error {
+	err := p.Process.Stop(ctx)
+	if p.tails != nil {
+		p.tails.Wait()
+	}
+	return err
+}
 
 // Stats are a Process's counters.
 type Stats = encoder.Stats
@@ -102,15 +132,28 @@ func Start(opt Options) (*Process, error) {
 	if opt.FFmpeg == "" {
 		opt.FFmpeg = media.FFmpegPath()
 	}
-	return encoder.Start(context.Background(), encoder.Options{
+	if opt.LowLatency != nil {
+		return startLowLatency(opt)
+	}
+	clocks := make([]unwrap, len(opt.Rungs)) // used by the watcher's goroutine alone
+	proc, err := encoder.Start(context.Background(), encoder.Options{
 		FFmpeg: opt.FFmpeg, Args: opt.Args, Budget: opt.Budget, Log: opt.Log,
 		Stdin: true, StdinBuffer: opt.InputBuffer,
 		Watch: &encoder.Watch{Dir: opt.Dir, Renditions: opt.Rungs, Listed: true, Poll: opt.Poll,
 			OnSegment: func(s encoder.Segment) error {
-				if opt.OnSegment != nil {
-					opt.OnSegment(Segment{Rung: s.Rendition, Path: s.Path, Index: s.Index, Duration: s.Duration, Ready: s.Ready})
+				if opt.OnSegment == nil {
+					return nil
 				}
+				seg := Segment{Rung: s.Rendition, Path: s.Path, Index: s.Index, Duration: s.Duration, Ready: s.Ready}
+				if pts, ok := firstPTS(s.Path); ok && s.Rendition < len(clocks) {
+					seg.PTS, seg.HasPTS = clocks[s.Rendition].next(pts), true
+				}
+				opt.OnSegment(seg)
 				return nil
 			}},
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &Process{Process: proc}, nil
 }

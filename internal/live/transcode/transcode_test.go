@@ -59,6 +59,8 @@ func TestArgsGolden(t *testing.T) {
 		{name: "no audio", l: testLadder(false), opt: ArgsOptions{Dir: "/work"}},
 		{name: "audio ignored", l: testLadder(true), opt: ArgsOptions{Dir: "/work", NoAudio: true}},
 		{name: "audio only", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work"}},
+		{name: "low latency", l: testLadder(true), opt: ArgsOptions{Dir: "/work", Preset: "ultrafast", LowLatency: true, PartSeconds: 0.5}},
+		{name: "low latency radio", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work", LowLatency: true}},
 		{name: "nothing", l: media.Ladder{Audio: testLadder(true).Audio}, opt: ArgsOptions{Dir: "/work", NoAudio: true}, empty: true},
 	}
 	for _, tt := range tests {
