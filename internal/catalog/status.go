@@ -98,6 +98,9 @@ type Status struct {
 	// Replacement is set while a newer upload under the same key is
 	// processed, or after it failed; see Replacement.
 	Replacement *Replacement `json:"replacement,omitempty"`
+	// Ladder is the per-title plan of the ladder that plays (plan.go);
+	// absent for a fixed ladder.
+	Ladder *Plan `json:"ladder,omitempty"`
 }
 
 // Write stores st as the video's status.json, stamping Updated.

@@ -28,7 +28,10 @@ type Config struct {
 	Limits          media.Limits        // what a source may be; default media.DefaultLimits
 	Ladder          media.LadderOptions // how the ladder is planned
 	Preset          string              // x264 preset; default encoder.DefaultPreset
-	Threads         int                 // ffmpeg -threads; 0 is ffmpeg's choice
+	// PerTitle plans each source's ladder from a complexity pass on a few
+	// slices of it (pertitle.go, media.PlanPerTitle).
+	PerTitle bool
+	Threads  int // ffmpeg -threads; 0 is ffmpeg's choice
 
 	// SourceMinutesPerDay is the daily quota of source minutes (see
 	// quota.go); 0 is no quota.

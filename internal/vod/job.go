@@ -24,8 +24,9 @@ type job struct {
 	st        *catalog.Status
 	replacing bool // st is the ready video this upload replaces
 	log       *slog.Logger
-	url       string // presigned GET of the source, kept out of errors (hide)
-	use       usage  // what the job used, for its cost and the metrics
+	url       string        // presigned GET of the source, kept out of errors (hide)
+	use       usage         // what the job used, for its cost and the metrics
+	plan      *catalog.Plan // the per-title plan, when there is one
 }
 
 // encodeFunc encodes a planned source and returns its renditions, every
@@ -71,6 +72,7 @@ func (j *job) run(ctx context.Context) error {
 	j.st.State, j.st.Progress, j.st.Error = catalog.StateReady, 1, ""
 	j.st.Source, j.st.Replacement, j.st.Poster = j.src.Upload, nil, poster
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
+	j.st.Ladder = j.plan
 	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
 	j.st.Cost = c
 	if err := j.save(ctx); err != nil {
@@ -153,6 +155,9 @@ func (j *job) transcode(ctx context.Context) (*result, error) {
 	}
 	if err := j.chargeQuota(ctx, j.id, j.src, ms); err != nil {
 		return nil, err // before anything is encoded
+	}
+	if l, err = j.perTitle(encCtx, ms, l); err != nil {
+		return nil, stopped(err)
 	}
 	// Chunks finish a few dozen times per video, each worth telling;
 	// ffmpeg's progress comes several times a second.
