@@ -54,6 +54,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"help flag", []string{"status", "-h"}, 0, ""},
 		{"negative edge cache", []string{"up", "--edge-cache-mb", "-5"}, 2, "--edge-cache-mb is -5"},
 		{"edge cache not a number", []string{"up", "--edge-cache-mb", "lots"}, 2, "edge-cache-mb"},
+		{"per-title neither on nor off", []string{"up", "--per-title", "maybe"}, 2, "--per-title is \"maybe\"; give on or off"},
 		{"udp allow not a network", []string{"up", "--udp-allow", "encoder.example.com"}, 2, "--udp-allow"},
 		{"stream create, outputs file missing", []string{"stream", "create", "demo", "--outputs", "/nonexistent/aws-outputs.json"}, 1, "/nonexistent/aws-outputs.json does not exist: run `make deploy` first"},
 		{"up has no outputs", []string{"up", "--outputs", "x.json"}, 2, "flag provided but not defined: -outputs"},

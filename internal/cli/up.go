@@ -12,6 +12,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/live/udp"
@@ -38,6 +39,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	functionsDir := fs.String("functions-dir", "dist/functions", "with --functions zip: the built functions (make build ARCH=x86_64)")
 	layerZip := fs.String("layer", "dist/layers/ffmpeg-x86_64.zip", "with --functions zip: the FFmpeg layer zip (make layer)")
 	rie := fs.String("rie", "", "with --functions zip: the aws-lambda-rie binary (make rie)")
+	perTitle := fs.String("per-title", "", "per-title ladders: on (each upload's bitrates from a complexity pass on a few slices of it) or off (the fixed ladder); default: the environment's PER_TITLE, else on")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -47,6 +49,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("%w: up takes no arguments, got %q", errUsage, pos)
 	}
 	c.Region = cmp.Or(c.Region, localcloud.DefaultRegion)
+	getenv, err := perTitleEnv(env.Getenv, *perTitle)
+	if err != nil {
+		return err
+	}
 	if *cacheMB < 0 {
 		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
 	}
@@ -105,7 +111,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		AllowHosts: allow, Region: c.Region, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		AccessKey: access, SecretKey: secret, Keys: signer,
 		EdgeCacheBytes: cacheBytes,
-		Getenv:         env.Getenv,
+		Getenv:         getenv,
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
 		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources},
 		Zip:            zip,
@@ -230,4 +236,21 @@ func zipFunctions(mode, dir, layer, rie string) (*system.Zip, error) {
 		*p.dst = abs
 	}
 	return z, nil
+}
+
+// perTitleEnv is getenv with --per-title's choice as PER_TITLE, which the
+// transcoder reads (in-process or from its zip).
+func perTitleEnv(getenv func(string) string, perTitle string) (func(string) string, error) {
+	switch perTitle {
+	case "":
+		return getenv, nil
+	case "on", "off":
+		return func(k string) string {
+			if k == lambdaspec.PerTitle {
+				return perTitle
+			}
+			return getenv(k)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: --per-title is %q; give on or off", errUsage, perTitle)
 }

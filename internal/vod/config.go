@@ -143,6 +143,7 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 //	ENCODE_SPEED       measured ladder speed, source s per wall s (optional)
 //	ENCODE_TIMEOUT     the encode function's timeout, e.g. 15m (optional)
 //	PROGRESSIVE        "off" publishes playlists only when complete
+//	PER_TITLE          "off" gives every source the fixed ladder (default "on": per-title ladders)
 //	AWS_LAMBDA_FUNCTION_MEMORY_SIZE  this function's memory in MB (Lambda sets it)
 //	ENCODE_MEMORY_MB   the encode function's memory in MB
 //
@@ -173,6 +174,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("FFMPEG_THREADS %q: want a number of threads", v)
 		}
 		c.Threads = n
+	}
+	switch v := getenv("PER_TITLE"); v {
+	case "", "on":
+		c.PerTitle = true
+	case "off":
+	default:
+		return Config{}, fmt.Errorf("PER_TITLE %q: want on or off", v)
 	}
 	if v := getenv("LADDER_RUNGS"); v != "" {
 		c.Ladder.Rungs = strings.Split(v, ",")
