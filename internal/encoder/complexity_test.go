@@ -63,3 +63,26 @@ func TestMeasureComplexity(t *testing.T) {
 	}
 	t.Logf("ladder %+v", pl.Video)
 }
+
+// A pass whose ffmpeg says nothing of its encodes (here a binary that
+// exits at once) is an error, not a plan made of zeros; so is a ladder or
+// source with nothing to measure (no run at all).
+func TestMeasureComplexityNeedsEveryEncode(t *testing.T) {
+	src := &media.Source{Duration: 10, Video: &media.Video{Width: 640, Height: 360, FPS: 25}}
+	l, err := media.PlanLadder(src, media.LadderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Complexity{FFmpeg: "/bin/true", Input: Input{URL: "/nonexistent.mp4", Source: src}, Ladder: l, Spans: media.SampleSpans(10)}
+	if got, err := MeasureComplexity(context.Background(), c); err == nil {
+		t.Errorf("measured %+v from a silent ffmpeg", got)
+	}
+	for name, c := range map[string]Complexity{
+		"no spans": {FFmpeg: "/bin/false", Input: c.Input, Ladder: l},
+		"no video": {FFmpeg: "/bin/false", Input: Input{URL: "x", Source: &media.Source{Duration: 10}}, Ladder: l, Spans: c.Spans},
+	} {
+		if got, err := MeasureComplexity(context.Background(), c); err != nil || got != nil {
+			t.Errorf("%s: %v, %v; want nothing measured and no run", name, got, err)
+		}
+	}
+}

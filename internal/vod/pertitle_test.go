@@ -177,3 +177,29 @@ func x264Settings(t *testing.T, dir string) []map[string]string {
 	}
 	return out
 }
+
+// A complexity pass that fails (here its ffmpeg is refused by a wrapper)
+// costs the video nothing: it is made with the fixed ladder, and
+// status.json has no plan.
+func TestPerTitlePassFailureKeepsFixedLadder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes")
+	}
+	h, env := newHandler(t)
+	wrapper := filepath.Join(t.TempDir(), "ffmpeg")
+	script := "#!/bin/sh\ncase \"$*\" in *ssim=1*) echo 'refused' >&2; exit 1;; esac\nexec " + h.cfg.FFmpeg + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.FFmpeg, h.cfg.PerTitle = wrapper, true
+	key := t.Name() + "/flower.mp4"
+	uploadFile(t, env.Store, key, testenv.Media(t, "02_flower_960x540_h264_aac.mp4"))
+	if err := h.Handle(context.Background(), putEvent(t, key)); err != nil {
+		t.Fatal(err)
+	}
+	s := readStatus(t, env.Store, catalog.VideoID(key))
+	if s.State != catalog.StateReady || s.Ladder != nil || len(s.Renditions) < 2 {
+		t.Fatalf("state %s (%s), plan %+v, renditions %d: want ready with the fixed ladder and no plan", s.State, s.Error, s.Ladder, len(s.Renditions))
+	}
+	noChildren(t)
+}
