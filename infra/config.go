@@ -68,6 +68,9 @@ type Config struct {
 	// DailySourceMinutes is how many minutes of source transcode accepts
 	// per UTC day (SOURCE_MINUTES_PER_DAY); 0 turns the quota off.
 	DailySourceMinutes int
+	// PerTitle plans each upload's ladder from a complexity pass
+	// (PER_TITLE); off, every source gets the fixed ladder.
+	PerTitle bool
 	// BudgetMonthlyUSD, when above 0, creates an AWS Budgets cost budget
 	// for the account that mails BudgetEmail at 80 % (actual) and 100 %
 	// (forecast).
@@ -127,6 +130,7 @@ const (
 	ctxTranscodeConc      = "transcodeConcurrency"
 	ctxEncodeConc         = "encodeConcurrency"
 	ctxDailySourceMinutes = "dailySourceMinutes"
+	ctxPerTitle           = "perTitle"
 	ctxBudgetMonthlyUSD   = "budgetMonthlyUsd"
 	ctxBudgetEmail        = "budgetEmail"
 	ctxWAF                = "waf"
@@ -193,6 +197,7 @@ var defaults = map[string]string{
 	ctxTranscodeConc:      "2",
 	ctxEncodeConc:         "20",
 	ctxDailySourceMinutes: "600",
+	ctxPerTitle:           "true",
 	ctxBudgetMonthlyUSD:   "0",
 	ctxBudgetEmail:        "",
 	ctxWAF:                "true",
@@ -242,6 +247,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		TranscodeConcurrency: p.intIn(ctxTranscodeConc, 0, maxReserved),
 		EncodeConcurrency:    p.intIn(ctxEncodeConc, 0, maxReserved),
 		DailySourceMinutes:   p.intIn(ctxDailySourceMinutes, 0, 1_000_000),
+		PerTitle:             p.boolean(ctxPerTitle),
 		BudgetMonthlyUSD:     p.intIn(ctxBudgetMonthlyUSD, 0, 1_000_000),
 		BudgetEmail:          strings.TrimSpace(p.str(ctxBudgetEmail)),
 		WAF:                  p.boolean(ctxWAF),

@@ -16,3 +16,14 @@ bench-media: setup-system ## media: ladder vs one-ffmpeg-per-rung CPU ratio and 
 
 test-media: setup-system ## only internal/media's and internal/encoder's tests (golden files: go test ./internal/media ./internal/encoder -update)
 	$(GO) test -race -timeout 15m ./internal/media/... ./internal/encoder/...
+
+# `make bench-pertitle` encodes the clips (and a synthetic high-motion
+# source) with the fixed and the per-title ladder and prints
+# pertitle_bytes_vs_fixed (target <= 0.65 on average, never > 1.0 per clip)
+# with both SSIMs per rung, and pertitle_cpu_overhead_pct (target <= 10).
+BENCH_TARGETS += bench-pertitle
+
+.PHONY: bench-pertitle
+
+bench-pertitle: setup-system ## media: per-title vs fixed ladder bytes at no worse SSIM, and the complexity pass's CPU
+	$(GO) test -run '^$$' -bench '^BenchmarkPerTitle$$' -benchtime 1x -count 1 -timeout 60m ./internal/encoder

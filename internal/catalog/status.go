@@ -113,6 +113,9 @@ type Status struct {
 	// ClipOf is set on a clip: the video or live stream it was cut from,
 	// and the span (seconds) it covers there.
 	ClipOf *ClipOf `json:"clipOf,omitempty"`
+	// Ladder is the per-title plan of the ladder that plays (plan.go);
+	// absent for a fixed ladder.
+	Ladder *Plan `json:"ladder,omitempty"`
 }
 
 // Write stores st as the video's status.json, stamping Updated.

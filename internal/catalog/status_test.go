@@ -11,6 +11,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
@@ -23,7 +24,11 @@ func TestStatusIsPublic(t *testing.T) {
 	use := &cost.Usage{S3Puts: 3}
 	use.Invocation("transcode", 1024, 2)
 	use.Price(cost.USEast1)
-	b, err := json.Marshal(catalog.Status{ID: "clip-0123456789ab", Cost: use})
+	// The per-title plan: sample times, rung names and measures only.
+	plan := &catalog.Plan{Version: media.PlanVersion, SampleSeconds: 2, Slices: []media.Span{{Start: 4, Duration: 2}},
+		Rungs: []media.RungPlan{{Name: "720p", Mode: media.ModeCRF, CRF: 20, PredictedKbps: 1500, FixedKbps: 3000,
+			Complexity: media.Complexity{Rung: "720p"}}}}
+	b, err := json.Marshal(catalog.Status{ID: "clip-0123456789ab", Cost: use, Ladder: plan})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +36,7 @@ func TestStatusIsPublic(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	allowed := []string{"id", "state", "progress", "error", "source", "duration", "renditions", "playback", "poster", "updated", "cost"}
+	allowed := []string{"id", "state", "progress", "error", "source", "duration", "renditions", "playback", "poster", "updated", "cost", "ladder"}
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if !slices.Contains(allowed, k) {
 			t.Errorf("status.json has field %q, which is not in the public contract", k)
@@ -44,6 +49,15 @@ func TestStatusIsPublic(t *testing.T) {
 	for _, k := range slices.Sorted(maps.Keys(c)) {
 		if !slices.Contains([]string{"functions", "s3Puts", "s3Gets", "bytesWritten", "usd", "prices"}, k) {
 			t.Errorf("status.json's cost has field %q, which is not in the public contract", k)
+		}
+	}
+	var lad map[string]json.RawMessage
+	if err := json.Unmarshal(doc["ladder"], &lad); err != nil {
+		t.Fatalf("ladder %s: %v", doc["ladder"], err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(lad)) {
+		if !slices.Contains([]string{"version", "sampleSeconds", "slices", "rungs"}, k) {
+			t.Errorf("status.json's ladder has field %q, which is not in the public contract", k)
 		}
 	}
 	var src map[string]json.RawMessage

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/api"
 	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
@@ -48,6 +49,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	whipICE := fs.String("whip-ice", DefaultWHIPICE, "ICE port of WHIP (browsers publishing at the edge's /whip/{name}): UDP, and TCP on the same number; \"off\" disables WHIP")
 	var webhookAllow prefixList
 	fs.Var(&webhookAllow, "webhook-allow", "a non-public range (CIDR or address) webhook endpoints may be at, for development and tests; repeatable")
+	perTitle := fs.String("per-title", "", "per-title ladders: on (each upload's bitrates from a complexity pass on a few slices of it) or off (the fixed ladder); default: the environment's PER_TITLE, else on")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -57,6 +59,10 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("%w: up takes no arguments, got %q", errUsage, pos)
 	}
 	c.Region = cmp.Or(c.Region, localcloud.DefaultRegion)
+	getenv, err := perTitleEnv(env.Getenv, *perTitle)
+	if err != nil {
+		return err
+	}
 	if *cacheMB < 0 {
 		return fmt.Errorf("%w: --edge-cache-mb is %d; give 0 (no cache) or more", errUsage, *cacheMB)
 	}
@@ -132,7 +138,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		AllowHosts: allow, Region: c.Region, UploadsBucket: c.UploadsBucket, MediaBucket: c.MediaBucket,
 		AccessKey: access, SecretKey: secret, Keys: signer,
 		EdgeCacheBytes: cacheBytes,
-		Getenv:         env.Getenv,
+		Getenv:         getenv,
 		API:            api.Config{Token: token, PublicLibrary: *publicLibrary},
 		Live:           ingest.Config{UDPStream: *udpStream, UDPAllow: udpSources, LowLatency: *lowLatency},
 		FetchAllow:     fetchAllow,
@@ -267,4 +273,21 @@ func zipFunctions(mode, dir, layer, rie string) (*system.Zip, error) {
 		*p.dst = abs
 	}
 	return z, nil
+}
+
+// perTitleEnv is getenv with --per-title's choice as PER_TITLE, which the
+// transcoder reads (in-process or from its zip).
+func perTitleEnv(getenv func(string) string, perTitle string) (func(string) string, error) {
+	switch perTitle {
+	case "":
+		return getenv, nil
+	case "on", "off":
+		return func(k string) string {
+			if k == lambdaspec.PerTitle {
+				return perTitle
+			}
+			return getenv(k)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: --per-title is %q; give on or off", errUsage, perTitle)
 }

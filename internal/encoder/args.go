@@ -387,16 +387,21 @@ func rungThreads(rungs []media.Rung, cpus int) []int {
 	return threads
 }
 
-// rungArgs are the per-rung rate control and profile settings.
+// rungArgs are the per-rung rate control and profile settings: the
+// rung's bitrate, or for a per-title rung (Rung.CRF) capped constant
+// quality under the same maxrate and buffer.
 func rungArgs(i int, r media.Rung) []string {
 	s := ":v:" + strconv.Itoa(i)
-	return []string{
-		"-b" + s, strconv.Itoa(r.Bitrate),
-		"-maxrate" + s, strconv.Itoa(r.MaxRate),
-		"-bufsize" + s, strconv.Itoa(r.BufSize),
-		"-profile" + s, r.Profile,
-		"-level" + s, r.Level,
+	rate := []string{"-b" + s, strconv.Itoa(r.Bitrate)}
+	if r.CRF > 0 {
+		rate = []string{"-crf" + s, fmtFloat(r.CRF)}
 	}
+	return append(rate,
+		"-maxrate"+s, strconv.Itoa(r.MaxRate),
+		"-bufsize"+s, strconv.Itoa(r.BufSize),
+		"-profile"+s, r.Profile,
+		"-level"+s, r.Level,
+	)
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -47,6 +47,9 @@ type Options struct {
 	// Watch, when set, reports finished segments (see Watch).
 	Watch *Watch
 	Log   *slog.Logger // default slog.Default()
+	// OnStderr (may be nil) is called for every line of ffmpeg's stderr,
+	// in order, for runs whose result is in their log (MeasureComplexity).
+	OnStderr func(string)
 }
 
 // Progress is one -progress report of ffmpeg.
@@ -180,6 +183,9 @@ func (p *Process) supervise(stdout, stderr io.Reader) {
 		tail = lastLines(stderr, stderrLines, func(line string) {
 			if err, ok := pictureGrew(line); ok {
 				p.cancel(err)
+			}
+			if p.opt.OnStderr != nil {
+				p.opt.OnStderr(line)
 			}
 		})
 	})

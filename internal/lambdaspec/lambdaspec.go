@@ -37,6 +37,7 @@ const (
 	Parallelism     = "PARALLELISM"
 	SourceMinutes   = "SOURCE_MINUTES_PER_DAY"
 	EncodeMemory    = "ENCODE_MEMORY_MB" // what status.json charges chunk encodes at
+	PerTitle        = "PER_TITLE"        // "on" or "off": per-title ladders
 	APITokenARN     = "API_TOKEN_SECRET_ARN"
 	StreamSecretARN = "STREAM_KEY_SECRET_ARN"
 	RTMPURL         = "RTMP_URL"
@@ -79,7 +80,7 @@ const (
 
 var (
 	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
-		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory},
+		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory, PerTitle},
 		Optional: []string{Parallelism, WebhookQueue}}
 	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}

@@ -15,6 +15,10 @@ type Rung struct {
 	FPS                       float64
 	Bitrate, MaxRate, BufSize int    // bits/s; capped VBR
 	Profile, Level            string // H.264 profile and level, e.g. "high", "4.0"
+	// CRF, when set, encodes the rung at this constant quality capped by
+	// MaxRate and BufSize instead of at Bitrate (a per-title ladder, see
+	// PlanPerTitle); Bitrate is then what it is expected to average.
+	CRF float64 `json:",omitempty"`
 }
 
 // Codecs returns the RFC 6381 codec string for the rung, e.g. "avc1.64001f".

@@ -68,6 +68,7 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 		lambdaspec.Parallelism:   strconv.Itoa(runtime.NumCPU()),
 		lambdaspec.SourceMinutes: cfg.Getenv(lambdaspec.SourceMinutes),
 		lambdaspec.EncodeMemory:  strconv.Itoa(lambdaspec.Encode.MemoryMB),
+		lambdaspec.PerTitle:      cfg.Getenv(lambdaspec.PerTitle),
 	}
 	for k, v := range ffmpeg {
 		transcode[k] = v

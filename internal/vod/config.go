@@ -26,7 +26,10 @@ type Config struct {
 	Limits          media.Limits        // what a source may be; default media.DefaultLimits
 	Ladder          media.LadderOptions // how the ladder is planned
 	Preset          string              // x264 preset; default encoder.DefaultPreset
-	Threads         int                 // ffmpeg -threads; 0 is ffmpeg's choice
+	// PerTitle plans each source's ladder from a complexity pass on a few
+	// slices of it (pertitle.go, media.PlanPerTitle).
+	PerTitle bool
+	Threads  int // ffmpeg -threads; 0 is ffmpeg's choice
 
 	// SourceMinutesPerDay is the daily quota of source minutes (see
 	// quota.go); 0 is no quota.
@@ -146,6 +149,7 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 //	ENCODE_TIMEOUT     the encode function's timeout, e.g. 15m (optional)
 //	PROGRESSIVE        "off" publishes playlists only when complete
 //	DOWNLOAD_MP4       "off" makes no MP4 download
+//	PER_TITLE          "off" gives every source the fixed ladder (default "on": per-title ladders)
 //	AWS_LAMBDA_FUNCTION_MEMORY_SIZE  this function's memory in MB (Lambda sets it)
 //	ENCODE_MEMORY_MB   the encode function's memory in MB
 //
@@ -171,6 +175,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Preset != "" && !encoder.ValidPreset(c.Preset) {
 		e.Fail("X264_PRESET", c.Preset, "want an x264 preset such as veryfast")
+	}
+	switch v := e.String("PER_TITLE", "on"); v {
+	case "on":
+		c.PerTitle = true
+	case "off":
+	default:
+		e.Fail("PER_TITLE", v, "want on or off")
 	}
 	if v := e.String("LADDER_RUNGS", ""); v != "" {
 		c.Ladder.Rungs = strings.Split(v, ",")

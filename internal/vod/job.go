@@ -25,9 +25,10 @@ type job struct {
 	st        *catalog.Status
 	replacing bool // st is the ready video this upload replaces
 	log       *slog.Logger
-	url       string // presigned GET of the source, kept out of errors (hide)
-	use       usage  // what the job used, for its cost and the metrics
-	board     *board // the storyboard's sheets, when the encode made them
+	url       string        // presigned GET of the source, kept out of errors (hide)
+	use       usage         // what the job used, for its cost and the metrics
+	board     *board        // the storyboard's sheets, when the encode made them
+	plan      *catalog.Plan // the per-title plan, when there is one
 }
 
 // encodeFunc encodes a planned source and returns its renditions, every
@@ -87,6 +88,7 @@ func (j *job) run(ctx context.Context) error {
 	j.st.Storyboard = storyboard
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
 	j.st.AudioTracks, j.st.Captions = res.tracks, res.captions
+	j.st.Ladder = j.plan
 	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
 	j.st.Cost = c
 	if err := j.save(ctx); err != nil {
@@ -175,6 +177,9 @@ func (j *job) transcode(ctx context.Context) (*result, error) {
 	}
 	if err := j.chargeQuota(ctx, j.id, j.src, ms); err != nil {
 		return nil, err // before anything is encoded
+	}
+	if l, err = j.perTitle(encCtx, ms, l); err != nil {
+		return nil, stopped(err)
 	}
 	// Chunks finish a few dozen times per video, each worth telling;
 	// ffmpeg's progress comes several times a second.

@@ -137,7 +137,14 @@ func TestConfigFromEnv(t *testing.T) {
 	if c.Limits.MaxPixels != media.DefaultLimits.MaxPixels {
 		t.Errorf("limits not set from the environment are %+v, want media.DefaultLimits'", c.Limits)
 	}
-	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}} {
+	// Per-title ladders: on unless PER_TITLE is off.
+	for v, want := range map[string]bool{"": true, "on": true, "off": false} {
+		c, err := ConfigFromEnv(func(k string) string { return map[string]string{"PER_TITLE": v}[k] })
+		if err != nil || c.PerTitle != want {
+			t.Errorf("PER_TITLE=%q: per-title %v (%v), want %v", v, c.PerTitle, err, want)
+		}
+	}
+	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}, {"PER_TITLE": "yes"}} {
 		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("ConfigFromEnv accepted %v", bad)
 		}

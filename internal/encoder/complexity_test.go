@@ -1,0 +1,88 @@
+package encoder
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hlsflow/hlsflow/internal/media"
+)
+
+// TestMeasureComplexity runs the pass on a real clip: every rung gets its
+// three trials, and the measures behave as the planner assumes (a higher
+// CRF costs fewer bits and loses SSIM; the fixed encode lands near its
+// bitrate).
+func TestMeasureComplexity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes")
+	}
+	path := testMedia(t, "02_flower_960x540_h264_aac.mp4")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, err := media.Probe(ctx, media.FFprobePath(), path, media.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := media.PlanLadder(src, media.LadderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := media.SampleSpans(src.Duration)
+	got, err := MeasureComplexity(ctx, Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: path, Source: src}, Ladder: l, Spans: spans})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(l.Video) {
+		t.Fatalf("%d measures for %d rungs", len(got), len(l.Video))
+	}
+	for i, c := range got {
+		r := l.Video[i]
+		t.Logf("%s: %+v", c.Rung, c.Trials)
+		if c.Rung != r.Name {
+			t.Errorf("measure %d is of %q, want %q", i, c.Rung, r.Name)
+		}
+		for k := 1; k < len(c.Trials); k++ {
+			lo, hi := c.Trials[k-1], c.Trials[k]
+			if !(lo.Kbps > hi.Kbps && lo.SSIM > hi.SSIM && hi.SSIM > 0.5 && lo.SSIM < 1) || hi.CRF != media.TrialCRFs[k] {
+				t.Errorf("%s: %+v then %+v: want fewer bits and a lower SSIM at the higher CRF", r.Name, lo, hi)
+			}
+		}
+		// The cap holds even at the lowest CRF: maxrate, plus what the
+		// buffer holds at the start, over the sampled seconds.
+		secs := 0.0
+		for _, s := range spans {
+			secs += s.Duration
+		}
+		if top, most := c.Trials[0].Kbps, (float64(r.MaxRate)*secs+float64(r.BufSize))/secs/1000; top > most*1.05 {
+			t.Errorf("%s: crf %g gave %.0f kb/s over the cap's %.0f", r.Name, c.Trials[0].CRF, top, most)
+		}
+	}
+	pl, plan := media.PlanPerTitle(l, spans, got)
+	for _, p := range plan.Rungs {
+		t.Logf("plan %s: %s crf %g predicted %.0f of %.0f kb/s", p.Name, p.Mode, p.CRF, p.PredictedKbps, p.FixedKbps)
+	}
+	t.Logf("ladder %+v", pl.Video)
+}
+
+// A pass whose ffmpeg says nothing of its encodes (here a binary that
+// exits at once) is an error, not a plan made of zeros; so is a ladder or
+// source with nothing to measure (no run at all).
+func TestMeasureComplexityNeedsEveryEncode(t *testing.T) {
+	src := &media.Source{Duration: 10, Video: &media.Video{Width: 640, Height: 360, FPS: 25}}
+	l, err := media.PlanLadder(src, media.LadderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Complexity{FFmpeg: "/bin/true", Input: Input{URL: "/nonexistent.mp4", Source: src}, Ladder: l, Spans: media.SampleSpans(10)}
+	if got, err := MeasureComplexity(context.Background(), c); err == nil {
+		t.Errorf("measured %+v from a silent ffmpeg", got)
+	}
+	for name, c := range map[string]Complexity{
+		"no spans": {FFmpeg: "/bin/false", Input: c.Input, Ladder: l},
+		"no video": {FFmpeg: "/bin/false", Input: Input{URL: "x", Source: &media.Source{Duration: 10}}, Ladder: l, Spans: c.Spans},
+	} {
+		if got, err := MeasureComplexity(context.Background(), c); err != nil || got != nil {
+			t.Errorf("%s: %v, %v; want nothing measured and no run", name, got, err)
+		}
+	}
+}
