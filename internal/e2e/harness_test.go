@@ -315,6 +315,10 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, err
 	}
+	whip, err := freeUDPPort() // ICE: UDP, and TCP on the same number
+	if err != nil {
+		return nil, err
+	}
 	t := &Target{
 		S3Endpoint:    "http://" + ports[0],
 		EdgeURL:       "http://" + ports[1],
@@ -333,7 +337,7 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("create log: %w", err)
 	}
-	cmd := exec.Command(bin, append([]string{"up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt}, o.UpArgs...)...)
+	cmd := exec.Command(bin, append([]string{"up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt, "--whip-ice", whip}, o.UpArgs...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -283,8 +283,12 @@ func startUp(t *testing.T, data string, env []string, args ...string) *upRun {
 	if err != nil {
 		t.Fatal(err)
 	}
+	whip, err := freeUDPPort() // ICE: UDP, and TCP on the same number
+	if err != nil {
+		t.Fatal(err)
+	}
 	u := &upRun{done: make(chan error, 1), s3: ports[0], edge: ports[1]}
-	u.cmd = exec.Command(sys.Local.Bin, append([]string{"up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt}, args...)...)
+	u.cmd = exec.Command(sys.Local.Bin, append([]string{"up", "--data", data, "--s3", ports[0], "--edge", ports[1], "--rtmp", ports[2], "--udp", udp, "--srt", srt, "--whip-ice", whip}, args...)...)
 	u.cmd.Env = append(os.Environ(), env...)
 	u.cmd.Stdout, u.cmd.Stderr = u, u
 	u.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
