@@ -238,9 +238,12 @@ func TestSuiteAgainstExternalEndpoint(t *testing.T) {
 			t.Errorf("the external system did not transcode %q from %s; its log:\n%s", c.key, ext.UploadsBucket, log)
 		}
 	}
-	// The suite cleans up after itself on a shared target.
+	// The suite cleans up after itself on a shared target. (ctx bounded
+	// the start; the child suite may well have outlasted it.)
+	listCtx, cancelList := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelList()
 	for _, bucket := range []string{ext.UploadsBucket, ext.MediaBucket} {
-		keys, err := ext.Store().List(ctx, bucket, "")
+		keys, err := ext.Store().List(listCtx, bucket, "")
 		if err != nil {
 			t.Fatalf("list %s: %v", bucket, err)
 		}
