@@ -190,8 +190,8 @@ func TestRelayArgs(t *testing.T) {
 		t.Errorf("target or stall not used: %q", got)
 	}
 	// Protocol options go before the output they apply to.
-	got := RelayArgs("rtmps://a.example/app/k", time.Second, "-http_proxy", "http://127.0.0.1:9")
-	if i := slices.Index(got, "-http_proxy"); i < 0 || got[i+1] != "http://127.0.0.1:9" || i+2 != len(got)-3 ||
+	got := RelayArgs("rtmps://a.example/app/k", time.Second, "-rtmp_tcurl", "rtmps://b.example/app")
+	if i := slices.Index(got, "-rtmp_tcurl"); i < 0 || got[i+1] != "rtmps://b.example/app" || i+2 != len(got)-3 ||
 		got[len(got)-1] != "rtmps://a.example/app/k" {
 		t.Errorf("protocol options: %q", got)
 	}

@@ -50,9 +50,6 @@ type Options struct {
 	// OnStderr (may be nil) is called for every line of ffmpeg's stderr,
 	// in order, for runs whose result is in their log (MeasureComplexity).
 	OnStderr func(string)
-	// Env is added to ffmpeg's environment (the last of a name wins), for
-	// what only the environment sets (a restream clears no_proxy).
-	Env []string
 }
 
 // Progress is one -progress report of ffmpeg.
@@ -119,9 +116,6 @@ func Start(ctx context.Context, opt Options) (*Process, error) {
 	}
 	cmd := exec.Command(opt.FFmpeg, opt.Args...)
 	cmd.SysProcAttr = sysProcAttr()
-	if len(opt.Env) > 0 {
-		cmd.Env = append(os.Environ(), opt.Env...)
-	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", name, err)

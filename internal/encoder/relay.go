@@ -9,8 +9,7 @@ import (
 // stdin (Options.Stdin), without re-encoding, as FLV to target, an
 // rtmp:// or rtmps:// URL: a restream. A network read or write that waits
 // longer than stall fails. Progress reports Bytes, what went out.
-// protocol are options for target's protocol (tls's -http_proxy,
-// -tls_verify…).
+// protocol are options for target's protocol (-rtmp_tcurl…).
 func RelayArgs(target string, stall time.Duration, protocol ...string) []string {
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error",
 		"-nostats", "-progress", "pipe:1", "-stats_period", "1",

@@ -218,7 +218,7 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 	progressed := make(chan struct{}, 1)
 	p, err := encoder.Start(actx, encoder.Options{
 		FFmpeg: f.cfg.FFmpeg, Args: encoder.RelayArgs(pin.target, f.cfg.StallTimeout, pin.protocol...),
-		Stdin: true, StdinBuffer: f.cfg.QueueBytes, Env: pin.env,
+		Stdin: true, StdinBuffer: f.cfg.QueueBytes,
 		Log: f.cfg.Log.With("stream", f.cfg.Stream, "destination", d.d.URL),
 		OnProgress: func(pr encoder.Progress) {
 			if pr.Bytes <= sent {
@@ -272,7 +272,7 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 	case stalled.Load():
 		return wasLive, fmt.Errorf("destination took nothing for %s", f.cfg.StallTimeout)
 	case pin.relayErr() != nil:
-		return wasLive, fmt.Errorf("connect %s: %w", pin.addr, pin.relayErr())
+		return wasLive, fmt.Errorf("rtmps to %s: %w", pin.addr, pin.relayErr())
 	case werr != nil:
 		// ffmpeg names the URL it was given: show the destination's, and
 		// the address it was reaching.

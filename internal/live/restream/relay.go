@@ -1,65 +1,77 @@
 package restream
 
 import (
-	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"strings"
+	"os"
 	"sync"
 	"time"
 )
 
-// Bounds of a connectRelay: ffmpeg opens one connection per attempt.
-const (
-	maxRelayConns   = 2
-	maxRelayRequest = 4 << 10
-)
+// maxRelayConns bounds a tlsRelay's connections: ffmpeg opens one per
+// attempt.
+const maxRelayConns = 2
 
-// connectRelay is an HTTP CONNECT proxy on loopback for one attempt's
-// ffmpeg (pin.go): it takes a CONNECT for want (the destination's
-// host:port) and nothing else, dials the checked address dial, never
-// the name, and pipes bytes both ways. Close stops it and its
-// connections.
-type connectRelay struct {
-	ln         net.Listener
-	want, dial string
-	timeout    time.Duration // to read the request, and to dial
-	ctx        context.Context
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+// tlsRelay carries one attempt's rtmps (pin.go): ffmpeg publishes plain
+// RTMP to it on loopback, and it dials the checked address, never the
+// name, and speaks TLS to it with the destination's host as server name
+// (SNI) and as the name the certificate must be valid for. Close stops
+// it and its connections.
+type tlsRelay struct {
+	ln      net.Listener
+	dial    string // the checked address:port
+	tls     *tls.Config
+	timeout time.Duration // to connect and shake hands
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	err   error
 }
 
-func startRelay(want, dial string, timeout time.Duration) (*connectRelay, error) {
+// startRelay starts a relay to address dial for host; caFile ("": the
+// system's) holds the authorities its certificate may come from.
+func startRelay(host, dial, caFile string, timeout time.Duration) (*tlsRelay, error) {
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("rtmps: CA bundle: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("rtmps: no certificate in the CA bundle %s", caFile)
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("rtmps relay: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &connectRelay{ln: ln, want: want, dial: dial, timeout: timeout, ctx: ctx, cancel: cancel,
+	r := &tlsRelay{ln: ln, dial: dial, tls: cfg, timeout: timeout, ctx: ctx, cancel: cancel,
 		conns: map[net.Conn]struct{}{}}
 	r.wg.Go(r.serve)
 	return r, nil
 }
 
-// URL is the relay's address as ffmpeg's -http_proxy takes it.
-func (r *connectRelay) URL() string { return "http://" + r.ln.Addr().String() }
+// Addr is where ffmpeg connects.
+func (r *tlsRelay) Addr() string { return r.ln.Addr().String() }
 
 // Err is the last failure to reach the destination, if any.
-func (r *connectRelay) Err() error {
+func (r *tlsRelay) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.err
 }
 
 // Close stops accepting, cuts the connections and waits for them.
-func (r *connectRelay) Close() {
+func (r *tlsRelay) Close() {
 	r.cancel()
 	r.ln.Close()
 	r.mu.Lock()
@@ -70,7 +82,7 @@ func (r *connectRelay) Close() {
 	r.wg.Wait()
 }
 
-func (r *connectRelay) serve() {
+func (r *tlsRelay) serve() {
 	for {
 		c, err := r.ln.Accept()
 		if err != nil {
@@ -82,13 +94,17 @@ func (r *connectRelay) serve() {
 		}
 		r.wg.Go(func() {
 			defer r.untrack(c)
-			r.handle(c)
+			if err := r.relay(c); err != nil {
+				r.mu.Lock()
+				r.err = err
+				r.mu.Unlock()
+			}
 		})
 	}
 }
 
 // track registers c, unless the relay is closed or full.
-func (r *connectRelay) track(c net.Conn) bool {
+func (r *tlsRelay) track(c net.Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx.Err() != nil || len(r.conns) >= maxRelayConns {
@@ -98,46 +114,25 @@ func (r *connectRelay) track(c net.Conn) bool {
 	return true
 }
 
-func (r *connectRelay) untrack(c net.Conn) {
+func (r *tlsRelay) untrack(c net.Conn) {
 	r.mu.Lock()
 	delete(r.conns, c)
 	r.mu.Unlock()
 	c.Close()
 }
 
-func reply(c net.Conn, status int) {
-	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, http.StatusText(status))
-}
-
-func (r *connectRelay) handle(c net.Conn) {
-	_ = c.SetDeadline(time.Now().Add(r.timeout))
-	br := bufio.NewReader(io.LimitReader(c, maxRelayRequest))
-	req, err := http.ReadRequest(br)
-	if err != nil {
-		return
-	}
-	if req.Method != http.MethodConnect || !strings.EqualFold(req.RequestURI, r.want) {
-		reply(c, http.StatusForbidden)
-		return
-	}
+// relay connects c to the destination until either side ends.
+func (r *tlsRelay) relay(c net.Conn) error {
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
-	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", r.dial)
-	cancel()
+	defer cancel()
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", r.dial)
 	if err != nil {
-		r.mu.Lock()
-		r.err = err
-		r.mu.Unlock()
-		reply(c, http.StatusBadGateway)
-		return
+		return err
 	}
+	up := tls.Client(raw, r.tls)
 	defer up.Close()
-	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		return
-	}
-	_ = c.SetDeadline(time.Time{}) // ffmpeg's -rw_timeout and the stall watch bound it now
-	early, _ := br.Peek(br.Buffered())
-	if _, err := up.Write(early); err != nil {
-		return
+	if err := up.HandshakeContext(ctx); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -147,4 +142,5 @@ func (r *connectRelay) handle(c net.Conn) {
 	_, _ = io.Copy(c, up)
 	c.Close()
 	wg.Wait()
+	return nil
 }
