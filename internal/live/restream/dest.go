@@ -3,7 +3,8 @@
 // Twitch…): one `ffmpeg -c copy` per destination fed from the stream's
 // MPEG-TS through a bounded queue, so a slow or dead destination drops its
 // own data and never holds up the stream or the others. A destination that
-// refuses, hangs or drops is retried with exponential backoff. It also
+// refuses, hangs or drops is retried with exponential backoff. Each
+// connection goes to an address checked just before it (pin.go). It also
 // keeps the destinations and their states in the media bucket, where the
 // API sets and shows them.
 package restream
