@@ -189,4 +189,10 @@ func TestRelayArgs(t *testing.T) {
 		got[slices.Index(got, "-rw_timeout")+1] != "15000000" {
 		t.Errorf("target or stall not used: %q", got)
 	}
+	// Protocol options go before the output they apply to.
+	got := RelayArgs("rtmps://a.example/app/k", time.Second, "-rtmp_tcurl", "rtmps://b.example/app")
+	if i := slices.Index(got, "-rtmp_tcurl"); i < 0 || got[i+1] != "rtmps://b.example/app" || i+2 != len(got)-3 ||
+		got[len(got)-1] != "rtmps://a.example/app/k" {
+		t.Errorf("protocol options: %q", got)
+	}
 }

@@ -60,3 +60,7 @@ func redactQuery(u string) string {
 	}
 	return u
 }
+
+// CAFile returns the CA bundle ffmpeg verifies TLS servers against
+// (HLSFLOW_CA_FILE, else the system's), or "" if there is none.
+func CAFile() string { return caFile() }

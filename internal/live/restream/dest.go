@@ -3,7 +3,8 @@
 // Twitch…): one `ffmpeg -c copy` per destination fed from the stream's
 // MPEG-TS through a bounded queue, so a slow or dead destination drops its
 // own data and never holds up the stream or the others. A destination that
-// refuses, hangs or drops is retried with exponential backoff. It also
+// refuses, hangs or drops is retried with exponential backoff. Each
+// connection goes to an address checked just before it (pin.go). It also
 // keeps the destinations and their states in the media bucket, where the
 // API sets and shows them.
 package restream
@@ -104,11 +105,19 @@ func Validate(d Destination) error {
 }
 
 // Check validates d and resolves its host: every address must be public or
-// allowed. The ingest checks again before each connection, since a name
-// may resolve elsewhere by then.
+// allowed.
 func (p Policy) Check(ctx context.Context, d Destination) error {
+	_, err := p.Resolve(ctx, d)
+	return err
+}
+
+// Resolve is Check returning the checked addresses (a literal host's own).
+// The ingest resolves before each connection, since a name may resolve
+// elsewhere by then, and has ffmpeg connect to one of these addresses,
+// never to the name resolved again (pin.go).
+func (p Policy) Resolve(ctx context.Context, d Destination) ([]netip.Addr, error) {
 	if err := Validate(d); err != nil {
-		return err
+		return nil, err
 	}
 	u, _ := url.Parse(d.URL)
 	host := u.Hostname()
@@ -123,18 +132,18 @@ func (p Policy) Check(ctx context.Context, d Destination) error {
 			}
 		}
 		if addrs, err = lookup(ctx, host); err != nil {
-			return invalid("resolve %s: %v", host, err)
+			return nil, invalid("resolve %s: %v", host, err)
 		}
 		if len(addrs) == 0 {
-			return invalid("%s has no address", host)
+			return nil, invalid("%s has no address", host)
 		}
 	}
 	for _, a := range addrs {
 		if !p.allowed(a.Unmap()) {
-			return invalid("%s resolves to %s, a non-public address", host, a)
+			return nil, invalid("%s resolves to %s, a non-public address", host, a)
 		}
 	}
-	return nil
+	return addrs, nil
 }
 
 func (p Policy) allowed(a netip.Addr) bool { return netpolicy.Allowed(a, p.Allow) }

@@ -203,9 +203,11 @@ func (f *Forwarder) loop(ctx context.Context, d *dest) {
 // attempt runs one ffmpeg for d until it exits, stalls or ctx ends; it
 // reports whether bytes went out.
 func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err error) {
-	if err := f.cfg.Policy.Check(ctx, d.d); err != nil {
+	pin, err := f.pin(ctx, d.d, d.status().Attempts)
+	if err != nil {
 		return false, err
 	}
+	defer pin.close()
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// ffmpeg's progress says how much went out; nothing more for
@@ -215,7 +217,7 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 	var sent int64 // only OnProgress touches it
 	progressed := make(chan struct{}, 1)
 	p, err := encoder.Start(actx, encoder.Options{
-		FFmpeg: f.cfg.FFmpeg, Args: encoder.RelayArgs(d.d.Target(), f.cfg.StallTimeout),
+		FFmpeg: f.cfg.FFmpeg, Args: encoder.RelayArgs(pin.target, f.cfg.StallTimeout, pin.protocol...),
 		Stdin: true, StdinBuffer: f.cfg.QueueBytes,
 		Log: f.cfg.Log.With("stream", f.cfg.Stream, "destination", d.d.URL),
 		OnProgress: func(pr encoder.Progress) {
@@ -269,8 +271,15 @@ func (f *Forwarder) attempt(ctx context.Context, d *dest) (wasLive bool, err err
 		return wasLive, nil
 	case stalled.Load():
 		return wasLive, fmt.Errorf("destination took nothing for %s", f.cfg.StallTimeout)
+	case pin.relayErr() != nil:
+		return wasLive, fmt.Errorf("rtmps to %s: %w", pin.addr, pin.relayErr())
+	case werr != nil:
+		// ffmpeg names the URL it was given: show the destination's, and
+		// the address it was reaching.
+		msg := strings.ReplaceAll(werr.Error(), pin.target, d.d.Target())
+		return wasLive, fmt.Errorf("%s (at %s)", msg, pin.addr)
 	}
-	return wasLive, werr
+	return wasLive, nil
 }
 
 // report writes the states every ReportEvery and once at the end.
