@@ -60,13 +60,12 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	}
 	defer os.RemoveAll(work)
 
-	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision}
+	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision, Storyboard: req.Storyboard}
 	job := chunk.VideoJob(&req.Source, req.Ladder, req.Chunk, opt)
 	if req.Kind == chunk.KindAudio {
 		job = chunk.AudioJob(&req.Source, req.Ladder, opt)
-	} else if req.Storyboard != nil {
-		opt.Storyboard = req.Storyboard
-		job = chunk.VideoJob(&req.Source, req.Ladder, req.Chunk, opt)
+	}
+	if job.Storyboard != nil {
 		if err := os.Mkdir(filepath.Join(work, encoder.StoryboardDir), 0o755); err != nil {
 			return nil, fmt.Errorf("encode %s: make working directory: %w", what, err)
 		}
