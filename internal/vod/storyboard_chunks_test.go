@@ -174,3 +174,46 @@ func TestChunkThumbnailsFollowTheVideoGrid(t *testing.T) {
 		}
 	}
 }
+
+// The fan-out keeps only thumbnails that belong to the chunk that sent
+// them: numbered in order from the chunk's first grid time, inside its
+// span, of a bounded size; anything else keeps none of the response's.
+func TestFanoutRefusesStrayThumbnails(t *testing.T) {
+	sb := &encoder.Storyboard{Interval: 3, Width: 96, Height: 54, Cols: 5, Rows: 5}
+	mid := chunk.Request{Chunk: chunk.Chunk{Index: 1, Start: 8, Duration: 8, FirstSegment: 2}} // 9, 12, 15 s: 3..5
+	last := chunk.Request{Chunk: chunk.Chunk{Index: 2, Start: 16, FirstSegment: 4}}            // to the end (24 s): 6..8
+	thumbs := func(idx ...int) *chunk.Response {
+		r := &chunk.Response{}
+		for _, i := range idx {
+			r.Thumbnails = append(r.Thumbnails, chunk.Thumbnail{Index: i, JPEG: []byte{byte(i)}})
+		}
+		return r
+	}
+	for _, c := range []struct {
+		name string
+		r    chunk.Request
+		res  *chunk.Response
+		ok   bool
+	}{
+		{"its own", mid, thumbs(3, 4, 5), true},
+		{"the last chunk's", last, thumbs(6, 7), true},
+		{"another chunk's", mid, thumbs(6), false},
+		{"one before its span", mid, thumbs(2, 3), false},
+		{"one past its span", mid, thumbs(3, 4, 5, 6), false},
+		{"out of order", mid, thumbs(4, 3), false},
+		{"far past the end", last, thumbs(6, 7, 8, 9, 10), false},
+		{"negative", mid, thumbs(-1), false},
+		{"oversized", mid, &chunk.Response{Thumbnails: []chunk.Thumbnail{{Index: 3, JPEG: make([]byte, maxThumbBytes+1)}}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fanout{job: &job{id: "v"}, sbPlan: sb, thumbs: map[int][]byte{}, duration: 24}
+			err := f.acceptThumbnails(c.r, c.res)
+			if (err == nil) != c.ok {
+				t.Fatalf("error %v, want ok %v", err, c.ok)
+			}
+			if want := len(c.res.Thumbnails); !c.ok && len(f.thumbs) != 0 || c.ok && len(f.thumbs) != want {
+				t.Errorf("kept %d thumbnails", len(f.thumbs))
+			}
+		})
+	}
+}
