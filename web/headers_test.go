@@ -35,7 +35,7 @@ func TestSecurityHeaders(t *testing.T) {
 			"object-src":      "'none'",
 			"base-uri":        "'none'",
 			"worker-src":      "'self' blob:",
-			"media-src":       "'self' http://127.0.0.1:4566 blob:",
+			"media-src":       "'self' http://127.0.0.1:4566 blob: data:",
 			"connect-src":     "'self' http://127.0.0.1:4566",
 		}
 		for name, v := range want {

@@ -36,12 +36,14 @@ type asset struct {
 // from its own origin and from origins (the edge's public URL when the
 // browser named it otherwise, the S3 endpoint presigned uploads go to);
 // media also from blob: URLs (hls.js feeds the video element through
-// MediaSource) and hls.js's transmuxing worker from a blob: URL; no
+// MediaSource; data: for the empty "data:,WEBVTT" <track> hls.js makes
+// for each subtitles track, then fills with cues) and hls.js's
+// transmuxing worker from a blob: URL; no
 // plugins, no <base>, no form posts elsewhere, and no framing by any site.
 func ContentSecurityPolicy(origins ...string) string {
 	self := strings.Join(append([]string{"'self'"}, origins...), " ")
 	return "default-src 'self'; script-src 'self'; style-src 'self'; " +
-		"img-src " + self + "; media-src " + self + " blob:; connect-src " + self + "; worker-src 'self' blob:; " +
+		"img-src " + self + "; media-src " + self + " blob: data:; connect-src " + self + "; worker-src 'self' blob:; " +
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 

@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/clip"
+	"github.com/hlsflow/hlsflow/internal/store"
 )
 
 // ClipRequest is the body of POST /api/videos/{id}/clips and
@@ -17,6 +19,15 @@ type ClipRequest struct {
 	Start *float64 `json:"start"`
 	End   *float64 `json:"end"`
 }
+
+// clipMarkPrefix holds an empty object per clip the API made, in the media
+// bucket beside the upload records (and, like them, not served by the
+// edge): a clip has no upload, and this is what lists it at the cost of
+// one LIST request per 1000 clips, rather than a LIST of every segment
+// under vod/ to find status.json files with clipOf.
+const clipMarkPrefix = "clips-meta/"
+
+func clipMarkKey(id string) string { return clipMarkPrefix + id + ".json" }
 
 // ClipResponse answers a clip request: the clip's video id, and where it
 // plays (none under signed playback).
@@ -63,6 +74,11 @@ func (h *Handler) createClip(r *request, param, unknown string,
 		return nil, &apiError{Status: http.StatusConflict, Message: err.Error()}
 	case err != nil:
 		return nil, err
+	}
+	// Listed from now on (GET /api/videos lists uploads and these marks):
+	// the clip is made either way, so a failed mark is logged, not refused.
+	if err := h.cfg.Store.PutBytes(r.Context(), h.cfg.MediaBucket, clipMarkKey(st.ID), []byte("{}"), store.Object{ContentType: "application/json"}); err != nil {
+		slog.Default().WarnContext(r.Context(), "list clip", "id", st.ID, "err", err)
 	}
 	return reply(http.StatusCreated, ClipResponse{ID: st.ID, PlaybackURL: h.url(r, st.Playback)})
 }

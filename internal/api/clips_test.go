@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/clip"
@@ -101,5 +103,40 @@ func TestClipRefusals(t *testing.T) {
 	code, body := e.call("POST", "/api/videos/talk-0123456789ab/clips", `{"start":0,"end":4}`)
 	if code != 409 || !strings.Contains(string(body), fmt.Sprint(clip.MaxPerSource)) {
 		t.Errorf("clip %d: %d %s, want 409 naming the limit", clip.MaxPerSource+1, code, body)
+	}
+}
+
+// A clip has no upload, yet GET /api/videos lists it, newest first, with
+// its clipOf; a mark that names no video id, or a clip whose status.json
+// is gone, lists nothing.
+func TestClipsAreListed(t *testing.T) {
+	e := newEnv(t, nil)
+	e.readyClipSource("talk-0123456789ab")
+	ctx := context.Background()
+	for _, k := range []string{clipMarkPrefix + "../evil.json", clipMarkPrefix + "gone-0123456789ab.json"} {
+		if err := e.store.PutBytes(ctx, e.media, k, []byte("{}"), store.Object{ContentType: "application/json"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for i, span := range []string{`{"start":0,"end":4}`, `{"start":4,"end":8}`} {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond) // S3 times are to the second
+		}
+		var c ClipResponse
+		e.callJSON("POST", "/api/videos/talk-0123456789ab/clips", span, 201, &c)
+		ids = append(ids, c.ID)
+	}
+	var list VideoList
+	e.callJSON("GET", "/api/videos", "", 200, &list)
+	var got []string
+	for _, v := range list.Videos {
+		got = append(got, v.ID)
+		if v.ClipOf == nil || v.ClipOf.ID != "talk-0123456789ab" || v.State != catalog.StateReady {
+			t.Errorf("listed %s: state %s, clipOf %+v", v.ID, v.State, v.ClipOf)
+		}
+	}
+	if want := []string{ids[1], ids[0]}; !slices.Equal(got, want) {
+		t.Errorf("listed %v, want the clips newest first %v", got, want)
 	}
 }

@@ -81,6 +81,7 @@ type entry struct {
 	uploaded  time.Time // object's LastModified
 	recorded  time.Time // upload record's LastModified
 	hasRecord bool
+	clipped   time.Time // a clip's: when its mark (clipMarkKey) was written
 }
 
 // at is the entry's place in "newest first": when the API handed out the
@@ -89,6 +90,9 @@ type entry struct {
 func (e entry) at() time.Time {
 	if e.hasRecord {
 		return e.recorded
+	}
+	if e.uploaded.IsZero() {
+		return e.clipped
 	}
 	return e.uploaded
 }
@@ -253,18 +257,20 @@ func (h *Handler) listVideos(r *request) (*response, error) {
 }
 
 // entries lists every video, newest first. It costs one LIST request per
-// 1000 uploads plus one per 1000 upload records, and no per-video request:
+// 1000 uploads plus one per 1000 upload records and one per 1000 clips
+// (clipMarkPrefix), and no per-video request:
 // the uploads bucket holds one object per video and S3 lists it with
 // sizes and times. Only the page shown then reads status.json.
 func (h *Handler) entries(r *request) ([]entry, error) {
 	// The two listings are independent: run them side by side.
-	var uploads, records []store.Listed
-	var upErr, recErr error
+	var uploads, records, clips []store.Listed
+	var upErr, recErr, clipErr error
 	var wg sync.WaitGroup
 	wg.Go(func() { uploads, upErr = h.cfg.Store.Objects(r.Context(), h.cfg.UploadsBucket, "") })
 	wg.Go(func() { records, recErr = h.cfg.Store.Objects(r.Context(), h.cfg.MediaBucket, recordPrefix) })
+	wg.Go(func() { clips, clipErr = h.cfg.Store.Objects(r.Context(), h.cfg.MediaBucket, clipMarkPrefix) })
 	wg.Wait()
-	if err := errors.Join(upErr, recErr); err != nil {
+	if err := errors.Join(upErr, recErr, clipErr); err != nil {
 		return nil, err
 	}
 	byID := make(map[string]*entry, len(uploads)+len(records))
@@ -287,6 +293,13 @@ func (h *Handler) entries(r *request) ([]entry, error) {
 		}
 		e := get(id)
 		e.hasRecord, e.recorded = true, o.LastModified
+	}
+	for _, o := range clips {
+		id := strings.TrimSuffix(strings.TrimPrefix(o.Key, clipMarkPrefix), ".json")
+		if !catalog.ValidID(id) {
+			continue
+		}
+		get(id).clipped = o.LastModified
 	}
 	list := make([]entry, 0, len(byID))
 	for _, e := range byID {

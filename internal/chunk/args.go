@@ -21,6 +21,9 @@ type Options struct {
 	// Revision goes into segment names (media.SegmentPattern), as in the
 	// transcoder's own encodes.
 	Revision string
+	// Storyboard, when set, has a video chunk also write the thumbnails
+	// of the whole video's storyboard grid that fall in its span.
+	Storyboard *encoder.Storyboard
 }
 
 // VideoJob is the encode of chunk c of every video rung of l into
@@ -38,6 +41,11 @@ func VideoJob(src *media.Source, l media.Ladder, c Chunk, opt Options) encoder.J
 	l.Audio, l.MoreAudio = nil, nil
 	j := job(src, l, opt, TimeBase+c.Start)
 	j.Input.Start, j.Input.Duration, j.Output.StartNumber = c.Start, c.Duration, c.FirstSegment
+	if opt.Storyboard != nil {
+		sb := *opt.Storyboard
+		sb.From = c.Start
+		j.Storyboard = &sb
+	}
 	return j
 }
 

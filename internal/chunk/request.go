@@ -1,6 +1,9 @@
 package chunk
 
-import "github.com/hlsflow/hlsflow/internal/media"
+import (
+	"github.com/hlsflow/hlsflow/internal/encoder"
+	"github.com/hlsflow/hlsflow/internal/media"
+)
 
 // Kinds of work an encode request asks for.
 const (
@@ -25,6 +28,19 @@ type Request struct {
 	Preset      string       `json:"preset,omitempty"`
 	Threads     int          `json:"threads,omitempty"`
 	Attempt     int          `json:"attempt"` // 1 for the first try, for logs and tests
+	// Storyboard is the video's storyboard, planned once by the fan-out
+	// for the whole duration (KindVideo; omitted for none): each chunk
+	// returns the thumbnails of its grid that fall in its span.
+	Storyboard *encoder.Storyboard `json:"storyboard,omitempty"`
+}
+
+// Thumbnail is one storyboard thumbnail a video chunk made: number Index
+// on the video's grid (taken at Index x Interval), a JPEG of the planned
+// size. A few KB each, a few hundred at most per video, so they travel
+// in the response rather than as objects to clean up.
+type Thumbnail struct {
+	Index int    `json:"index"`
+	JPEG  []byte `json:"jpeg"`
 }
 
 // Segment is one uploaded segment.
@@ -42,4 +58,7 @@ type Response struct {
 	// Codecs holds the RFC 6381 codecs of each video rung as encoded (read
 	// from its first segment), for the master; best effort.
 	Codecs map[string]string `json:"codecs,omitempty"`
+	// Thumbnails are the storyboard thumbnails of a video chunk asked for
+	// one, in order.
+	Thumbnails []Thumbnail `json:"thumbnails,omitempty"`
 }

@@ -251,7 +251,7 @@ func Args(j Job) []string {
 		filepath.Join(j.Output.Dir, "%v", media.PlaylistName("")),
 	)
 	if sb != nil {
-		a = append(a, storyboardArgs(j.Output.Dir)...)
+		a = append(a, storyboardArgs(j.Output.Dir, sb)...)
 	}
 	return a
 }

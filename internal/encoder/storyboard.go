@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hlsflow/hlsflow/internal/media"
@@ -30,8 +31,21 @@ const (
 // every Interval seconds a frame of the smallest rung, scaled to Width x
 // Height, to be laid out Cols x Rows a JPEG sheet.
 type Storyboard struct {
-	Interval                  float64
-	Width, Height, Cols, Rows int
+	Interval float64 `json:"interval"`
+	Width    int     `json:"width"`
+	Height   int     `json:"height"`
+	Cols     int     `json:"cols"`
+	Rows     int     `json:"rows"`
+	// From is how far into the source the encode starts (a chunk's
+	// start): its thumbnails stay on the whole video's grid, numbered
+	// from First(), and it writes only those at or after From.
+	From float64 `json:"-"`
+}
+
+// First is the number of the first thumbnail an encode starting From
+// seconds into the source writes: the first grid time at or after From.
+func (s *Storyboard) First() int {
+	return int(math.Ceil(s.From/s.Interval - 1e-9))
 }
 
 // PlanStoryboard sizes the storyboard of seconds of ladder l; nil when
@@ -64,24 +78,38 @@ func (s *Storyboard) Tiles(seconds float64) int {
 
 // storyboardGraph adds the storyboard's branch to a LadderGraph of rungs
 // outputs: the smallest rung's frames are split before they go to its
-// encoder, one every Interval seconds is kept and scaled to [sb]. The
-// frames are the ones the ladder decodes and scales anyway, so the branch
-// costs a small scale and a small JPEG every Interval. The thumbnails are
-// not tiled here: ffmpeg's tile filter holds a sheet's frames back until
-// it is full, and a stream that far behind stalls -progress (out_time)
-// for as long; the caller lays them out (Cols x Rows a sheet).
+// encoder, and thumbnail n is the first frame at or after n x Interval of
+// the source, scaled to [sb]. The frames are the ones the ladder decodes
+// and scales anyway, so the branch costs a small scale and a small JPEG
+// every Interval. A chunk's frames start at 0: From puts them back on the
+// source's clock, so every chunk picks the frames one encode would.
+// (select rather than fps: fps fills a slot only once a later frame or
+// the end shows it is over, and a chunk's end is not the video's.) The
+// thumbnails are not tiled here: ffmpeg's tile filter holds a sheet's
+// frames back until it is full, and a stream that far behind stalls
+// -progress (out_time) for as long; the caller lays them out (Cols x Rows
+// a sheet).
 func storyboardGraph(graph string, rungs int, s *Storyboard) string {
 	last := fmt.Sprintf("[out%d]", rungs-1)
 	if !strings.HasSuffix(graph, last) {
 		return graph
 	}
-	return strings.TrimSuffix(graph, last) + fmt.Sprintf(",split=2%s[sbin];[sbin]fps=1/%s:round=down,scale=w=%d:h=%d,setsar=1[sb]",
-		last, fmtFloat(s.Interval), s.Width, s.Height)
+	// A frame is picked when it is the first in a new slot; the first
+	// frame is compared with the instant before From.
+	slot := func(t string) string {
+		return fmt.Sprintf("floor((%s+%s)/%s+1e-6)", t, fmtFloat(s.From), fmtFloat(s.Interval))
+	}
+	pick := fmt.Sprintf("select='gt(%s,%s)'", slot("t"), slot("if(isnan(prev_t),-0.001,prev_t)"))
+	return strings.TrimSuffix(graph, last) + fmt.Sprintf(",split=2%s[sbin];[sbin]%s,scale=w=%d:h=%d,setsar=1[sb]",
+		last, pick, s.Width, s.Height)
 }
 
 // storyboardArgs are the output of the thumbnails, after the HLS output:
-// StoryboardDir/thumb_{n}.jpg from 0, thumbnail n taken at n x Interval.
-func storyboardArgs(dir string) []string {
-	return []string{"-map", "[sb]", "-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p",
-		"-f", "image2", "-start_number", "0", filepath.Join(dir, StoryboardDir, "thumb_%d.jpg")}
+// StoryboardDir/thumb_{n}.jpg from s.First(), thumbnail n taken at
+// n x Interval of the source.
+func storyboardArgs(dir string, s *Storyboard) []string {
+	// passthrough: image2 would otherwise pad the picked frames out to a
+	// constant rate.
+	return []string{"-map", "[sb]", "-fps_mode", "passthrough", "-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p",
+		"-f", "image2", "-start_number", strconv.Itoa(s.First()), filepath.Join(dir, StoryboardDir, "thumb_%d.jpg")}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -33,6 +34,11 @@ type fanout struct {
 	audio     *chunk.Response
 	published int  // video chunks listed in the EVENT playlists so far
 	master    bool // the progressive master is written
+	// The storyboard, planned for the whole video, and the thumbnails
+	// the chunks returned, by their number on its grid.
+	sbPlan   *encoder.Storyboard
+	thumbs   map[int][]byte
+	duration float64
 }
 
 // fanOut plans chunks and has them encoded (and the audio, once) by the
@@ -52,12 +58,15 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 		// chunks are: the master needs it before playback can start.
 		reqs = append(reqs, r)
 	}
+	// The storyboard's interval is the one the single-process encode
+	// would use: decided here, once, for every chunk.
+	sb := encoder.PlanStoryboard(ms.Duration, l)
 	for _, c := range chunks {
 		r := base
-		r.Kind, r.Chunk = chunk.KindVideo, c
+		r.Kind, r.Chunk, r.Storyboard = chunk.KindVideo, c, sb
 		reqs = append(reqs, r)
 	}
-	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks))}
+	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks)), sbPlan: sb, thumbs: map[int][]byte{}, duration: ms.Duration}
 	j.log.Info("chunked encode", "chunks", len(chunks), "jobs", len(reqs), "parallelism", j.cfg.Parallelism)
 
 	type finished struct {
@@ -98,6 +107,12 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 	}
 	if failed != nil {
 		return nil, nil, failed
+	}
+	// A nicety, as in encodeHere: a video without one is still whole.
+	var err error
+	if j.board, err = f.layOutThumbnails(ctx); err != nil {
+		j.log.Warn("storyboard sheets", "err", err)
+		j.board = nil
 	}
 	return f.playlists(len(f.video), hls.TypeVOD), f.video[0].Codecs, nil
 }
@@ -150,6 +165,11 @@ func (f *fanout) add(ctx context.Context, r chunk.Request, res *chunk.Response) 
 	if r.Kind == chunk.KindAudio {
 		f.audio = res
 	} else {
+		if err := f.acceptThumbnails(r, res); err != nil {
+			// The thumbnails are a nicety; the segments are checked.
+			f.log.Warn("storyboard thumbnails", "err", err)
+		}
+		res.Thumbnails = nil // kept in f.thumbs
 		f.video[r.Chunk.Index] = res
 	}
 	if f.cfg.NoProgressive || f.replacing {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -59,10 +60,15 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	}
 	defer os.RemoveAll(work)
 
-	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision}
+	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision, Storyboard: req.Storyboard}
 	job := chunk.VideoJob(&req.Source, req.Ladder, req.Chunk, opt)
 	if req.Kind == chunk.KindAudio {
 		job = chunk.AudioJob(&req.Source, req.Ladder, opt)
+	}
+	if job.Storyboard != nil {
+		if err := os.Mkdir(filepath.Join(work, encoder.StoryboardDir), 0o755); err != nil {
+			return nil, fmt.Errorf("encode %s: make working directory: %w", what, err)
+		}
 	}
 	start := time.Now()
 	rends, codecs, err := encodeInto(ctx, w.store, req.MediaBucket, req.Prefix, job,
@@ -75,6 +81,12 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	for _, r := range rends {
 		for _, s := range r.p.Segments {
 			res.Renditions[r.name] = append(res.Renditions[r.name], chunk.Segment{URI: s.URI, Duration: s.Duration.Seconds(), Size: r.sizes[s.URI]})
+		}
+	}
+	if job.Storyboard != nil {
+		// A nicety: a chunk without its thumbnails is still whole.
+		if res.Thumbnails, err = chunkThumbnails(work, job.Storyboard); err != nil {
+			w.log.Warn("storyboard thumbnails", "id", req.ID, "chunk", req.Chunk.Index, "err", err)
 		}
 	}
 	w.log.Info("encoded", "id", req.ID, "kind", req.Kind, "chunk", req.Chunk.Index, "attempt", req.Attempt,
@@ -140,6 +152,14 @@ func check(req chunk.Request) error {
 			bad("audio track name %q is not an audio rendition name", clip(a.Name))
 		}
 		seen[a.Name] = true
+	}
+	if sb := req.Storyboard; sb != nil {
+		if req.Kind != chunk.KindVideo {
+			bad("only a video chunk makes storyboard thumbnails")
+		}
+		if err := checkStoryboardPlan(sb); err != nil {
+			bad("storyboard: %v", err)
+		}
 	}
 	if req.Source.Duration <= 0 {
 		bad("the source has no duration")

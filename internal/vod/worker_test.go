@@ -3,10 +3,12 @@ package vod
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/hlsflow/hlsflow/internal/chunk"
+	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/media"
 )
 
@@ -59,6 +61,22 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		{"further audio without a first", func(r *chunk.Request) {
 			r.Kind, r.Ladder.Audio, r.Ladder.MoreAudio = chunk.KindVideo, nil, []media.AudioRung{{Name: "audio2"}}
 		}, "further audio tracks"},
+		{"storyboard interval of zero", func(r *chunk.Request) { r.Storyboard = &encoder.Storyboard{Width: 160, Height: 90, Cols: 5, Rows: 5} }, "interval"},
+		{"storyboard interval not a number", func(r *chunk.Request) {
+			r.Storyboard = &encoder.Storyboard{Interval: math.NaN(), Width: 160, Height: 90, Cols: 5, Rows: 5}
+		}, "interval"},
+		{"storyboard interval of a fraction", func(r *chunk.Request) {
+			r.Storyboard = &encoder.Storyboard{Interval: 0.01, Width: 160, Height: 90, Cols: 5, Rows: 5}
+		}, "interval"},
+		{"storyboard thumbnails huge", func(r *chunk.Request) {
+			r.Storyboard = &encoder.Storyboard{Interval: 2, Width: 1 << 20, Height: 90, Cols: 5, Rows: 5}
+		}, "thumbnails of"},
+		{"storyboard sheets huge", func(r *chunk.Request) {
+			r.Storyboard = &encoder.Storyboard{Interval: 2, Width: 160, Height: 90, Cols: 5, Rows: -1}
+		}, "sheets of"},
+		{"storyboard for the audio", func(r *chunk.Request) {
+			r.Kind, r.Storyboard = chunk.KindAudio, &encoder.Storyboard{Interval: 2, Width: 160, Height: 90, Cols: 5, Rows: 5}
+		}, "only a video chunk"},
 		{"source over the limits", func(r *chunk.Request) {
 			v := *r.Source.Video
 			v.Width, v.Height, v.CodedWidth, v.CodedHeight = 100000, 100000, 100000, 100000
@@ -101,5 +119,9 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		if err := check(req); err != nil {
 			t.Errorf("the valid %s request is refused: %v", kind, err)
 		}
+	}
+	good.Storyboard = encoder.PlanStoryboard(good.Source.Duration, good.Ladder)
+	if err := check(good); err != nil {
+		t.Errorf("the valid request with a storyboard is refused: %v", err)
 	}
 }

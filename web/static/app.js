@@ -603,6 +603,7 @@
         // after a slow start or a stall.
         const hls = new window.Hls({ lowLatencyMode: !!live, maxLiveSyncPlaybackRate: live ? 1.5 : 1, workerPath: '/static/vendor/hls.worker.js' });
         this.hls = hls;
+        if (window.hlsflowTracks) window.hlsflowTracks.attach(hls);
         if (live) this.showLatency();
         hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
           for (const [i, l] of data.levels.entries()) {
@@ -672,6 +673,7 @@
 
     stop() {
       if (this.hls) { this.hls.destroy(); this.hls = null; }
+      if (window.hlsflowTracks) window.hlsflowTracks.detach();
       if (this.latencyTimer) { clearInterval(this.latencyTimer); this.latencyTimer = null; }
       $('latency').hidden = true;
       this.video.removeAttribute('src');
