@@ -61,6 +61,10 @@ type Config struct {
 	// KeepLog is how long a finished delivery's record stays readable in
 	// the log; the sender removes older ones (hourly). Default 30 days.
 	KeepLog time.Duration
+	// SweepAfter is how long a pending delivery goes without an attempt,
+	// past its due time, before Sweep takes it for one with no queue
+	// message (sweep.go). Default DefaultSweepAfter.
+	SweepAfter time.Duration
 	// Queue, when set, is told of every delivery stored (on AWS, the SQS
 	// queue the webhooks Lambda sends from: sqs.go); without it a sender
 	// started here (Start) makes them.
@@ -94,6 +98,7 @@ func New(cfg Config) (*Hooks, error) {
 	cfg.PerEndpoint = cmp.Or(cfg.PerEndpoint, DefaultPerEndpoint)
 	cfg.Poll = cmp.Or(cfg.Poll, DefaultPoll)
 	cfg.KeepLog = cmp.Or(cfg.KeepLog, DefaultKeepLog)
+	cfg.SweepAfter = cmp.Or(cfg.SweepAfter, DefaultSweepAfter)
 	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 	if cfg.Now == nil {
 		cfg.Now = time.Now
