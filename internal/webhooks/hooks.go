@@ -243,6 +243,19 @@ func (h *Hooks) enqueue(ctx context.Context, d *Delivery) error {
 	return nil
 }
 
+// Notify tells a started sender that another process stored a delivery
+// (hlsflow up --functions zip: the zipped functions' message on the local
+// cloud's queue): it looks for it now rather than at its next Poll. It
+// never blocks.
+func (h *Hooks) Notify() {
+	if s := h.send.Load(); s != nil {
+		select {
+		case s.loadC <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (h *Hooks) poke() {
 	if s := h.send.Load(); s != nil {
 		s.wake()
