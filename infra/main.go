@@ -53,11 +53,11 @@ func run(app awscdk.App) error {
 		StackProps: awscdk.StackProps{Description: jsii.String("hlsflow: serverless HLS video (on-demand and live)")},
 		Config:     cfg,
 	})
-	// Dashboards and event source mappings take no tags in
+	// Dashboards, event source mappings and rules take no tags in
 	// CloudFormation's resource specification the template is checked
 	// against (infra/cfnschema).
 	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("hlsflow"), &awscdk.TagProps{
-		ExcludeResourceTypes: jsii.Strings("AWS::CloudWatch::Dashboard", "AWS::Lambda::EventSourceMapping"),
+		ExcludeResourceTypes: jsii.Strings("AWS::CloudWatch::Dashboard", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule"),
 	})
 	return checkAssembly(*app.Synth(nil).Directory())
 }

@@ -478,6 +478,9 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow s3:GetObject StorageMedia.Arn/webhooks-meta/*",
 			"Allow s3:PutObject StorageMedia.Arn/webhooks-meta/*",
 			"Allow s3:DeleteObject StorageMedia.Arn/webhooks-meta/*",
+			// The sweep: the pending index, and its own queue.
+			`Allow s3:ListBucket StorageMedia.Arn when {"StringLike":{"s3:prefix":"webhooks-meta/*"}}`,
+			"Allow sqs:SendMessage WebhooksDeliveries.Arn",
 			// CDK's grant for the SQS event source.
 			"Allow sqs:ReceiveMessage WebhooksDeliveries.Arn",
 			"Allow sqs:ChangeMessageVisibility WebhooksDeliveries.Arn",

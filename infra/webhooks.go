@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -28,6 +30,10 @@ const (
 	// webhookLogDays is how long the delivery log is kept
 	// (webhooks.DefaultKeepLog).
 	webhookLogDays = 30
+	// webhookSweepMinutes is how often the sweep looks for deliveries
+	// whose message was never sent (webhooks.Hooks.Sweep): well within
+	// webhooks.DefaultSweepAfter, so one is sent at most that long late.
+	webhookSweepMinutes = 5
 )
 
 // Webhooks sends the webhook events: the functions that emit them store
@@ -35,13 +41,19 @@ const (
 // FIFO queue, grouped by endpoint and video or stream, so SQS keeps their
 // order; the sender function makes one attempt per message and sets the
 // message's visibility to the backoff when it fails. A message that keeps
-// failing goes to a dead-letter queue, which raises an alarm.
+// failing goes to a dead-letter queue, which raises an alarm. A
+// delivery stored whose message could not be sent (the emitter can only
+// log it) is queued again by the sweep, which a schedule runs in the
+// sender function; sweeps failing for a quarter of an hour raise an
+// alarm.
 type Webhooks struct {
-	Queue    awssqs.Queue
-	DLQ      awssqs.Queue
-	Function awslambda.Function
-	DLQAlarm awscloudwatch.Alarm
-	st       *Storage
+	Queue      awssqs.Queue
+	DLQ        awssqs.Queue
+	Function   awslambda.Function
+	DLQAlarm   awscloudwatch.Alarm
+	Sweep      awsevents.Rule
+	SweepAlarm awscloudwatch.Alarm
+	st         *Storage
 }
 
 // NewWebhooks creates the queues, the sender and the alarm.
@@ -78,10 +90,17 @@ func NewWebhooks(scope constructs.Construct, cfg Config, st *Storage) *Webhooks 
 	w.Function.AddEventSource(awslambdaeventsources.NewSqsEventSource(w.Queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize: jsii.Number(1), ReportBatchItemFailures: jsii.Bool(true),
 	}))
-	w.Function.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("Deliveries"),
-		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
-		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(webhooks.Prefix + "*"))),
+	// The records, and for the sweep their listing and the queue.
+	for _, st := range w.statements() {
+		w.Function.AddToRolePolicy(st)
+	}
+	w.Sweep = awsevents.NewRule(s, jsii.String("Sweep"), &awsevents.RuleProps{
+		Description: jsii.String("Queues again the webhook deliveries whose message was never sent."),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(webhookSweepMinutes))),
+	})
+	// The target adds the function's permission for this rule alone.
+	w.Sweep.AddTarget(awseventstargets.NewLambdaFunction(w.Function, &awseventstargets.LambdaFunctionProps{
+		Event: awsevents.RuleTargetInput_FromObject(webhooks.SweepInput),
 	}))
 	nagSuppress(w.Function, nagRule{id: "AwsSolutions-IAM5", reason: "the webhook records, under webhooks-meta/ only",
 		appliesTo: []string{objectsIn("StorageMedia", webhooks.Prefix+"*")}})
@@ -99,6 +118,20 @@ func NewWebhooks(scope constructs.Construct, cfg Config, st *Storage) *Webhooks 
 			Statistic: jsii.String("Maximum"),
 		}),
 		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	// The sender's SQS batches report failures without failing, so the
+	// function's errors are failed sweeps (or crashes): as many as there
+	// are sweeps in a quarter of an hour.
+	w.SweepAlarm = awscloudwatch.NewAlarm(s, jsii.String("SweepAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("The webhooks function failed 3 times in a quarter of an hour: its sweeps (every 5 minutes) fail, or it crashes, so deliveries whose message was never sent are not queued again. Its log says why."),
+		Metric: w.Function.MetricErrors(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(3 * webhookSweepMinutes)),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(3),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
 // TestWebhooks: the deliveries go through an encrypted, TLS-only FIFO
@@ -70,13 +75,55 @@ func TestWebhooks(t *testing.T) {
 		}
 	}
 	sender := s.grants("WebhooksSenderServiceRole")
-	if !slices.Contains(sender, "Allow s3:PutObject StorageMedia.Arn/webhooks-meta/*") || slices.ContainsFunc(sender, func(g string) bool { return strings.Contains(g, "sqs:SendMessage") }) {
+	if !slices.Contains(sender, "Allow s3:PutObject StorageMedia.Arn/webhooks-meta/*") {
 		t.Errorf("sender grants: %q", sender)
 	}
+	// The sweep: it sends to its own queue alone.
+	for _, g := range sender {
+		if strings.Contains(g, "sqs:SendMessage") && !strings.HasSuffix(g, " "+stripHash(queue)+".Arn") {
+			t.Errorf("sender sends to another queue: %s", g)
+		}
+	}
+	if !slices.ContainsFunc(sender, func(g string) bool { return strings.Contains(g, "sqs:SendMessage") }) {
+		t.Errorf("the sweep cannot queue: %q", sender)
+	}
+	sweepRule(t, s, fn)
 	for _, id := range []string{"OnDemandTranscode", "ApiFunction"} {
 		_, r := s.one(t, "AWS::Lambda::Function", id)
 		if ref(get(r.Properties, "Environment", "Variables", "WEBHOOK_QUEUE_URL")) != stripHash(queue) {
 			t.Errorf("%s: WEBHOOK_QUEUE_URL %v", id, get(r.Properties, "Environment", "Variables", "WEBHOOK_QUEUE_URL"))
 		}
 	}
+}
+
+// sweepRule: a schedule every webhookSweepMinutes invokes the sender with
+// the sweep's input; the function lets that rule alone invoke it; an
+// alarm watches the function's errors.
+func sweepRule(t *testing.T, s *synthesized, fn string) {
+	t.Helper()
+	rule, r := s.one(t, "AWS::Events::Rule", "WebhooksSweep")
+	if r.Properties["ScheduleExpression"] != fmt.Sprintf("rate(%d minutes)", webhookSweepMinutes) || r.Properties["State"] != "ENABLED" {
+		t.Errorf("sweep schedule: %v", r.Properties)
+	}
+	targets := list(r.Properties["Targets"])
+	if len(targets) != 1 || ref(get(targets[0], "Arn")) != stripHash(fn)+".Arn" {
+		t.Fatalf("sweep targets: %v", targets)
+	}
+	var in map[string]string
+	if err := json.Unmarshal([]byte(fmt.Sprint(get(targets[0], "Input"))), &in); err != nil || !maps.Equal(in, webhooks.SweepInput) {
+		t.Errorf("sweep input %v: %v", get(targets[0], "Input"), err)
+	}
+	matches(t, "the rule's permission", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), &map[string]any{
+			"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com",
+			"FunctionName": map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
+			"SourceArn":    map[string]any{"Fn::GetAtt": []any{rule, "Arn"}},
+		})
+	})
+	matches(t, "alarm on failed sweeps", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": float64(3), "Period": float64(3 * 60 * webhookSweepMinutes),
+			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": map[string]any{"Ref": fn}}},
+		})
+	})
 }

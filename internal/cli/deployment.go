@@ -30,6 +30,8 @@ const (
 	outMediaBucket    = "MediaBucketName"
 	outCloudFront     = "CloudFrontDomain"
 	outAPITokenSecret = "ApiTokenSecretArn"
+	// outSigningKey is output only by a stack with signedPlayback.
+	outSigningKey = "PlaybackSigningKeySecretArn"
 )
 
 // deployment is what the commands need from the outputs file.
@@ -44,6 +46,8 @@ type deployment struct {
 	// region is the stack's, taken from the secret's ARN when there is
 	// one; empty leaves it to the SDK's chain (AWS_REGION, the profile).
 	region string
+	// signedPlayback: the edge serves media only with a grant.
+	signedPlayback bool
 }
 
 // readOutputs reads a `cdk deploy --outputs-file` JSON, {"Stack": {"Name":
@@ -79,6 +83,8 @@ func readOutputs(path string) (*deployment, error) {
 		mediaBucket:   out[outMediaBucket],
 		edge:          "https://" + strings.TrimRight(out[outCloudFront], "/"),
 		tokenSecret:   out[outAPITokenSecret],
+
+		signedPlayback: out[outSigningKey] != "",
 	}
 	if d.tokenSecret != "" {
 		a, err := arn.Parse(d.tokenSecret)

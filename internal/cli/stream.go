@@ -89,15 +89,41 @@ func streamAPI(ctx context.Context, env Env, c *Common, flagToken string) (base,
 }
 
 func createStream(ctx context.Context, base, token, name string) (*createdStream, error) {
-	ctx, cancel := context.WithTimeout(ctx, streamAPITimeout)
-	defer cancel()
 	body, err := json.Marshal(map[string]string{"name": name})
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/streams", bytes.NewReader(body))
+	status, b, err := apiPost(ctx, base, token, "/api/streams", body)
 	if err != nil {
 		return nil, fmt.Errorf("create stream: %w", err)
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return nil, tokenRefused(base, b, status)
+	case status/100 != 2:
+		return nil, fmt.Errorf("create stream %q: %s", name, apiMessage(b, statusLine(status)))
+	}
+	var out createdStream
+	if err := json.Unmarshal(b, &out); err != nil || out.PublishURL == "" {
+		return nil, fmt.Errorf("create stream: the server at %s did not answer like hlsflow's API (%s)", base, statusLine(status))
+	}
+	// An API that does not know the CDN's address (the deployed one: its
+	// function cannot name the distribution in front of it) answers with a
+	// path on its own origin.
+	if strings.HasPrefix(out.PlaybackURL, "/") {
+		out.PlaybackURL = base + out.PlaybackURL
+	}
+	return &out, nil
+}
+
+// apiPost POSTs the JSON body to the API at base+path with the token and
+// returns the status and (at most 1 MiB of) the answer.
+func apiPost(ctx context.Context, base, token, path string, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, streamAPITimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -108,31 +134,23 @@ func createStream(ctx context.Context, base, token, name string) (*createdStream
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("create stream: %w", err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("create stream: read answer: %w", err)
+		return 0, nil, fmt.Errorf("read answer: %w", err)
 	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("the server at %s refused the API token (%s): is --data the folder of the `hlsflow up` that answers there, or is --token its token?", base, apiMessage(b, resp.Status))
-	case resp.StatusCode/100 != 2:
-		return nil, fmt.Errorf("create stream %q: %s", name, apiMessage(b, resp.Status))
-	}
-	var out createdStream
-	if err := json.Unmarshal(b, &out); err != nil || out.PublishURL == "" {
-		return nil, fmt.Errorf("create stream: the server at %s did not answer like hlsflow's API (%s)", base, resp.Status)
-	}
-	// An API that does not know the CDN's address (the deployed one: its
-	// function cannot name the distribution in front of it) answers with a
-	// path on its own origin.
-	if strings.HasPrefix(out.PlaybackURL, "/") {
-		out.PlaybackURL = base + out.PlaybackURL
-	}
-	return &out, nil
+	return resp.StatusCode, b, nil
 }
+
+// tokenRefused is the error of an API that refused the token.
+func tokenRefused(base string, body []byte, status int) error {
+	return fmt.Errorf("the server at %s refused the API token (%s): is --data the folder of the `hlsflow up` that answers there, or is --token its token?", base, apiMessage(body, statusLine(status)))
+}
+
+// statusLine is an HTTP status as net/http's Response.Status has it.
+func statusLine(status int) string { return fmt.Sprintf("%d %s", status, http.StatusText(status)) }
 
 // apiMessage is the API's {"error": …} text, or the HTTP status.
 func apiMessage(body []byte, status string) string {

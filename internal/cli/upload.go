@@ -30,6 +30,7 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	wait := fs.Bool("wait", false, "show progress and wait until the video is ready (exit 1 if it fails)")
 	key := fs.String("key", "", "object key in the uploads bucket (default: the file's base name)")
 	timeout := fs.Duration("timeout", 2*time.Hour, "with --wait, give up after this long")
+	token := fs.String("token", "", "API token, for a playback URL under signed playback (default: $HLSFLOW_TOKEN, then DATA/api.token, or with --outputs the stack's secret)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -79,7 +80,9 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("upload %s to s3://%s/%s: %w", path, tg.uploads, *key, err)
 	}
 	body.finish()
-	fmt.Fprintf(env.Stdout, "id: %s\nplayback: %s/%s\n", id, tg.edge, catalog.MasterKey(id))
+	fmt.Fprintf(env.Stdout, "id: %s\n", id)
+	pb := playbackOf(ctx, env, &c, tg, *token, id)
+	pb.printEarly(env, tg, id, *wait)
 	if !*wait {
 		return nil
 	}
@@ -89,7 +92,10 @@ func runUpload(ctx context.Context, env Env, args []string) error {
 	// records it (from a HEAD, which answers the same ETag).
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	return waitReady(wctx, env, tg.store, tg.media, id, strings.Trim(aws.ToString(out.ETag), `"`))
+	if err := waitReady(wctx, env, tg.store, tg.media, id, strings.Trim(aws.ToString(out.ETag), `"`)); err != nil {
+		return err
+	}
+	return pb.printGranted(ctx, env, &c, tg, *token, id)
 }
 
 // waitReady polls status.json until it is about the upload with etag and

@@ -1,7 +1,7 @@
 // Package localcloud runs the AWS parts hlsflow needs on one machine:
 // S3 (embedded versitygw), S3 → Lambda notifications, the Lambda Invoke
-// API and Secrets Manager's GetSecretValue (for functions run from their
-// zips), all behind one address like LocalStack's 4566. The front door
+// API, Secrets Manager's GetSecretValue and SQS's SendMessage (for
+// functions run from their zips), all behind one address like LocalStack's 4566. The front door
 // on that address routes by the SigV4 service, answers unknown access keys
 // as S3 does, and makes the bucket event for every object it sees created
 // (PUT, copy, multipart completion).
@@ -100,6 +100,10 @@ type Config struct {
 	// Secrets are Secrets Manager's, by name (SecretARN gives the ARN):
 	// GetSecretValue only, for functions that read secrets as on AWS.
 	Secrets map[string]string
+	// Queues are SQS queues, by name (QueueURL gives the URL): SendMessage
+	// only, each message handed to the queue's function and not kept
+	// (sqs.go). Functions must not block.
+	Queues map[string]func(body string)
 	// BrowserOrigins are the origins whose pages may call S3 from a
 	// browser (the web page's); a request with another Origin header is
 	// refused with 403, preflights included. Default: none.
@@ -187,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 			Runtime: c.lambdas, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Region: cfg.Region,
 		}, map[string]http.Handler{"secretsmanager": &secretsHandler{
 			secrets: cfg.Secrets, accessKey: cfg.AccessKey, secretKey: cfg.SecretKey, region: cfg.Region,
-		}}, cfg.AccessKey, cfg.SecretKey, hosts, cfg.BrowserOrigins, c.receiver.Observe),
+		}, "sqs": newSQSHandler(cfg.Queues, cfg.AccessKey, cfg.SecretKey, cfg.Region)}, cfg.AccessKey, cfg.SecretKey, hosts, cfg.BrowserOrigins, c.receiver.Observe),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute, // idle SDK connections do not pile up
 	}

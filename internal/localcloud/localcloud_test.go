@@ -124,6 +124,7 @@ func shared(t testing.TB) *localcloud.Cloud {
 			},
 			Notifications: []localcloud.Notification{{Bucket: "uploads", Function: "record"}},
 			Secrets:       map[string]string{"api-token": "s3cr3t"},
+			Queues:        map[string]func(string){"jobs": queued.add},
 		})
 	})
 	if cloudErr != nil {

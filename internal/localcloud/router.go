@@ -17,7 +17,7 @@ import (
 )
 
 // newRouter sends requests signed for "lambda" to the Invoke API, those
-// for another service in services to its handler (Secrets Manager) and
+// for another service in services to its handler (Secrets Manager, SQS) and
 // everything else to S3, as one AWS-style endpoint does, after refusing
 // requests for hosts that are not this server's (hosts). The S3 side is a
 // streaming reverse proxy: bodies are never buffered, and the Host header

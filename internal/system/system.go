@@ -84,7 +84,8 @@ type Config struct {
 	Playback *playsign.Keys
 	// Webhooks are the webhook sender's settings (its allow list, retry
 	// timing); the system fills in the store, the bucket and the log.
-	// Webhooks need the functions in-process (not Zip).
+	// With Zip the sender also makes the deliveries the zipped functions
+	// store (zip.go, webhookQueue).
 	Webhooks webhooks.Config
 	// Front, when set, wraps the edge's handler: what stands between
 	// viewers and the edge (the browser tests put CloudFront's rewriting).
@@ -265,6 +266,7 @@ func (s *System) Start(ctx context.Context) (err error) {
 		Concurrency: concurrency,
 		Functions:   fns,
 		Secrets:     s.secrets(),
+		Queues:      s.queues(),
 		Notifications: []localcloud.Notification{
 			{Bucket: cfg.UploadsBucket, Events: []string{"s3:ObjectCreated:*"}, Function: "transcode"},
 		},

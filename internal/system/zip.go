@@ -22,8 +22,8 @@ import (
 // Runtime Interface Emulator in a root shaped like provided.al2023
 // (internal/lambdarie), with the memory, timeout and environment variables
 // the stack gives it (internal/lambdaspec) and nothing more. As on AWS the
-// API reads its token and the stream-key secret from Secrets Manager (the
-// local cloud's).
+// API reads its token and the stream-key secret from Secrets Manager, and
+// the functions queue their webhook deliveries on SQS (the local cloud's).
 type Zip struct {
 	// Dir holds the assets `make build` writes: Dir/NAME/bootstrap, for
 	// this machine's architecture.
@@ -43,6 +43,20 @@ const (
 	apiTokenSecret  = "hlsflow-api-token"
 	streamKeySecret = "hlsflow-stream-key"
 )
+
+// webhookQueue is the local cloud's queue the zipped functions send
+// their webhook deliveries' messages to, as on AWS (WEBHOOK_QUEUE_URL).
+// The deliveries themselves are in the media bucket; a message only
+// tells the system's sender, which makes them, to look now.
+const webhookQueue = "hlsflow-webhooks"
+
+// queues are the local cloud's SQS queues: the webhooks' with Zip.
+func (s *System) queues() map[string]func(string) {
+	if s.cfg.Zip == nil {
+		return nil
+	}
+	return map[string]func(string){webhookQueue: func(string) { s.hooks.Notify() }}
+}
 
 // functions are the functions the local cloud runs: in-process, or from
 // their zips when cfg.Zip is set (then each pool is stopped after the
@@ -69,6 +83,7 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 		lambdaspec.SourceMinutes: cfg.Getenv(lambdaspec.SourceMinutes),
 		lambdaspec.EncodeMemory:  strconv.Itoa(lambdaspec.Encode.MemoryMB),
 		lambdaspec.PerTitle:      cfg.Getenv(lambdaspec.PerTitle),
+		lambdaspec.WebhookQueue:  localcloud.QueueURL(cfg.Region, webhookQueue),
 	}
 	for k, v := range ffmpeg {
 		transcode[k] = v
@@ -130,6 +145,7 @@ func (s *System) zipAPI() (lambda.Handler, error) {
 		env[lambdaspec.SignedPlayback] = "true"
 	}
 	env[lambdaspec.FetchFunction] = lambdaspec.Fetch.Name
+	env[lambdaspec.WebhookQueue] = localcloud.QueueURL(cfg.Region, webhookQueue)
 	// Requests of one page come at once; each emulator takes one.
 	return s.zipFunction(lambdaspec.API, env, nil, 4)
 }

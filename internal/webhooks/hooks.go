@@ -61,6 +61,10 @@ type Config struct {
 	// KeepLog is how long a finished delivery's record stays readable in
 	// the log; the sender removes older ones (hourly). Default 30 days.
 	KeepLog time.Duration
+	// SweepAfter is how long a pending delivery goes without an attempt,
+	// past its due time, before Sweep takes it for one with no queue
+	// message (sweep.go). Default DefaultSweepAfter.
+	SweepAfter time.Duration
 	// Queue, when set, is told of every delivery stored (on AWS, the SQS
 	// queue the webhooks Lambda sends from: sqs.go); without it a sender
 	// started here (Start) makes them.
@@ -94,6 +98,7 @@ func New(cfg Config) (*Hooks, error) {
 	cfg.PerEndpoint = cmp.Or(cfg.PerEndpoint, DefaultPerEndpoint)
 	cfg.Poll = cmp.Or(cfg.Poll, DefaultPoll)
 	cfg.KeepLog = cmp.Or(cfg.KeepLog, DefaultKeepLog)
+	cfg.SweepAfter = cmp.Or(cfg.SweepAfter, DefaultSweepAfter)
 	cfg.Log = cmp.Or(cfg.Log, slog.Default())
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -236,6 +241,19 @@ func (h *Hooks) enqueue(ctx context.Context, d *Delivery) error {
 		s.add(d)
 	}
 	return nil
+}
+
+// Notify tells a started sender that another process stored a delivery
+// (hlsflow up --functions zip: the zipped functions' message on the local
+// cloud's queue): it looks for it now rather than at its next Poll. It
+// never blocks.
+func (h *Hooks) Notify() {
+	if s := h.send.Load(); s != nil {
+		select {
+		case s.loadC <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (h *Hooks) poke() {

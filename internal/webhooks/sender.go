@@ -28,6 +28,7 @@ type sender struct {
 	inflight map[string]int  // attempts per endpoint
 
 	wakeC  chan struct{}
+	loadC  chan struct{} // Notify: look for stored deliveries now
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // attempts
 	done   chan struct{}  // the loop's end
@@ -47,7 +48,7 @@ type item struct {
 // Close. Emit and Redeliver work without it (another process sends).
 func (h *Hooks) Start(ctx context.Context) error {
 	s := &sender{h: h, lanes: map[string]*lane{}, known: map[string]bool{},
-		inflight: map[string]int{}, wakeC: make(chan struct{}, 1), done: make(chan struct{})}
+		inflight: map[string]int{}, wakeC: make(chan struct{}, 1), loadC: make(chan struct{}, 1), done: make(chan struct{})}
 	// Deliveries emitted while the pending ones load are added by Emit;
 	// the load skips those it finds known.
 	if !h.send.CompareAndSwap(nil, s) {
@@ -160,14 +161,21 @@ func (s *sender) loop(ctx context.Context) {
 		case <-s.wakeC:
 		case <-timer.C:
 		case <-poll.C:
-			if err := s.load(ctx); err != nil && ctx.Err() == nil {
-				s.h.cfg.Log.Warn("webhooks: look for deliveries", "err", err)
-			}
+			s.lookFor(ctx)
+		case <-s.loadC:
+			s.lookFor(ctx)
 		case <-prune.C:
 			if err := s.h.prune(ctx); err != nil && ctx.Err() == nil {
 				s.h.cfg.Log.Warn("webhooks: remove old deliveries", "err", err)
 			}
 		}
+	}
+}
+
+// lookFor adds the deliveries another process stored.
+func (s *sender) lookFor(ctx context.Context) {
+	if err := s.load(ctx); err != nil && ctx.Err() == nil {
+		s.h.cfg.Log.Warn("webhooks: look for deliveries", "err", err)
 	}
 }
 

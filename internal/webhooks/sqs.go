@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -105,6 +107,32 @@ func (s SQSHandler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		failed = true
 	}
 	return resp, nil
+}
+
+// SweepInput is the event the stack's schedule invokes the webhooks
+// Lambda with, to run Sweep.
+var SweepInput = map[string]string{"webhooks": "sweep"}
+
+// Invoke implements the Lambda: an SQS event (Handle), or SweepInput,
+// which queues again the deliveries with no message (Sweep; s.Hooks needs
+// its Queue). A failed sweep fails the invocation, so that the
+// function's errors show it.
+func (s SQSHandler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Webhooks string `json:"webhooks"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("webhooks: not an event: %w", err)
+	}
+	if probe.Webhooks == SweepInput["webhooks"] {
+		n, err := s.Hooks.Sweep(ctx)
+		return map[string]int{"queued": n}, err
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {
+		return nil, errors.New("webhooks: neither an SQS event nor a sweep")
+	}
+	return s.Handle(ctx, ev)
 }
 
 // OnSQS is Hooks for a process on AWS: deliveries stored in the media

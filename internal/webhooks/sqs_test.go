@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,16 +17,21 @@ import (
 	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
-// fakeSQS keeps what was sent and the visibility changes.
+// fakeSQS keeps what was sent and the visibility changes; while down is
+// set, sending fails.
 type fakeSQS struct {
 	mu         sync.Mutex
 	sent       []*sqs.SendMessageInput
 	visibility map[string]int32
+	down       bool
 }
 
 func (f *fakeSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return nil, errors.New("sqs is down")
+	}
 	f.sent = append(f.sent, in)
 	return &sqs.SendMessageOutput{}, nil
 }

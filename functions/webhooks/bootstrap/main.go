@@ -1,8 +1,9 @@
 // Command bootstrap is the webhooks Lambda: the SQS FIFO queue of webhook
 // deliveries (WEBHOOK_QUEUE_URL), each message one signed POST to an
-// endpoint, its log kept in the media bucket (MEDIA_BUCKET). It only
-// wires; the sender is internal/webhooks. Build with -tags lambda.norpc
-// for provided.al2023.
+// endpoint, its log kept in the media bucket (MEDIA_BUCKET); and, on a
+// schedule, the sweep that queues again the deliveries whose message was
+// never sent (webhooks.SweepInput). It only wires; the sender is
+// internal/webhooks. Build with -tags lambda.norpc for provided.al2023.
 package main
 
 import (
@@ -26,7 +27,7 @@ func main() {
 		log.Error("start", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*webhooks.SQSHandler, error) {
@@ -39,7 +40,10 @@ func build(ctx context.Context, log *slog.Logger) (*webhooks.SQSHandler, error) 
 		return nil, err
 	}
 	client := sqs.NewFromConfig(awsCfg)
-	hooks, err := webhooks.New(webhooks.Config{Store: store.New(awsCfg), Bucket: bucket, Log: log})
+	// The queue is for the sweep, which sends again the deliveries whose
+	// message was never sent.
+	hooks, err := webhooks.New(webhooks.Config{Store: store.New(awsCfg), Bucket: bucket, Log: log,
+		Queue: webhooks.SQSQueue{Client: client, URL: url}})
 	if err != nil {
 		return nil, err
 	}
