@@ -13,8 +13,11 @@ import (
 
 // Where the API (internal/api) keeps its records in the media bucket.
 const (
-	uploadRecords = "uploads-meta/*"
-	streamRecords = "streams-meta/*"
+	uploadRecords  = "uploads-meta/*"
+	streamRecords  = "streams-meta/*"
+	captionRecords = "captions-meta/*" // captions as sent (internal/subtitles)
+	clipRecords    = "clips-meta/*"    // marks that list clips (internal/api)
+	clipObjects    = "vod/*-clip-*/*"  // a clip's files (internal/clip)
 )
 
 // API is the HTTP API (upload URLs, status) as a Lambda function URL;
@@ -51,7 +54,8 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 	// (signed with this role, so it needs to write sources), HEAD of
 	// uploads, its own records in the media bucket (uploads-meta/,
 	// streams-meta/), and reading status, playlists and listings back.
-	// Nothing under vod/ or live/ is written or deleted.
+	// Under vod/ it writes only clips (their own folders) and, for captions
+	// added to a ready video, its subtitles, master and status.
 	for _, g := range []struct {
 		sid       string
 		actions   []string
@@ -59,8 +63,14 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 	}{
 		{"Uploads", []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{*st.Uploads.ArnForObjects(jsii.String("*"))}},
 		{"ListBuckets", []string{"s3:ListBucket"}, []string{*st.Uploads.BucketArn(), *st.Media.BucketArn()}},
-		{"Records", []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, []string{*st.Media.ArnForObjects(jsii.String(uploadRecords)), *st.Media.ArnForObjects(jsii.String(streamRecords))}},
+		{"Records", []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, []string{*st.Media.ArnForObjects(jsii.String(uploadRecords)), *st.Media.ArnForObjects(jsii.String(streamRecords)),
+			*st.Media.ArnForObjects(jsii.String(captionRecords)), *st.Media.ArnForObjects(jsii.String(clipRecords))}},
 		{"ReadPlayback", []string{"s3:GetObject"}, []string{*st.Media.ArnForObjects(jsii.String("vod/*")), *st.Media.ArnForObjects(jsii.String("live/*"))}},
+		// Instant clips: a new video of copies, under its own folder.
+		{"Clips", []string{"s3:PutObject", "s3:DeleteObject"}, []string{*st.Media.ArnForObjects(jsii.String(clipObjects))}},
+		// Captions added to a ready video: its subtitles, master and status.
+		{"Captions", []string{"s3:PutObject", "s3:DeleteObject"}, []string{*st.Media.ArnForObjects(jsii.String("vod/*/subs/*"))}},
+		{"CaptionsMaster", []string{"s3:PutObject"}, []string{*st.Media.ArnForObjects(jsii.String("vod/*/master.m3u8")), *st.Media.ArnForObjects(jsii.String("vod/*/status.json"))}},
 	} {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String(g.sid), Actions: jsii.Strings(g.actions...), Resources: jsii.Strings(g.resources...),
@@ -68,7 +78,9 @@ func NewAPI(scope constructs.Construct, cfg Config, st *Storage) *API {
 	}
 	nagSuppress(fn, nagRule{id: "AwsSolutions-IAM5", reason: "object keys under a prefix are the narrowest S3 resource: presigned uploads to any key, the API's records, and reading playback",
 		appliesTo: []string{objectsIn("StorageUploads", "*"), objectsIn("StorageMedia", uploadRecords), objectsIn("StorageMedia", streamRecords),
-			objectsIn("StorageMedia", "vod/*"), objectsIn("StorageMedia", "live/*")}})
+			objectsIn("StorageMedia", captionRecords), objectsIn("StorageMedia", clipRecords),
+			objectsIn("StorageMedia", "vod/*"), objectsIn("StorageMedia", "live/*"), objectsIn("StorageMedia", clipObjects),
+			objectsIn("StorageMedia", "vod/*/subs/*"), objectsIn("StorageMedia", "vod/*/master.m3u8"), objectsIn("StorageMedia", "vod/*/status.json")}})
 	auth := awslambda.FunctionUrlAuthType_AWS_IAM
 	if cfg.Local {
 		auth = awslambda.FunctionUrlAuthType_NONE

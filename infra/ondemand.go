@@ -126,6 +126,7 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 		},
 	})
 	grantFFmpegWorker(o.Transcode, st)
+	grantCaptions(o.Transcode, st)
 	if cfg.DailySourceMinutes > 0 {
 		grantQuota(o.Transcode, st)
 	}
@@ -192,6 +193,19 @@ func grantQuota(fn awslambda.Function, st *Storage) {
 	}))
 	nagSuppress(fn, nagRule{id: "AwsSolutions-IAM5", reason: "the daily counters, one object per day under _quota/",
 		appliesTo: []string{objectsIn("StorageMedia", quotaPrefix+"*")}})
+}
+
+// grantCaptions lets transcode keep a video's captions (internal/subtitles):
+// those sent through the API, read to publish them with the video, and
+// those extracted from the source, written and replaced.
+func grantCaptions(fn awslambda.Function, st *Storage) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("Captions"),
+		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(captionRecords))),
+	}))
+	nagSuppress(fn, nagRule{id: "AwsSolutions-IAM5", reason: "each video's captions, under captions-meta/{id}/",
+		appliesTo: []string{objectsIn("StorageMedia", captionRecords)}})
 }
 
 // seconds is a function timeout as CDK takes it.
