@@ -69,6 +69,7 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 		lambdaspec.SourceMinutes: cfg.Getenv(lambdaspec.SourceMinutes),
 		lambdaspec.EncodeMemory:  strconv.Itoa(lambdaspec.Encode.MemoryMB),
 		lambdaspec.PerTitle:      cfg.Getenv(lambdaspec.PerTitle),
+		lambdaspec.SegmentFormat: cfg.Getenv(lambdaspec.SegmentFormat),
 	}
 	for k, v := range ffmpeg {
 		transcode[k] = v
