@@ -112,6 +112,7 @@ func (c Config) withDefaults() Config {
 		c.Limits = media.DefaultLimits
 	}
 	c.Preset = cmp.Or(c.Preset, encoder.DefaultPreset)
+	c.SegmentFormat = cmp.Or(c.SegmentFormat, media.TS)
 	c.ProgressEvery = cmp.Or(c.ProgressEvery, defaultProgressEvery)
 	c.Poll = cmp.Or(c.Poll, defaultPoll)
 	c.ChunkSeconds = cmp.Or(c.ChunkSeconds, DefaultChunkSeconds)
