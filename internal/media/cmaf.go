@@ -1,9 +1,14 @@
 package media
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"strings"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
@@ -52,17 +57,50 @@ func InitName(rev string) string {
 }
 
 // InitCodecs is SegmentCodecs for a CMAF rendition: the RFC 6381 codec
-// string of the H.264 video in an init segment, from the sequence
-// parameter set in its avcC box.
+// string of the H.264 or HEVC video in an init segment, from the sequence
+// parameter set in its avcC or hvcC box.
 func InitCodecs(r io.ReadSeeker) (string, error) {
 	var in fmp4.Init
 	if err := in.Unmarshal(r); err != nil {
 		return "", fmt.Errorf("read init segment: %w", err)
 	}
 	for _, t := range in.Tracks {
-		if c, ok := t.Codec.(*mp4codecs.H264); ok && len(c.SPS) >= 4 {
-			return fmt.Sprintf("avc1.%02x%02x%02x", c.SPS[1], c.SPS[2], c.SPS[3]), nil
+		switch c := t.Codec.(type) {
+		case *mp4codecs.H264:
+			if len(c.SPS) >= 4 {
+				return fmt.Sprintf("avc1.%02x%02x%02x", c.SPS[1], c.SPS[2], c.SPS[3]), nil
+			}
+		case *mp4codecs.H265:
+			return hvc1Codecs(c.SPS)
 		}
 	}
-	return "", errors.New("no h264 sequence parameter set in the init segment")
+	return "", errors.New("no h264 or h265 sequence parameter set in the init segment")
+}
+
+// hvc1Codecs is the RFC 6381 string of HEVC in an hvc1 sample entry
+// (ISO/IEC 14496-15 annex E), e.g. "hvc1.1.6.L93.B0", from the
+// profile_tier_level at the start of a sequence parameter set: profile
+// space and profile, the compatibility flags bit-reversed in hex, tier
+// and level, then the constraint bytes without trailing zero bytes.
+func hvc1Codecs(sps []byte) (string, error) {
+	// NAL header (2 bytes), then one byte of ids before the
+	// profile_tier_level's 12 general bytes; the emulation prevention
+	// bytes the flags' zeros bring are removed first.
+	b := h264.EmulationPreventionRemove(sps)
+	if len(b) < 2+1+12 || (b[0]>>1)&0x3f != 33 {
+		return "", errors.New("not an h265 sequence parameter set")
+	}
+	ptl := b[3:15]
+	space, tier, profile := ptl[0]>>6, ptl[0]>>5&1, ptl[0]&0x1f
+	compat := bits.Reverse32(binary.BigEndian.Uint32(ptl[1:5]))
+	var s strings.Builder
+	fmt.Fprintf(&s, "hvc1.%s%d.%X.%c%d", []string{"", "A", "B", "C"}[space], profile, compat, "LH"[tier], ptl[11])
+	constraints := ptl[5:11]
+	for len(constraints) > 0 && constraints[len(constraints)-1] == 0 {
+		constraints = constraints[:len(constraints)-1]
+	}
+	for _, c := range constraints {
+		fmt.Fprintf(&s, ".%X", c)
+	}
+	return s.String(), nil
 }

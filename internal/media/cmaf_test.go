@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,61 @@ func TestSegmentFormatNames(t *testing.T) {
 	}
 	if got := CMAFSegmentPattern("abc1"); got != "seg_abc1_%05d.m4s" {
 		t.Errorf("CMAFSegmentPattern = %q", got)
+	}
+}
+
+// The HEVC codec string of ISO/IEC 14496-15 annex E from a sequence
+// parameter set as it is in a stream (with its emulation prevention byte).
+func TestHvc1Codecs(t *testing.T) {
+	// NAL header (type 33), ids, then Main profile, compatibility 0x60000000
+	// ("00 00 03 00" on the wire), constraints B0, level 93.
+	sps := []byte{0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0xb0, 0, 0, 0, 0, 0, 93, 0xa0}
+	if got, err := hvc1Codecs(sps); err != nil || got != "hvc1.1.6.L93.B0" {
+		t.Errorf("hvc1Codecs = %q, %v; want hvc1.1.6.L93.B0", got, err)
+	}
+	// High tier, profile space 1, Main 10, two constraint bytes.
+	sps = []byte{0x42, 0x01, 0x01, 0x62, 0x20, 0x00, 0x00, 0x03, 0x00, 0x90, 0x01, 0, 0, 0, 0, 120}
+	if got, err := hvc1Codecs(sps); err != nil || got != "hvc1.A2.4.H120.90.1" {
+		t.Errorf("hvc1Codecs = %q, %v; want hvc1.A2.4.H120.90.1", got, err)
+	}
+	for name, b := range map[string][]byte{"short": sps[:10], "an h264 sps": {0x67, 0x64, 0, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}} {
+		if got, err := hvc1Codecs(b); err == nil {
+			t.Errorf("%s: hvc1Codecs = %q, want an error", name, got)
+		}
+	}
+}
+
+// InitCodecs of real libx265 output tagged hvc1, against ffprobe's profile
+// and level.
+func TestInitCodecsHEVC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes HEVC")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(FFmpegPath(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:d=1:r=25",
+		"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
+		"-f", "hls", "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+		"-hls_segment_filename", filepath.Join(dir, CMAFSegmentPattern("")), filepath.Join(dir, "index.m3u8"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("no libx265: %v %s", err, b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "init.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := InitCodecs(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := ffprobeOut(t, "-select_streams", "v:0", "-show_entries", "stream=profile,level,codec_tag_string", "-of", "csv=p=0", filepath.Join(dir, "index.m3u8"))
+	line, _, _ := strings.Cut(strings.TrimSpace(probe), "\n") // ffprobe's order: profile, tag, level
+	profile, rest, _ := strings.Cut(line, ",")
+	tag, level, _ := strings.Cut(rest, ",")
+	if profile != "Main" || tag != "hvc1" {
+		t.Fatalf("ffprobe: %q, want Main and hvc1", probe)
+	}
+	t.Logf("InitCodecs: %s", got)
+	if want := "hvc1.1.6.L" + level + "."; !strings.HasPrefix(got, want) {
+		t.Errorf("InitCodecs = %q, want %s… (ffprobe: %s)", got, want, probe)
 	}
 }
