@@ -71,6 +71,9 @@ type Config struct {
 	// PerTitle plans each upload's ladder from a complexity pass
 	// (PER_TITLE); off, every source gets the fixed ladder.
 	PerTitle bool
+	// SegmentFormat is the on-demand segment container (SEGMENT_FORMAT):
+	// "ts" or "cmaf".
+	SegmentFormat string
 	// BudgetMonthlyUSD, when above 0, creates an AWS Budgets cost budget
 	// for the account that mails BudgetEmail at 80 % (actual) and 100 %
 	// (forecast).
@@ -131,6 +134,7 @@ const (
 	ctxEncodeConc         = "encodeConcurrency"
 	ctxDailySourceMinutes = "dailySourceMinutes"
 	ctxPerTitle           = "perTitle"
+	ctxSegmentFormat      = "segmentFormat"
 	ctxBudgetMonthlyUSD   = "budgetMonthlyUsd"
 	ctxBudgetEmail        = "budgetEmail"
 	ctxWAF                = "waf"
@@ -198,6 +202,7 @@ var defaults = map[string]string{
 	ctxEncodeConc:         "20",
 	ctxDailySourceMinutes: "600",
 	ctxPerTitle:           "true",
+	ctxSegmentFormat:      "ts",
 	ctxBudgetMonthlyUSD:   "0",
 	ctxBudgetEmail:        "",
 	ctxWAF:                "true",
@@ -248,6 +253,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		EncodeConcurrency:    p.intIn(ctxEncodeConc, 0, maxReserved),
 		DailySourceMinutes:   p.intIn(ctxDailySourceMinutes, 0, 1_000_000),
 		PerTitle:             p.boolean(ctxPerTitle),
+		SegmentFormat:        p.oneOf(ctxSegmentFormat, []string{"ts", "cmaf"}),
 		BudgetMonthlyUSD:     p.intIn(ctxBudgetMonthlyUSD, 0, 1_000_000),
 		BudgetEmail:          strings.TrimSpace(p.str(ctxBudgetEmail)),
 		WAF:                  p.boolean(ctxWAF),

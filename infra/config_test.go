@@ -37,6 +37,7 @@ func TestBadContextFailsNamingKeyAndAllowed(t *testing.T) {
 		{"local not a bool", map[string]any{ctxLocal: "yes"}, ctxLocal, "one of true, false"},
 		{"signed not a bool", map[string]any{ctxSignedPlayback: "1"}, ctxSignedPlayback, "one of true, false"},
 		{"per-title not a bool", map[string]any{ctxPerTitle: "on"}, ctxPerTitle, "one of true, false"},
+		{"segment format", map[string]any{ctxSegmentFormat: "fmp4"}, ctxSegmentFormat, "one of ts, cmaf"},
 		{"signed without key", map[string]any{ctxSignedPlayback: true}, ctxSigningPublicKey, "PEM public key"},
 		{"unknown function", map[string]any{ctxFunctions: "transcode,thumbnail"}, ctxFunctions, "transcode, encode, api"},
 		{"no transcode", map[string]any{ctxFunctions: "api"}, ctxFunctions, "includes transcode"},
@@ -142,7 +143,7 @@ func TestUDPIngestCIDRsNormalised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle {
+	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle || d.SegmentFormat != "ts" {
 		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget", d)
 	}
 }

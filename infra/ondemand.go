@@ -113,6 +113,7 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 	// Checked by transcode before any encode starts; "0" is off.
 	ffmpegEnv["SOURCE_MINUTES_PER_DAY"] = strconv.Itoa(cfg.DailySourceMinutes)
 	ffmpegEnv[lambdaspec.PerTitle] = map[bool]string{true: "on", false: "off"}[cfg.PerTitle]
+	ffmpegEnv[lambdaspec.SegmentFormat] = cfg.SegmentFormat
 
 	o.Transcode = newGoFunction(s, "Transcode", "transcode", cfg, goFunctionSpec{
 		memory: cfg.TranscodeMemory, tmp: cfg.EphemeralStorage, reserved: cfg.TranscodeConcurrency,

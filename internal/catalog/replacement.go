@@ -31,7 +31,7 @@ func NewReplacement(src Upload) *Replacement {
 }
 
 // RevisionOf returns the upload revision in the name of a video's output
-// key (seg_REV_NNNNN.ts, index_REV.m3u8, poster-REV.jpg, download-REV.mp4, storyboard-REV.vtt, storyboard-REV-N.jpg), or "" for the
+// key (seg_REV_NNNNN.ts or .m4s, init_REV.mp4, index_REV.m3u8, poster-REV.jpg, download-REV.mp4, storyboard-REV.vtt, storyboard-REV-N.jpg), or "" for the
 // names that every revision shares (master.m3u8, status.json, index.m3u8)
 // and for anything else. It reads the names media.SegmentName,
 // media.PlaylistName and PosterKey write.
@@ -39,12 +39,14 @@ func RevisionOf(key string) string {
 	base := path.Base(key)
 	var rev string
 	switch {
-	case strings.HasPrefix(base, "seg_") && strings.HasSuffix(base, ".ts"):
-		r, n, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(base, "seg_"), ".ts"), "_")
+	case strings.HasPrefix(base, "seg_") && (strings.HasSuffix(base, ".ts") || strings.HasSuffix(base, ".m4s")):
+		r, n, ok := strings.Cut(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(base, "seg_"), ".ts"), ".m4s"), "_")
 		if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
 			return ""
 		}
 		rev = r
+	case strings.HasPrefix(base, "init_") && strings.HasSuffix(base, ".mp4"): // media.InitName
+		rev = strings.TrimSuffix(strings.TrimPrefix(base, "init_"), ".mp4")
 	case strings.HasPrefix(base, "index_") && strings.HasSuffix(base, ".m3u8"):
 		rev = strings.TrimSuffix(strings.TrimPrefix(base, "index_"), ".m3u8")
 	case strings.HasPrefix(base, "poster-") && strings.HasSuffix(base, ".jpg"):

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,6 +21,12 @@ func TestRevisionOf(t *testing.T) {
 		{Prefix("v") + "720p/" + media.SegmentName(rev, 0), rev},
 		{Prefix("v") + "audio/" + media.SegmentName(rev, 12345), rev},
 		{Prefix("v") + "720p/" + media.PlaylistName(rev), rev},
+		{Prefix("v") + "720p/" + fmt.Sprintf(media.CMAFSegmentPattern(rev), 7), rev},
+		{Prefix("v") + "720p/" + media.InitName(rev), rev},
+		{Prefix("v") + "720p/" + media.InitName(""), ""},
+		{Prefix("v") + "720p/" + fmt.Sprintf(media.CMAFSegmentPattern(""), 7), ""},
+		{Prefix("v") + "720p/init_AB.mp4", ""},
+		{Prefix("v") + "720p/seg_" + rev + "_x.m4s", ""},
 		{PosterKey("v", st.Source), rev},
 		{DownloadKey("v", st.Source), rev},
 		{StoryboardKey("v", st.Source), rev},

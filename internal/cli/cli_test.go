@@ -54,6 +54,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"help flag", []string{"status", "-h"}, 0, ""},
 		{"negative edge cache", []string{"up", "--edge-cache-mb", "-5"}, 2, "--edge-cache-mb is -5"},
 		{"edge cache not a number", []string{"up", "--edge-cache-mb", "lots"}, 2, "edge-cache-mb"},
+		{"segments neither ts nor cmaf", []string{"up", "--segments", "mp4"}, 2, "--segments is \"mp4\"; give ts or cmaf"},
 		{"per-title neither on nor off", []string{"up", "--per-title", "maybe"}, 2, "--per-title is \"maybe\"; give on or off"},
 		{"udp allow not a network", []string{"up", "--udp-allow", "encoder.example.com"}, 2, "--udp-allow"},
 		{"webhook allow not a network", []string{"up", "--webhook-allow", "hooks.example.com"}, 2, "webhook-allow"},

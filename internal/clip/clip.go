@@ -313,15 +313,42 @@ func (m *Maker) write(ctx context.Context, id string, src source, master []byte,
 	var duration time.Duration
 	for i, r := range rends {
 		clip := hls.MediaPlaylist{Type: hls.TypeVOD, EndList: true, IndependentSegments: true}
-		for seq := lo; seq <= hi; seq++ {
-			s := r.p.Segments[seq-r.p.MediaSequence]
-			from := path.Join(path.Dir(src.prefix+r.uri), s.URI)
-			if s.Map != nil || !strings.HasPrefix(from, "vod/") || strings.Contains(s.URI, "://") {
-				return nil, fmt.Errorf("clip of %s: %s lists %q, not a segment of this bucket", src.of.ID, r.uri, s.URI)
+		// copyOf names the copy of uri, a file beside r's playlist.
+		copyOf := func(uri string) (string, error) {
+			from := path.Join(path.Dir(src.prefix+r.uri), uri)
+			if !strings.HasPrefix(from, "vod/") || strings.Contains(uri, "://") {
+				return "", fmt.Errorf("clip of %s: %s lists %q, not a segment of this bucket", src.of.ID, r.uri, uri)
 			}
 			name := path.Base(from)
 			copies[path.Join(path.Dir(catalog.Prefix(id)+r.uri), name)] = from
-			clip.Segments = append(clip.Segments, hls.Segment{URI: name, Duration: s.Duration, Discontinuity: s.Discontinuity && seq > lo})
+			return name, nil
+		}
+		// A CMAF rendition's init segment (EXT-X-MAP) in force at lo goes
+		// with the clip's first segment.
+		var init *hls.Map
+		for _, s := range r.p.Segments[:lo-r.p.MediaSequence+1] {
+			if s.Map != nil {
+				init = s.Map
+			}
+		}
+		for seq := lo; seq <= hi; seq++ {
+			s := r.p.Segments[seq-r.p.MediaSequence]
+			name, err := copyOf(s.URI)
+			if err != nil {
+				return nil, err
+			}
+			seg := hls.Segment{URI: name, Duration: s.Duration, Discontinuity: s.Discontinuity && seq > lo}
+			if s.Map != nil {
+				init = s.Map
+			}
+			if init != nil && (seq == lo || s.Map != nil) {
+				uri, err := copyOf(init.URI)
+				if err != nil {
+					return nil, err
+				}
+				seg.Map = &hls.Map{URI: uri}
+			}
+			clip.Segments = append(clip.Segments, seg)
 		}
 		if i == 0 {
 			duration = clip.Duration()

@@ -74,6 +74,10 @@ type Output struct {
 	// PartSeconds is LiveCMAF's fragment length, default
 	// DefaultPartSeconds.
 	PartSeconds float64
+	// CMAF (VOD only) writes fragmented MP4 segments (.m4s) after an init
+	// segment per rendition, which its playlist names in EXT-X-MAP
+	// (vodcmaf.go), instead of MPEG-TS.
+	CMAF bool
 }
 
 // Job is one ffmpeg run: an input, a ladder, an output.
@@ -241,12 +245,19 @@ func Args(j Job) []string {
 	} else {
 		a = append(a, "-hls_playlist_type", "vod")
 	}
-	a = append(a, "-hls_segment_type", "mpegts", "-hls_flags", "temp_file+independent_segments")
+	pattern := media.SegmentPattern(j.Output.Revision)
+	if j.Output.CMAF && !live {
+		pattern = media.CMAFSegmentPattern(j.Output.Revision)
+		a = append(a, vodCMAFArgs(len(streamMap))...)
+	} else {
+		a = append(a, "-hls_segment_type", "mpegts")
+	}
+	a = append(a, "-hls_flags", "temp_file+independent_segments")
 	if o := j.Output; o.StartNumber > 0 || o.TimeOffset != 0 {
 		a = append(a, "-start_number", strconv.Itoa(o.StartNumber))
 	}
 	a = append(a,
-		"-hls_segment_filename", filepath.Join(j.Output.Dir, "%v", media.SegmentPattern(j.Output.Revision)),
+		"-hls_segment_filename", filepath.Join(j.Output.Dir, "%v", pattern),
 		"-var_stream_map", strings.Join(streamMap, " "),
 		filepath.Join(j.Output.Dir, "%v", media.PlaylistName("")),
 	)

@@ -2,6 +2,7 @@ package encoder
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -9,7 +10,8 @@ import (
 // rendition into one MP4 file out, with no second encode: video is the
 // rung's segments joined into one MPEG-TS file, audio the audio
 // rendition's ("" for none; video "" for an audio-only ladder). Only local
-// MPEG-TS files are read. The moov atom goes before the media data
+// MPEG-TS files are read, or for CMAF renditions (a path ending in .mp4)
+// the init segment followed by the segments: a fragmented MP4. The moov atom goes before the media data
 // (+faststart), so a browser plays the download while it arrives. It
 // returns nil when there is nothing to remux.
 func DownloadArgs(video, audio, out string) []string {
@@ -18,6 +20,10 @@ func DownloadArgs(video, audio, out string) []string {
 	}
 	a := []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
 	in := func(path string) {
+		if strings.HasSuffix(path, ".mp4") {
+			a = append(a, "-protocol_whitelist", "file", "-format_whitelist", "mov,mp4,m4a,3gp,3g2,mj2", "-f", "mp4", "-i", path)
+			return
+		}
 		a = append(a, "-protocol_whitelist", "file", "-format_whitelist", "mpegts", "-f", "mpegts", "-i", path)
 	}
 	var maps []string

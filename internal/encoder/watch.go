@@ -175,9 +175,13 @@ func (w *watcher) listed(i int, dir string) []Segment {
 }
 
 // segmentIndex is the number of a segment file named by
-// media.SegmentName: seg_00012.ts or seg_REV_00012.ts.
+// media.SegmentName: seg_00012.ts or seg_REV_00012.ts, or .m4s for CMAF
+// (media.CMAFSegmentPattern).
 func segmentIndex(name string) (int, bool) {
 	base, ok := strings.CutSuffix(name, ".ts")
+	if !ok {
+		base, ok = strings.CutSuffix(name, ".m4s")
+	}
 	if !ok || !strings.HasPrefix(base, "seg_") || strings.ContainsAny(name, `/\`) {
 		return 0, false
 	}

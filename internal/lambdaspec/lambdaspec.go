@@ -38,6 +38,7 @@ const (
 	SourceMinutes   = "SOURCE_MINUTES_PER_DAY"
 	EncodeMemory    = "ENCODE_MEMORY_MB" // what status.json charges chunk encodes at
 	PerTitle        = "PER_TITLE"        // "on" or "off": per-title ladders
+	SegmentFormat   = "SEGMENT_FORMAT"   // "ts" or "cmaf": on-demand segment container
 	APITokenARN     = "API_TOKEN_SECRET_ARN"
 	StreamSecretARN = "STREAM_KEY_SECRET_ARN"
 	RTMPURL         = "RTMP_URL"
@@ -80,7 +81,7 @@ const (
 
 var (
 	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
-		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory, PerTitle},
+		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory, PerTitle, SegmentFormat},
 		Optional: []string{Parallelism, WebhookQueue}}
 	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}

@@ -84,6 +84,7 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 		lambdaspec.EncodeMemory:  strconv.Itoa(lambdaspec.Encode.MemoryMB),
 		lambdaspec.PerTitle:      cfg.Getenv(lambdaspec.PerTitle),
 		lambdaspec.WebhookQueue:  localcloud.QueueURL(cfg.Region, webhookQueue),
+		lambdaspec.SegmentFormat: cfg.Getenv(lambdaspec.SegmentFormat),
 	}
 	for k, v := range ffmpeg {
 		transcode[k] = v

@@ -30,6 +30,10 @@ type Config struct {
 	// slices of it (pertitle.go, media.PlanPerTitle).
 	PerTitle bool
 	Threads  int // ffmpeg -threads; 0 is ffmpeg's choice
+	// SegmentFormat is the container of the segments: media.TS (the
+	// default) or media.CMAF (single-process encodes only; chunked
+	// sources stay MPEG-TS, cmaf.go).
+	SegmentFormat media.SegmentFormat
 
 	// SourceMinutesPerDay is the daily quota of source minutes (see
 	// quota.go); 0 is no quota.
@@ -108,6 +112,7 @@ func (c Config) withDefaults() Config {
 		c.Limits = media.DefaultLimits
 	}
 	c.Preset = cmp.Or(c.Preset, encoder.DefaultPreset)
+	c.SegmentFormat = cmp.Or(c.SegmentFormat, media.TS)
 	c.ProgressEvery = cmp.Or(c.ProgressEvery, defaultProgressEvery)
 	c.Poll = cmp.Or(c.Poll, defaultPoll)
 	c.ChunkSeconds = cmp.Or(c.ChunkSeconds, DefaultChunkSeconds)
@@ -150,6 +155,7 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 //	PROGRESSIVE        "off" publishes playlists only when complete
 //	DOWNLOAD_MP4       "off" makes no MP4 download
 //	PER_TITLE          "off" gives every source the fixed ladder (default "on": per-title ladders)
+//	SEGMENT_FORMAT     "ts" (default) or "cmaf": fragmented MP4 segments with EXT-X-MAP
 //	AWS_LAMBDA_FUNCTION_MEMORY_SIZE  this function's memory in MB (Lambda sets it)
 //	ENCODE_MEMORY_MB   the encode function's memory in MB
 //
@@ -182,6 +188,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	case "off":
 	default:
 		e.Fail("PER_TITLE", v, "want on or off")
+	}
+	if v := e.String(lambdaspec.SegmentFormat, ""); v != "" {
+		f, err := media.ParseSegmentFormat(v)
+		if err != nil {
+			e.Fail(lambdaspec.SegmentFormat, v, "want ts or cmaf")
+		}
+		c.SegmentFormat = f
 	}
 	if v := e.String("LADDER_RUNGS", ""); v != "" {
 		c.Ladder.Rungs = strings.Split(v, ",")

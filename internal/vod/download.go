@@ -55,6 +55,9 @@ func (j *job) download(ctx context.Context, res *result) (string, error) {
 			path = &audio
 		}
 		*path = filepath.Join(dir, r.name+".ts")
+		if initSegment(r) != "" {
+			*path = filepath.Join(dir, r.name+".mp4") // fragmented MP4
+		}
 		if err := j.joinSegments(ctx, r, *path); err != nil {
 			return "", fmt.Errorf("download of %s: %w", j.id, err)
 		}
@@ -89,8 +92,15 @@ func (j *job) joinSegments(ctx context.Context, r rendition, path string) error 
 	}
 	defer f.Close()
 	folder := catalog.RenditionPrefix(j.id, r.name)
+	var uris []string
+	if init := initSegment(r); init != "" {
+		uris = append(uris, init) // a CMAF rendition: its init segment first
+	}
 	for _, s := range r.p.Segments {
-		body, err := j.store.Open(ctx, j.cfg.MediaBucket, folder+s.URI, store.Read{})
+		uris = append(uris, s.URI)
+	}
+	for _, uri := range uris {
+		body, err := j.store.Open(ctx, j.cfg.MediaBucket, folder+uri, store.Read{})
 		if err != nil {
 			return err
 		}
@@ -98,8 +108,16 @@ func (j *job) joinSegments(ctx context.Context, r rendition, path string) error 
 		_, err = io.Copy(f, body)
 		body.Close()
 		if err != nil {
-			return fmt.Errorf("read %s: %w", folder+s.URI, err)
+			return fmt.Errorf("read %s: %w", folder+uri, err)
 		}
 	}
 	return f.Close()
+}
+
+// initSegment is the EXT-X-MAP of a CMAF rendition, or "" for MPEG-TS.
+func initSegment(r rendition) string {
+	if len(r.p.Segments) > 0 && r.p.Segments[0].Map != nil {
+		return r.p.Segments[0].Map.URI
+	}
+	return ""
 }

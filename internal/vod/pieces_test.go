@@ -144,7 +144,15 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Errorf("PER_TITLE=%q: per-title %v (%v), want %v", v, c.PerTitle, err, want)
 		}
 	}
-	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}, {"PER_TITLE": "yes"}} {
+	// Segments: MPEG-TS unless SEGMENT_FORMAT is cmaf.
+	for v, want := range map[string]media.SegmentFormat{"": media.TS, "ts": media.TS, "cmaf": media.CMAF} {
+		c, err := ConfigFromEnv(func(k string) string { return map[string]string{"SEGMENT_FORMAT": v}[k] })
+		if err != nil || c.withDefaults().SegmentFormat != want {
+			t.Errorf("SEGMENT_FORMAT=%q: %q (%v), want %q", v, c.SegmentFormat, err, want)
+		}
+	}
+	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}, {"PER_TITLE": "yes"},
+		{"SEGMENT_FORMAT": "fmp4"}, {"SEGMENT_FORMAT": "CMAF"}, {"SEGMENT_FORMAT": "ts,cmaf"}} {
 		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("ConfigFromEnv accepted %v", bad)
 		}

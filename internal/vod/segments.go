@@ -26,7 +26,7 @@ func (j *job) encodeHere(ctx context.Context, ms *media.Source, l media.Ladder, 
 	defer os.RemoveAll(work)
 	job := encoder.Job{
 		Input: encoder.Input{URL: j.url, Source: ms}, Ladder: l,
-		Output: encoder.Output{Kind: encoder.VOD, Dir: work, Revision: j.src.Revision()},
+		Output: encoder.Output{Kind: encoder.VOD, Dir: work, Revision: j.src.Revision(), CMAF: j.cfg.SegmentFormat == media.CMAF},
 		Preset: j.cfg.Preset, Threads: j.cfg.Threads, ShareThreads: true, Progress: true,
 	}
 	// The storyboard's sheets come from the same decode (storyboard.go).
@@ -74,7 +74,7 @@ func encodeInto(ctx context.Context, st *store.Store, bucket, prefix string, job
 	sizes, codecs := map[string]int64{}, map[string]string{} // by "720p/seg_00000.ts", by rendition
 	upload := func(s encoder.Segment) error {
 		rel := s.Name + "/" + s.File
-		if video[s.Name] && codecs[s.Name] == "" {
+		if video[s.Name] && codecs[s.Name] == "" && !job.Output.CMAF {
 			codecs[s.Name] = segmentCodecs(s.Path)
 		}
 		fi, err := os.Stat(s.Path)
@@ -126,6 +126,11 @@ func encodeInto(ctx context.Context, st *store.Store, bucket, prefix string, job
 			return nil, nil, refuse("the video could not be encoded; ffmpeg produced no complete output", nil)
 		}
 		r := rendition{name: name, p: p, sizes: map[string]int64{}}
+		if job.Output.CMAF {
+			if err := uploadInit(ctx, st, bucket, prefix, job, r, video[name], codecs); err != nil {
+				return nil, nil, err
+			}
+		}
 		for _, s := range p.Segments {
 			n, ok := sizes[name+"/"+s.URI]
 			if !ok || strings.ContainsAny(s.URI, `/\`) {

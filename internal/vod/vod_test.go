@@ -145,6 +145,9 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 		}
 		var total int64
 		for _, seg := range p.Segments {
+			if seg.Map != nil { // a CMAF rendition's init segment
+				referenced[catalog.Prefix(id)+uri[:strings.LastIndex(uri, "/")+1]+seg.Map.URI] = true
+			}
 			rel := filepath.Join(filepath.Dir(path), seg.URI)
 			fi, err := os.Stat(rel)
 			if err != nil {
