@@ -5,9 +5,12 @@
 package netpolicy
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // special are ranges that IsGlobalUnicast lets through but no public
@@ -109,4 +112,38 @@ func Allowed(a netip.Addr, allow []netip.Prefix) bool {
 		}
 	}
 	return Public(a)
+}
+
+// Lookup resolves a host name to its addresses (nil: the system resolver).
+type Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+
+// Resolve gives host's addresses (host itself when it is one), each of
+// which must be public or in allow; the error says which one is not.
+// The caller connects to these very addresses, so a name that resolves
+// elsewhere a moment later (DNS rebinding) gains nothing.
+func Resolve(ctx context.Context, host string, lookup Lookup, allow []netip.Prefix) ([]netip.Addr, error) {
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{a}
+	} else {
+		if lookup == nil {
+			lookup = func(ctx context.Context, h string) ([]netip.Addr, error) {
+				return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+			}
+		}
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if addrs, err = lookup(ctx, host); err != nil {
+			return nil, fmt.Errorf("%s does not resolve", host)
+		}
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("%s has no address", host)
+		}
+	}
+	for _, a := range addrs {
+		if !Allowed(a, allow) {
+			return nil, fmt.Errorf("%s is %s, %s", host, a, Why(a))
+		}
+	}
+	return addrs, nil
 }

@@ -29,7 +29,7 @@ const maxURL = 2048
 type Targets struct {
 	Allow []netip.Prefix
 	// Lookup resolves host names; nil is the system resolver.
-	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	Lookup netpolicy.Lookup
 }
 
 func refused(format string, args ...any) error {
@@ -56,30 +56,8 @@ func (p Targets) CheckURL(ctx context.Context, raw string) error {
 	case u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n"):
 		return refused("the URL has a fragment or white space")
 	}
-	host := u.Hostname()
-	var addrs []netip.Addr
-	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{a}
-	} else {
-		lookup := p.Lookup
-		if lookup == nil {
-			lookup = func(ctx context.Context, h string) ([]netip.Addr, error) {
-				return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
-			}
-		}
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if addrs, err = lookup(ctx, host); err != nil {
-			return refused("%s does not resolve", host)
-		}
-		if len(addrs) == 0 {
-			return refused("%s has no address", host)
-		}
-	}
-	for _, a := range addrs {
-		if !p.Allowed(a) {
-			return refused("%s is %s, not a public address", host, a)
-		}
+	if _, err := netpolicy.Resolve(ctx, u.Hostname(), p.Lookup, p.Allow); err != nil {
+		return refused("%v", err)
 	}
 	return nil
 }

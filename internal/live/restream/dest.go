@@ -57,7 +57,7 @@ func MaskKey(key string) string {
 type Policy struct {
 	Allow []netip.Prefix
 	// Lookup resolves a host name; nil is net.DefaultResolver's.
-	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	Lookup netpolicy.Lookup
 }
 
 // ErrInvalid wraps every refusal of Check and Validate.
@@ -120,33 +120,12 @@ func (p Policy) Resolve(ctx context.Context, d Destination) ([]netip.Addr, error
 		return nil, err
 	}
 	u, _ := url.Parse(d.URL)
-	host := u.Hostname()
-	var addrs []netip.Addr
-	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{a}
-	} else {
-		lookup := p.Lookup
-		if lookup == nil {
-			lookup = func(ctx context.Context, h string) ([]netip.Addr, error) {
-				return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
-			}
-		}
-		if addrs, err = lookup(ctx, host); err != nil {
-			return nil, invalid("resolve %s: %v", host, err)
-		}
-		if len(addrs) == 0 {
-			return nil, invalid("%s has no address", host)
-		}
-	}
-	for _, a := range addrs {
-		if !p.allowed(a.Unmap()) {
-			return nil, invalid("%s resolves to %s, a non-public address", host, a)
-		}
+	addrs, err := netpolicy.Resolve(ctx, u.Hostname(), p.Lookup, p.Allow)
+	if err != nil {
+		return nil, invalid("%v", err)
 	}
 	return addrs, nil
 }
-
-func (p Policy) allowed(a netip.Addr) bool { return netpolicy.Allowed(a, p.Allow) }
 
 // Load reads stream name's destinations; none set is an empty list.
 func Load(ctx context.Context, st *store.Store, bucket, name string) ([]Destination, error) {

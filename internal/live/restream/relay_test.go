@@ -95,7 +95,7 @@ func TestCheckFailsBeforeFFmpeg(t *testing.T) {
 	f := Start(context.Background(), Config{FFmpeg: bin, Policy: pol, MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
 		[]Destination{{URL: "rtmps://metadata.example.com/app", Key: "k-meta-000001"}, {URL: "rtmp://gone.example.com/app", Key: "k-gone-000001"}})
 	defer f.Close()
-	for i, reason := range []string{"169.254.169.254, a non-public address", "resolve gone.example.com: no such host"} {
+	for i, reason := range []string{"169.254.169.254, a link-local address", "gone.example.com does not resolve"} {
 		st := waitState(t, f, i, StateFailing, 5*time.Second)
 		for deadline := time.Now().Add(5 * time.Second); st.Attempts < 3 && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
