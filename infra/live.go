@@ -72,6 +72,9 @@ type Live struct {
 	WHIPListener elbv2.NetworkListener // the WHIP endpoint (HTTP); ICE has two more
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
 	TaskRole     awsiam.IRole
+	// FromCloudFront is the tasks' second security group: what CloudFront
+	// may reach (rules in livedelivery.go).
+	FromCloudFront awsec2.SecurityGroup
 }
 
 // NewLive creates the VPC (public subnets only: the tasks get public IPs to
@@ -230,24 +233,32 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	// arrives from the internet, not from the load balancer.
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(rtmpPort)), jsii.String("RTMP"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(srtPort)), jsii.String("SRT"), nil)
-	// WHIP, like RTMP: an offer needs the stream key before any WebRTC
-	// work, and the ICE ports answer only sessions so created.
-	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipPort)), jsii.String("WHIP"), nil)
+	// WHIP's ICE ports answer only sessions created by an offer with the
+	// stream key; the offer itself (whipPort) comes through CloudFront
+	// over HTTPS only (livedelivery.go).
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(whipICEPort)), jsii.String("WHIP media (ICE)"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipICETCPPort)), jsii.String("WHIP media (ICE-TCP)"), nil)
 	for _, cidr := range cfg.UDPIngestCIDRs {
 		sg.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(cidr)), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP from "+cidr), nil)
 	}
 	sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(healthPort)), jsii.String("NLB health checks"), nil)
-	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP, SRT and WHIP publishers connect from anywhere (encoders and browsers on any network); a publish needs a valid stream key (SRT checks it in the handshake, WHIP before any WebRTC work), and the ingest caps connections per address. MPEG-TS over UDP is open only to udpIngestCidrs"})
+	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP, SRT and WHIP media publishers connect from anywhere (encoders and browsers on any network); a publish needs a valid stream key (SRT checks it in the handshake, WHIP before any WebRTC work, its ICE ports answer only sessions so created), and the ingest caps connections per address. WHIP's endpoint takes only CloudFront (livedelivery.go); MPEG-TS over UDP is open only to udpIngestCidrs"})
 
+	// CloudFront's way in to the ingest's HTTP; livedelivery.go adds its
+	// rules. A group of its own: CloudFront's prefix list counts as 55
+	// rules against a group's quota of 60.
+	l.FromCloudFront = awsec2.NewSecurityGroup(s, jsii.String("FromCloudFront"), &awsec2.SecurityGroupProps{
+		Vpc:              l.Vpc,
+		Description:      jsii.String("hlsflow ingest: its HTTP (WHIP, LL-HLS) from CloudFront only"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
 	l.Service = awsecs.NewFargateService(s, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                cluster,
 		TaskDefinition:         task,
 		DesiredCount:           jsii.Number(float64(cfg.IngestDesiredCount)),
 		AssignPublicIp:         jsii.Bool(true),
 		VpcSubnets:             &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
-		SecurityGroups:         &[]awsec2.ISecurityGroup{sg},
+		SecurityGroups:         &[]awsec2.ISecurityGroup{sg, l.FromCloudFront},
 		MinHealthyPercent:      jsii.Number(100),
 		MaxHealthyPercent:      jsii.Number(200),
 		HealthCheckGracePeriod: awscdk.Duration_Seconds(jsii.Number(60)),
@@ -326,12 +337,6 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 // ?streamid={stream key}.
 func (l *Live) SRTURL() *string {
 	return jsii.String(fmt.Sprintf("srt://%s:%d", *l.LoadBalancer.LoadBalancerDnsName(), srtPort))
-}
-
-// WHIPURL is the WHIP endpoint's base; a publisher adds /{stream name}
-// and sends the stream key as its bearer token.
-func (l *Live) WHIPURL() *string {
-	return jsii.String(fmt.Sprintf("http://%s:%d/whip", *l.LoadBalancer.LoadBalancerDnsName(), whipPort))
 }
 
 // RTMPURL is the publish base; a stream key is appended as the last path

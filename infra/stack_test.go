@@ -307,7 +307,8 @@ func TestSignedPlayback(t *testing.T) {
 	for _, b := range list(get(dc, "CacheBehaviors")) {
 		p := get(b, "PathPattern").(string)
 		// /p/* is checked by the PlaybackToken function (TestPlaybackTokenBehaviours).
-		check(p, b, p != "/api/*" && !strings.HasPrefix(p, "/p/"))
+		// /whip/* is for publishers, who hold a stream key instead.
+		check(p, b, p != "/api/*" && p != "/whip/*" && !strings.HasPrefix(p, "/p/"))
 	}
 	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryHeaders")
 	if get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowCredentials") != true {
@@ -346,7 +347,7 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction", "WEBHOOK_QUEUE_URL": queue}, nil},
+				"WHIP_URL": "/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction", "WEBHOOK_QUEUE_URL": queue}, nil},
 			"FetchFunction":  {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
 			"WebhooksSender": sender,
 		}},
@@ -363,7 +364,7 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
+				"WHIP_URL": "/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
 				// What the API signs playback grants with (playback.go).
 				"PLAYBACK_KEY_SECRET_ARN": "ApiFunctionPlaybackSigningKey", "PLAYBACK_TOKEN_SECRET_ARN": "ApiFunctionPlaybackTokenKey",
 				"PLAYBACK_KEY_PAIR_ID": "DeliveryPlaybackKey", "WEBHOOK_QUEUE_URL": queue}, nil},
@@ -773,11 +774,11 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 	wantDropped := []string{
 		"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
 		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
-		"AWS::EC2::FlowLog", "AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup",
+		"AWS::EC2::FlowLog", "AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
 		"AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCGatewayAttachment",
 		"AWS::ECS::Cluster", "AWS::ECS::Service", "AWS::ECS::TaskDefinition",
 		"AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::TargetGroup",
-		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret", "AWS::WAFv2::WebACL",
+		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret", "AWS::WAFv2::WebACL", "Custom::AWS",
 	}
 	if !slices.Equal(dropped, wantDropped) {
 		t.Errorf("local drops:\n got %q\nwant %q", dropped, wantDropped)
