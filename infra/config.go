@@ -71,6 +71,10 @@ type Config struct {
 	// PerTitle plans each upload's ladder from a complexity pass
 	// (PER_TITLE); off, every source gets the fixed ladder.
 	PerTitle bool
+	// LowLatency serves live streams as Low-Latency HLS (LOW_LATENCY=on):
+	// the ingest serves the renditions' playlists and parts, CloudFront
+	// routes them there (livedelivery.go).
+	LowLatency bool
 	// BudgetMonthlyUSD, when above 0, creates an AWS Budgets cost budget
 	// for the account that mails BudgetEmail at 80 % (actual) and 100 %
 	// (forecast).
@@ -131,6 +135,7 @@ const (
 	ctxEncodeConc         = "encodeConcurrency"
 	ctxDailySourceMinutes = "dailySourceMinutes"
 	ctxPerTitle           = "perTitle"
+	ctxLowLatency         = "lowLatency"
 	ctxBudgetMonthlyUSD   = "budgetMonthlyUsd"
 	ctxBudgetEmail        = "budgetEmail"
 	ctxWAF                = "waf"
@@ -198,6 +203,7 @@ var defaults = map[string]string{
 	ctxEncodeConc:         "20",
 	ctxDailySourceMinutes: "600",
 	ctxPerTitle:           "true",
+	ctxLowLatency:         "true",
 	ctxBudgetMonthlyUSD:   "0",
 	ctxBudgetEmail:        "",
 	ctxWAF:                "true",
@@ -248,6 +254,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		EncodeConcurrency:    p.intIn(ctxEncodeConc, 0, maxReserved),
 		DailySourceMinutes:   p.intIn(ctxDailySourceMinutes, 0, 1_000_000),
 		PerTitle:             p.boolean(ctxPerTitle),
+		LowLatency:           p.boolean(ctxLowLatency),
 		BudgetMonthlyUSD:     p.intIn(ctxBudgetMonthlyUSD, 0, 1_000_000),
 		BudgetEmail:          strings.TrimSpace(p.str(ctxBudgetEmail)),
 		WAF:                  p.boolean(ctxWAF),

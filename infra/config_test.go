@@ -37,6 +37,7 @@ func TestBadContextFailsNamingKeyAndAllowed(t *testing.T) {
 		{"local not a bool", map[string]any{ctxLocal: "yes"}, ctxLocal, "one of true, false"},
 		{"signed not a bool", map[string]any{ctxSignedPlayback: "1"}, ctxSignedPlayback, "one of true, false"},
 		{"per-title not a bool", map[string]any{ctxPerTitle: "on"}, ctxPerTitle, "one of true, false"},
+		{"low latency not a bool", map[string]any{ctxLowLatency: "on"}, ctxLowLatency, "one of true, false"},
 		{"signed without key", map[string]any{ctxSignedPlayback: true}, ctxSigningPublicKey, "PEM public key"},
 		{"unknown function", map[string]any{ctxFunctions: "transcode,thumbnail"}, ctxFunctions, "transcode, encode, api"},
 		{"no transcode", map[string]any{ctxFunctions: "api"}, ctxFunctions, "includes transcode"},
@@ -142,8 +143,8 @@ func TestUDPIngestCIDRsNormalised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle {
-		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget", d)
+	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle || !d.LowLatency {
+		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget, low latency", d)
 	}
 }
 

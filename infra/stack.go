@@ -73,9 +73,9 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 		}
 	}
 	if !cfg.Local {
-		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API)
-		h.LiveDelivery = NewLiveDelivery(stack, cfg, h.Delivery, h.Live)
-		if h.API != nil {
+		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API, h.Live)
+		h.LiveDelivery = h.Delivery.Live
+		if h.API != nil && h.LiveDelivery != nil {
 			// Publishers (the page, OBS) reach WHIP over HTTPS through
 			// CloudFront, not the NLB's plain HTTP. A path: the API
 			// completes it with the host the client used (its own

@@ -542,6 +542,10 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow s3:PutObject StorageMedia.Arn/vod/*-????????-??????/*",
 			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.restream.json",
 			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.restream-state.json",
+			// Which task holds a low-latency stream (lowLatency, default).
+			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.origin.json",
+			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.origin.json",
+			"Allow s3:DeleteObject StorageMedia.Arn/streams-meta/*.origin.json",
 		)},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
@@ -639,13 +643,13 @@ func TestLiveIngest(t *testing.T) {
 		svcTargets[get(lb, "ContainerPort").(float64)] = ref(get(lb, "TargetGroupArn"))
 	}
 	listeners := s.ofType("AWS::ElasticLoadBalancingV2::Listener")
-	if len(listeners) != 6 {
-		t.Errorf("want 6 listeners, got %v", sortedKeys(listeners))
+	if len(listeners) != 7 {
+		t.Errorf("want 7 listeners, got %v", sortedKeys(listeners))
 	}
 	for _, tc := range []struct {
 		port     float64
 		protocol string
-	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}, {whipPort, "TCP"}, {whipICEPort, "UDP"}, {whipICETCPPort, "TCP"}} {
+	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}, {whipPort, "TCP"}, {whipICEPort, "UDP"}, {whipICETCPPort, "TCP"}, {liveOriginPort, "TCP"}} {
 		t.Run(fmt.Sprintf("%s %v", tc.protocol, tc.port), func(t *testing.T) {
 			var tg string
 			for _, l := range listeners {
@@ -696,13 +700,13 @@ func TestLiveIngest(t *testing.T) {
 	}
 	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "SRT_ADDR": ":8890", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32",
 		"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName",
-		"WEBHOOK_QUEUE_URL": "WebhooksDeliveries"} {
+		"WEBHOOK_QUEUE_URL": "WebhooksDeliveries", "LOW_LATENCY": "on", "LIVE_ADDR": ":8082", "LIVE_ORIGIN_URL": "ecs"} {
 		if env[k] != v {
 			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
 		}
 	}
 	secrets := list(get(c, "Secrets"))
-	if len(env) != 13 {
+	if len(env) != 16 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
 	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
