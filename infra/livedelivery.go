@@ -118,7 +118,7 @@ func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, l *Li
 		MaxTtl:                     awscdk.Duration_Minutes(jsii.Number(1)),
 		EnableAcceptEncodingGzip:   jsii.Bool(true),
 		EnableAcceptEncodingBrotli: jsii.Bool(true),
-		QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_AllowList(jsii.String(llhlsQuery[0]), jsii.String(llhlsQuery[1]), jsii.String(llhlsQuery[2])),
+		QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_AllowList(*jsii.Strings(llhlsQuery...)...),
 		HeaderBehavior:             awscloudfront.CacheHeaderBehavior_None(),
 		CookieBehavior:             awscloudfront.CacheCookieBehavior_None(),
 	})
@@ -134,7 +134,7 @@ func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, l *Li
 	ld.LiveOrigin = awscloudfrontorigins.NewOriginGroup(&awscloudfrontorigins.OriginGroupProps{
 		PrimaryOrigin:       ingest,
 		FallbackOrigin:      bucket,
-		FallbackStatusCodes: &[]*float64{jsii.Number(fallbackStatus[0]), jsii.Number(fallbackStatus[1]), jsii.Number(fallbackStatus[2]), jsii.Number(fallbackStatus[3]), jsii.Number(fallbackStatus[4])},
+		FallbackStatusCodes: jsii.Numbers(fallbackStatus...),
 	})
 	for _, p := range llhlsPatterns {
 		d.Distribution.AddBehavior(jsii.String(p.path), ld.LiveOrigin, media(ld.LowLatency, p.compress))
@@ -151,7 +151,7 @@ func lowLatencyGrants(task awsecs.FargateTaskDefinition, cfg Config, st *Storage
 	}
 	c.AddEnvironment(jsii.String("LOW_LATENCY"), jsii.String("on"))
 	c.AddEnvironment(jsii.String("LIVE_ADDR"), jsii.String(fmt.Sprintf(":%d", liveOriginPort)))
-	c.AddEnvironment(jsii.String("LIVE_ORIGIN_URL"), jsii.String("ecs"))
+	c.AddEnvironment(jsii.String("LIVE_ORIGIN_URL"), jsii.String("ecs")) // ingest.OriginFromECS
 	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("LiveOrigins"),
 		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
