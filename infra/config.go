@@ -74,6 +74,10 @@ type Config struct {
 	// SegmentFormat is the on-demand segment container (SEGMENT_FORMAT):
 	// "ts" or "cmaf".
 	SegmentFormat string
+	// LowLatency serves live streams as Low-Latency HLS (LOW_LATENCY=on):
+	// the ingest serves the renditions' playlists and parts, CloudFront
+	// routes them there (livedelivery.go).
+	LowLatency bool
 	// BudgetMonthlyUSD, when above 0, creates an AWS Budgets cost budget
 	// for the account that mails BudgetEmail at 80 % (actual) and 100 %
 	// (forecast).
@@ -135,6 +139,7 @@ const (
 	ctxDailySourceMinutes = "dailySourceMinutes"
 	ctxPerTitle           = "perTitle"
 	ctxSegmentFormat      = "segmentFormat"
+	ctxLowLatency         = "lowLatency"
 	ctxBudgetMonthlyUSD   = "budgetMonthlyUsd"
 	ctxBudgetEmail        = "budgetEmail"
 	ctxWAF                = "waf"
@@ -203,6 +208,7 @@ var defaults = map[string]string{
 	ctxDailySourceMinutes: "600",
 	ctxPerTitle:           "true",
 	ctxSegmentFormat:      "ts",
+	ctxLowLatency:         "true",
 	ctxBudgetMonthlyUSD:   "0",
 	ctxBudgetEmail:        "",
 	ctxWAF:                "true",
@@ -254,6 +260,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		DailySourceMinutes:   p.intIn(ctxDailySourceMinutes, 0, 1_000_000),
 		PerTitle:             p.boolean(ctxPerTitle),
 		SegmentFormat:        p.oneOf(ctxSegmentFormat, []string{"ts", "cmaf"}),
+		LowLatency:           p.boolean(ctxLowLatency),
 		BudgetMonthlyUSD:     p.intIn(ctxBudgetMonthlyUSD, 0, 1_000_000),
 		BudgetEmail:          strings.TrimSpace(p.str(ctxBudgetEmail)),
 		WAF:                  p.boolean(ctxWAF),

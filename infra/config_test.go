@@ -38,6 +38,7 @@ func TestBadContextFailsNamingKeyAndAllowed(t *testing.T) {
 		{"signed not a bool", map[string]any{ctxSignedPlayback: "1"}, ctxSignedPlayback, "one of true, false"},
 		{"per-title not a bool", map[string]any{ctxPerTitle: "on"}, ctxPerTitle, "one of true, false"},
 		{"segment format", map[string]any{ctxSegmentFormat: "fmp4"}, ctxSegmentFormat, "one of ts, cmaf"},
+		{"low latency not a bool", map[string]any{ctxLowLatency: "on"}, ctxLowLatency, "one of true, false"},
 		{"signed without key", map[string]any{ctxSignedPlayback: true}, ctxSigningPublicKey, "PEM public key"},
 		{"unknown function", map[string]any{ctxFunctions: "transcode,thumbnail"}, ctxFunctions, "transcode, encode, api"},
 		{"no transcode", map[string]any{ctxFunctions: "api"}, ctxFunctions, "includes transcode"},
@@ -143,8 +144,8 @@ func TestUDPIngestCIDRsNormalised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle || d.SegmentFormat != "ts" {
-		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget", d)
+	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle || d.SegmentFormat != "ts" || !d.LowLatency {
+		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget, TS segments, low latency", d)
 	}
 }
 

@@ -34,6 +34,8 @@ type Delivery struct {
 	PlaybackToken awscloudfront.Function
 	TokenKeys     awscloudfront.KeyValueStore
 	WebACL        *WebACL // nil unless cfg.WAF
+	// Live routes to the ingest (livedelivery.go); nil without live.
+	Live *LiveDelivery
 }
 
 // apiRequestJS keeps the viewer's Authorization header from CloudFront's
@@ -58,7 +60,7 @@ var segmentPatterns = []string{"*.ts", "*.m4s", "*.mp4", "*.aac"}
 // the objects' own Cache-Control decides (the uploader sets short max-age on
 // playlists and immutable on segments); the defaults apply only to objects
 // without one.
-func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) *Delivery {
+func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API, live *Live) *Delivery {
 	s := constructs.NewConstruct(scope, jsii.String("Delivery"))
 	d := &Delivery{}
 
@@ -237,6 +239,10 @@ func NewDelivery(scope constructs.Construct, cfg Config, st *Storage, api *API) 
 	if cfg.SignedPlayback {
 		// Before *.m3u8 and the segments, which /p/… paths also match.
 		addTokenBehaviours(s, d, origin, media)
+	}
+	if live != nil {
+		// Before *.m3u8 and the segments, which LL-HLS paths also match.
+		d.Live = NewLiveDelivery(scope, cfg, d, live, origin, media)
 	}
 	d.Distribution.AddBehavior(jsii.String("*.m3u8"), origin, media(d.Playlists, true))
 	for _, p := range segmentPatterns {

@@ -30,6 +30,10 @@ const (
 	whipICEPort    = 8189 // UDP
 	whipICETCPPort = 8190
 	healthPort     = 8081
+	// liveOriginPort serves LL-HLS playlists and parts alone (LIVE_ADDR),
+	// to CloudFront and the other tasks: the health port also answers
+	// /streams, which names publishers' addresses.
+	liveOriginPort = 8082
 	healthPath     = "/healthz"
 	// stopTimeoutSeconds is Fargate's maximum: the time between SIGTERM and
 	// SIGKILL in which the ingest writes ENDLIST and copies the recording.
@@ -50,6 +54,9 @@ const (
 	// RestreamStateKey.
 	restreamPattern      = "streams-meta/*.restream.json"
 	restreamStatePattern = "streams-meta/*.restream-state.json"
+	// Which task holds a low-latency stream (catalog.LiveOriginKey):
+	// written, read and removed by the tasks (internal/live/ingest, holder.go).
+	liveOriginPattern = "streams-meta/*.origin.json"
 )
 
 // dockerExclude allow-lists the ingest image's build context (Docker
@@ -71,7 +78,14 @@ type Live struct {
 	SRTListener  elbv2.NetworkListener
 	WHIPListener elbv2.NetworkListener // the WHIP endpoint (HTTP); ICE has two more
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
-	TaskRole     awsiam.IRole
+	// LiveOriginListener is CloudFront's origin for LL-HLS; nil unless
+	// lowLatency.
+	LiveOriginListener elbv2.NetworkListener
+	TaskRole           awsiam.IRole
+	// FromCloudFront is the tasks' second security group: what CloudFront
+	// may reach (rules in livedelivery.go); LiveFromCloudFront the third,
+	// for the LL-HLS origin port, nil unless lowLatency.
+	FromCloudFront, LiveFromCloudFront awsec2.SecurityGroup
 }
 
 // NewLive creates the VPC (public subnets only: the tasks get public IPs to
@@ -125,6 +139,9 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		{ContainerPort: jsii.Number(whipICEPort), Protocol: awsecs.Protocol_UDP},
 		{ContainerPort: jsii.Number(whipICETCPPort), Protocol: awsecs.Protocol_TCP},
 		{ContainerPort: jsii.Number(healthPort), Protocol: awsecs.Protocol_TCP},
+	}
+	if cfg.LowLatency {
+		ports = append(ports, &awsecs.PortMapping{ContainerPort: jsii.Number(liveOriginPort), Protocol: awsecs.Protocol_TCP})
 	}
 	if udp {
 		udpAddr = fmt.Sprintf(":%d", udpPort)
@@ -214,12 +231,13 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(restreamStatePattern))),
 	}))
 
+	lowLatencyGrants(task, cfg, st, container)
 	// After every grant: a suppression reaches only children that exist.
 	nagSuppress(task,
 		nagRule{id: "AwsSolutions-ECS2", reason: "the environment holds addresses, the bucket name and timings; the one secret (STREAM_KEY_SECRET) comes from Secrets Manager through the container's secrets"},
 		nagRule{id: "AwsSolutions-IAM5", reason: "the execution role's ecr:GetAuthorizationToken has no resource-level form (CDK's grant); the task role may PUT live playlists and recordings, the narrowest keys their layout allows (see the grants)",
 			appliesTo: []string{"Resource::*", objectsIn("StorageMedia", livePattern), objectsIn("StorageMedia", recordingPattern),
-				objectsIn("StorageMedia", restreamPattern), objectsIn("StorageMedia", restreamStatePattern)}})
+				objectsIn("StorageMedia", restreamPattern), objectsIn("StorageMedia", restreamStatePattern), objectsIn("StorageMedia", liveOriginPattern)}})
 
 	sg := awsec2.NewSecurityGroup(s, jsii.String("IngestSg"), &awsec2.SecurityGroupProps{
 		Vpc:              l.Vpc,
@@ -230,24 +248,46 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	// arrives from the internet, not from the load balancer.
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(rtmpPort)), jsii.String("RTMP"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(srtPort)), jsii.String("SRT"), nil)
-	// WHIP, like RTMP: an offer needs the stream key before any WebRTC
-	// work, and the ICE ports answer only sessions so created.
-	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipPort)), jsii.String("WHIP"), nil)
+	// WHIP's ICE ports answer only sessions created by an offer with the
+	// stream key; the offer itself (whipPort) comes through CloudFront
+	// over HTTPS only (livedelivery.go).
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(whipICEPort)), jsii.String("WHIP media (ICE)"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipICETCPPort)), jsii.String("WHIP media (ICE-TCP)"), nil)
 	for _, cidr := range cfg.UDPIngestCIDRs {
 		sg.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(cidr)), awsec2.Port_Udp(jsii.Number(udpPort)), jsii.String("MPEG-TS over UDP from "+cidr), nil)
 	}
 	sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(healthPort)), jsii.String("NLB health checks"), nil)
-	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP, SRT and WHIP publishers connect from anywhere (encoders and browsers on any network); a publish needs a valid stream key (SRT checks it in the handshake, WHIP before any WebRTC work), and the ingest caps connections per address. MPEG-TS over UDP is open only to udpIngestCidrs"})
+	if cfg.LowLatency {
+		// A task forwards a request for a stream another task holds
+		// there (internal/live/ingest, holder.go).
+		sg.AddIngressRule(awsec2.Peer_Ipv4(l.Vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(liveOriginPort)), jsii.String("LL-HLS between tasks"), nil)
+	}
+	nagSuppress(sg, nagRule{id: "AwsSolutions-EC23", reason: "RTMP, SRT and WHIP media publishers connect from anywhere (encoders and browsers on any network); a publish needs a valid stream key (SRT checks it in the handshake, WHIP before any WebRTC work, its ICE ports answer only sessions so created), and the ingest caps connections per address. WHIP's endpoint takes only CloudFront (livedelivery.go); MPEG-TS over UDP is open only to udpIngestCidrs"})
 
+	// CloudFront's way in to the ingest's HTTP; livedelivery.go adds its
+	// rules. A group of its own: CloudFront's prefix list counts as 55
+	// rules against a group's quota of 60.
+	l.FromCloudFront = awsec2.NewSecurityGroup(s, jsii.String("FromCloudFront"), &awsec2.SecurityGroupProps{
+		Vpc:              l.Vpc,
+		Description:      jsii.String("hlsflow ingest: its HTTP (WHIP, LL-HLS) from CloudFront only"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	groups := []awsec2.ISecurityGroup{sg, l.FromCloudFront}
+	if cfg.LowLatency {
+		l.LiveFromCloudFront = awsec2.NewSecurityGroup(s, jsii.String("LiveFromCloudFront"), &awsec2.SecurityGroupProps{
+			Vpc:              l.Vpc,
+			Description:      jsii.String("hlsflow ingest: LL-HLS playlists and parts from CloudFront only"),
+			AllowAllOutbound: jsii.Bool(false),
+		})
+		groups = append(groups, l.LiveFromCloudFront)
+	}
 	l.Service = awsecs.NewFargateService(s, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                cluster,
 		TaskDefinition:         task,
 		DesiredCount:           jsii.Number(float64(cfg.IngestDesiredCount)),
 		AssignPublicIp:         jsii.Bool(true),
 		VpcSubnets:             &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
-		SecurityGroups:         &[]awsec2.ISecurityGroup{sg},
+		SecurityGroups:         &groups,
 		MinHealthyPercent:      jsii.Number(100),
 		MaxHealthyPercent:      jsii.Number(200),
 		HealthCheckGracePeriod: awscdk.Duration_Seconds(jsii.Number(60)),
@@ -319,6 +359,9 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	if udp {
 		l.UDPListener, _ = listen("Udp", udpPort, elbv2.Protocol_UDP)
 	}
+	if cfg.LowLatency {
+		l.LiveOriginListener, _ = listen("LiveOrigin", liveOriginPort, elbv2.Protocol_TCP)
+	}
 	return l
 }
 
@@ -326,12 +369,6 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 // ?streamid={stream key}.
 func (l *Live) SRTURL() *string {
 	return jsii.String(fmt.Sprintf("srt://%s:%d", *l.LoadBalancer.LoadBalancerDnsName(), srtPort))
-}
-
-// WHIPURL is the WHIP endpoint's base; a publisher adds /{stream name}
-// and sends the stream key as its bearer token.
-func (l *Live) WHIPURL() *string {
-	return jsii.String(fmt.Sprintf("http://%s:%d/whip", *l.LoadBalancer.LoadBalancerDnsName(), whipPort))
 }
 
 // RTMPURL is the publish base; a stream key is appended as the last path

@@ -523,7 +523,7 @@ func TestViewerTLSAndSecurityHeaders(t *testing.T) {
 		id := ref(get(b, "ResponseHeadersPolicyId"))
 		name := fmt.Sprint(get(b, "PathPattern"))
 		want := "DeliveryHeaders"
-		if name == "/api/*" {
+		if name == "/api/*" || name == "/whip/*" {
 			want = "DeliveryApiHeaders"
 		}
 		if id != want {

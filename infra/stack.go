@@ -30,8 +30,11 @@ type HlsflowStack struct {
 	Fetch    *Fetch    // nil unless Functions has "api" and "fetch"
 	Webhooks *Webhooks // nil unless Functions has "webhooks"
 	Delivery *Delivery // nil when Local
-	Monitor  *Monitoring
-	Budget   awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
+	// LiveDelivery puts the ingest's HTTP (WHIP) behind the distribution;
+	// nil when Local.
+	LiveDelivery *LiveDelivery
+	Monitor      *Monitoring
+	Budget       awsbudgets.CfnBudget // nil unless budgetMonthlyUsd > 0
 }
 
 // NewHlsflowStack builds every part the config asks for, and the outputs.
@@ -53,7 +56,6 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 			h.Live.StreamSecret.GrantRead(h.API.Function, nil)
 			h.API.Function.AddEnvironment(jsii.String("RTMP_URL"), h.Live.RTMPURL(), nil)
 			h.API.Function.AddEnvironment(jsii.String(lambdaspec.SRTURL), h.Live.SRTURL(), nil)
-			h.API.Function.AddEnvironment(jsii.String(lambdaspec.WHIPURL), h.Live.WHIPURL(), nil)
 		}
 		if cfg.HasFunction("fetch") {
 			h.Fetch = NewFetch(stack, cfg, h.Storage, h.API)
@@ -71,7 +73,16 @@ func NewHlsflowStack(scope constructs.Construct, id string, props *HlsflowStackP
 		}
 	}
 	if !cfg.Local {
-		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API)
+		h.Delivery = NewDelivery(stack, cfg, h.Storage, h.API, h.Live)
+		h.LiveDelivery = h.Delivery.Live
+		if h.API != nil && h.LiveDelivery != nil {
+			// Publishers (the page, OBS) reach WHIP over HTTPS through
+			// CloudFront, not the NLB's plain HTTP. A path: the API
+			// completes it with the host the client used (its own
+			// distribution's), as naming the distribution here would be a
+			// dependency cycle (the distribution names the API).
+			h.API.Function.AddEnvironment(jsii.String(lambdaspec.WHIPURL), jsii.String(whipPath), nil)
+		}
 		if cfg.SignedPlayback && h.API != nil {
 			h.API.Playback = grantPlaybackSigning(h.API, h.Delivery)
 		}
@@ -110,7 +121,9 @@ func (h *HlsflowStack) outputs() {
 		dns := *l.LoadBalancer.LoadBalancerDnsName()
 		out("RtmpUrl", "Publish with OBS/ffmpeg to this URL plus /{stream key}", l.RTMPURL())
 		out("SrtUrl", "Publish over SRT to this address plus ?streamid={stream key}", l.SRTURL())
-		out("WhipUrl", "Publish over WHIP (WebRTC) to this URL plus /{stream name}, the stream key as bearer token", l.WHIPURL())
+		if ld := h.LiveDelivery; ld != nil {
+			out("WhipUrl", "Publish over WHIP (WebRTC) to this URL plus /{stream name}, the stream key as bearer token", ld.WHIPURL)
+		}
 		if l.UDPListener != nil {
 			out("UdpAddress", "Send MPEG-TS over UDP here (from udpIngestCidrs only)", jsii.String(fmt.Sprintf("udp://%s:%d", dns, udpPort)))
 		}

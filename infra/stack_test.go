@@ -307,7 +307,8 @@ func TestSignedPlayback(t *testing.T) {
 	for _, b := range list(get(dc, "CacheBehaviors")) {
 		p := get(b, "PathPattern").(string)
 		// /p/* is checked by the PlaybackToken function (TestPlaybackTokenBehaviours).
-		check(p, b, p != "/api/*" && !strings.HasPrefix(p, "/p/"))
+		// /whip/* is for publishers, who hold a stream key instead.
+		check(p, b, p != "/api/*" && p != "/whip/*" && !strings.HasPrefix(p, "/p/"))
 	}
 	_, rhp := s.one(t, "AWS::CloudFront::ResponseHeadersPolicy", "DeliveryHeaders")
 	if get(rhp.Properties, "ResponseHeadersPolicyConfig", "CorsConfig", "AccessControlAllowCredentials") != true {
@@ -346,7 +347,7 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction", "WEBHOOK_QUEUE_URL": queue}, nil},
+				"WHIP_URL": "/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "FETCH_FUNCTION": "FetchFunction", "WEBHOOK_QUEUE_URL": queue}, nil},
 			"FetchFunction":  {512, 900, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia"}, float64(fetchConcurrency)},
 			"WebhooksSender": sender,
 		}},
@@ -363,7 +364,7 @@ func TestFunctions(t *testing.T) {
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
-				"WHIP_URL": "http://LiveNlb.DNSName:8080/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
+				"WHIP_URL": "/whip", "API_TOKEN_SECRET_ARN": "ApiToken", "PUBLIC_LIBRARY": "true", "SIGNED_PLAYBACK": "true", "FETCH_FUNCTION": "FetchFunction",
 				// What the API signs playback grants with (playback.go).
 				"PLAYBACK_KEY_SECRET_ARN": "ApiFunctionPlaybackSigningKey", "PLAYBACK_TOKEN_SECRET_ARN": "ApiFunctionPlaybackTokenKey",
 				"PLAYBACK_KEY_PAIR_ID": "DeliveryPlaybackKey", "WEBHOOK_QUEUE_URL": queue}, nil},
@@ -561,6 +562,10 @@ func TestLeastPrivilege(t *testing.T) {
 			"Allow s3:PutObject StorageMedia.Arn/vod/*-????????-??????/*",
 			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.restream.json",
 			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.restream-state.json",
+			// Which task holds a low-latency stream (lowLatency, default).
+			"Allow s3:GetObject StorageMedia.Arn/streams-meta/*.origin.json",
+			"Allow s3:PutObject StorageMedia.Arn/streams-meta/*.origin.json",
+			"Allow s3:DeleteObject StorageMedia.Arn/streams-meta/*.origin.json",
 		)},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
@@ -658,13 +663,13 @@ func TestLiveIngest(t *testing.T) {
 		svcTargets[get(lb, "ContainerPort").(float64)] = ref(get(lb, "TargetGroupArn"))
 	}
 	listeners := s.ofType("AWS::ElasticLoadBalancingV2::Listener")
-	if len(listeners) != 6 {
-		t.Errorf("want 6 listeners, got %v", sortedKeys(listeners))
+	if len(listeners) != 7 {
+		t.Errorf("want 7 listeners, got %v", sortedKeys(listeners))
 	}
 	for _, tc := range []struct {
 		port     float64
 		protocol string
-	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}, {whipPort, "TCP"}, {whipICEPort, "UDP"}, {whipICETCPPort, "TCP"}} {
+	}{{rtmpPort, "TCP"}, {srtPort, "UDP"}, {udpPort, "UDP"}, {whipPort, "TCP"}, {whipICEPort, "UDP"}, {whipICETCPPort, "TCP"}, {liveOriginPort, "TCP"}} {
 		t.Run(fmt.Sprintf("%s %v", tc.protocol, tc.port), func(t *testing.T) {
 			var tg string
 			for _, l := range listeners {
@@ -715,13 +720,13 @@ func TestLiveIngest(t *testing.T) {
 	}
 	for k, v := range map[string]string{"MEDIA_BUCKET": "StorageMedia", "DVR_WINDOW": "30m0s", "RTMP_ADDR": ":1935", "SRT_ADDR": ":8890", "UDP_ADDR": ":9000", "HEALTH_ADDR": ":8081", "STOP_TIMEOUT": "100s", "UDP_ALLOW": "203.0.113.7/32",
 		"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName",
-		"WEBHOOK_QUEUE_URL": "WebhooksDeliveries"} {
+		"WEBHOOK_QUEUE_URL": "WebhooksDeliveries", "LOW_LATENCY": "on", "LIVE_ADDR": ":8082", "LIVE_ORIGIN_URL": "ecs"} {
 		if env[k] != v {
 			t.Errorf("ingest env %s=%q, want %q", k, env[k], v)
 		}
 	}
 	secrets := list(get(c, "Secrets"))
-	if len(env) != 13 {
+	if len(env) != 16 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
 	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
@@ -793,11 +798,11 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 	wantDropped := []string{
 		"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
 		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
-		"AWS::EC2::FlowLog", "AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup",
+		"AWS::EC2::FlowLog", "AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
 		"AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCGatewayAttachment",
 		"AWS::ECS::Cluster", "AWS::ECS::Service", "AWS::ECS::TaskDefinition",
 		"AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::TargetGroup",
-		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret", "AWS::WAFv2::WebACL",
+		"AWS::Lambda::LayerVersion", "AWS::SecretsManager::Secret", "AWS::WAFv2::WebACL", "Custom::AWS",
 	}
 	if !slices.Equal(dropped, wantDropped) {
 		t.Errorf("local drops:\n got %q\nwant %q", dropped, wantDropped)

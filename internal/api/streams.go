@@ -104,8 +104,8 @@ func (h *Handler) createStream(r *request) (*response, error) {
 			out.SRTURL += "&passphrase=" + url.QueryEscape(h.cfg.SRTPassphrase)
 		}
 	}
-	if a.WHIPURL != "" {
-		out.WHIPURL = a.WHIPURL + "/" + in.Name
+	if base := viewerURL(r, a.WHIPURL); base != "" {
+		out.WHIPURL = base + "/" + in.Name
 	}
 	return reply(http.StatusCreated, out)
 }

@@ -89,18 +89,28 @@ func TestCreateStreamSRTPassphrase(t *testing.T) {
 // endpoint, whose bearer token is the key; without, it has none.
 func TestCreateStreamWHIP(t *testing.T) {
 	signer := newSigner(t)
-	for _, tc := range []struct{ base, want string }{
-		{"http://127.0.0.1:8000/whip/", "http://127.0.0.1:8000/whip/cam"},
-		{"", ""},
+	for _, tc := range []struct{ base, viewerHost, want string }{
+		{"http://127.0.0.1:8000/whip/", "", "http://127.0.0.1:8000/whip/cam"},
+		{"http://127.0.0.1:8000/whip/", "d111.cloudfront.net", "http://127.0.0.1:8000/whip/cam"},
+		{"", "d111.cloudfront.net", ""},
+		// On AWS a path: the endpoint is on the API's own distribution.
+		{"/whip", "d111.cloudfront.net", "https://d111.cloudfront.net/whip/cam"},
+		{"/whip", "", ""},
+		{"/whip", "evil.example/x?", ""},
+		{"/whip", "evil.example@x", ""},
 	} {
 		e := newEnv(t, func(c *Config) { c.Keys, c.WHIPURL = signer, tc.base })
-		code, body := e.call("POST", "/api/streams", `{"name":"cam"}`, "Authorization", "Bearer "+testToken)
+		header := []string{"Authorization", "Bearer " + testToken}
+		if tc.viewerHost != "" {
+			header = append(header, ViewerHostHeader, tc.viewerHost)
+		}
+		code, body := e.call("POST", "/api/streams", `{"name":"cam"}`, header...)
 		var cs CreatedStream
 		if err := json.Unmarshal(body, &cs); code != 201 || err != nil {
 			t.Fatalf("= %d %s", code, body)
 		}
 		if cs.WHIPURL != tc.want {
-			t.Errorf("with WHIPURL %q: whipUrl %q, want %q", tc.base, cs.WHIPURL, tc.want)
+			t.Errorf("with WHIPURL %q, viewer host %q: whipUrl %q, want %q", tc.base, tc.viewerHost, cs.WHIPURL, tc.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/hlsflow/hlsflow/internal/ecsmeta"
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/metrics"
@@ -40,6 +42,12 @@ func run(log *slog.Logger) error {
 	defer stop()
 	cfg, err := ingest.ConfigFromEnv(os.Getenv)
 	if err != nil {
+		return err
+	}
+	// Other tasks reach this one at its own address (LIVE_ORIGIN_URL=ecs).
+	if err := cfg.ResolveOrigin(ctx, func(ctx context.Context) (netip.Addr, error) {
+		return ecsmeta.TaskIPv4(ctx, http.DefaultClient, os.Getenv(ecsmeta.EnvURI))
+	}); err != nil {
 		return err
 	}
 	awsCfg, err := store.LoadConfig(ctx)

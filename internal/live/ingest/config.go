@@ -73,8 +73,14 @@ type Config struct {
 	// OriginURL is where the other ingest tasks reach this one's HTTP
 	// listener (http://{task IP}:{port}); with it, each low-latency stream
 	// is announced in the bucket and requests that reach another task are
-	// forwarded here (holder.go). Empty: a single task.
+	// forwarded here (holder.go). Empty: a single task. OriginFromECS:
+	// this task's address from the ECS metadata (ResolveOrigin).
 	OriginURL string
+	// LiveAddr, when set, is a listener serving the low-latency playlists
+	// and parts alone (GET /live/...), for a CDN and the other tasks: the
+	// HTTPAddr listener also answers /streams, which names publishers'
+	// addresses. "" serves them on HTTPAddr only.
+	LiveAddr string
 
 	// SRTPassphrase, when set (10 to 79 characters), encrypts every SRT
 	// connection and is required of every publisher. SRTLatency is SRT's
@@ -169,7 +175,10 @@ func list(v string) []string {
 //	  ports' own)  WHIP_PUBLIC_HOST (a name whose addresses are announced)
 //	WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
 //	LOW_LATENCY (off; "on" serves LL-HLS from HEALTH_ADDR under /live/)
-//	LIVE_ORIGIN_URL ("" = one task; how other tasks reach this one's HEALTH_ADDR)
+//	LIVE_ORIGIN_URL ("" = one task; how other tasks reach this one's
+//	  LIVE_ADDR, else HEALTH_ADDR; "ecs": this task's IP from the ECS
+//	  task metadata, see ResolveOrigin)
+//	LIVE_ADDR ("" = none; a listener serving only /live/)
 //
 // An address set to "off" disables that listener.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -206,6 +215,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		StopTimeout: e.Duration("STOP_TIMEOUT", 25*time.Second, 0),
 		LowLatency:  e.String("LOW_LATENCY", "off") == "on",
 		OriginURL:   e.String("LIVE_ORIGIN_URL", ""),
+		LiveAddr:    addr("LIVE_ADDR", ""),
 	}
 	if c.Bucket == "" {
 		e.Fail("MEDIA_BUCKET", "", "required")

@@ -14,7 +14,7 @@ import (
 // refused at once, streams it does not hold not found), and Close (the
 // task's SIGTERM) still ends it with a recording, in fMP4, that decodes.
 func TestLowLatencyOrigin(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.LowLatency, c.MaxRungs, c.Grace = true, 1, 20*time.Second })
+	e := newEnv(t, func(c *Config) { c.LowLatency, c.MaxRungs, c.Grace, c.LiveAddr = true, 1, 20*time.Second, "127.0.0.1:0" })
 	ts := synthFeed(t, 8)
 	runFeed(t, e.svc, "quick", ts, time.Now())
 	base := "http://" + e.svc.HTTPAddr() + "/live/quick/240p/"
@@ -38,6 +38,20 @@ func TestLowLatencyOrigin(t *testing.T) {
 	part := line[i : i+strings.Index(line[i:], "\"")]
 	if code, b := get(base + part); code != 200 || !strings.Contains(b[:min(len(b), 64)], "moof") {
 		t.Errorf("newest part %s: %d", part, code)
+	}
+	// LiveAddr serves the same, and nothing else: not /streams, which
+	// names publishers' addresses, nor /healthz.
+	live := "http://" + e.svc.LiveAddr()
+	if code, b := get(live + "/live/quick/240p/index.m3u8"); code != 200 || !strings.Contains(b, "#EXT-X-PART:") {
+		t.Errorf("playlist on LiveAddr: %d\n%s", code, b)
+	}
+	if code, _ := get("http://" + e.svc.HTTPAddr() + "/streams"); code != 200 {
+		t.Errorf("/streams on HTTPAddr: %d", code)
+	}
+	for _, p := range []string{"/streams", "/healthz", "/live/", "/live/quick", "/whip/quick"} {
+		if code, b := get(live + p); code != 404 || strings.Contains(b, "quick") {
+			t.Errorf("%s on LiveAddr: %d %q, want 404", p, code, b)
+		}
 	}
 	for path, want := range map[string]int{
 		base + "index.m3u8?_HLS_msn=1000":                            400,

@@ -56,7 +56,8 @@ type Service struct {
 	whip     *whip.Server // nil when WHIP is off
 	whipHTTP *http.Server // WHIPAddr's
 	http     *http.Server
-	addrs    struct{ rtmp, srt, udp, http, whip string }
+	liveHTTP *http.Server // LiveAddr's
+	addrs    struct{ rtmp, srt, udp, http, whip, live string }
 }
 
 var _ feed.Hub = (*Service)(nil)
@@ -155,6 +156,9 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		s.wg.Go(func() { _ = s.http.Serve(ln) })
 	}
+	if err := s.startLiveHTTP(); err != nil {
+		return err
+	}
 	s.deps.Log.Info("live ingest started", "rtmp", s.RTMPAddr(), "srt", s.SRTAddr(), "udp", s.UDPAddr(),
 		"http", s.HTTPAddr(), "whip_ice", s.WHIPICEAddr(), "udp_stream", s.cfg.UDPStream, "srt_encrypted", s.cfg.SRTPassphrase != "")
 	return nil
@@ -205,6 +209,7 @@ func (s *Service) Close(ctx context.Context) error {
 		err = fmt.Errorf("ingest close: %w", ctx.Err())
 	}
 	s.cancel()
+	s.closeLiveHTTP()
 	if s.http != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.http.Shutdown(sctx)

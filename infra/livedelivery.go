@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The ingest's HTTP behind CloudFront: the WHIP endpoint, so that a page
+// served over HTTPS (and OBS) publishes over HTTPS to the distribution's
+// own name while ICE media still goes to the NLB's UDP/TCP ports; and,
+// with lowLatency, the LL-HLS playlists and parts, which only the ingest
+// can serve (blocking reloads), as internal/edge routes them locally.
+
+// cloudFrontOriginFacing is the AWS-managed prefix list of the addresses
+// CloudFront connects to origins from.
+const cloudFrontOriginFacing = "com.amazonaws.global.cloudfront.origin-facing"
+
+// awsCustomResourceFunction is the id CDK gives the stack's one
+// AwsCustomResource function.
+const awsCustomResourceFunction = "AWS679f53fac002430cb0da5b7982bd2287"
+
+// whipPath is the WHIP endpoint's prefix on the distribution and on the
+// ingest (whip.Server's default), so CloudFront forwards paths unchanged.
+const whipPath = "/whip"
+
+// LiveDelivery is what CloudFront adds in front of the ingest.
+type LiveDelivery struct {
+	WHIPOrigin awscloudfront.IOrigin
+	// WHIPURL is the WHIP endpoint's base through CloudFront
+	// (https://{domain}/whip); a publisher adds /{stream name} and sends
+	// the stream key as its bearer token.
+	WHIPURL *string
+	// LowLatency is the cache policy of the LL-HLS paths; LiveOrigin the
+	// origin group (the ingest, then the bucket); nil unless lowLatency.
+	LowLatency awscloudfront.CachePolicy
+	LiveOrigin awscloudfront.IOrigin
+}
+
+// llhlsQuery are the query strings of LL-HLS requests (blocking reloads,
+// delta updates): in the cache key and forwarded, and nothing else, as
+// internal/edge passes them.
+var llhlsQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip"}
+
+// llhlsPatterns are what internal/edge (fromIngest) sends to the ingest:
+// a live rendition's playlist, its parts and initialization sections. The
+// master playlist, full segments, the DVR window and the recording stay
+// on the bucket.
+var llhlsPatterns = []struct {
+	path     string
+	compress bool
+}{{"/live/*/index.m3u8", true}, {"/live/*/part_*.m4s", false}, {"/live/*/init_*.mp4", false}}
+
+// fallbackStatus are the ingest's answers on which CloudFront asks the
+// bucket instead: the stream is not held by any task (ended: the bucket
+// has its final playlist; or not low-latency) or the task is gone.
+var fallbackStatus = []float64{404, 500, 502, 503, 504}
+
+// NewLiveDelivery adds the /whip/* behaviour to d's distribution and lets
+// CloudFront, and only CloudFront, reach the WHIP listener: the stream key
+// travels as a bearer token, so the endpoint is not offered over plain
+// HTTP to the internet.
+//
+// With lowLatency it also adds the LL-HLS behaviours (called before the
+// *.m3u8 and segment behaviours, which their paths also match): media
+// builds the media behaviour options (CORS, signed playback) and bucket
+// is the media bucket's origin, the fallback.
+func NewLiveDelivery(scope constructs.Construct, cfg Config, d *Delivery, l *Live, bucket awscloudfront.IOrigin,
+	media func(awscloudfront.CachePolicy, bool) *awscloudfront.AddBehaviorOptions) *LiveDelivery {
+	s := constructs.NewConstruct(scope, jsii.String("LiveDelivery"))
+	ld := &LiveDelivery{WHIPURL: whipURL(cfg, d)}
+	// The NLB keeps the client's address, so the task sees CloudFront's.
+	cloudFront := awsec2.Peer_PrefixList(cloudFrontPrefixListID(s))
+	l.FromCloudFront.AddIngressRule(cloudFront, awsec2.Port_Tcp(jsii.Number(whipPort)), jsii.String("WHIP from CloudFront"), nil)
+
+	ld.WHIPOrigin = awscloudfrontorigins.NewHttpOrigin(l.LoadBalancer.LoadBalancerDnsName(), &awscloudfrontorigins.HttpOriginProps{
+		HttpPort:       jsii.Number(whipPort),
+		ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTP_ONLY,
+	})
+	// Every method WHIP uses (POST offer, DELETE hang-up, OPTIONS
+	// preflight; PATCH answered 405 by the ingest), never cached, and every
+	// viewer header but Host: Authorization carries the stream key.
+	d.Distribution.AddBehavior(jsii.String(whipPath+"/*"), ld.WHIPOrigin, &awscloudfront.AddBehaviorOptions{
+		ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
+		AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_ALL(),
+		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
+		OriginRequestPolicy:   awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+		ResponseHeadersPolicy: d.APIHeaders,
+		Compress:              jsii.Bool(false),
+	})
+	if cfg.LowLatency {
+		l.LiveFromCloudFront.AddIngressRule(cloudFront, awsec2.Port_Tcp(jsii.Number(liveOriginPort)), jsii.String("LL-HLS from CloudFront"), nil)
+		ld.addLowLatency(s, d, l, bucket, media)
+	}
+	nagSuppress(d.Distribution, nagRule{id: "AwsSolutions-CFR5", reason: "the ingest's origin is the NLB's plain-HTTP listener (an NLB TCP listener has no certificate); viewers reach CloudFront over HTTPS only, and a CloudFront VPC origin would keep the last leg private (infra/README.md)"})
+	return ld
+}
+
+// addLowLatency routes the LL-HLS paths to the ingest's origin listener,
+// falling back to the bucket.
+func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, l *Live, bucket awscloudfront.IOrigin,
+	media func(awscloudfront.CachePolicy, bool) *awscloudfront.AddBehaviorOptions) {
+	// MinTtl 0 and a default of 0: the ingest's Cache-Control decides (a
+	// blocking reload's answer for 6 s, a part for longer, a plain reload
+	// not at all); MaxTtl caps what a wrong header could pin.
+	ld.LowLatency = awscloudfront.NewCachePolicy(s, jsii.String("LowLatency"), &awscloudfront.CachePolicyProps{
+		Comment:                    jsii.String("hlsflow LL-HLS from the ingest: honour Cache-Control, the LL-HLS query strings in the key"),
+		MinTtl:                     awscdk.Duration_Seconds(jsii.Number(0)),
+		DefaultTtl:                 awscdk.Duration_Seconds(jsii.Number(0)),
+		MaxTtl:                     awscdk.Duration_Minutes(jsii.Number(1)),
+		EnableAcceptEncodingGzip:   jsii.Bool(true),
+		EnableAcceptEncodingBrotli: jsii.Bool(true),
+		QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_AllowList(*jsii.Strings(llhlsQuery...)...),
+		HeaderBehavior:             awscloudfront.CacheHeaderBehavior_None(),
+		CookieBehavior:             awscloudfront.CacheCookieBehavior_None(),
+	})
+	ingest := awscloudfrontorigins.NewHttpOrigin(l.LoadBalancer.LoadBalancerDnsName(), &awscloudfrontorigins.HttpOriginProps{
+		HttpPort:       jsii.Number(liveOriginPort),
+		ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTP_ONLY,
+		// A task that is gone fails fast, so the bucket answers soon.
+		ConnectionTimeout:  awscdk.Duration_Seconds(jsii.Number(2)),
+		ConnectionAttempts: jsii.Number(1),
+		// More than a blocking reload's longest hold (3 targets, 6 s).
+		ReadTimeout: awscdk.Duration_Seconds(jsii.Number(15)),
+	})
+	ld.LiveOrigin = awscloudfrontorigins.NewOriginGroup(&awscloudfrontorigins.OriginGroupProps{
+		PrimaryOrigin:       ingest,
+		FallbackOrigin:      bucket,
+		FallbackStatusCodes: jsii.Numbers(fallbackStatus...),
+	})
+	for _, p := range llhlsPatterns {
+		d.Distribution.AddBehavior(jsii.String(p.path), ld.LiveOrigin, media(ld.LowLatency, p.compress))
+	}
+}
+
+// lowLatencyGrants turns LL-HLS on in the task: LOW_LATENCY, the origin
+// listener (LIVE_ADDR), each task's own address for the others
+// (LIVE_ORIGIN_URL=ecs: from the task metadata at start), and the records
+// of who holds which stream.
+func lowLatencyGrants(task awsecs.FargateTaskDefinition, cfg Config, st *Storage, c awsecs.ContainerDefinition) {
+	if !cfg.LowLatency {
+		return
+	}
+	c.AddEnvironment(jsii.String("LOW_LATENCY"), jsii.String("on"))
+	c.AddEnvironment(jsii.String("LIVE_ADDR"), jsii.String(fmt.Sprintf(":%d", liveOriginPort)))
+	c.AddEnvironment(jsii.String("LIVE_ORIGIN_URL"), jsii.String("ecs")) // ingest.OriginFromECS
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("LiveOrigins"),
+		Actions:   jsii.Strings("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(liveOriginPattern))),
+	}))
+}
+
+// cloudFrontPrefixListID looks the managed prefix list's id up at deploy
+// time: it differs per region, and a synth-time lookup would need the
+// account and region fixed in the app.
+func cloudFrontPrefixListID(s constructs.Construct) *string {
+	call := &customresources.AwsSdkCall{
+		Service: jsii.String("EC2"),
+		Action:  jsii.String("describeManagedPrefixLists"),
+		Parameters: map[string]any{
+			"Filters": []map[string]any{{"Name": "prefix-list-name", "Values": []string{cloudFrontOriginFacing}}},
+		},
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String(cloudFrontOriginFacing)),
+		OutputPaths:        jsii.Strings("PrefixLists.0.PrefixListId"),
+	}
+	cr := customresources.NewAwsCustomResource(s, jsii.String("CloudFrontPrefixList"), &customresources.AwsCustomResourceProps{
+		OnCreate:            call,
+		OnUpdate:            call,
+		Policy:              customresources.AwsCustomResourcePolicy_FromSdkCalls(&customresources.SdkCallsPolicyOptions{Resources: customresources.AwsCustomResourcePolicy_ANY_RESOURCE()}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+	})
+	nagSuppress(cr, nagRule{id: "AwsSolutions-IAM5", reason: "ec2:DescribeManagedPrefixLists has no resource-level form",
+		appliesTo: []string{"Resource::*"}})
+	// The function CDK runs the call with, one per stack.
+	if fn := awscdk.Stack_Of(s).Node().TryFindChild(jsii.String(awsCustomResourceFunction)); fn != nil {
+		nagSuppress(fn, nagRule{id: "AwsSolutions-IAM4", reason: "CDK's AwsCustomResource function uses the AWS-managed basic execution role for its logs",
+			appliesTo: []string{lambdaBasicExecution}})
+	}
+	return cr.GetResponseField(jsii.String("PrefixLists.0.PrefixListId"))
+}
+
+// whipURL is LiveDelivery.WHIPURL: on domainName when the operator set
+// one, else on the distribution's own name.
+func whipURL(cfg Config, d *Delivery) *string {
+	host := cfg.DomainName
+	if host == "" {
+		host = *d.Distribution.DistributionDomainName()
+	}
+	return jsii.String(fmt.Sprintf("https://%s%s", host, whipPath))
+}
