@@ -14,7 +14,9 @@ import (
 // refused at once, streams it does not hold not found), and Close (the
 // task's SIGTERM) still ends it with a recording, in fMP4, that decodes.
 func TestLowLatencyOrigin(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.LowLatency, c.MaxRungs, c.Grace, c.LiveAddr = true, 1, 20*time.Second, "127.0.0.1:0" })
+	e := newEnv(t, func(c *Config) {
+		c.LowLatency, c.MaxRungs, c.Grace, c.LiveAddr = true, 1, 20*time.Second, "127.0.0.1:0"
+	})
 	ts := synthFeed(t, 8)
 	runFeed(t, e.svc, "quick", ts, time.Now())
 	base := "http://" + e.svc.HTTPAddr() + "/live/quick/240p/"
