@@ -141,8 +141,12 @@ func Resolve(ctx context.Context, host string, lookup Lookup, allow []netip.Pref
 		}
 	}
 	for _, a := range addrs {
-		if !Allowed(a, allow) {
-			return nil, fmt.Errorf("%s is %s, %s", host, a, Why(a))
+		switch {
+		case Allowed(a, allow):
+		case a.String() == host:
+			return nil, fmt.Errorf("%s is %s: non-public", host, Why(a))
+		default:
+			return nil, fmt.Errorf("%s resolves to %s, %s: non-public", host, a, Why(a))
 		}
 	}
 	return addrs, nil

@@ -1,7 +1,10 @@
 package netpolicy
 
 import (
+	"context"
+	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +50,33 @@ func TestAllowed(t *testing.T) {
 		if got := Allowed(netip.MustParseAddr(s), allow); got != want {
 			t.Errorf("Allowed(%s) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	lookup := func(_ context.Context, h string) ([]netip.Addr, error) {
+		switch h {
+		case "public.example":
+			return []netip.Addr{netip.MustParseAddr("8.8.8.8")}, nil
+		case "meta.example":
+			return []netip.Addr{netip.MustParseAddr("8.8.4.4"), netip.MustParseAddr("169.254.169.254")}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	ctx := context.Background()
+	if got, err := Resolve(ctx, "public.example", lookup, nil); err != nil || len(got) != 1 {
+		t.Errorf("public: %v %v", got, err)
+	}
+	for host, says := range map[string]string{
+		"meta.example": "meta.example resolves to 169.254.169.254, a link-local address", "10.1.2.3": "10.1.2.3 is a private address: non-public",
+		"gone.example": "gone.example does not resolve", "::1": "::1 is a loopback address: non-public",
+	} {
+		if _, err := Resolve(ctx, host, lookup, nil); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: %v, want %q", host, err, says)
+		}
+	}
+	allow, _ := ParseAllow("10.0.0.0/8")
+	if _, err := Resolve(ctx, "10.1.2.3", lookup, allow); err != nil {
+		t.Errorf("allowed range: %v", err)
 	}
 }
