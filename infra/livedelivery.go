@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/hlsflow/hlsflow/internal/hls"
 )
 
 // The ingest's HTTP behind CloudFront: the WHIP endpoint, so that a page
@@ -44,11 +45,6 @@ type LiveDelivery struct {
 	LowLatency awscloudfront.CachePolicy
 	LiveOrigin awscloudfront.IOrigin
 }
-
-// llhlsQuery are the query strings of LL-HLS requests (blocking reloads,
-// delta updates): in the cache key and forwarded, and nothing else, as
-// internal/edge passes them.
-var llhlsQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip"}
 
 // llhlsPatterns are what internal/edge (fromIngest) sends to the ingest:
 // a live rendition's playlist, its parts and initialization sections. The
@@ -118,7 +114,7 @@ func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, l *Li
 		MaxTtl:                     awscdk.Duration_Minutes(jsii.Number(1)),
 		EnableAcceptEncodingGzip:   jsii.Bool(true),
 		EnableAcceptEncodingBrotli: jsii.Bool(true),
-		QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_AllowList(*jsii.Strings(llhlsQuery...)...),
+		QueryStringBehavior:        awscloudfront.CacheQueryStringBehavior_AllowList(*jsii.Strings(hls.LowLatencyQuery...)...), // as internal/edge forwards them,
 		HeaderBehavior:             awscloudfront.CacheHeaderBehavior_None(),
 		CookieBehavior:             awscloudfront.CacheCookieBehavior_None(),
 	})

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/hls"
 )
 
 // Low-Latency HLS: a live rendition's playlist, parts and initialization
@@ -20,9 +22,6 @@ const liveTimeout = 15 * time.Second
 
 // maxLiveBody bounds what is read from the ingest for one request.
 const maxLiveBody = 32 << 20
-
-// liveQuery are the query parameters passed to the ingest: LL-HLS's own.
-var liveQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip"}
 
 // fromIngest says whether key (live/{name}/{rendition}/{file}) is served by
 // the ingest: a rendition's playlist, a part or an initialization section.
@@ -44,9 +43,9 @@ func (e *Edge) serveLive(w http.ResponseWriter, r *http.Request, key string) boo
 	if base == "" {
 		return false
 	}
-	q := url.Values{}
-	for _, k := range liveQuery {
-		if v, ok := r.URL.Query()[k]; ok && len(v) == 1 && len(v[0]) <= 32 {
+	q, in := url.Values{}, r.URL.Query()
+	for _, k := range hls.LowLatencyQuery { // passed to the ingest, nothing else
+		if v, ok := in[k]; ok && len(v) == 1 && len(v[0]) <= 32 {
 			q.Set(k, v[0])
 		}
 	}

@@ -12,6 +12,18 @@ import (
 // and of the segment being made, hints the next part, says the server
 // holds blocking reloads, and reports the other renditions' newest parts.
 
+// The query parameters of LL-HLS playlist requests (blocking reload and
+// delta updates, RFC 8216bis §6.2.5): what an origin reads, and all a
+// CDN must forward and key its cache on.
+const (
+	QueryMSN  = "_HLS_msn"
+	QueryPart = "_HLS_part"
+	QuerySkip = "_HLS_skip"
+)
+
+// LowLatencyQuery lists them.
+var LowLatencyQuery = []string{QueryMSN, QueryPart, QuerySkip}
+
 // Part is an EXT-X-PART: a partial segment.
 type Part struct {
 	URI         string

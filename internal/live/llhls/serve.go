@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hlsflow/hlsflow/internal/hls"
 )
 
 // Limits of what a request may ask (RFC 8216bis §6.2.5.2): a segment
@@ -76,7 +78,7 @@ func parsePart(s string) (uint64, int, bool) {
 
 func (o *Origin) servePlaylist(w http.ResponseWriter, r *http.Request, ri int) {
 	q := r.URL.Query()
-	msnS, partS, skip := q.Get("_HLS_msn"), q.Get("_HLS_part"), q.Get("_HLS_skip")
+	msnS, partS, skip := q.Get(hls.QueryMSN), q.Get(hls.QueryPart), q.Get(hls.QuerySkip)
 	if skip != "" && skip != "YES" && skip != "v2" {
 		http.Error(w, "bad _HLS_skip", http.StatusBadRequest)
 		return
