@@ -78,7 +78,7 @@ func TestBadRequestsAreRefused(t *testing.T) {
 			r.Kind, r.Storyboard = chunk.KindAudio, &encoder.Storyboard{Interval: 2, Width: 160, Height: 90, Cols: 5, Rows: 5}
 		}, "only a video chunk"},
 		{"audio without a sample rate", func(r *chunk.Request) { r.Kind, r.Ladder.Audio.SampleRate = chunk.KindAudio, 0 }, "sample rate"},
-		{"audio at an absurd sample rate", func(r *chunk.Request) { r.Kind, r.Ladder.Audio.SampleRate = chunk.KindAudio, 1 << 30 }, "sample rate"},
+		{"audio at an absurd sample rate", func(r *chunk.Request) { r.Kind, r.Ladder.Audio.SampleRate = chunk.KindAudio, 1<<30 }, "sample rate"},
 		{"audio chunk starting before the source", func(r *chunk.Request) { r.Kind, r.Chunk.Start = chunk.KindAudio, -4 }, "chunk bounds"},
 		{"audio chunk of negative length", func(r *chunk.Request) { r.Kind, r.Chunk.Duration = chunk.KindAudio, -1 }, "chunk bounds"},
 		{"audio chunk numbered below zero", func(r *chunk.Request) { r.Kind, r.Chunk.FirstSegment = chunk.KindAudio, -1 }, "chunk bounds"},
