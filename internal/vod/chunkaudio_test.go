@@ -200,3 +200,36 @@ func readF32(t *testing.T, path string) []float64 {
 	}
 	return y
 }
+
+// A source whose sound stops early (3 s of 17) is still made whole: the
+// chunks after its end have no audio to read, yet each gives its
+// segments (silence up to the last chunk), so the video is ready and its
+// audio track does not stop short of the last chunk.
+func TestChunkedAudioTrackEndingEarly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes a 17 s source")
+	}
+	setup(t)
+	src := filepath.Join(t.TempDir(), "short-audio.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc=size=320x180:rate=25:duration=17", "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=3",
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src).CombinedOutput(); err != nil {
+		t.Fatalf("make source: %v: %s", err, out)
+	}
+	s, err := runTranscodeFile(newTranscoder(t), "short-audio.mp4", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != catalog.StateReady {
+		t.Fatalf("state %s (%s), want ready", s.State, s.Error)
+	}
+	a := packets(t, joinRendition(t, s, "audio", t.TempDir()), "a", "")
+	if len(a) == 0 {
+		t.Fatal("no audio")
+	}
+	// Chunks: 0-4, 4-12, 12-17 s; the last one is read to the track's end.
+	if span := a[len(a)-1].pts - a[0].pts; span < 12 {
+		t.Errorf("the audio spans %.2f s, want at least the 12 s before the last chunk", span)
+	}
+	checkTimeline(t, a, 1024/48000.0)
+}
