@@ -84,9 +84,9 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var failed error
-	// Jobs start in order (chunk 0's audio and video, then chunk 1's...) so the leading
-	// chunks, which playback needs first, are never queued behind later
-	// ones. The first failure stops the rest.
+	// Jobs start in order (chunk 0's audio and video, then chunk 1's...)
+	// so the leading chunks, which playback needs first, are never queued
+	// behind later ones. The first failure stops the rest.
 	for next, running, done := 0, 0, 0; running > 0 || (failed == nil && next < len(reqs)); {
 		for ; failed == nil && running < j.cfg.Parallelism && next < len(reqs); next, running = next+1, running+1 {
 			r := reqs[next]
