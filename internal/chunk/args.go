@@ -49,15 +49,6 @@ func VideoJob(src *media.Source, l media.Ladder, c Chunk, opt Options) encoder.J
 	return j
 }
 
-// AudioJob is the encode of the whole audio rendition (and of every
-// further track, l.MoreAudio) into OutDir/{name}/ on the same timeline as the video chunks. Audio
-// is never chunked: AAC frames do not fall on segment boundaries and each
-// encode would restart with priming samples, which is audible.
-func AudioJob(src *media.Source, l media.Ladder, opt Options) encoder.Job {
-	l.Video = nil
-	return job(src, l, opt, TimeBase)
-}
-
 func job(src *media.Source, l media.Ladder, opt Options, offset float64) encoder.Job {
 	return encoder.Job{
 		Input:  encoder.Input{URL: opt.Input, Source: src},

@@ -8,7 +8,7 @@ import (
 // Kinds of work an encode request asks for.
 const (
 	KindVideo = "video" // one chunk of every video rung
-	KindAudio = "audio" // the whole audio rendition, once
+	KindAudio = "audio" // the same chunk of every audio track (AudioJob)
 )
 
 // Request is the payload the fan-out sends to a Worker, through the
@@ -24,7 +24,7 @@ type Request struct {
 	Revision    string       `json:"revision,omitempty"`
 	Source      media.Source `json:"source"`
 	Ladder      media.Ladder `json:"ladder"`
-	Chunk       Chunk        `json:"chunk"` // KindVideo only
+	Chunk       Chunk        `json:"chunk"`
 	Preset      string       `json:"preset,omitempty"`
 	Threads     int          `json:"threads,omitempty"`
 	Attempt     int          `json:"attempt"` // 1 for the first try, for logs and tests

@@ -78,6 +78,8 @@ type Output struct {
 	// segment per rendition, which its playlist names in EXT-X-MAP
 	// (vodcmaf.go), instead of MPEG-TS.
 	CMAF bool
+	// AudioTrim (VOD only) keeps part of each audio output (audiotrim.go).
+	AudioTrim *AudioTrim
 }
 
 // Job is one ffmpeg run: an input, a ladder, an output.
@@ -227,6 +229,9 @@ func Args(j Job) []string {
 		}
 		a = append(a, "-c:a", "aac", "-b:a", strconv.Itoa(l.Audio.Bitrate),
 			"-ac", strconv.Itoa(l.Audio.Channels), "-ar", strconv.Itoa(l.Audio.SampleRate))
+		if !live {
+			a = append(a, audioTrimArgs(j.Output.AudioTrim)...)
+		}
 	}
 	if j.Threads > 0 {
 		a = append(a, "-threads", strconv.Itoa(j.Threads))

@@ -98,8 +98,8 @@ func BenchmarkChunked(b *testing.B) {
 	}
 	dur := probeDuration(b, src)
 	minutes := dur / 60
-	chunks := int(dur/16) + 1 // one invocation per chunk plus the audio
-	cost := (par.cpu*lambdaGBPerVCPU*lambdaArmPerGBSecond + float64(chunks)*lambdaPerRequest) / minutes
+	invocations := 2 * (int(dur/16) + 1) // per chunk, its video and its audio
+	cost := (par.cpu*lambdaGBPerVCPU*lambdaArmPerGBSecond + float64(invocations)*lambdaPerRequest) / minutes
 	fmt.Printf("source_s: %.1f\n", dur)
 	fmt.Printf("workers: %d\n", n)
 	fmt.Println("worker_model: one encoder thread per worker, as one 1-vCPU Lambda invocation")

@@ -59,8 +59,13 @@ func transcodeUpload(t *testing.T, h *Pipeline, key string) *catalog.Status {
 
 // runTranscode is transcodeUpload for other goroutines than the test's.
 func runTranscode(h *Pipeline, key string) (*catalog.Status, error) {
+	return runTranscodeFile(h, key, srcPath)
+}
+
+// runTranscodeFile is runTranscode of the source at path.
+func runTranscodeFile(h *Pipeline, key, path string) (*catalog.Status, error) {
 	ctx := context.Background()
-	if err := st.PutFile(ctx, "uploads", key, srcPath, store.Object{ContentType: "video/mp4"}); err != nil {
+	if err := st.PutFile(ctx, "uploads", key, path, store.Object{ContentType: "video/mp4"}); err != nil {
 		return nil, err
 	}
 	ev := events.S3Event{Records: []events.S3EventRecord{{
@@ -217,12 +222,13 @@ func checkTimeline(t *testing.T, pk []packet, step float64) {
 }
 
 func TestFailedChunkIsRetried(t *testing.T) {
-	// The first attempt of the second chunk dies, as a killed Lambda would.
-	faults.set(func(r chunk.Request) bool { return r.Kind == chunk.KindVideo && r.Chunk.Index == 1 && r.Attempt == 1 })
+	// The first attempt of the second chunk dies, video and audio, as a
+	// killed Lambda would.
+	faults.set(func(r chunk.Request) bool { return r.Chunk.Index == 1 && r.Attempt == 1 })
 	defer faults.set(nil)
 	s := transcodeUpload(t, newTranscoder(t), "retried.mp4")
-	if n := faults.count(); n != 1 {
-		t.Fatalf("%d injected failures, want 1", n)
+	if n := faults.count(); n != 2 {
+		t.Fatalf("%d injected failures, want 2", n)
 	}
 	if s.State != catalog.StateReady {
 		t.Fatalf("state %s (%s), want ready", s.State, s.Error)
@@ -233,23 +239,31 @@ func TestFailedChunkIsRetried(t *testing.T) {
 }
 
 func TestChunkThatKeepsFailingFailsTheVideo(t *testing.T) {
-	faults.set(func(r chunk.Request) bool { return r.Kind == chunk.KindVideo && r.Chunk.Index == 2 })
-	defer faults.set(nil)
-	h := newTranscoder(t)
-	h.cfg.ChunkAttempts = 2
-	s := transcodeUpload(t, h, "broken.mp4")
-	if n := faults.count(); n != 2 {
-		t.Errorf("%d injected failures, want 2 (one per attempt)", n)
-	}
-	if s.State != catalog.StateFailed || !strings.Contains(s.Error, "chunk 2") {
-		t.Fatalf("state %s (%q), want failed naming chunk 2", s.State, s.Error)
-	}
-	keys, err := st.List(context.Background(), "media", catalog.Prefix(s.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || keys[0] != catalog.StatusKey(s.ID) {
-		t.Errorf("a failed video left %v, want only status.json", keys)
+	for _, c := range []struct{ kind, key, names string }{
+		{chunk.KindVideo, "broken.mp4", "chunk 2"},
+		// An audio chunk is retried and fails the video as a video chunk does.
+		{chunk.KindAudio, "broken-audio.mp4", "audio chunk 2"},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			faults.set(func(r chunk.Request) bool { return r.Kind == c.kind && r.Chunk.Index == 2 })
+			defer faults.set(nil)
+			h := newTranscoder(t)
+			h.cfg.ChunkAttempts = 2
+			s := transcodeUpload(t, h, c.key)
+			if n := faults.count(); n != 2 {
+				t.Errorf("%d injected failures, want 2 (one per attempt)", n)
+			}
+			if s.State != catalog.StateFailed || !strings.Contains(s.Error, c.names) || s.Playback != "" {
+				t.Fatalf("state %s (%q) playback %q, want failed naming %s, no playback", s.State, s.Error, s.Playback, c.names)
+			}
+			keys, err := st.List(context.Background(), "media", catalog.Prefix(s.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != 1 || keys[0] != catalog.StatusKey(s.ID) {
+				t.Errorf("a failed video left %v, want only status.json", keys)
+			}
+		})
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // ChunkEncoder encodes one piece of a video that a Pipeline fans out (a
-// chunk of every video rung, or the whole audio) and returns the segments
+// chunk of every video rung or of every audio track) and returns the segments
 // it put in the media bucket. *Worker does it in this process,
 // LambdaEncoder through the encode function.
 type ChunkEncoder interface {

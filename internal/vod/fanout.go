@@ -31,9 +31,10 @@ type fanout struct {
 	*job
 	ladder    media.Ladder
 	video     []*chunk.Response // by chunk index; nil until done
-	audio     *chunk.Response
-	published int  // video chunks listed in the EVENT playlists so far
-	master    bool // the progressive master is written
+	audio     []*chunk.Response // likewise, when the ladder has audio
+	published int               // chunks listed in the EVENT playlists so far
+	master    bool              // the progressive master is written
+	t         *tracker          // told when the master is first written
 	// The storyboard, planned for the whole video, and the thumbnails
 	// the chunks returned, by their number on its grid.
 	sbPlan   *encoder.Storyboard
@@ -41,7 +42,7 @@ type fanout struct {
 	duration float64
 }
 
-// fanOut plans chunks and has them encoded (and the audio, once) by the
+// fanOut plans chunks and has each encoded, video and audio apart, by the
 // ChunkEncoder, with bounded parallelism and retries; it publishes EVENT
 // playlists as the leading chunks arrive, and returns the renditions whole.
 func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *tracker) ([]rendition, map[string]string, error) {
@@ -51,22 +52,27 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 		Revision: j.src.Revision(), Source: *ms, Ladder: l, Preset: j.cfg.Preset, Threads: j.cfg.Threads,
 	}
 	var reqs []chunk.Request
-	if l.Audio != nil {
-		r := base
-		r.Kind = chunk.KindAudio
-		// First, so the audio rendition is there when the first video
-		// chunks are: the master needs it before playback can start.
-		reqs = append(reqs, r)
-	}
 	// The storyboard's interval is the one the single-process encode
 	// would use: decided here, once, for every chunk.
 	sb := encoder.PlanStoryboard(ms.Duration, l)
 	for _, c := range chunks {
+		// Audio is chunked like the video (chunk.AudioJob), each chunk's
+		// first: a chunk is playable once both are in, and an audio chunk
+		// takes a fraction of its video's time. A whole-track encode
+		// would hold the master back for as long as the track takes.
+		if l.Audio != nil {
+			r := base
+			r.Kind, r.Chunk = chunk.KindAudio, c
+			reqs = append(reqs, r)
+		}
 		r := base
 		r.Kind, r.Chunk, r.Storyboard = chunk.KindVideo, c, sb
 		reqs = append(reqs, r)
 	}
-	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks)), sbPlan: sb, thumbs: map[int][]byte{}, duration: ms.Duration}
+	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks)), sbPlan: sb, thumbs: map[int][]byte{}, duration: ms.Duration, t: t}
+	if l.Audio != nil {
+		f.audio = make([]*chunk.Response, len(chunks))
+	}
 	j.log.Info("chunked encode", "chunks", len(chunks), "jobs", len(reqs), "parallelism", j.cfg.Parallelism)
 
 	type finished struct {
@@ -78,9 +84,9 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var failed error
-	// Jobs start in order (audio, then chunk 0, 1...) so the leading
-	// chunks, which playback needs first, are never queued behind later
-	// ones. The first failure stops the rest.
+	// Jobs start in order (chunk 0's audio and video, then chunk 1's...)
+	// so the leading chunks, which playback needs first, are never queued
+	// behind later ones. The first failure stops the rest.
 	for next, running, done := 0, 0, 0; running > 0 || (failed == nil && next < len(reqs)); {
 		for ; failed == nil && running < j.cfg.Parallelism && next < len(reqs); next, running = next+1, running+1 {
 			r := reqs[next]
@@ -120,9 +126,9 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 // encodeWithRetry has a chunk encoded, again until it succeeds or the
 // attempts run out (RequestResponse invokes are not retried by Lambda).
 func (j *job) encodeWithRetry(ctx context.Context, r chunk.Request) (*chunk.Response, error) {
-	what := r.Kind
-	if r.Kind == chunk.KindVideo {
-		what = fmt.Sprintf("chunk %d (from %.0f s)", r.Chunk.Index, r.Chunk.Start)
+	what := fmt.Sprintf("chunk %d (from %.0f s)", r.Chunk.Index, r.Chunk.Start)
+	if r.Kind == chunk.KindAudio {
+		what = "audio " + what
 	}
 	var last error
 	for a := 1; a <= j.cfg.ChunkAttempts; a++ {
@@ -163,7 +169,7 @@ func (f *fanout) add(ctx context.Context, r chunk.Request, res *chunk.Response) 
 		return err
 	}
 	if r.Kind == chunk.KindAudio {
-		f.audio = res
+		f.audio[r.Chunk.Index] = res
 	} else {
 		if err := f.acceptThumbnails(r, res); err != nil {
 			// The thumbnails are a nicety; the segments are checked.
@@ -180,15 +186,13 @@ func (f *fanout) add(ctx context.Context, r chunk.Request, res *chunk.Response) 
 	return f.publishLeading(ctx)
 }
 
-// check refuses a response that does not hold what was asked: every rung,
-// segments numbered from the chunk's first one.
+// check refuses a response that does not hold what was asked: every rung
+// or track, segments numbered from the chunk's first one.
 func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 	names := []string{}
 	if r.Kind == chunk.KindAudio {
 		names = append(names, f.ladder.Audio.Name)
-		for _, a := range f.ladder.MoreAudio {
-			names = append(names, a.Name)
-		}
+		names = append(names, moreAudioNames(f.ladder)...)
 	} else {
 		for _, v := range f.ladder.Video {
 			names = append(names, v.Name)
@@ -199,23 +203,22 @@ func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 		if len(segs) == 0 {
 			return fmt.Errorf("encode %s %s: no %s segments returned", f.id, r.Kind, n)
 		}
-		if r.Kind == chunk.KindVideo {
-			if want := media.SegmentName(r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
-				return fmt.Errorf("encode %s chunk %d: %s starts at %s, want %s", f.id, r.Chunk.Index, n, segs[0].URI, want)
-			}
+		if want := media.SegmentName(r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
+			return fmt.Errorf("encode %s chunk %d: %s starts at %s, want %s", f.id, r.Chunk.Index, n, segs[0].URI, want)
 		}
 	}
 	return nil
 }
 
 // publishLeading rewrites the EVENT playlists when more leading chunks are
-// complete, and writes the master once every playlist it names exists.
+// complete (video and audio), and writes the master once every playlist it
+// names exists.
 func (f *fanout) publishLeading(ctx context.Context) error {
 	n := 0
-	for n < len(f.video) && f.video[n] != nil {
+	for n < len(f.video) && f.video[n] != nil && (f.audio == nil || f.audio[n] != nil) {
 		n++
 	}
-	if n == f.published || n == len(f.video) || (f.ladder.Audio != nil && f.audio == nil) {
+	if n == f.published || n == len(f.video) {
 		// Nothing new, or the final VOD playlists come next anyway.
 		return nil
 	}
@@ -246,6 +249,7 @@ func (f *fanout) publishLeading(ctx context.Context) error {
 	}
 	f.use.wrote(1, int64(len(out)))
 	f.use.playable()
+	f.t.playable(catalog.MasterKey(f.id))
 	f.master = true
 	return nil
 }
@@ -270,11 +274,23 @@ func (f *fanout) playlists(n int, typ string) []rendition {
 		}
 		add(r.Name, segs)
 	}
-	if a := f.ladder.Audio; a != nil && f.audio != nil {
-		add(a.Name, f.audio.Renditions[a.Name])
-		for _, m := range f.ladder.MoreAudio {
-			add(m.Name, f.audio.Renditions[m.Name])
+	if a := f.ladder.Audio; a != nil {
+		for _, name := range append([]string{a.Name}, moreAudioNames(f.ladder)...) {
+			var segs []chunk.Segment
+			for _, c := range f.audio[:n] {
+				segs = append(segs, c.Renditions[name]...)
+			}
+			add(name, segs)
 		}
 	}
 	return out
+}
+
+// moreAudioNames are the names of l's further audio tracks.
+func moreAudioNames(l media.Ladder) []string {
+	var names []string
+	for _, a := range l.MoreAudio {
+		names = append(names, a.Name)
+	}
+	return names
 }

@@ -3,7 +3,9 @@ package vod
 import (
 	"context"
 	"net/http/httptest"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,16 +87,15 @@ func TestProgressivePublishing(t *testing.T) {
 				t.Errorf("%s lists %s, which is not in the bucket: %v", uri, s.URI, err)
 			}
 		}
-		if path.Dir(uri) != "audio" && p.Duration().Seconds() > 12.1 {
+		// Audio too: it is chunked like the video, a frame longer at most.
+		if p.Duration().Seconds() > 12.03 {
 			t.Errorf("%s lists %.1f s while the chunk from 12 s is held", uri, p.Duration().Seconds())
 		}
 	}
-	s, err := catalog.Read(ctx, st, "media", id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.State != catalog.StateProcessing || s.Progress <= 0 || s.Progress >= 1 {
-		t.Errorf("status while encoding: %s progress %.2f, want processing between 0 and 1", s.State, s.Progress)
+	s := waitPlayback(t, id)
+	if s.State != catalog.StateProcessing || s.Progress <= 0 || s.Progress >= 1 || s.Playback != catalog.MasterKey(id) {
+		t.Errorf("status while encoding: %s progress %.2f playback %q, want processing between 0 and 1, playable at %s",
+			s.State, s.Progress, s.Playback, catalog.MasterKey(id))
 	}
 
 	free()
@@ -154,5 +155,91 @@ func TestBrowserPlaysAcrossJoins(t *testing.T) {
 	}
 	if res.Advanced() < 20 {
 		t.Errorf("playback advanced %.1f s, want 20 (across the joins at 4 and 12 s)", res.Advanced())
+	}
+}
+
+// waitPlayback reads video id's status until it names a playback (status.json
+// follows the master within a write), or for 10 s.
+func waitPlayback(t *testing.T, id string) *catalog.Status {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s, err := catalog.Read(context.Background(), st, "media", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Playback != "" || time.Now().After(deadline) {
+			return s
+		}
+	}
+}
+
+// As soon as the first chunk is in, video and audio, the master plays:
+// while every later chunk (from 4 s) is held back, ffmpeg reads the
+// master through the edge and decodes the first chunk's picture and
+// sound, and status.json says where to play it.
+func TestPlayableAfterFirstChunk(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	faults.setHold(func(r chunk.Request) <-chan struct{} {
+		if r.Chunk.Index >= 1 {
+			return release
+		}
+		return nil
+	})
+	defer faults.setHold(nil)
+
+	key := "early.mp4"
+	id := catalog.VideoID(key)
+	done := make(chan error, 1)
+	h := newTranscoder(t)
+	go func() {
+		_, err := runTranscode(h, key)
+		done <- err
+	}()
+	ctx := context.Background()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := st.Head(ctx, "media", catalog.MasterKey(id)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			free()
+			t.Fatal("no master while the chunks after the first were held")
+		}
+	}
+	if s := waitPlayback(t, id); s.State != catalog.StateProcessing || s.Playback != catalog.MasterKey(id) {
+		t.Errorf("status after the first chunk: %s, playback %q; want processing, playable at %s", s.State, s.Playback, catalog.MasterKey(id))
+	}
+	e, err := edge.New(edge.Config{Store: st, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "early.ts")
+	// An EVENT playlist is read as live: from its first segment, and no
+	// further than what is listed (-t), or ffmpeg would wait for more.
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, "ffmpeg", "-v", "error", "-y", "-live_start_index", "0", "-i", srv.URL+"/"+catalog.MasterKey(id),
+		"-t", "3.5", "-map", "0:v:0", "-map", "0:a:0", "-c", "copy", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg read of the early master: %v: %s", err, b)
+	}
+	for _, c := range []struct {
+		stream string
+		min    float64
+	}{{"v", 3.4 * sourceFPS}, {"a", 3.4 * 48000 / 1024}} {
+		if n := len(packets(t, out, c.stream, "")); float64(n) < c.min {
+			t.Errorf("the early master gave %d %s packets, want %.0f or more (3.5 s)", n, c.stream, c.min)
+		}
+	}
+	free()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := waitPlayback(t, id); s.State != catalog.StateReady {
+		t.Errorf("state %s (%s), want ready", s.State, s.Error)
 	}
 }

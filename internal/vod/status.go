@@ -21,13 +21,14 @@ const (
 // least every heartbeatEvery. A slow write never stalls an encoder.
 type tracker struct {
 	progress   chan float64
+	master     chan string // the key of a master playable before the job is done
 	quit, done chan struct{}
 }
 
 // track starts the tracker of j's status; it stops with stop, or when ctx
 // ends (the encode is then being stopped, and its error tells why).
 func (j *job) track(ctx context.Context, every time.Duration) *tracker {
-	t := &tracker{progress: make(chan float64, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	t := &tracker{progress: make(chan float64, 1), master: make(chan string, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(t.done)
 		tick := time.NewTicker(j.cfg.Poll)
@@ -41,6 +42,9 @@ func (j *job) track(ctx context.Context, every time.Duration) *tracker {
 				return
 			case p := <-t.progress:
 				changed = setProgress(j.st, p) || changed
+			case key := <-t.master:
+				// Written at once: players may start.
+				j.st.Playback, changed, written = key, true, time.Time{}
 			case <-tick.C:
 			}
 			if since := time.Since(written); (!changed || since < every) && since < heartbeatEvery {
@@ -68,6 +72,17 @@ func (t *tracker) report(p float64) {
 		case <-t.progress:
 		default:
 		}
+	}
+}
+
+// playable tells the tracker that the master at key plays, before the
+// job is done (progressive publishing): status.json says so in Playback
+// while the state is still processing. Never for a replacement, whose
+// status's Playback is the ready video's. Called once; it never blocks.
+func (t *tracker) playable(key string) {
+	select {
+	case t.master <- key:
+	default:
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +47,9 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	if err := check(req); err != nil {
 		return nil, err
 	}
-	what := fmt.Sprintf("%s %s", req.ID, req.Kind)
-	if req.Kind == chunk.KindVideo {
-		what = fmt.Sprintf("%s chunk %d", req.ID, req.Chunk.Index)
+	what := fmt.Sprintf("%s chunk %d", req.ID, req.Chunk.Index)
+	if req.Kind == chunk.KindAudio {
+		what = fmt.Sprintf("%s audio chunk %d", req.ID, req.Chunk.Index)
 	}
 	u, err := w.store.PresignGet(ctx, req.Bucket, req.Key, presignTTL(ctx))
 	if err != nil {
@@ -63,7 +64,7 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision, Storyboard: req.Storyboard}
 	job := chunk.VideoJob(&req.Source, req.Ladder, req.Chunk, opt)
 	if req.Kind == chunk.KindAudio {
-		job = chunk.AudioJob(&req.Source, req.Ladder, opt)
+		job = chunk.AudioJob(&req.Source, req.Ladder, req.Chunk, req.Chunk.Duration <= 0, opt)
 	}
 	if job.Storyboard != nil {
 		if err := os.Mkdir(filepath.Join(work, encoder.StoryboardDir), 0o755); err != nil {
@@ -124,15 +125,17 @@ func check(req chunk.Request) error {
 		if len(req.Ladder.Video) == 0 || req.Source.Video == nil {
 			bad("a video chunk needs video rungs and a video stream")
 		}
-		if req.Chunk.Start < 0 || req.Chunk.Duration < 0 || req.Chunk.FirstSegment < 0 {
-			bad("chunk bounds must not be negative")
-		}
 	case chunk.KindAudio:
 		if req.Ladder.Audio == nil || req.Source.Audio == nil {
 			bad("audio needs an audio rung and an audio stream")
+		} else if r := req.Ladder.Audio.SampleRate; r < minSampleRate || r > maxSampleRate {
+			bad("audio sample rate %d is outside %d..%d", r, minSampleRate, maxSampleRate)
 		}
 	default:
 		bad("unknown kind %q", clip(req.Kind))
+	}
+	if c := req.Chunk; c.Start < 0 || c.Duration < 0 || c.FirstSegment < 0 || math.IsNaN(c.Start) || math.IsNaN(c.Duration) {
+		bad("chunk bounds must be numbers, not negative")
 	}
 	seen := map[string]bool{}
 	for _, r := range req.Ladder.Video {
@@ -175,6 +178,10 @@ func check(req chunk.Request) error {
 // maxThreads bounds the ffmpeg -threads a request may ask for.
 const maxThreads = 64
 
+// The audio sample rates a request may ask for: AAC's, which the audio
+// chunks' frame grid is counted in.
+const minSampleRate, maxSampleRate = 8000, 96000
+
 // clip shortens a hostile value for an error message.
 func clip(s string) string {
 	if len(s) > 40 {
@@ -191,7 +198,9 @@ func budget(req chunk.Request) encoder.Budget {
 	seconds := req.Chunk.Duration
 	if req.Kind == chunk.KindAudio {
 		src.Video, l.Video = nil, nil // the audio encode decodes no picture
-		seconds = 0
+		if seconds > 0 {
+			seconds++ // the pre- and post-roll (chunk.AudioPreroll)
+		}
 	}
 	if seconds <= 0 {
 		seconds = max(0, src.Duration-req.Chunk.Start) + media.DurationMargin(src.Duration)

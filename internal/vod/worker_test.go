@@ -21,7 +21,7 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		Revision: "3fa9c2d1",
 		Source: media.Source{Duration: 10, Video: &media.Video{Codec: "h264", Width: 640, Height: 360, CodedWidth: 640, CodedHeight: 360, FPS: 25},
 			Audio: &media.Audio{Codec: "aac"}},
-		Ladder: media.Ladder{Video: []media.Rung{{Name: "360p", Width: 640, Height: 360}}, Audio: &media.AudioRung{Name: "audio"}},
+		Ladder: media.Ladder{Video: []media.Rung{{Name: "360p", Width: 640, Height: 360}}, Audio: &media.AudioRung{Name: "audio", Bitrate: 128000, Channels: 2, SampleRate: 48000}},
 	}
 	long := strings.Repeat("a", 4096)
 	hostile := []struct{ what, value string }{
@@ -77,6 +77,12 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		{"storyboard for the audio", func(r *chunk.Request) {
 			r.Kind, r.Storyboard = chunk.KindAudio, &encoder.Storyboard{Interval: 2, Width: 160, Height: 90, Cols: 5, Rows: 5}
 		}, "only a video chunk"},
+		{"audio without a sample rate", func(r *chunk.Request) { r.Kind, r.Ladder.Audio.SampleRate = chunk.KindAudio, 0 }, "sample rate"},
+		{"audio at an absurd sample rate", func(r *chunk.Request) { r.Kind, r.Ladder.Audio.SampleRate = chunk.KindAudio, 1<<30 }, "sample rate"},
+		{"audio chunk starting before the source", func(r *chunk.Request) { r.Kind, r.Chunk.Start = chunk.KindAudio, -4 }, "chunk bounds"},
+		{"audio chunk of negative length", func(r *chunk.Request) { r.Kind, r.Chunk.Duration = chunk.KindAudio, -1 }, "chunk bounds"},
+		{"audio chunk numbered below zero", func(r *chunk.Request) { r.Kind, r.Chunk.FirstSegment = chunk.KindAudio, -1 }, "chunk bounds"},
+		{"chunk start not a number", func(r *chunk.Request) { r.Chunk.Start = math.NaN() }, "chunk bounds"},
 		{"source over the limits", func(r *chunk.Request) {
 			v := *r.Source.Video
 			v.Width, v.Height, v.CodedWidth, v.CodedHeight = 100000, 100000, 100000, 100000

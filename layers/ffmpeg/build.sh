@@ -152,7 +152,9 @@ configure_flags() {
 		aresample asplit aformat anull asetpts asettb atrim apad pan channelmap volume amix
 		anullsrc color testsrc sine
 	)
-	local bsfs=(h264_mp4toannexb hevc_mp4toannexb aac_adtstoasc extract_extradata vp9_superframe mpeg4_unpack_bframes null)
+	# noise drops chunked audio's pre- and post-roll packets by number
+	# (internal/encoder's AudioTrim).
+	local bsfs=(h264_mp4toannexb hevc_mp4toannexb aac_adtstoasc extract_extradata vp9_superframe mpeg4_unpack_bframes null noise)
 	local f=(
 		--disable-everything --disable-autodetect --disable-doc --disable-ffplay
 		--disable-debug --disable-shared --enable-static --disable-postproc
