@@ -247,6 +247,7 @@ func TestPageUploadAndPlay(t *testing.T) {
 	if br := page.String(`document.getElementById('bitrate').textContent`); !strings.Contains(br, "Mbps") {
 		t.Errorf("bitrate shown %q, want a Mbps figure", br)
 	}
+	checkCodecShown(t, page)
 	// Pick a rendition by hand: the shown bitrate is no longer "auto".
 	page.Do(chromedp.SetValue(chromedp.CSS("#rendition"), "1"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('rendition').dispatchEvent(new Event('change'))`))
