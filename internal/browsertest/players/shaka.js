@@ -19,6 +19,8 @@ window.hlsflowPlayers.shaka = {
     return {
       media: video,
       play: () => video.play(),
+      // Through Shaka: it restores its own rate after each stall.
+      setRate: (rate) => player.trickPlay(rate, false),
       state() {
         const t = player.getVariantTracks().find((v) => v.active);
         return t ? { codecs: t.codecs || [t.videoCodec, t.audioCodec].filter(Boolean).join(','), height: t.height } : null;
