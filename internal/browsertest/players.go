@@ -284,6 +284,15 @@ func (p *Players) wait(tab context.Context, n int, opts EndOptions) (Ending, err
 		case len(e.CSP) > 0:
 			return e, fmt.Errorf("%w: %s", ErrCSP, strings.Join(e.CSP, "; "))
 		case e.Fatal:
+			// A load the policy blocked fails the player before the
+			// browser has sent its report: give the report a moment.
+			time.Sleep(time.Second)
+			p.mu.Lock()
+			e.CSP = p.reports[n]
+			p.mu.Unlock()
+			if len(e.CSP) > 0 {
+				return e, fmt.Errorf("%w: %s", ErrCSP, strings.Join(e.CSP, "; "))
+			}
 			return e, fmt.Errorf("%w at %.2fs: %s", ErrFatal, e.CurrentTime, describe(e.Errors))
 		case e.AtEnd() && e.Playing && e.StartTime < 0.5:
 			if atEnd.IsZero() {

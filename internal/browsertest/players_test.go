@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/edge"
+	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
@@ -58,16 +60,35 @@ func TestPlayToEnd(t *testing.T) {
 		wantErr   error
 		orTimeout bool // ErrTimeout will do for wantErr
 		timeout   time.Duration
+		elsewhere bool // the media playlists name their segments on another origin
 	}{
-		{"plays to the end", all, nil, nil, false, time.Minute},
-		{"missing segments fail", func(n string) bool { return strings.HasSuffix(n, ".m3u8") }, nil, ErrFatal, true, 15 * time.Second},
-		{"other origin refused by CORS", all, []string{"http://elsewhere.test"}, ErrFatal, false, 20 * time.Second},
+		{name: "plays to the end", files: all, timeout: time.Minute},
+		{name: "missing segments fail", files: func(n string) bool { return strings.HasSuffix(n, ".m3u8") },
+			wantErr: ErrFatal, orTimeout: true, timeout: 15 * time.Second},
+		{name: "other origin refused by CORS", files: all, allow: []string{"http://elsewhere.test"},
+			wantErr: ErrFatal, timeout: 20 * time.Second},
+		// The page's policy lets it reach the master's origin only.
+		{name: "segments on another origin break the CSP", files: all, elsewhere: true,
+			wantErr: ErrCSP, timeout: 20 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			prefix := fmt.Sprintf("vod/pl-%x/", rand.Uint64())
 			upload(t, st, stream, prefix, c.files)
 			url := startEdge(t, edge.Config{AllowOrigins: c.allow}) + "/" + prefix + "master.m3u8"
+			if c.elsewhere {
+				other := startEdge(t, edge.Config{}) + "/" + prefix
+				for _, r := range []string{"270p", "180p"} {
+					b, err := os.ReadFile(filepath.Join(stream, r, "index.m3u8"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					b = []byte(strings.ReplaceAll(string(b), "seg_", other+r+"/seg_"))
+					if err := st.PutBytes(context.Background(), "media", prefix+r+"/index.m3u8", b, store.For("index.m3u8")); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 			var wg sync.WaitGroup
 			for p := range playerFiles {
 				wg.Go(func() {
