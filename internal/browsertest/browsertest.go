@@ -2,6 +2,8 @@
 // Chromium, headless, driven by chromedp, loads a page with hls.js (from
 // web/node_modules) from an origin of its own, plays a master playlist muted
 // and reports how far playback got and what hls.js complained about.
+// Players (players.go) plays streams to their end in hls.js, Shaka Player
+// or video.js.
 package browsertest
 
 import (

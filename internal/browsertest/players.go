@@ -76,7 +76,7 @@ type Ending struct {
 	Stalls        int        `json:"stalls"`
 	Console       []string   `json:"console,omitempty"`
 	CSP           []string   `json:"csp,omitempty"` // violation reports of the page's policy
-	Wall          time.Duration
+	Wall          time.Duration `json:"wall"` // from opening the page to the end
 }
 
 // AtEnd reports whether playback reached the end: the ended event, or
