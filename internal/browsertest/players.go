@@ -61,22 +61,22 @@ var playerPage = template.Must(template.New("play").Parse(`<!doctype html>
 
 // Ending is what a player did with one stream, as PlayToEnd saw it last.
 type Ending struct {
-	Player        string     `json:"version"` // name and version
-	Playing       bool       `json:"playing"`
-	StartTime     float64    `json:"startTime"` // currentTime of the first frame
-	CurrentTime   float64    `json:"currentTime"`
-	Duration      float64    `json:"duration"` // the media element's; 0 until known
-	Ended         bool       `json:"ended"`    // the ended event fired
-	Fatal         bool       `json:"fatal"`
-	Errors        []HLSError `json:"errors"` // the player's, fatal or not
-	DroppedErrors int        `json:"droppedErrors"`
-	Codecs        string     `json:"codecs"` // CODECS of the variant playing (last seen)
-	Height        int        `json:"height"` // its picture height
-	Rate          float64    `json:"rate"`
-	Stalls        int        `json:"stalls"`
-	Console       []string   `json:"console,omitempty"`
-	CSP           []string   `json:"csp,omitempty"` // violation reports of the page's policy
-	Wall          time.Duration `json:"wall"` // from opening the page to the end
+	Player        string        `json:"version"` // name and version
+	Playing       bool          `json:"playing"`
+	StartTime     float64       `json:"startTime"` // currentTime of the first frame
+	CurrentTime   float64       `json:"currentTime"`
+	Duration      float64       `json:"duration"` // the media element's; 0 until known
+	Ended         bool          `json:"ended"`    // the ended event fired
+	Fatal         bool          `json:"fatal"`
+	Errors        []HLSError    `json:"errors"` // the player's, fatal or not
+	DroppedErrors int           `json:"droppedErrors"`
+	Codecs        string        `json:"codecs"` // CODECS of the variant playing (last seen)
+	Height        int           `json:"height"` // its picture height
+	Rate          float64       `json:"rate"`
+	Stalls        int           `json:"stalls"`
+	Console       []string      `json:"console,omitempty"`
+	CSP           []string      `json:"csp,omitempty"` // violation reports of the page's policy
+	Wall          time.Duration `json:"wall"`          // from opening the page to the end
 }
 
 // AtEnd reports whether playback reached the end: the ended event, or
