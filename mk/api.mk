@@ -12,9 +12,10 @@ BENCH_TARGETS += bench-api
 
 HLS_VENDOR := web/static/vendor
 
-setup-web-node: ## npm ci in web/ when hls.js is missing (needs npm: apt-get install npm)
+setup-web-node: ## npm ci in web/ when a player is missing (needs npm: apt-get install npm)
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
-	@[ -f web/node_modules/hls.js/dist/hls.min.js ] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
+	@[ -f web/node_modules/hls.js/dist/hls.min.js ] && [ -f web/node_modules/shaka-player/dist/shaka-player.compiled.js ] && \
+		[ -f web/node_modules/video.js/dist/video.min.js ] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
 setup-web-vendor: setup-web-node ## copy the pinned hls.js into web/static/vendor (then update HLSVersion in web/web.go)
 	@want=$$(node -p 'require("./web/package-lock.json").packages["node_modules/hls.js"].version'); \

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,6 +61,9 @@ type options struct {
 	whip    bool // run the WHIP endpoint
 	flakyS3 bool // the browser reaches S3 through a flakyProxy
 	signed  bool // signed playback (hlsflow up --signed-playback)
+
+	// env adds to or overrides the transcoder's fast settings.
+	env map[string]string
 }
 
 // newStack starts the system; the test's cleanup stops it. The local S3
@@ -71,19 +75,19 @@ func newStack(t *testing.T, opt options) *stack {
 		t.Fatal(err)
 	}
 	csp := &cspReports{}
+	env := map[string]string{"X264_PRESET": "ultrafast", "LADDER_RUNGS": "540p,480p"}
+	maps.Copy(env, opt.env)
 	cfg := system.Config{
 		DataDir: t.TempDir(), S3Addr: testenv.FreeAddr(t), EdgeAddr: testenv.FreeAddr(t),
 		UploadsBucket: "uploads", MediaBucket: "media",
 		AccessKey: "test", SecretKey: "test", Keys: signer,
 		EdgeCacheBytes: -1,
 		// Fast encodes of two rungs at most.
-		Getenv: func(k string) string {
-			return map[string]string{"X264_PRESET": "ultrafast", "LADDER_RUNGS": "540p,480p"}[k]
-		},
-		API:   api.Config{Token: browserToken, MultipartThreshold: partSize, PartSize: partSize},
-		Live:  ingest.Config{Preset: "ultrafast", Threads: 1, MaxRungs: 1, SegmentSeconds: 1, Grace: time.Second},
-		Front: csp.wrap,
-		Log:   slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Getenv: func(k string) string { return env[k] },
+		API:    api.Config{Token: browserToken, MultipartThreshold: partSize, PartSize: partSize},
+		Live:   ingest.Config{Preset: "ultrafast", Threads: 1, MaxRungs: 1, SegmentSeconds: 1, Grace: time.Second},
+		Front:  csp.wrap,
+		Log:    slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if opt.live {
 		cfg.RTMPAddr = testenv.FreeAddr(t)
@@ -247,6 +251,7 @@ func TestPageUploadAndPlay(t *testing.T) {
 	if br := page.String(`document.getElementById('bitrate').textContent`); !strings.Contains(br, "Mbps") {
 		t.Errorf("bitrate shown %q, want a Mbps figure", br)
 	}
+	checkCodecShown(t, page)
 	// Pick a rendition by hand: the shown bitrate is no longer "auto".
 	page.Do(chromedp.SetValue(chromedp.CSS("#rendition"), "1"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('rendition').dispatchEvent(new Event('change'))`))

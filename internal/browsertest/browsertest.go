@@ -2,6 +2,8 @@
 // Chromium, headless, driven by chromedp, loads a page with hls.js (from
 // web/node_modules) from an origin of its own, plays a master playlist muted
 // and reports how far playback got and what hls.js complained about.
+// Players (players.go) plays streams to their end in hls.js, Shaka Player
+// or video.js.
 package browsertest
 
 import (
@@ -385,7 +387,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // saveArtifacts writes a screenshot and the player state of a failed Play
 // and returns the screenshot's path ("" if it could not be taken).
-func saveArtifacts(t testing.TB, tab context.Context, dir string, res Result) string {
+func saveArtifacts(t testing.TB, tab context.Context, dir string, res any) string {
 	t.Helper()
 	if dir == "" {
 		dir = os.Getenv("HLSFLOW_ARTIFACTS")
@@ -429,20 +431,12 @@ var startDir, _ = os.Getwd()
 // HLSJSPath finds hls.js in web/node_modules of the repository (or of
 // $HLSFLOW_WEB_DIR), else the copy the page vendors in web/static/vendor.
 func HLSJSPath() (string, error) {
-	web := os.Getenv("HLSFLOW_WEB_DIR")
-	if web == "" {
-		for dir := startDir; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				web = filepath.Join(dir, "web")
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				return "", fmt.Errorf("find hls.js: no go.mod above %s", startDir)
-			}
-		}
+	web, err := webDir()
+	if err != nil {
+		return "", fmt.Errorf("find hls.js: %w", err)
 	}
 	p := filepath.Join(web, "node_modules", "hls.js", "dist", "hls.min.js")
-	_, err := os.Stat(p)
+	_, err = os.Stat(p)
 	if err == nil {
 		return p, nil
 	}
@@ -452,6 +446,22 @@ func HLSJSPath() (string, error) {
 		return vendored, nil
 	}
 	return "", fmt.Errorf("find hls.js (run make setup-web): %w", err)
+}
+
+// webDir is $HLSFLOW_WEB_DIR, else the repository's web/, where
+// package.json pins the players and npm ci installs them.
+func webDir() (string, error) {
+	if web := os.Getenv("HLSFLOW_WEB_DIR"); web != "" {
+		return web, nil
+	}
+	for dir := startDir; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "web"), nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("no go.mod above %s", startDir)
+		}
+	}
 }
 
 func fileExists(p string) bool {

@@ -640,7 +640,10 @@
       if (this.hls && this.hls.levels && this.hls.currentLevel >= 0) {
         const l = this.hls.levels[this.hls.currentLevel];
         const auto = this.hls.autoLevelEnabled ? ' (auto)' : '';
-        out.textContent = (l.height ? l.height + 'p at ' : '') + mbps(l.bitrate) + auto;
+        // "H.264 · 1280×720 · 2.8 Mbps (auto)" (codecs.js names the codec).
+        const what = window.hlsflowCodecs ? window.hlsflowCodecs.describe(l) : '';
+        out.textContent = (what ? what + ' · ' : '') + mbps(l.bitrate) + auto;
+        out.title = [l.videoCodec, l.audioCodec].filter(Boolean).join(', ');
         out.dataset.bitrate = l.bitrate;
       } else if (this.video.videoHeight) {
         out.textContent = this.video.videoHeight + 'p';
