@@ -50,11 +50,10 @@ func (s *Service) heldElsewhere(ctx context.Context, name string) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, heldTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.JoinPath("live", name, "/").String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.JoinPath("live", name, "/").String(), nil)
 	if err != nil {
 		return false
 	}
-	req.Header.Set(forwardedHeader, "1")
 	resp, err := heldClient.Do(req)
 	if err != nil {
 		s.deps.Log.Warn("whip: the stream's recorded task does not answer; taking the stream", "stream", name, "task", u.Host, "err", err)
@@ -67,9 +66,9 @@ func (s *Service) heldElsewhere(ctx context.Context, name string) bool {
 // heldClient follows no redirects: the answer is the status.
 var heldClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// serveHeld answers GET /live/{name}/: 204 when this task holds the
+// serveHeld answers HEAD /live/{name}/: 204 when this task holds the
 // low-latency stream (live, or in its reconnect grace), 404 when not.
-// Never forwarded.
+// Never forwarded. (GET there stays the origin's 404.)
 func (s *Service) serveHeld(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if _, ok := s.origins.Load(r.PathValue("name")); ok {

@@ -61,7 +61,7 @@ func TestWHIPStreamHeldByAnotherTask(t *testing.T) {
 	}
 	held := func(e *env, name string) int {
 		t.Helper()
-		resp, err := http.Get("http://" + e.svc.HTTPAddr() + "/live/" + name + "/")
+		resp, err := http.Head("http://" + e.svc.HTTPAddr() + "/live/" + name + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
