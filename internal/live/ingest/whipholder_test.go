@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -79,10 +80,25 @@ func TestWHIPStreamHeldByAnotherTask(t *testing.T) {
 		t.Error("the refused offer reached a transcoder")
 	}
 
-	// Records that do not hold: a task that is gone, a task that does not
-	// hold the stream.
+	// Records that do not hold: a task that is gone, one that does not
+	// hold the stream, one that accepts and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
 	ctx := context.Background()
-	for name, url := range map[string]string{"gone": "http://" + testenv.FreeAddr(t), "moved": "http://" + a.svc.HTTPAddr()} {
+	for name, url := range map[string]string{"gone": "http://" + testenv.FreeAddr(t), "moved": "http://" + a.svc.HTTPAddr(),
+		"silent": "http://" + silent.Addr().String()} {
 		if err := a.s3.PutBytes(ctx, testenv.BucketMedia, catalog.LiveOriginKey(name), []byte(`{"url":"`+url+`"}`), store.Object{}); err != nil {
 			t.Fatal(err)
 		}
