@@ -181,7 +181,13 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 			"STOP_TIMEOUT": jsii.String(fmt.Sprintf("%ds", ingestStopSeconds)),
 			"RTMP_ADDR":    jsii.String(fmt.Sprintf(":%d", rtmpPort)),
 			"SRT_ADDR":     jsii.String(fmt.Sprintf(":%d", srtPort)),
-			// WHIP_PUBLIC_HOST (the NLB's name) is added with the NLB.
+			// Each task announces its own public IP in WHIP's candidates
+			// (the ENI's, found at start: internal/taskip), so a
+			// session's media goes straight to the task that answered
+			// its offer, whichever task the NLB gave the offer to.
+			// WHIP_PUBLIC_HOST (the NLB's name, the fallback) is added
+			// with the NLB.
+			"WHIP_PUBLIC_IPS":   jsii.String("ecs"), // ingest.WHIPPublicFromECS
 			"WHIP_ADDR":         jsii.String(fmt.Sprintf(":%d", whipPort)),
 			"WHIP_ICE_ADDR":     jsii.String(fmt.Sprintf(":%d", whipICEPort)),
 			"WHIP_ICE_TCP_ADDR": jsii.String(fmt.Sprintf(":%d", whipICETCPPort)),
@@ -230,12 +236,21 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		Actions:   jsii.Strings("s3:PutObject"),
 		Resources: jsii.Strings(*st.Media.ArnForObjects(jsii.String(restreamStatePattern))),
 	}))
+	// The task's own public IP for WHIP (internal/taskip): its network
+	// interface's public IP association. DescribeNetworkInterfaces has no
+	// resource-level form; it is read-only and held to the stack's region.
+	task.AddToTaskRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("FindPublicIp"),
+		Actions:    jsii.Strings("ec2:DescribeNetworkInterfaces"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": awscdk.Aws_REGION()}},
+	}))
 
 	lowLatencyGrants(task, cfg, st, container)
 	// After every grant: a suppression reaches only children that exist.
 	nagSuppress(task,
 		nagRule{id: "AwsSolutions-ECS2", reason: "the environment holds addresses, the bucket name and timings; the one secret (STREAM_KEY_SECRET) comes from Secrets Manager through the container's secrets"},
-		nagRule{id: "AwsSolutions-IAM5", reason: "the execution role's ecr:GetAuthorizationToken has no resource-level form (CDK's grant); the task role may PUT live playlists and recordings, the narrowest keys their layout allows (see the grants)",
+		nagRule{id: "AwsSolutions-IAM5", reason: "the execution role's ecr:GetAuthorizationToken has no resource-level form (CDK's grant), nor has the task role's ec2:DescribeNetworkInterfaces (read-only, held to the stack's region: the task finds its own public IP for WHIP); the task role may PUT live playlists and recordings, the narrowest keys their layout allows (see the grants)",
 			appliesTo: []string{"Resource::*", objectsIn("StorageMedia", livePattern), objectsIn("StorageMedia", recordingPattern),
 				objectsIn("StorageMedia", restreamPattern), objectsIn("StorageMedia", restreamStatePattern), objectsIn("StorageMedia", liveOriginPattern)}})
 
@@ -250,7 +265,8 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(srtPort)), jsii.String("SRT"), nil)
 	// WHIP's ICE ports answer only sessions created by an offer with the
 	// stream key; the offer itself (whipPort) comes through CloudFront
-	// over HTTPS only (livedelivery.go).
+	// over HTTPS only (livedelivery.go). The media comes to the task's own
+	// public IP (WHIP_PUBLIC_IPS=ecs), or through the NLB in the fallback.
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Udp(jsii.Number(whipICEPort)), jsii.String("WHIP media (ICE)"), nil)
 	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(whipICETCPPort)), jsii.String("WHIP media (ICE-TCP)"), nil)
 	for _, cidr := range cfg.UDPIngestCIDRs {
@@ -349,12 +365,14 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	l.RTMPListener, l.RTMPTargets = listen("Rtmp", rtmpPort, elbv2.Protocol_TCP)
 	l.SRTListener, _ = listen("Srt", srtPort, elbv2.Protocol_UDP)
 	l.WHIPListener, _ = listen("WhipHttp", whipPort, elbv2.Protocol_TCP)
+	// WHIP's media goes to each task's own public IP (WHIP_PUBLIC_IPS
+	// above). The NLB's ICE listeners and its name (WHIP_PUBLIC_HOST) are
+	// the fallback of a task that cannot find its IP (EC2 refusing the
+	// call): its candidates then carry the NLB's addresses, which works
+	// with one task; with several the NLB hashes each flow to a task of
+	// its own choosing, which may not hold the session.
 	listen("WhipUdp", whipICEPort, elbv2.Protocol_UDP)
 	listen("WhipTcp", whipICETCPPort, elbv2.Protocol_TCP)
-	// The candidates WHIP answers with carry the NLB's addresses (NAT
-	// 1:1), which the ingest looks up from its name. The NLB hashes each
-	// flow to a task on its own: with several tasks a browser's media may
-	// reach one that did not answer its offer (README, Live).
 	container.AddEnvironment(jsii.String("WHIP_PUBLIC_HOST"), l.LoadBalancer.LoadBalancerDnsName())
 	if udp {
 		l.UDPListener, _ = listen("Udp", udpPort, elbv2.Protocol_UDP)

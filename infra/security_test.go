@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -385,7 +386,10 @@ func TestSRTIngest(t *testing.T) {
 // WHIP is on by default, like RTMP: an offer needs the stream key before
 // any WebRTC work. The default stack has the NLB's listeners for the
 // endpoint (TCP) and its ICE ports (UDP, TCP), the task's ports, and the
-// ingest told to announce the NLB's addresses.
+// ingest told to announce its own public IP (found with
+// ec2:DescribeNetworkInterfaces, in its region only, and suppressed for
+// cdk-nag with a reason), the NLB's addresses as the fallback; the ICE
+// ports are open to the internet on the tasks themselves.
 func TestWHIPIngest(t *testing.T) {
 	s := synth(t, nil)
 	for id, want := range map[string]struct {
@@ -398,10 +402,37 @@ func TestWHIPIngest(t *testing.T) {
 		}
 	}
 	env := ingestEnv(t, s)
-	for k, v := range map[string]string{"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName"} {
+	for k, v := range map[string]string{"WHIP_ADDR": ":8080", "WHIP_ICE_ADDR": ":8189", "WHIP_ICE_TCP_ADDR": ":8190",
+		"WHIP_PUBLIC_IPS": "ecs", "WHIP_PUBLIC_HOST": "LiveNlb.DNSName"} {
 		if env[k] != v {
 			t.Errorf("ingest %s=%q, want %q", k, env[k], v)
 		}
+	}
+	roleID, _ := s.one(t, "AWS::IAM::Role", "LiveTaskTaskRole")
+	if !slices.Contains(s.grants(stripHash(roleID)), noResourceForm) {
+		t.Errorf("the task role lacks %q", noResourceForm)
+	}
+	matches(t, "the nag suppression of DescribeNetworkInterfaces", func() {
+		s.tmpl.HasResource(jsii.String("AWS::IAM::Policy"), &map[string]any{
+			"Metadata": assertions.Match_ObjectLike(&map[string]any{"cdk_nag": assertions.Match_ObjectLike(&map[string]any{
+				"rules_to_suppress": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"id": "AwsSolutions-IAM5", "reason": assertions.Match_StringLikeRegexp(jsii.String("ec2:DescribeNetworkInterfaces")),
+					"applies_to": assertions.Match_ArrayWith(&[]any{"Resource::*"}),
+				})}),
+			})}),
+		})
+	})
+	for _, rule := range []struct {
+		proto string
+		port  int
+	}{{"udp", whipICEPort}, {"tcp", whipICETCPPort}} {
+		matches(t, fmt.Sprintf("ICE %s/%d open on the tasks", rule.proto, rule.port), func() {
+			s.tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), &map[string]any{
+				"SecurityGroupIngress": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"CidrIp": "0.0.0.0/0", "IpProtocol": rule.proto, "FromPort": float64(rule.port), "ToPort": float64(rule.port),
+				})}),
+			})
+		})
 	}
 	matches(t, "WhipUrl output", func() { s.tmpl.HasOutput(jsii.String("WhipUrl"), &map[string]any{}) })
 }

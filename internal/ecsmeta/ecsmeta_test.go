@@ -16,7 +16,7 @@ const fargateTask = `{"Cluster":"arn:aws:ecs:us-east-1:111122223333:cluster/hlsf
 "Family":"ingest","Revision":"7","DesiredStatus":"RUNNING","KnownStatus":"RUNNING",
 "Containers":[
  {"Name":"~internal~ecs~pause","Networks":[]},
- {"Name":"ingest","Networks":[{"NetworkMode":"awsvpc","IPv4Addresses":["10.0.1.23"],"AttachmentIndex":0,
+ {"Name":"ingest","Networks":[{"NetworkMode":"awsvpc","IPv4Addresses":["10.0.1.23"],"AttachmentIndex":0,"MACAddress":"0A:DE:F6:10:51:E5",
    "IPv4SubnetCIDRBlock":"10.0.1.0/24","PrivateDNSName":"ip-10-0-1-23.ec2.internal"}]}
 ],"LaunchType":"FARGATE","AvailabilityZone":"us-east-1a"}`
 
@@ -39,6 +39,27 @@ func TestTaskIPv4(t *testing.T) {
 	}
 	if asked != "GET /v4/0123-abcd/task" {
 		t.Errorf("asked %q", asked)
+	}
+}
+
+func TestTaskNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer, ip, mac string
+	}{
+		{"fargate", fargateTask, "10.0.1.23", "0a:de:f6:10:51:e5"},
+		{"no MAC", `{"Containers":[{"Networks":[{"IPv4Addresses":["10.0.1.9"]}]}]}`, "10.0.1.9", ""},
+		{"MAC not one", `{"Containers":[{"Networks":[{"IPv4Addresses":["10.0.1.9"],"MACAddress":"0a:de:f6:10:51:e5:00:01; rm -rf"}]}]}`, "10.0.1.9", ""},
+		{"MAC of 8 bytes", `{"Containers":[{"Networks":[{"IPv4Addresses":["10.0.1.9"],"MACAddress":"00:00:00:00:fe:80:00:00"}]}]}`, "10.0.1.9", ""},
+		{"first usable network", `{"Containers":[{"Networks":[{"IPv4Addresses":["127.0.0.1"],"MACAddress":"02:00:00:00:00:01"},{"IPv4Addresses":["10.0.2.7"],"MACAddress":"02:00:00:00:00:02"}]}]}`, "10.0.2.7", "02:00:00:00:00:02"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := TaskNetwork(t.Context(), http.DefaultClient, serve(t, func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = w.Write([]byte(tc.answer))
+			}))
+			if err != nil || n.IPv4.String() != tc.ip || n.MAC != tc.mac {
+				t.Errorf("= %+v, %v; want %s %q", n, err, tc.ip, tc.mac)
+			}
+		})
 	}
 }
 

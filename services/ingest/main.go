@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hlsflow/hlsflow/internal/ecsmeta"
@@ -22,6 +23,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/store"
+	"github.com/hlsflow/hlsflow/internal/taskip"
 	"github.com/hlsflow/hlsflow/internal/webhooks"
 )
 
@@ -53,6 +55,19 @@ func run(log *slog.Logger) error {
 	awsCfg, err := store.LoadConfig(ctx)
 	if err != nil {
 		return err
+	}
+	// WHIP's candidates carry this task's own public IP
+	// (WHIP_PUBLIC_IPS=ecs): the media goes to the task that answered.
+	pub := &taskip.Finder{
+		Network: func(ctx context.Context) (ecsmeta.Network, error) {
+			return ecsmeta.TaskNetwork(ctx, http.DefaultClient, os.Getenv(ecsmeta.EnvURI))
+		},
+		EC2: ec2.NewFromConfig(awsCfg),
+	}
+	if err := cfg.ResolveWHIPPublic(ctx, pub.Find); err != nil {
+		log.Error("whip: announcing the fallback addresses", "err", err)
+	} else if cfg.WHIPPublicFromTask {
+		log.Info("whip: announcing this task's public IP", "ip", cfg.WHIPPublicIPs)
 	}
 	secret, err := cfg.Secret.Load(ctx, keys.SecretsManager(awsCfg))
 	if err != nil {

@@ -103,6 +103,11 @@ type Config struct {
 	// WHIPPublicHost, when set, is a name (the load balancer's) whose
 	// addresses are looked up at Start and announced like WHIPPublicIPs.
 	WHIPPublicHost string
+	// WHIPPublicFromTask (WHIP_PUBLIC_IPS=ecs) announces this ECS task's
+	// own public IPv4 address, found by ResolveWHIPPublic, so that a
+	// session's media reaches the task that answered its offer;
+	// WHIPPublicHost is the fallback when it cannot be found.
+	WHIPPublicFromTask bool
 	// WHIPMaxSessions and WHIPMaxSessionsPerAddr cap WHIP sessions, in all
 	// and from one IPv4 address or IPv6 /64 (whip's defaults).
 	WHIPMaxSessions        int
@@ -172,7 +177,9 @@ func list(v string) []string {
 //	  besides public ones; "" = none)
 //	WHIP_ADDR (:8080, the WHIP endpoint's HTTP)  WHIP_ICE_ADDR (:8189, UDP)
 //	WHIP_ICE_TCP_ADDR (:8189)  WHIP_PUBLIC_IPS (comma-separated; "" = the
-//	  ports' own)  WHIP_PUBLIC_HOST (a name whose addresses are announced)
+//	  ports' own; "ecs": this task's public IPv4, see ResolveWHIPPublic)
+//	WHIP_PUBLIC_HOST (a name whose addresses are announced; with
+//	  WHIP_PUBLIC_IPS=ecs, only if the task's address is not found)
 //	WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
 //	LOW_LATENCY (off; "on" serves LL-HLS from HEALTH_ADDR under /live/)
 //	LIVE_ORIGIN_URL ("" = one task; how other tasks reach this one's
@@ -219,6 +226,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Bucket == "" {
 		e.Fail("MEDIA_BUCKET", "", "required")
+	}
+	if len(c.WHIPPublicIPs) == 1 && c.WHIPPublicIPs[0] == WHIPPublicFromECS {
+		c.WHIPPublicIPs, c.WHIPPublicFromTask = nil, true
 	}
 	for _, ip := range c.WHIPPublicIPs {
 		if _, err := netip.ParseAddr(ip); err != nil {

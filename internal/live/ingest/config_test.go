@@ -60,7 +60,14 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("whip defaults: %+v", c)
 			}
 		}, false},
+		{"whip public ip from the task", map[string]string{"MEDIA_BUCKET": "m", "WHIP_PUBLIC_IPS": "ecs",
+			"WHIP_PUBLIC_HOST": "nlb.example.com"}, func(t *testing.T, c Config) {
+			if !c.WHIPPublicFromTask || len(c.WHIPPublicIPs) != 0 || c.WHIPPublicHost != "nlb.example.com" {
+				t.Errorf("whip ecs: %+v", c)
+			}
+		}, false},
 		{"bad whip public ip", map[string]string{"MEDIA_BUCKET": "m", "WHIP_PUBLIC_IPS": "nlb.example.com"}, nil, true},
+		{"whip ecs among ips", map[string]string{"MEDIA_BUCKET": "m", "WHIP_PUBLIC_IPS": "203.0.113.7,ecs"}, nil, true},
 		{"short srt passphrase", map[string]string{"MEDIA_BUCKET": "m", "SRT_PASSPHRASE": "secret"}, nil, true},
 		{"bad srt latency", map[string]string{"MEDIA_BUCKET": "m", "SRT_LATENCY": "500"}, nil, true},
 		{"no bucket", map[string]string{}, nil, true},

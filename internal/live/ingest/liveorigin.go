@@ -50,6 +50,7 @@ func (s *Service) startLiveHTTP() error {
 	s.addrs.live = ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /live/{name}/{path...}", s.serveLive)
+	mux.HandleFunc("HEAD /live/{name}/{$}", s.serveHeld) // whipholder.go
 	s.liveHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
 	s.wg.Go(func() { _ = s.liveHTTP.Serve(ln) })
 	return nil

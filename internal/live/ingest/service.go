@@ -235,6 +235,7 @@ func (s *Service) Handler() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /live/{name}/{path...}", s.serveLive)
+	mux.HandleFunc("HEAD /live/{name}/{$}", s.serveHeld) // whipholder.go
 	mux.HandleFunc("GET /streams", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

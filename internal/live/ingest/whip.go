@@ -17,7 +17,7 @@ func (s *Service) newWHIP() *whip.Server {
 		return nil
 	}
 	return &whip.Server{
-		Verify: s.deps.Keys.Verify, Hub: s, Log: s.deps.Log,
+		Verify: s.deps.Keys.Verify, Hub: whipHub{s}, Log: s.deps.Log,
 		UDPAddr: s.cfg.WHIPICEAddr, TCPAddr: s.cfg.WHIPICETCPAddr, PublicIPs: s.cfg.WHIPPublicIPs,
 		MaxSessions: s.cfg.WHIPMaxSessions, MaxSessionsPerAddr: s.cfg.WHIPMaxSessionsPerAddr,
 		IdleTimeout: s.cfg.IdleTimeout,

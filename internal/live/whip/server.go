@@ -9,7 +9,10 @@
 // a wrong key costs an HMAC. All sessions share one UDP port (ICE UDP mux)
 // and one TCP port (ICE-TCP), so the endpoint works through a load
 // balancer that forwards those two ports; the address to announce in the
-// candidates (the balancer's, NAT 1:1) is configurable.
+// candidates (NAT 1:1) is configurable: on AWS each ingest task's own
+// public IP, so that a session's media reaches the task holding it
+// whichever task the balancer gave the offer to (or the balancer's, with
+// one task).
 //
 // A session that does not connect, or sends no media for IdleTimeout, or
 // whose media is not described within ProbeTimeout, ends: its peer
@@ -59,7 +62,8 @@ type Server struct {
 	// session; TCPAddr "" turns ICE-TCP off.
 	UDPAddr, TCPAddr string
 	// PublicIPs, when set, are the addresses announced in the candidates
-	// in place of the listeners' own (NAT 1:1: a load balancer's).
+	// in place of the listeners' own (NAT 1:1: the task's public IP, or a
+	// load balancer's).
 	PublicIPs []string
 	// Prefix is the path the handler is mounted at, e.g. "/whip/"; the
 	// session's Location is under it. Default "/whip/".

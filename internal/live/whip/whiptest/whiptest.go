@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -69,6 +70,12 @@ type Options struct {
 	// Garbage sends random bytes as the video's frames (keyframes by
 	// their first byte) instead of the clip's: a hostile publisher.
 	Garbage bool
+	// BehindNAT makes the publisher look, to the endpoint, like a browser
+	// on a home network: its offer carries no candidates (a browser hides
+	// its host addresses behind mDNS names), so the endpoint learns its
+	// address only from the binding requests that reach it; and it
+	// gathers loopback alone, so its media is one UDP flow.
+	BehindNAT bool
 }
 
 // Publisher is one WHIP session seen from the client.
@@ -99,6 +106,9 @@ func (e *StatusError) Error() string {
 func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options) (*Publisher, error) {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
+	if opt.BehindNAT {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	if opt.TCP {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	} else {
@@ -140,7 +150,11 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 		_ = pc.Close()
 		return nil, err
 	}
-	answer, loc, err := Post(ctx, endpoint, token, "application/sdp", []byte(pc.LocalDescription().SDP))
+	offerSDP := pc.LocalDescription().SDP
+	if opt.BehindNAT {
+		offerSDP = withoutCandidates(offerSDP)
+	}
+	answer, loc, err := Post(ctx, endpoint, token, "application/sdp", []byte(offerSDP))
 	if err == nil {
 		err = pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)})
 	}
@@ -168,6 +182,17 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 		close(p.sent)
 	}()
 	return p, nil
+}
+
+// withoutCandidates drops an SDP's candidate lines.
+func withoutCandidates(sdp string) string {
+	var out []string
+	for _, l := range strings.Split(sdp, "\r\n") {
+		if !strings.HasPrefix(l, "a=candidate:") && !strings.HasPrefix(l, "a=end-of-candidates") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\r\n")
 }
 
 // Offer is a publisher's offer (pion's codecs, H.264 and Opus among them,
