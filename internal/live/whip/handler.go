@@ -97,9 +97,14 @@ func remoteAddr(r *http.Request) netip.Addr {
 
 // offer answers a publisher's SDP offer and starts its session.
 func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
-	remote := remoteAddr(r)
 	if s.api == nil {
 		httpError(w, http.StatusServiceUnavailable, "whip is not running")
+		return
+	}
+	remote, err := s.clientAddr(r)
+	if err != nil {
+		s.refuse(remoteAddr(r).String(), err.Error())
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	// The key first: a stranger costs an HMAC, nothing more.

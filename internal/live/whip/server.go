@@ -61,6 +61,11 @@ type Server struct {
 	// PublicIPs, when set, are the addresses announced in the candidates
 	// in place of the listeners' own (NAT 1:1: a load balancer's).
 	PublicIPs []string
+	// FrontSecret, when set, is the value of FrontSecretHeader that a
+	// trusted front (CloudFront) adds to each request it forwards: such
+	// a request's client address is the front's ViewerAddressHeader
+	// (viewer.go). "" trusts no header: the TCP peer is the client.
+	FrontSecret string
 	// Prefix is the path the handler is mounted at, e.g. "/whip/"; the
 	// session's Location is under it. Default "/whip/".
 	Prefix string
@@ -109,6 +114,9 @@ func (s *Server) Start() error {
 	orDefault(&s.ConnectTimeout, DefaultConnectTimeout)
 	orDefault(&s.ProbeTimeout, DefaultProbeTimeout)
 	orDefault(&s.MaxProbe, DefaultMaxProbe)
+	if s.FrontSecret != "" && len(s.FrontSecret) < MinFrontSecret {
+		return fmt.Errorf("whip: the front secret is shorter than %d characters", MinFrontSecret)
+	}
 	for _, ip := range s.PublicIPs {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			return fmt.Errorf("whip: public ip %q: %w", ip, err)
