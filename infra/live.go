@@ -76,9 +76,10 @@ type Live struct {
 	RTMPTargets  elbv2.NetworkTargetGroup // the tasks, health-checked (monitoring's ingest alarm)
 	SRTListener  elbv2.NetworkListener
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
-	TaskRole           awsiam.IRole
+	TaskRole     awsiam.IRole
 	// FromCloudFront is the tasks' second security group: what CloudFront
-	// may reach (rules in livedelivery.go); LiveFromCloudFront the third,
+	// may reach, through the private origin (rules in ingestorigin.go);
+	// LiveFromCloudFront the third,
 	// for the LL-HLS origin port, nil unless lowLatency.
 	FromCloudFront, LiveFromCloudFront awsec2.SecurityGroup
 }
