@@ -138,3 +138,27 @@ func TestWHIPVP8Live(t *testing.T) {
 	}
 	e.checkClean()
 }
+
+// TestWHIPGarbageVP8: a keyed publisher whose VP8 frames are random bytes
+// behind a keyframe's header starts a transcoder that decodes garbage;
+// once the publisher vanishes the session and its ffmpeg end and nothing
+// is left (checkClean).
+func TestWHIPGarbageVP8(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.WHIPAddr, c.WHIPICEAddr, c.WHIPICETCPAddr, c.MaxRungs, c.IdleTimeout = "127.0.0.1:0", "127.0.0.1:0", "", 1, 2*time.Second
+	})
+	clip := whiptest.MakeClip(t, 320, 240, 1)
+	p, err := whiptest.Publish(context.Background(), e.whipEndpoint("junk"), e.key("junk"), clip,
+		whiptest.Options{SendFor: 4 * time.Second, VP8: true, Garbage: true, GarbageKeyframes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(false)
+	e.waitFor("the garbage feed transcoded", 20*time.Second, func() bool {
+		return strings.Contains(e.log.String(), "stream=junk") && strings.Contains(e.log.String(), "live: transcoding")
+	})
+	e.waitFor("the publisher dropped", 30*time.Second, func() bool {
+		return strings.Contains(e.log.String(), "whip: no media")
+	})
+	e.checkClean()
+}

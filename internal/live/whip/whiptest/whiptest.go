@@ -78,6 +78,10 @@ type Options struct {
 	// VP8 sends the clip's VP8 and offers VP8 alone for video, as a
 	// browser without H.264 does.
 	VP8 bool
+	// GarbageKeyframes, with VP8 and Garbage, gives every random frame a
+	// VP8 keyframe's header (320x240): the feed starts, and the decoder
+	// gets the garbage.
+	GarbageKeyframes bool
 }
 
 // Publisher is one WHIP session seen from the client.
@@ -169,7 +173,7 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 	if video != nil {
 		switch {
 		case opt.Garbage:
-			p.wg.Go(func() { p.sendGarbage(video, deadline, opt.VP8) })
+			p.wg.Go(func() { p.sendGarbage(video, deadline, opt.VP8, opt.GarbageKeyframes) })
 		case opt.VP8:
 			p.wg.Go(func() { p.sendVP8(video, clip, deadline) })
 		default:
@@ -377,7 +381,7 @@ func (p *Publisher) sendVideo(track *webrtc.TrackLocalStaticSample, clip Clip, d
 	}
 }
 
-func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline time.Time, vp8 bool) {
+func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline time.Time, vp8, keyframes bool) {
 	const frame = 40 * time.Millisecond
 	next := time.Now()
 	for p.pace(next) && time.Now().Before(deadline) {
@@ -387,6 +391,9 @@ func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline t
 		b[0] = 0x65 // an IDR slice's NAL header, so it is not dropped as a delta
 		if vp8 {
 			b[0] &^= 1 // a VP8 keyframe's tag, without the start code
+		}
+		if vp8 && keyframes {
+			copy(b[3:], []byte{0x9d, 0x01, 0x2a, 64, 1, 240, 0}) // start code, 320 x 240
 		}
 		if err := track.WriteSample(media.Sample{Data: b, Duration: frame}); err != nil {
 			p.fail(err)
