@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -76,14 +75,11 @@ type Live struct {
 	RTMPListener elbv2.NetworkListener
 	RTMPTargets  elbv2.NetworkTargetGroup // the tasks, health-checked (monitoring's ingest alarm)
 	SRTListener  elbv2.NetworkListener
-	WHIPListener elbv2.NetworkListener // the WHIP endpoint (HTTP); ICE has two more
 	UDPListener  elbv2.NetworkListener // nil unless udpIngestCidrs is set
-	// LiveOriginListener is CloudFront's origin for LL-HLS; nil unless
-	// lowLatency.
-	LiveOriginListener elbv2.NetworkListener
-	TaskRole           awsiam.IRole
+	TaskRole     awsiam.IRole
 	// FromCloudFront is the tasks' second security group: what CloudFront
-	// may reach (rules in livedelivery.go); LiveFromCloudFront the third,
+	// may reach, through the private origin (rules in ingestorigin.go);
+	// LiveFromCloudFront the third,
 	// for the LL-HLS origin port, nil unless lowLatency.
 	FromCloudFront, LiveFromCloudFront awsec2.SecurityGroup
 }
@@ -100,6 +96,11 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
 			Name:       jsii.String("public"),
 			SubnetType: awsec2.SubnetType_PUBLIC,
+			CidrMask:   jsii.Number(24),
+		}, {
+			// CloudFront's private way in (ingestorigin.go).
+			Name:       jsii.String(originSubnets),
+			SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED,
 			CidrMask:   jsii.Number(24),
 		}},
 	})
@@ -333,14 +334,7 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 		VpcSubnets:       &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
 	})
 	nagSuppress(l.LoadBalancer, nagRule{id: "AwsSolutions-ELB2", reason: "an NLB writes access logs only for TLS listeners; RTMP (TCP), SRT and MPEG-TS (UDP) have none, and the VPC flow logs record the connections instead"})
-	health := &elbv2.HealthCheck{
-		Protocol:                elbv2.Protocol_HTTP,
-		Port:                    jsii.String(strconv.Itoa(healthPort)),
-		Path:                    jsii.String(healthPath),
-		Interval:                awscdk.Duration_Seconds(jsii.Number(10)),
-		HealthyThresholdCount:   jsii.Number(2),
-		UnhealthyThresholdCount: jsii.Number(2),
-	}
+	health := ingestHealthCheck()
 	// Each publish protocol: a listener on the NLB forwarding to the same
 	// port of the ingest container.
 	listen := func(name string, port int, proto elbv2.Protocol) (elbv2.NetworkListener, elbv2.NetworkTargetGroup) {
@@ -364,7 +358,6 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	}
 	l.RTMPListener, l.RTMPTargets = listen("Rtmp", rtmpPort, elbv2.Protocol_TCP)
 	l.SRTListener, _ = listen("Srt", srtPort, elbv2.Protocol_UDP)
-	l.WHIPListener, _ = listen("WhipHttp", whipPort, elbv2.Protocol_TCP)
 	// WHIP's media goes to each task's own public IP (WHIP_PUBLIC_IPS
 	// above). The NLB's ICE listeners and its name (WHIP_PUBLIC_HOST) are
 	// the fallback of a task that cannot find its IP (EC2 refusing the
@@ -377,9 +370,8 @@ func NewLive(scope constructs.Construct, cfg Config, st *Storage) *Live {
 	if udp {
 		l.UDPListener, _ = listen("Udp", udpPort, elbv2.Protocol_UDP)
 	}
-	if cfg.LowLatency {
-		l.LiveOriginListener, _ = listen("LiveOrigin", liveOriginPort, elbv2.Protocol_TCP)
-	}
+	// WHIP's HTTP and LL-HLS are not on this NLB: CloudFront reaches
+	// them privately (ingestorigin.go).
 	return l
 }
 

@@ -6,9 +6,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -20,6 +20,8 @@ import (
 // own name while ICE media still goes to the NLB's UDP/TCP ports; and,
 // with lowLatency, the LL-HLS playlists and parts, which only the ingest
 // can serve (blocking reloads), as internal/edge routes them locally.
+// CloudFront reaches both through a VPC origin (ingestorigin.go): the
+// last leg never crosses the internet.
 
 // cloudFrontOriginFacing is the AWS-managed prefix list of the addresses
 // CloudFront connects to origins from.
@@ -35,7 +37,14 @@ const whipPath = "/whip"
 
 // LiveDelivery is what CloudFront adds in front of the ingest.
 type LiveDelivery struct {
-	WHIPOrigin awscloudfront.IOrigin
+	// Origin is the private way in; WHIPOrigin its WHIP port, which
+	// CloudFront calls with FrontSecret in frontSecretHeader.
+	Origin      *IngestOrigin
+	WHIPOrigin  awscloudfront.IOrigin
+	FrontSecret awssecretsmanager.Secret
+	// WHIPRequests is what /whip/* forwards: every viewer header
+	// (Authorization carries the stream key) and the viewer's address.
+	WHIPRequests awscloudfront.OriginRequestPolicy
 	// WHIPURL is the WHIP endpoint's base through CloudFront
 	// (https://{domain}/whip); a publisher adds /{stream name} and sends
 	// the stream key as its bearer token.
@@ -60,10 +69,15 @@ var llhlsPatterns = []struct {
 // has its final playlist; or not low-latency) or the task is gone.
 var fallbackStatus = []float64{404, 500, 502, 503, 504}
 
+// frontSecretHeader is whip.FrontSecretHeader: the header CloudFront
+// proves itself with, so that the ingest believes its
+// CloudFront-Viewer-Address (the per-publisher cap).
+const frontSecretHeader = "X-Hlsflow-Front-Secret"
+
 // NewLiveDelivery adds the /whip/* behaviour to d's distribution and lets
-// CloudFront, and only CloudFront, reach the WHIP listener: the stream key
-// travels as a bearer token, so the endpoint is not offered over plain
-// HTTP to the internet.
+// CloudFront, and only CloudFront, reach the WHIP listener, through a VPC
+// origin: the stream key travels as a bearer token, so the endpoint is
+// offered neither to the internet nor over it.
 //
 // With lowLatency it also adds the LL-HLS behaviours (called before the
 // *.m3u8 and segment behaviours, which their paths also match): media
@@ -73,36 +87,52 @@ func NewLiveDelivery(scope constructs.Construct, cfg Config, d *Delivery, l *Liv
 	media func(awscloudfront.CachePolicy, bool) *awscloudfront.AddBehaviorOptions) *LiveDelivery {
 	s := constructs.NewConstruct(scope, jsii.String("LiveDelivery"))
 	ld := &LiveDelivery{WHIPURL: whipURL(cfg, d)}
-	// The NLB keeps the client's address, so the task sees CloudFront's.
-	cloudFront := awsec2.Peer_PrefixList(cloudFrontPrefixListID(s))
-	l.FromCloudFront.AddIngressRule(cloudFront, awsec2.Port_Tcp(jsii.Number(whipPort)), jsii.String("WHIP from CloudFront"), nil)
+	ld.Origin = newIngestOrigin(s, cfg, l, cloudFrontPrefixListID(s))
 
-	ld.WHIPOrigin = awscloudfrontorigins.NewHttpOrigin(l.LoadBalancer.LoadBalancerDnsName(), &awscloudfrontorigins.HttpOriginProps{
+	// The secret CloudFront adds to every WHIP request: generated at
+	// deploy, it reaches CloudFront as a dynamic reference (resolved by
+	// CloudFormation, never in the template or cdk.out) and the task
+	// through ECS's secrets (never in the task definition).
+	ld.FrontSecret = awssecretsmanager.NewSecret(s, jsii.String("FrontSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("hlsflow: the header CloudFront proves itself to the WHIP endpoint with"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(48),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+	})
+	nagSuppress(ld.FrontSecret, nagRule{id: "AwsSolutions-SMG4", reason: "rotated by the operator with a deploy, which hands the new value to CloudFront and the tasks together (infra/README.md, Rotating secrets); until then a mismatch only counts publishers by the origin NLB's address"})
+	l.Service.TaskDefinition().DefaultContainer().AddSecret(jsii.String("WHIP_FRONT_SECRET"), awsecs.Secret_FromSecretsManager(ld.FrontSecret, nil))
+
+	ld.WHIPOrigin = awscloudfrontorigins.VpcOrigin_WithNetworkLoadBalancer(ld.Origin.LoadBalancer, &awscloudfrontorigins.VpcOriginWithEndpointProps{
 		HttpPort:       jsii.Number(whipPort),
 		ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTP_ONLY,
+		CustomHeaders:  &map[string]*string{frontSecretHeader: ld.FrontSecret.SecretValue().UnsafeUnwrap()},
+	})
+	ld.WHIPRequests = awscloudfront.NewOriginRequestPolicy(s, jsii.String("WhipRequests"), &awscloudfront.OriginRequestPolicyProps{
+		Comment:             jsii.String("hlsflow WHIP: every viewer header (Authorization: the stream key) and the viewer's address"),
+		HeaderBehavior:      awscloudfront.OriginRequestHeaderBehavior_All(jsii.String("CloudFront-Viewer-Address")),
+		QueryStringBehavior: awscloudfront.OriginRequestQueryStringBehavior_None(),
+		CookieBehavior:      awscloudfront.OriginRequestCookieBehavior_None(),
 	})
 	// Every method WHIP uses (POST offer, DELETE hang-up, OPTIONS
-	// preflight; PATCH answered 405 by the ingest), never cached, and every
-	// viewer header but Host: Authorization carries the stream key.
+	// preflight; PATCH answered 405 by the ingest), never cached.
 	d.Distribution.AddBehavior(jsii.String(whipPath+"/*"), ld.WHIPOrigin, &awscloudfront.AddBehaviorOptions{
 		ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
 		AllowedMethods:        awscloudfront.AllowedMethods_ALLOW_ALL(),
 		CachePolicy:           awscloudfront.CachePolicy_CACHING_DISABLED(),
-		OriginRequestPolicy:   awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+		OriginRequestPolicy:   ld.WHIPRequests,
 		ResponseHeadersPolicy: d.APIHeaders,
 		Compress:              jsii.Bool(false),
 	})
 	if cfg.LowLatency {
-		l.LiveFromCloudFront.AddIngressRule(cloudFront, awsec2.Port_Tcp(jsii.Number(liveOriginPort)), jsii.String("LL-HLS from CloudFront"), nil)
-		ld.addLowLatency(s, d, l, bucket, media)
+		ld.addLowLatency(s, d, bucket, media)
 	}
-	nagSuppress(d.Distribution, nagRule{id: "AwsSolutions-CFR5", reason: "the ingest's origin is the NLB's plain-HTTP listener (an NLB TCP listener has no certificate); viewers reach CloudFront over HTTPS only, and a CloudFront VPC origin would keep the last leg private (infra/README.md)"})
 	return ld
 }
 
 // addLowLatency routes the LL-HLS paths to the ingest's origin listener,
 // falling back to the bucket.
-func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, l *Live, bucket awscloudfront.IOrigin,
+func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, bucket awscloudfront.IOrigin,
 	media func(awscloudfront.CachePolicy, bool) *awscloudfront.AddBehaviorOptions) {
 	// MinTtl 0 and a default of 0: the ingest's Cache-Control decides (a
 	// blocking reload's answer for 6 s, a part for longer, a plain reload
@@ -118,7 +148,7 @@ func (ld *LiveDelivery) addLowLatency(s constructs.Construct, d *Delivery, l *Li
 		HeaderBehavior:             awscloudfront.CacheHeaderBehavior_None(),
 		CookieBehavior:             awscloudfront.CacheCookieBehavior_None(),
 	})
-	ingest := awscloudfrontorigins.NewHttpOrigin(l.LoadBalancer.LoadBalancerDnsName(), &awscloudfrontorigins.HttpOriginProps{
+	ingest := awscloudfrontorigins.VpcOrigin_WithNetworkLoadBalancer(ld.Origin.LoadBalancer, &awscloudfrontorigins.VpcOriginWithEndpointProps{
 		HttpPort:       jsii.Number(liveOriginPort),
 		ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTP_ONLY,
 		// A task that is gone fails fast, so the bucket answers soon.

@@ -5,13 +5,36 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hlsflow/hlsflow/internal/live/whip"
 )
 
-// Managed CloudFront policies, by their fixed ids.
-const (
-	cachingDisabled           = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-	allViewerExceptHostHeader = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-)
+// The managed CachingDisabled policy, by its fixed id.
+const cachingDisabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+
+// privateOrigin checks that o is a VPC origin on port of the internal
+// NLB (ingestorigin.go), over HTTP inside AWS's network, and returns it.
+func privateOrigin(t *testing.T, s *synthesized, o any, port int) {
+	t.Helper()
+	if get(o, "CustomOriginConfig") != nil || ref(get(o, "DomainName")) != "LiveDeliveryNlb.DNSName" {
+		t.Errorf("origin %v, want the private origin NLB as a VPC origin", o)
+	}
+	id := ref(get(o, "VpcOriginConfig", "VpcOriginId"))
+	var found bool
+	for lid, vo := range s.ofType("AWS::CloudFront::VpcOrigin") {
+		if stripHash(lid)+".Id" != id {
+			continue
+		}
+		found = true
+		c := vo.Properties["VpcOriginEndpointConfig"]
+		if ref(get(c, "Arn")) != "LiveDeliveryNlb" || get(c, "HTTPPort") != float64(port) || get(c, "OriginProtocolPolicy") != "http-only" {
+			t.Errorf("VPC origin %v, want the internal NLB's port %d", c, port)
+		}
+	}
+	if !found {
+		t.Errorf("origin %v names no VPC origin of the stack", o)
+	}
+}
 
 // behaviours are the distribution's cache behaviours by path pattern, in
 // order (CloudFront's precedence), and its origins by id.
@@ -62,9 +85,11 @@ func ingress(s *synthesized) []string {
 
 // WHIP reaches the ingest through CloudFront over HTTPS: a /whip/*
 // behaviour with every method WHIP uses, no caching, the viewer's headers
-// (Authorization: the stream key) forwarded, to an HTTP origin on the
-// NLB's WHIP listener; the WHIP port open to CloudFront's prefix list
-// only; and the API and the outputs handing out the HTTPS URL.
+// (Authorization: the stream key) and address forwarded, to a VPC origin
+// on the internal NLB's WHIP listener with the front secret added; the
+// WHIP port open to CloudFront's prefix list on that NLB only, and on the
+// tasks to that NLB only; and the API and the outputs handing out the
+// HTTPS URL.
 func TestWHIPThroughCloudFront(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -90,8 +115,13 @@ func TestWHIPThroughCloudFront(t *testing.T) {
 			if p := get(b, "CachePolicyId"); p != cachingDisabled {
 				t.Errorf("/whip/* cache policy %v, want CachingDisabled", p)
 			}
-			if p := get(b, "OriginRequestPolicyId"); p != allViewerExceptHostHeader {
-				t.Errorf("/whip/* origin request policy %v, want AllViewerExceptHostHeader (forwards Authorization)", p)
+			if p := ref(get(b, "OriginRequestPolicyId")); p != "LiveDeliveryWhipRequests" {
+				t.Errorf("/whip/* origin request policy %v, want LiveDeliveryWhipRequests", p)
+			}
+			_, orp := s.one(t, "AWS::CloudFront::OriginRequestPolicy", "LiveDeliveryWhipRequests")
+			hc := get(orp.Properties, "OriginRequestPolicyConfig", "HeadersConfig")
+			if get(hc, "HeaderBehavior") != "allViewerAndWhitelistCloudFront" || fmt.Sprint(get(hc, "Headers")) != "[CloudFront-Viewer-Address]" {
+				t.Errorf("WHIP forwards headers %v, want every viewer header (Authorization) and CloudFront-Viewer-Address", hc)
 			}
 			if v := get(b, "ViewerProtocolPolicy"); v != "https-only" {
 				t.Errorf("/whip/* viewer protocol %v: the bearer token must not travel over HTTP", v)
@@ -100,23 +130,26 @@ func TestWHIPThroughCloudFront(t *testing.T) {
 				t.Errorf("/whip/* response headers policy %s, want the security headers", p)
 			}
 			o := origins[get(b, "TargetOriginId").(string)]
-			if ref(get(o, "DomainName")) != "LiveNlb.DNSName" || get(o, "CustomOriginConfig", "HTTPPort") != float64(whipPort) ||
-				get(o, "CustomOriginConfig", "OriginProtocolPolicy") != "http-only" {
-				t.Errorf("/whip/* origin %v, want the NLB's WHIP listener over HTTP", o)
+			privateOrigin(t, s, o, whipPort)
+			// The secret is a dynamic reference to its Secrets Manager
+			// secret: the template never holds the value.
+			hs := list(get(o, "OriginCustomHeaders"))
+			if len(hs) != 1 || get(hs[0], "HeaderName") != whip.FrontSecretHeader ||
+				ref(get(hs[0], "HeaderValue")) != "{{resolve:secretsmanager:LiveDeliveryFrontSecret:SecretString:::}}" {
+				t.Errorf("/whip/* origin headers %v, want %s from the FrontSecret secret", hs, whip.FrontSecretHeader)
 			}
 
-			rules := ingress(s)
-			var toCloudFront bool
-			for _, r := range rules {
-				if r == fmt.Sprintf("LiveFromCloudFront prefix-list:LiveDeliveryCloudFrontPrefixList.PrefixLists.0.PrefixListId tcp %d-%d", whipPort, whipPort) {
-					toCloudFront = true
-				}
-				if strings.HasSuffix(r, fmt.Sprintf(" 0.0.0.0/0 tcp %d-%d", whipPort, whipPort)) {
-					t.Errorf("WHIP's HTTP is open to the internet: %s", r)
+			var want []string
+			for _, r := range ingress(s) {
+				if strings.Contains(r, fmt.Sprintf("tcp %d-%d", whipPort, whipPort)) {
+					want = append(want, r)
 				}
 			}
-			if !toCloudFront {
-				t.Errorf("no rule lets CloudFront's prefix list reach %d: %q", whipPort, rules)
+			if exp := []string{
+				"LiveDeliveryWhipSg prefix-list:LiveDeliveryCloudFrontPrefixList.PrefixLists.0.PrefixListId tcp 8080-8080",
+				"LiveFromCloudFront sg:LiveDeliveryWhipSg.GroupId tcp 8080-8080",
+			}; !slices.Equal(want, exp) {
+				t.Errorf("rules to WHIP's HTTP %q, want CloudFront to the private NLB and that NLB to the tasks, only: %q", want, exp)
 			}
 			_, svc := s.one(t, "AWS::ECS::Service", "LiveService")
 			var groups []string
@@ -183,9 +216,10 @@ func TestLowLatencyThroughCloudFront(t *testing.T) {
 				t.Fatalf("origin %v, want a group of the ingest and the bucket", g)
 			}
 			primary, fallback := origins[get(members[0], "OriginId").(string)], origins[get(members[1], "OriginId").(string)]
-			if ref(get(primary, "DomainName")) != "LiveNlb.DNSName" || get(primary, "CustomOriginConfig", "HTTPPort") != float64(liveOriginPort) ||
-				get(primary, "CustomOriginConfig", "OriginProtocolPolicy") != "http-only" {
-				t.Errorf("primary origin %v, want the NLB's LL-HLS listener", primary)
+			privateOrigin(t, s, primary, liveOriginPort)
+			if get(primary, "ConnectionTimeout") != float64(2) || get(primary, "ConnectionAttempts") != float64(1) ||
+				get(primary, "VpcOriginConfig", "OriginReadTimeout") != float64(15) {
+				t.Errorf("primary origin %v, want a 2 s connect, one attempt and a 15 s read", primary)
 			}
 			if ref(get(fallback, "DomainName")) != "StorageMedia.RegionalDomainName" || get(fallback, "OriginAccessControlId") == nil {
 				t.Errorf("fallback origin %v, want the media bucket through OAC", fallback)
@@ -235,7 +269,8 @@ func TestLowLatencyThroughCloudFront(t *testing.T) {
 	}
 	rules := ingress(s)
 	for _, want := range []string{
-		"LiveLiveFromCloudFront prefix-list:LiveDeliveryCloudFrontPrefixList.PrefixLists.0.PrefixListId tcp 8082-8082",
+		"LiveDeliveryLiveSg prefix-list:LiveDeliveryCloudFrontPrefixList.PrefixLists.0.PrefixListId tcp 8082-8082",
+		"LiveLiveFromCloudFront sg:LiveDeliveryLiveSg.GroupId tcp 8082-8082",
 		"LiveIngestSg LiveVpc.CidrBlock tcp 8082-8082", // tasks forward to the holder
 		"LiveIngestSg LiveVpc.CidrBlock tcp 8081-8081", // health checks
 	} {
@@ -244,8 +279,8 @@ func TestLowLatencyThroughCloudFront(t *testing.T) {
 		}
 	}
 	for _, r := range rules {
-		if strings.Contains(r, "0.0.0.0/0 tcp 808") || (strings.Contains(r, "prefix-list") && strings.Contains(r, "8081")) {
-			t.Errorf("%s: the ingest's HTTP is open beyond CloudFront and the VPC", r)
+		if strings.Contains(r, "0.0.0.0/0 tcp 808") || (strings.Contains(r, "prefix-list") && (strings.Contains(r, "8081") || strings.HasPrefix(r, "Live") && !strings.HasPrefix(r, "LiveDelivery"))) {
+			t.Errorf("%s: the ingest's HTTP is open beyond CloudFront's private origin and the VPC", r)
 		}
 	}
 	_, svc := s.one(t, "AWS::ECS::Service", "LiveService")

@@ -707,9 +707,11 @@ func TestLiveIngest(t *testing.T) {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), &map[string]any{"Type": "network", "Scheme": "internet-facing"})
 	})
 	matches(t, "no NAT gateway", func() { s.tmpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(0)) })
+	// Public subnets for the tasks and the NLB; the isolated ones hold
+	// only the private origin (TestIngestPrivateOrigin).
 	for id, sn := range s.ofType("AWS::EC2::Subnet") {
-		if sn.Properties["MapPublicIpOnLaunch"] != true {
-			t.Errorf("subnet %s is not public", id)
+		if isolated := subnetTag(s, id, "aws-cdk:subnet-type") == "Isolated"; sn.Properties["MapPublicIpOnLaunch"] != !isolated {
+			t.Errorf("subnet %s: public %v, isolated %v", id, sn.Properties["MapPublicIpOnLaunch"], isolated)
 		}
 	}
 
@@ -736,8 +738,9 @@ func TestLiveIngest(t *testing.T) {
 	if len(env) != 17 {
 		t.Errorf("ingest env %v has more than the expected variables", env)
 	}
-	if len(secrets) != 1 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" {
-		t.Errorf("ingest secrets %v, want STREAM_KEY_SECRET from the stream-key secret", secrets)
+	if len(secrets) != 2 || get(secrets[0], "Name") != "STREAM_KEY_SECRET" || ref(get(secrets[0], "ValueFrom")) != "LiveStreamKeySecret" ||
+		get(secrets[1], "Name") != "WHIP_FRONT_SECRET" || ref(get(secrets[1], "ValueFrom")) != "LiveDeliveryFrontSecret" {
+		t.Errorf("ingest secrets %v, want STREAM_KEY_SECRET from the stream-key secret and WHIP_FRONT_SECRET from the front secret", secrets)
 	}
 	matches(t, "autoscaling bounds", func() {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), &map[string]any{"MinCapacity": float64(2), "MaxCapacity": float64(4)})
@@ -804,7 +807,8 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 	slices.Sort(dropped)
 	wantDropped := []string{
 		"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
-		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy",
+		"AWS::CloudFront::CachePolicy", "AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::OriginAccessControl",
+		"AWS::CloudFront::OriginRequestPolicy", "AWS::CloudFront::ResponseHeadersPolicy", "AWS::CloudFront::VpcOrigin",
 		"AWS::EC2::FlowLog", "AWS::EC2::InternetGateway", "AWS::EC2::Route", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
 		"AWS::EC2::Subnet", "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::VPC", "AWS::EC2::VPCGatewayAttachment",
 		"AWS::ECS::Cluster", "AWS::ECS::Service", "AWS::ECS::TaskDefinition",

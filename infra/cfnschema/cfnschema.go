@@ -68,6 +68,16 @@ var Load = sync.OnceValues(func() (*Schema, error) {
 		return nil, fmt.Errorf("read %s: %w", Source, err)
 	}
 	s := &Schema{defs: doc.Definitions}
+	for typ, n := range newTypes {
+		if _, dup := s.defs[typ]; dup {
+			return nil, fmt.Errorf("new type %s: already in %s; remove it from the additions", typ, Source)
+		}
+		if !strings.Contains(typ, ".") {
+			// A resource type: its definition holds Properties.
+			n = &node{Type: typeList{"object"}, Properties: map[string]*node{"Properties": n}}
+		}
+		s.defs[typ] = n
+	}
 	for typ, props := range additions {
 		d := s.properties(typ)
 		if d == nil {

@@ -57,7 +57,17 @@ type Input struct {
 	// Realtime reads the input at its own rate (-re): benchmarks feeding a
 	// file as if it were live.
 	Realtime bool
+	// Format is a Live feed's container: FeedMPEGTS (also when empty) or
+	// FeedMatroska (WHIP's VP8, which MPEG-TS cannot carry).
+	Format string
 }
+
+// The containers a Live feed may come in (Input.Format), ffmpeg's
+// demuxer names.
+const (
+	FeedMPEGTS   = "mpegts"
+	FeedMatroska = "matroska"
+)
 
 // Output is where and how ffmpeg writes the renditions.
 type Output struct {
@@ -291,7 +301,8 @@ func moreAudio(j Job) []media.AudioRung {
 	return out
 }
 
-// feedArgs open a live MPEG-TS feed: from a pipe or a file only, decoding
+// feedArgs open a live feed (MPEG-TS, or Matroska when Input.Format says
+// so; never a demuxer ffmpeg guesses): from a pipe or a file only, decoding
 // no picture larger than the probed one (a publisher who switches to 8K
 // mid-stream has those frames refused, never allocated), with timestamps
 // made up where the feed lacks them and damaged packets dropped.
@@ -300,12 +311,16 @@ func feedArgs(j Job) []string {
 	if input == "" {
 		input = "pipe:0"
 	}
+	format := FeedMPEGTS
+	if j.Input.Format == FeedMatroska {
+		format = FeedMatroska
+	}
 	return []string{
 		"-protocol_whitelist", "pipe,file",
 		"-max_pixels", strconv.FormatInt(feedMaxPixels(j), 10),
 		"-fflags", "+genpts+discardcorrupt",
 		"-analyzeduration", "1500000", "-probesize", "2000000",
-		"-f", "mpegts", "-i", input,
+		"-f", format, "-i", input,
 	}
 }
 

@@ -20,14 +20,20 @@ var ErrClosed = errors.New("ingest is shutting down")
 type Info struct {
 	Width, Height int
 	FPS           float64 // 0 when the stream does not say
-	VideoCodec    string  // "h264"
+	VideoCodec    string  // "h264", or "vp8" (WHIP, in Matroska)
 	Audio         bool
 	AudioCodec    string // "aac", "mp3", ...
 	// Received is when the feed's first bytes arrived: the wall-clock
 	// time of its first frame, which anchors the stream's
 	// PROGRAM-DATE-TIME. Zero means when Start was called.
 	Received time.Time
+	// Format is the container of the bytes Write takes: "" for MPEG-TS,
+	// FormatMatroska for WHIP's VP8 (MPEG-TS has no VP8 mapping).
+	Format string
 }
+
+// FormatMatroska is Info.Format of a Matroska (WebM) feed.
+const FormatMatroska = "matroska"
 
 // Hub hands out stream names to publishers.
 type Hub interface {
@@ -41,7 +47,8 @@ type Feed interface {
 	// Start begins transcoding a feed described by info. Nothing is
 	// encoded before Start, so a refused publisher costs no ffmpeg.
 	Start(info Info) error
-	// Write takes MPEG-TS bytes (whole 188-byte packets). It never blocks on
+	// Write takes MPEG-TS bytes (whole 188-byte packets), or the
+	// container Info.Format names. It never blocks on
 	// the transcoder or S3; excess is dropped and counted.
 	io.Writer
 	// End says the publisher is gone (err nil for a clean stop).

@@ -16,6 +16,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/live/rtmp"
 	"github.com/hlsflow/hlsflow/internal/live/srt"
+	"github.com/hlsflow/hlsflow/internal/live/whip"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/netpolicy"
 	"github.com/hlsflow/hlsflow/internal/store"
@@ -112,6 +113,10 @@ type Config struct {
 	// and from one IPv4 address or IPv6 /64 (whip's defaults).
 	WHIPMaxSessions        int
 	WHIPMaxSessionsPerAddr int
+	// WHIPFrontSecret, when set, is the secret CloudFront adds to the
+	// offers it forwards; those are counted by the viewer address it
+	// names (whip.Server.FrontSecret).
+	WHIPFrontSecret string
 
 	HandshakeTimeout time.Duration // RTMP handshake, connect and publish with the key, default 5 s
 	IdleTimeout      time.Duration // RTMP publisher silent, default 10 s
@@ -181,6 +186,8 @@ func list(v string) []string {
 //	WHIP_PUBLIC_HOST (a name whose addresses are announced; with
 //	  WHIP_PUBLIC_IPS=ecs, only if the task's address is not found)
 //	WHIP_MAX_SESSIONS (64)  WHIP_MAX_SESSIONS_PER_ADDR (8)
+//	WHIP_FRONT_SECRET ("" = the TCP peer is the publisher; else the
+//	  secret CloudFront proves itself with, at least 16 characters)
 //	LOW_LATENCY (off; "on" serves LL-HLS from HEALTH_ADDR under /live/)
 //	LIVE_ORIGIN_URL ("" = one task; how other tasks reach this one's
 //	  LIVE_ADDR, else HEALTH_ADDR; "ecs": this task's IP from the ECS
@@ -217,6 +224,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		WHIPICETCPAddr: addr("WHIP_ICE_TCP_ADDR", DefaultWHIPICEAddr), WHIPPublicIPs: list(e.String("WHIP_PUBLIC_IPS", "")),
 		WHIPPublicHost:  e.String("WHIP_PUBLIC_HOST", ""),
 		WHIPMaxSessions: e.Int("WHIP_MAX_SESSIONS", 0, 0), WHIPMaxSessionsPerAddr: e.Int("WHIP_MAX_SESSIONS_PER_ADDR", 0, 0),
+		WHIPFrontSecret: getenv("WHIP_FRONT_SECRET"),
 		Secret: keys.Source{Value: getenv("STREAM_KEY_SECRET"), File: e.String("STREAM_KEY_SECRET_FILE", ""),
 			ARN: e.String("STREAM_KEY_SECRET_ARN", "")},
 		StopTimeout: e.Duration("STOP_TIMEOUT", 25*time.Second, 0),
@@ -234,6 +242,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			e.Fail("WHIP_PUBLIC_IPS", ip, "not an IP address")
 		}
+	}
+	if n := len(c.WHIPFrontSecret); n > 0 && n < whip.MinFrontSecret {
+		e.Fail("WHIP_FRONT_SECRET", "", fmt.Sprintf("shorter than %d characters", whip.MinFrontSecret))
 	}
 	e.Check("SRT_PASSPHRASE", srt.CheckPassphrase(c.SRTPassphrase))
 	if err := e.Err(); err != nil {

@@ -55,6 +55,12 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("whip: %+v", c)
 			}
 		}, false},
+		{"whip front secret", map[string]string{"MEDIA_BUCKET": "m", "WHIP_FRONT_SECRET": "0123456789abcdef"}, func(t *testing.T, c Config) {
+			if c.WHIPFrontSecret != "0123456789abcdef" {
+				t.Errorf("WHIP_FRONT_SECRET gave %q", c.WHIPFrontSecret)
+			}
+		}, false},
+		{"whip front secret too short", map[string]string{"MEDIA_BUCKET": "m", "WHIP_FRONT_SECRET": "short"}, nil, true},
 		{"whip defaults", map[string]string{"MEDIA_BUCKET": "m"}, func(t *testing.T, c Config) {
 			if c.WHIPAddr != ":8080" || c.WHIPICEAddr != ":8189" || c.WHIPICETCPAddr != ":8189" || len(c.WHIPPublicIPs) != 0 {
 				t.Errorf("whip defaults: %+v", c)

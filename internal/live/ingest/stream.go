@@ -174,7 +174,7 @@ func (r *run) Start(info feed.Info) (err error) {
 	}
 	r.proc.Store(proc)
 	dir = work
-	r.restream(st.name)
+	r.restream(st.name, info)
 	if r.n == 1 {
 		s.notify(webhooks.StreamStarted, st)
 	}
@@ -238,7 +238,7 @@ func (s *Service) setup(st *stream, info feed.Info) (*setup, error) {
 // restream starts forwarding this run's feed to the stream's
 // destinations, if it has any. Trouble there is logged: it never stops
 // the stream.
-func (r *run) restream(name string) {
+func (r *run) restream(name string, info feed.Info) {
 	s := r.svc
 	ds, err := restream.Load(s.ctx, s.deps.Store, s.cfg.Bucket, name)
 	if err != nil {
@@ -246,6 +246,12 @@ func (r *run) restream(name string) {
 		return
 	}
 	if len(ds) == 0 {
+		return
+	}
+	if info.Format != "" {
+		// A restream copies the feed's MPEG-TS into FLV; WHIP's VP8 (in
+		// Matroska) has no FLV form without re-encoding.
+		s.deps.Log.Warn("live: not restreaming a "+info.VideoCodec+" feed (it would need re-encoding)", "stream", name, "run", r.n)
 		return
 	}
 	r.fwd.Store(restream.Start(s.ctx, restream.Config{FFmpeg: cmp.Or(s.cfg.FFmpeg, media.FFmpegPath()),

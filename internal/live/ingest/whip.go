@@ -20,7 +20,7 @@ func (s *Service) newWHIP() *whip.Server {
 		Verify: s.deps.Keys.Verify, Hub: whipHub{s}, Log: s.deps.Log,
 		UDPAddr: s.cfg.WHIPICEAddr, TCPAddr: s.cfg.WHIPICETCPAddr, PublicIPs: s.cfg.WHIPPublicIPs,
 		MaxSessions: s.cfg.WHIPMaxSessions, MaxSessionsPerAddr: s.cfg.WHIPMaxSessionsPerAddr,
-		IdleTimeout: s.cfg.IdleTimeout,
+		IdleTimeout: s.cfg.IdleTimeout, FrontSecret: s.cfg.WHIPFrontSecret,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -87,4 +88,77 @@ func TestWHIPPublicHost(t *testing.T) {
 	if !slices.Contains(e.svc.whip.PublicIPs, "127.0.0.1") {
 		t.Errorf("public IPs %v, want localhost's 127.0.0.1", e.svc.whip.PublicIPs)
 	}
+}
+
+// TestWHIPVP8Live: a publisher without H.264 (VP8 and Opus, as a browser
+// may send) goes live through the WebM feed: live segments and the
+// recording decode as H.264 and AAC, and nothing is left after.
+func TestWHIPVP8Live(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.WHIPAddr, c.WHIPICEAddr, c.WHIPICETCPAddr, c.MaxRungs = "127.0.0.1:0", "127.0.0.1:0", "", 1
+	})
+	clip := whiptest.MakeClip(t, 640, 360, 4)
+	p, err := whiptest.Publish(context.Background(), e.whipEndpoint("vp8cam"), e.key("vp8cam"), clip, whiptest.Options{SendFor: 8 * time.Second, VP8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("vp8cam live with two segments", 30*time.Second, func() bool {
+		pl := e.media("live/vp8cam/360p/index.m3u8")
+		return pl != nil && len(pl.Segments) >= 2
+	})
+	pl := e.media("live/vp8cam/360p/index.m3u8")
+	dir := t.TempDir()
+	seg := filepath.Join(dir, "seg.ts")
+	b, err := e.s3.GetBytes(context.Background(), testenv.BucketMedia, "live/vp8cam/360p/"+pl.Segments[0].URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d := decode(t, seg); d <= 0 {
+		t.Errorf("the first live segment lasts %.2f s", d)
+	}
+	<-p.Sent()
+	if err := p.Close(true); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.waitRecording("vp8cam")
+	e.download("vod/"+rec+"/", dir)
+	master := filepath.Join(dir, "vod", rec, "master.m3u8")
+	if d := decode(t, master); d < 5 || d > 10 {
+		t.Errorf("recording lasts %.1f s, want about 7 (8 sent, from the first keyframe)", d)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", master).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "aac") || !strings.Contains(string(out), "h264") {
+		t.Errorf("recording streams %q (%v), want h264 and aac", out, err)
+	}
+	if !strings.Contains(e.log.String(), "video=vp8") {
+		t.Error("the session was not VP8")
+	}
+	e.checkClean()
+}
+
+// TestWHIPGarbageVP8: a keyed publisher whose VP8 frames are random bytes
+// behind a keyframe's header starts a transcoder that decodes garbage;
+// once the publisher vanishes the session and its ffmpeg end and nothing
+// is left (checkClean).
+func TestWHIPGarbageVP8(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.WHIPAddr, c.WHIPICEAddr, c.WHIPICETCPAddr, c.MaxRungs, c.IdleTimeout = "127.0.0.1:0", "127.0.0.1:0", "", 1, 2*time.Second
+	})
+	clip := whiptest.MakeClip(t, 320, 240, 1)
+	p, err := whiptest.Publish(context.Background(), e.whipEndpoint("junk"), e.key("junk"), clip,
+		whiptest.Options{SendFor: 4 * time.Second, VP8: true, Garbage: true, GarbageKeyframes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(false)
+	e.waitFor("the garbage feed transcoded", 20*time.Second, func() bool {
+		return strings.Contains(e.log.String(), "stream=junk") && strings.Contains(e.log.String(), "live: transcoding")
+	})
+	e.waitFor("the publisher dropped", 30*time.Second, func() bool {
+		return strings.Contains(e.log.String(), "whip: no media")
+	})
+	e.checkClean()
 }

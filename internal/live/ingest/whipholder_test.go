@@ -33,7 +33,7 @@ func TestWHIPStreamHeldByAnotherTask(t *testing.T) {
 	}
 	a, b := task(false), task(true)
 	runFeed(t, a.svc, "shared", synthFeed(t, 4), time.Now()) // a holds it, in its grace
-	offer, err := whiptest.Offer(false)
+	offer, err := whiptest.Offer("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,10 +61,18 @@ func job(l media.Ladder, opt ArgsOptions) encoder.Job {
 		kind = encoder.LiveCMAF
 	}
 	return encoder.Job{
-		Input:  encoder.Input{URL: opt.Input, Source: feed.Source(opt.Feed), Realtime: opt.Realtime},
+		Input:  encoder.Input{URL: opt.Input, Source: feed.Source(opt.Feed), Realtime: opt.Realtime, Format: feedFormat(opt.Feed)},
 		Ladder: l, Output: encoder.Output{Kind: kind, Dir: opt.Dir, PartSeconds: opt.PartSeconds},
 		Preset: opt.Preset, Threads: opt.Threads,
 	}
+}
+
+// feedFormat is the encoder's name of the feed's container.
+func feedFormat(info feed.Info) string {
+	if info.Format == feed.FormatMatroska {
+		return encoder.FeedMatroska
+	}
+	return encoder.FeedMPEGTS
 }
 
 // Budget is what the live ffmpeg of feed info may use over a run of at

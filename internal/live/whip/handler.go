@@ -97,9 +97,14 @@ func remoteAddr(r *http.Request) netip.Addr {
 
 // offer answers a publisher's SDP offer and starts its session.
 func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
-	remote := remoteAddr(r)
 	if s.api == nil {
 		httpError(w, http.StatusServiceUnavailable, "whip is not running")
+		return
+	}
+	remote, err := s.clientAddr(r)
+	if err != nil {
+		s.refuse(remoteAddr(r).String(), err.Error())
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	// The key first: a stranger costs an HMAC, nothing more.
@@ -152,7 +157,7 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	answer, video, audio, err := answerOffer(pc, string(body), video, audio)
+	answer, vcodec, audio, err := answerOffer(pc, string(body), video, audio)
 	if err != nil {
 		_ = pc.Close()
 		s.refuse(remote.String(), err.Error())
@@ -171,7 +176,7 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 		s.Log.Info("whip: publish refused", "stream", name, "remote", remote.String(), "err", err)
 		return
 	}
-	ss, err := s.newSession(name, remote, pc, f, video, audio)
+	ss, err := s.newSession(name, remote, pc, f, vcodec, audio)
 	if err != nil {
 		_ = pc.Close()
 		f.End(err)
@@ -194,7 +199,7 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("ETag", `"`+ss.id+`"`)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
-	s.Log.Info("whip: session", "stream", name, "remote", remote.String(), "video", video, "audio", audio)
+	s.Log.Info("whip: session", "stream", name, "remote", remote.String(), "video", vcodec, "audio", audio)
 }
 
 // checkOffer refuses what is not an SDP offer with media: it is parsed
@@ -219,30 +224,32 @@ func checkOffer(body []byte) (video, audio bool, err error) {
 }
 
 // answerOffer applies the offer and returns the complete answer (all
-// candidates in it), with which kinds of media were agreed on.
-func answerOffer(pc *webrtc.PeerConnection, offer string, wantVideo, wantAudio bool) (string, bool, bool, error) {
+// candidates in it), with the agreed video codec ("" for none) and
+// whether Opus audio was agreed on.
+func answerOffer(pc *webrtc.PeerConnection, offer string, wantVideo, wantAudio bool) (string, string, bool, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return "", false, false, errors.New("the offer was refused: " + firstLine(err.Error()))
+		return "", "", false, errors.New("the offer was refused: " + firstLine(err.Error()))
 	}
+	codec := chooseVideo(pc)
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return "", false, false, errors.New("no answer to the offer: " + firstLine(err.Error()))
+		return "", "", false, errors.New("no answer to the offer: " + firstLine(err.Error()))
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return "", false, false, errors.New("no answer to the offer: " + firstLine(err.Error()))
+		return "", "", false, errors.New("no answer to the offer: " + firstLine(err.Error()))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), gatherTimeout)
 	defer cancel()
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return "", false, false, errors.New("gathering candidates timed out")
+		return "", "", false, errors.New("gathering candidates timed out")
 	}
 	local := pc.LocalDescription()
 	var d sdp.SessionDescription
 	if err := d.UnmarshalString(local.SDP); err != nil {
-		return "", false, false, err
+		return "", "", false, err
 	}
 	var video, audio bool
 	for _, m := range d.MediaDescriptions {
@@ -262,9 +269,59 @@ func answerOffer(pc *webrtc.PeerConnection, offer string, wantVideo, wantAudio b
 		}
 	}
 	if !video && !audio {
-		return "", false, false, errors.New("the offer sends neither H.264 video nor Opus audio")
+		return "", "", false, errors.New("the offer sends neither H.264 or VP8 video nor Opus audio")
 	}
-	return local.SDP, video, audio, nil
+	if !video {
+		codec = ""
+	}
+	return local.SDP, codec, audio, nil
+}
+
+// The video codecs a session may carry.
+const (
+	codecH264 = "h264"
+	codecVP8  = "vp8"
+)
+
+// chooseVideo narrows every video transceiver of an applied offer to one
+// codec, so the answer names it alone: H.264 when the offer has it (the
+// MPEG-TS feed, which restreams copy without re-encoding; browsers often
+// encode it in hardware), else VP8 (a browser without H.264), carried as
+// WebM. It returns the codec, "" when the offer has neither.
+func chooseVideo(pc *webrtc.PeerConnection) string {
+	type offered struct {
+		tr        *webrtc.RTPTransceiver
+		h264, vp8 []webrtc.RTPCodecParameters
+	}
+	var all []offered
+	var anyH264 bool
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo || tr.Receiver() == nil {
+			continue
+		}
+		o := offered{tr: tr}
+		for _, c := range tr.Receiver().GetParameters().Codecs {
+			switch {
+			case strings.EqualFold(c.MimeType, webrtc.MimeTypeH264):
+				o.h264 = append(o.h264, c)
+			case strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8):
+				o.vp8 = append(o.vp8, c)
+			}
+		}
+		anyH264 = anyH264 || len(o.h264) > 0
+		all = append(all, o)
+	}
+	codec := ""
+	for _, o := range all {
+		keep, name := o.vp8, codecVP8
+		if anyH264 {
+			keep, name = o.h264, codecH264
+		}
+		if len(keep) > 0 && o.tr.SetCodecPreferences(keep) == nil {
+			codec = name
+		}
+	}
+	return codec
 }
 
 func firstLine(s string) string {

@@ -3,7 +3,9 @@
 // with the stream key as its bearer token and gets an answer; its H.264
 // video and Opus audio arrive over WebRTC (pion) and are muxed into
 // MPEG-TS for the stream's feed, so they become the same ladder and
-// recording as RTMP (the live transcode turns Opus into AAC).
+// recording as RTMP (the live transcode turns Opus into AAC). An offer
+// without H.264 gets VP8, which MPEG-TS cannot carry: that feed is WebM
+// (Matroska), which the transcoder opens as such (feed.Info.Format).
 //
 // The key is checked, and the limits applied, before any WebRTC work:
 // a wrong key costs an HMAC. All sessions share one UDP port (ICE UDP mux)
@@ -65,6 +67,11 @@ type Server struct {
 	// in place of the listeners' own (NAT 1:1: the task's public IP, or a
 	// load balancer's).
 	PublicIPs []string
+	// FrontSecret, when set, is the value of FrontSecretHeader that a
+	// trusted front (CloudFront) adds to each request it forwards: such
+	// a request's client address is the front's ViewerAddressHeader
+	// (viewer.go). "" trusts no header: the TCP peer is the client.
+	FrontSecret string
 	// Prefix is the path the handler is mounted at, e.g. "/whip/"; the
 	// session's Location is under it. Default "/whip/".
 	Prefix string
@@ -113,6 +120,9 @@ func (s *Server) Start() error {
 	orDefault(&s.ConnectTimeout, DefaultConnectTimeout)
 	orDefault(&s.ProbeTimeout, DefaultProbeTimeout)
 	orDefault(&s.MaxProbe, DefaultMaxProbe)
+	if s.FrontSecret != "" && len(s.FrontSecret) < MinFrontSecret {
+		return fmt.Errorf("whip: the front secret is shorter than %d characters", MinFrontSecret)
+	}
 	for _, ip := range s.PublicIPs {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			return fmt.Errorf("whip: public ip %q: %w", ip, err)
@@ -215,10 +225,9 @@ func publicFamilies(types []webrtc.NetworkType, public []string) []webrtc.Networ
 	return out
 }
 
-// registerCodecs offers what MPEG-TS can carry to the ladder: H.264
-// (packetization mode 1, the browsers' constrained baseline and others)
-// and Opus. VP8 has no MPEG-TS mapping, so it is not negotiated: a
-// browser then sends H.264.
+// registerCodecs offers what the ladder decodes from a browser: H.264
+// (packetization mode 1, the browsers' constrained baseline and others),
+// VP8 (chooseVideo takes it only when the offer has no H.264) and Opus.
 func registerCodecs(me *webrtc.MediaEngine) error {
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640c1f", "640032"} {
@@ -230,6 +239,12 @@ func registerCodecs(me *webrtc.MediaEngine) error {
 		}, webrtc.RTPCodecTypeVideo); err != nil {
 			return err
 		}
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return err
 	}
 	return me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,

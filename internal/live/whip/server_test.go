@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/hlsflow/hlsflow/internal/live/feed"
 	"github.com/hlsflow/hlsflow/internal/live/whip/whiptest"
 )
@@ -314,7 +316,7 @@ func TestRefused(t *testing.T) {
 		{"no media", "cam", "cam.good", "application/sdp", []byte("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), http.StatusBadRequest},
 		{"too large", "cam", "cam.good", "application/sdp", append(append([]byte{}, offer...), bytes.Repeat([]byte("a=x-junk:0123456789\r\n"), 1000)...), http.StatusRequestEntityTooLarge},
 		{"no ice", "cam", "cam.good", "application/sdp", stripICE(offer), http.StatusBadRequest},
-		{"vp8 only", "cam", "cam.good", "application/sdp", vp8Offer(t), http.StatusBadRequest},
+		{"vp9 only", "cam", "cam.good", "application/sdp", offerOf(t, webrtc.MimeTypeVP9), http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := whiptest.Post(context.Background(), f.endpoint(tc.stream), tc.token, tc.ctype, tc.body)
@@ -322,7 +324,7 @@ func TestRefused(t *testing.T) {
 			if !errors.As(err, &se) || se.Code != tc.want {
 				t.Fatalf("got %v, want status %d", err, tc.want)
 			}
-			if why := map[string]string{"garbage": "not SDP", "vp8 only": "neither H.264", "no media": "no audio or video"}[tc.name]; why != "" && !strings.Contains(se.Body, why) {
+			if why := map[string]string{"garbage": "not SDP", "vp9 only": "neither H.264 or VP8", "no media": "no audio or video"}[tc.name]; why != "" && !strings.Contains(se.Body, why) {
 				t.Errorf("refusal %q does not say %q", se.Body, why)
 			}
 		})
@@ -341,16 +343,17 @@ func TestRefused(t *testing.T) {
 // realOffer is a browser-like offer (pion's), with its candidates.
 func realOffer(t *testing.T) []byte {
 	t.Helper()
-	o, err := whiptest.Offer(false)
+	o, err := whiptest.Offer("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return []byte(o)
 }
 
-func vp8Offer(t *testing.T) []byte {
+// offerOf is an offer of video alone in codec mime alone.
+func offerOf(t *testing.T, mime string) []byte {
 	t.Helper()
-	o, err := whiptest.Offer(true)
+	o, err := whiptest.Offer(mime)
 	if err != nil {
 		t.Fatal(err)
 	}

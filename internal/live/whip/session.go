@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hlsflow/hlsflow/internal/live/feed"
@@ -32,7 +33,8 @@ type session struct {
 	remote netip.Addr
 	pc     *webrtc.PeerConnection
 	f      feed.Feed
-	mux    *tsMux
+	mux    muxer
+	audio  bool // Opus is muxed
 	start  time.Time
 
 	lastMedia atomic.Int64 // unix nanoseconds of the last RTP packet, 0 before the first
@@ -45,17 +47,37 @@ type session struct {
 	readers sync.WaitGroup // track readers
 }
 
-func (s *Server) newSession(name string, remote netip.Addr, pc *webrtc.PeerConnection, f feed.Feed, video, audio bool) (*session, error) {
-	probe := &feed.Prober{Max: s.MaxProbe, Timeout: s.ProbeTimeout}
-	mux, err := newTSMux(f, video, audio, probe)
-	if err != nil {
-		return nil, err
-	}
-	ss := &session{s: s, id: newID(), name: name, remote: remote, pc: pc, f: f, mux: mux, start: time.Now(), done: make(chan struct{})}
-	mux.onStart = func(info feed.Info) {
-		s.Log.Info("whip: publishing", "stream", name, "remote", remote.String(),
+// muxer is a session's container: MPEG-TS for H.264 (tsMux), WebM for
+// VP8 (webmMux), which MPEG-TS cannot carry.
+type muxer interface {
+	writeOpus(c *clock, pkt *rtp.Packet, now time.Time)
+	tick(now time.Time) // the clock, when nothing arrives
+	failed() error      // what the session must end with, if anything
+	close()             // once the track readers are done, before the feed ends
+}
+
+// newSession makes the session of an answered offer; video is the agreed
+// video codec ("" for none).
+func (s *Server) newSession(name string, remote netip.Addr, pc *webrtc.PeerConnection, f feed.Feed, video string, audio bool) (*session, error) {
+	onStart := func(info feed.Info) {
+		s.Log.Info("whip: publishing", "stream", name, "remote", remote.String(), "video", info.VideoCodec,
 			"width", info.Width, "height", info.Height, "audio", info.AudioCodec)
 	}
+	var mux muxer
+	if video == codecVP8 {
+		wm, err := newWebMMux(f, true, audio, s.ProbeTimeout)
+		if err != nil {
+			return nil, err
+		}
+		wm.onStart, mux = onStart, wm
+	} else {
+		tm, err := newTSMux(f, video == codecH264, audio, &feed.Prober{Max: s.MaxProbe, Timeout: s.ProbeTimeout})
+		if err != nil {
+			return nil, err
+		}
+		tm.onStart, mux = onStart, tm
+	}
+	ss := &session{s: s, id: newID(), name: name, remote: remote, pc: pc, f: f, mux: mux, audio: audio, start: time.Now(), done: make(chan struct{})}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if !ss.enter() {
 			return
@@ -109,6 +131,7 @@ func (ss *session) run() {
 	ss.mu.Unlock()
 	_ = ss.pc.Close() // ends the readers' ReadRTP
 	ss.readers.Wait()
+	ss.mux.close()
 	err := ss.endErr
 	if errors.Is(err, errPeerStopped) {
 		err = nil // the publisher closed its side: a clean end
@@ -159,8 +182,21 @@ func (ss *session) read(t *webrtc.TrackRemote) {
 	}
 	var (
 		h264    h264Assembler
+		vp8     *vp8Assembler
 		lastPLI time.Time
 	)
+	// A keyframe is asked for until one comes, and after a loss.
+	askKey := func(now time.Time) {
+		if now.Sub(lastPLI) >= keyframeEvery {
+			lastPLI = now
+			_ = ss.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+		}
+	}
+	ts, _ := ss.mux.(*tsMux)
+	wm, _ := ss.mux.(*webmMux)
+	if wm != nil && mime == strings.ToLower(webrtc.MimeTypeVP8) {
+		vp8 = newVP8Assembler()
+	}
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
@@ -169,16 +205,23 @@ func (ss *session) read(t *webrtc.TrackRemote) {
 		now := time.Now()
 		ss.lastMedia.Store(now.UnixNano())
 		switch {
-		case mime == strings.ToLower(webrtc.MimeTypeOpus) && ss.mux.audio != nil:
+		case mime == strings.ToLower(webrtc.MimeTypeOpus) && ss.audio:
 			ss.mux.writeOpus(c, pkt, now)
-		case mime == strings.ToLower(webrtc.MimeTypeH264) && ss.mux.video != nil:
+		case mime == strings.ToLower(webrtc.MimeTypeH264) && ts != nil && ts.video != nil:
 			au, needKey := h264.add(pkt)
-			if (needKey || !h264.keyframe) && now.Sub(lastPLI) >= keyframeEvery {
-				lastPLI = now
-				_ = ss.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+			if needKey || !h264.keyframe {
+				askKey(now)
 			}
 			if au != nil {
-				ss.mux.writeH264(c, pkt.Timestamp, au, now)
+				ts.writeH264(c, pkt.Timestamp, au, now)
+			}
+		case vp8 != nil:
+			frames, needKey := vp8.add(pkt)
+			if needKey {
+				askKey(now)
+			}
+			for _, f := range frames {
+				wm.writeVP8(c, f.PacketTimestamp, f.Data, now)
 			}
 		}
 	}

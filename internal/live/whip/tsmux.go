@@ -77,10 +77,10 @@ type clock struct {
 	set    bool
 }
 
-func (c *clock) pts(m *tsMux, ts uint32, now time.Time) int64 {
+func (c *clock) pts(epoch time.Time, ts uint32, now time.Time) int64 {
 	if !c.set {
 		c.set, c.first, c.prev = true, ts, ts
-		c.offset = int64(now.Sub(m.epoch) * 90000 / time.Second)
+		c.offset = int64(now.Sub(epoch) * 90000 / time.Second)
 	}
 	c.last += int64(int32(ts - c.prev)) // wraps and small reorders
 	c.prev = ts
@@ -124,6 +124,8 @@ func (m *tsMux) failed() error {
 	return m.err
 }
 
+func (m *tsMux) close() {}
+
 // tick lets the prober look at the clock when nothing arrives.
 func (m *tsMux) tick(now time.Time) {
 	m.mu.Lock()
@@ -150,7 +152,7 @@ func (m *tsMux) writeOpus(c *clock, pkt *rtp.Packet, now time.Time) {
 		return
 	}
 	m.begin(now)
-	if err := m.w.WriteOpus(m.audio, c.pts(m, pkt.Timestamp, now), [][]byte{pkt.Payload}); err != nil {
+	if err := m.w.WriteOpus(m.audio, c.pts(m.epoch, pkt.Timestamp, now), [][]byte{pkt.Payload}); err != nil {
 		m.err = fmt.Errorf("mux opus: %w", err)
 		return
 	}
@@ -167,7 +169,7 @@ func (m *tsMux) writeH264(c *clock, ts uint32, au [][]byte, now time.Time) {
 	m.begin(now)
 	// WebRTC's H.264 profiles have no B-frames: decode order is display
 	// order.
-	pts := c.pts(m, ts, now)
+	pts := c.pts(m.epoch, ts, now)
 	if err := m.w.WriteH264(m.video, pts, pts, au); err != nil {
 		m.err = fmt.Errorf("mux h264: %w", err)
 		return

@@ -1,6 +1,6 @@
 // Package whiptest is a WHIP publisher for tests and benchmarks: a pion
-// client that sends an H.264 and Opus clip, made by ffmpeg, to a WHIP
-// endpoint in real time, as a browser does.
+// client that sends an H.264 (or VP8) and Opus clip, made by ffmpeg, to a
+// WHIP endpoint in real time, as a browser does.
 package whiptest
 
 import (
@@ -24,14 +24,16 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 )
 
 // Clip is a looped test source: Annex-B H.264 (baseline, no B-frames, as
-// browsers send) and Ogg Opus in 20 ms pages.
+// browsers send), the same picture as VP8 in IVF, and Ogg Opus in 20 ms
+// pages.
 type Clip struct {
-	H264, Opus string
-	FPS        int
+	H264, VP8, Opus string
+	FPS             int
 }
 
 // MakeClip encodes seconds of a test pattern and a tone with ffmpeg.
@@ -43,11 +45,15 @@ func MakeClip(t testing.TB, width, height, seconds int) Clip {
 // MakeClipIn is MakeClip into dir, which the caller removes.
 func MakeClipIn(t testing.TB, dir string, width, height, seconds int) Clip {
 	t.Helper()
-	c := Clip{H264: filepath.Join(dir, "clip.h264"), Opus: filepath.Join(dir, "clip.ogg"), FPS: 25}
+	c := Clip{H264: filepath.Join(dir, "clip.h264"), VP8: filepath.Join(dir, "clip.ivf"), Opus: filepath.Join(dir, "clip.ogg"), FPS: 25}
+	src := fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", width, height, c.FPS)
 	for _, args := range [][]string{
-		{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", width, height, c.FPS), "-t", fmt.Sprint(seconds),
+		{"-f", "lavfi", "-i", src, "-t", fmt.Sprint(seconds),
 			"-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "baseline", "-bf", "0", "-g", fmt.Sprint(c.FPS),
 			"-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264", c.H264},
+		{"-f", "lavfi", "-i", src, "-t", fmt.Sprint(seconds),
+			"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "500k", "-g", fmt.Sprint(c.FPS),
+			"-pix_fmt", "yuv420p", "-f", "ivf", c.VP8},
 		{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", fmt.Sprint(seconds),
 			"-c:a", "libopus", "-b:a", "64k", "-page_duration", "20000", "-f", "ogg", c.Opus},
 	} {
@@ -76,6 +82,13 @@ type Options struct {
 	// address only from the binding requests that reach it; and it
 	// gathers loopback alone, so its media is one UDP flow.
 	BehindNAT bool
+	// VP8 sends the clip's VP8 and offers VP8 alone for video, as a
+	// browser without H.264 does.
+	VP8 bool
+	// GarbageKeyframes, with VP8 and Garbage, gives every random frame a
+	// VP8 keyframe's header (320x240): the feed starts, and the decoder
+	// gets the garbage.
+	GarbageKeyframes bool
 }
 
 // Publisher is one WHIP session seen from the client.
@@ -115,7 +128,7 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := registerCodecs(me, opt.VP8); err != nil {
 		return nil, err
 	}
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
@@ -125,8 +138,12 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 	p := &Publisher{token: token, pc: pc, stop: make(chan struct{}), sent: make(chan struct{})}
 	var video, audio *webrtc.TrackLocalStaticSample
 	if !opt.NoVideo {
-		video, _ = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "whiptest")
+		vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+		if opt.VP8 {
+			vc = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+		}
+		video, _ = webrtc.NewTrackLocalStaticSample(vc, "video", "whiptest")
 		if _, err := pc.AddTransceiverFromTrack(video, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
 			_ = pc.Close()
 			return nil, err
@@ -168,9 +185,12 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 	}
 	deadline := time.Now().Add(opt.SendFor)
 	if video != nil {
-		if opt.Garbage {
-			p.wg.Go(func() { p.sendGarbage(video, deadline) })
-		} else {
+		switch {
+		case opt.Garbage:
+			p.wg.Go(func() { p.sendGarbage(video, deadline, opt.VP8, opt.GarbageKeyframes) })
+		case opt.VP8:
+			p.wg.Go(func() { p.sendVP8(video, clip, deadline) })
+		default:
 			p.wg.Go(func() { p.sendVideo(video, clip, deadline) })
 		}
 	}
@@ -195,17 +215,40 @@ func withoutCandidates(sdp string) string {
 	return strings.Join(out, "\r\n")
 }
 
-// Offer is a publisher's offer (pion's codecs, H.264 and Opus among them,
-// with its candidates) whose connection is closed at once: a publisher
-// that never connects. With vp8Only its video offers VP8 alone.
-func Offer(vp8Only bool) (string, error) {
+// registerCodecs are pion's default codecs (VP8 first, then H.264, as
+// browsers list them) or, with vp8Only, VP8 and Opus alone.
+func registerCodecs(me *webrtc.MediaEngine, vp8Only bool) error {
+	if !vp8Only {
+		return me.RegisterDefaultCodecs()
+	}
+	for _, c := range []struct {
+		p webrtc.RTPCodecParameters
+		k webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1"}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+	} {
+		if err := me.RegisterCodec(c.p, c.k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Offer is a publisher's offer (pion's codecs, VP8, H.264 and Opus among
+// them, with its candidates) whose connection is closed at once: a
+// publisher that never connects. With videoOnly set (a MIME type such as
+// webrtc.MimeTypeVP9) it offers video alone, in that codec alone.
+func Offer(videoOnly string) (string, error) {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	me := &webrtc.MediaEngine{}
-	if vp8Only {
+	if videoOnly != "" {
 		if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96,
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: videoOnly, ClockRate: 90000}, PayloadType: 96,
 		}, webrtc.RTPCodecTypeVideo); err != nil {
 			return "", err
 		}
@@ -218,7 +261,7 @@ func Offer(vp8Only bool) (string, error) {
 	}
 	defer pc.Close()
 	kinds := []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio}
-	if vp8Only {
+	if videoOnly != "" {
 		kinds = kinds[:1]
 	}
 	for _, k := range kinds {
@@ -363,7 +406,7 @@ func (p *Publisher) sendVideo(track *webrtc.TrackLocalStaticSample, clip Clip, d
 	}
 }
 
-func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline time.Time) {
+func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline time.Time, vp8, keyframes bool) {
 	const frame = 40 * time.Millisecond
 	next := time.Now()
 	for p.pace(next) && time.Now().Before(deadline) {
@@ -371,10 +414,57 @@ func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline t
 		b := make([]byte, 3000)
 		_, _ = rand.Read(b)
 		b[0] = 0x65 // an IDR slice's NAL header, so it is not dropped as a delta
+		if vp8 {
+			b[0] &^= 1 // a VP8 keyframe's tag, without the start code
+		}
+		if vp8 && keyframes {
+			copy(b[3:], []byte{0x9d, 0x01, 0x2a, 64, 1, 240, 0}) // start code, 320 x 240
+		}
 		if err := track.WriteSample(media.Sample{Data: b, Duration: frame}); err != nil {
 			p.fail(err)
 			return
 		}
+	}
+}
+
+// sendVP8 sends the clip's IVF frames at its rate, looping.
+func (p *Publisher) sendVP8(track *webrtc.TrackLocalStaticSample, clip Clip, deadline time.Time) {
+	frame := time.Second / time.Duration(clip.FPS)
+	next := time.Now()
+	for {
+		f, err := os.Open(clip.VP8)
+		if err != nil {
+			p.fail(err)
+			return
+		}
+		r, _, err := ivfreader.NewWith(f)
+		if err != nil {
+			f.Close()
+			p.fail(err)
+			return
+		}
+		for {
+			b, _, err := r.ParseNextFrame()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				f.Close()
+				p.fail(err)
+				return
+			}
+			if !p.pace(next) || time.Now().After(deadline) {
+				f.Close()
+				return
+			}
+			next = next.Add(frame)
+			if err := track.WriteSample(media.Sample{Data: b, Duration: frame}); err != nil {
+				f.Close()
+				p.fail(err)
+				return
+			}
+		}
+		f.Close()
 	}
 }
 
