@@ -186,7 +186,6 @@ func (j *job) transcode(ctx context.Context) (*result, error) {
 	encode, every, here := encodeFunc(j.encodeHere), j.cfg.ProgressEvery, true
 	if j.chunked(ms, l) {
 		encode, every, here = j.fanOut, 0, false
-		j.chunkedCMAF()
 	}
 	t := j.track(encCtx, every)
 	encodeStart := time.Now()

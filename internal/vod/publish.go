@@ -17,7 +17,8 @@ import (
 type rendition struct {
 	name  string
 	p     *hls.MediaPlaylist
-	sizes map[string]int64 // by segment URI
+	sizes map[string]int64 // by segment URI (and a CMAF init segment's)
+	init  []byte           // CMAF: the init segment, which the encode's owner uploads
 }
 
 // result is an encoded video whose media playlists are written, ready for
