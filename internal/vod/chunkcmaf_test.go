@@ -3,6 +3,8 @@ package vod
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,7 +96,13 @@ func TestChunkedJoinsOffTheFrameGrid(t *testing.T) {
 	if s.State != catalog.StateReady {
 		t.Fatalf("state %s (%s)", s.State, s.Error)
 	}
+	if s.Segments != "ts" || s.DASH != "" {
+		t.Errorf("status segments %q, dash %q; want ts and none", s.Segments, s.DASH)
+	}
 	dir := download(t, st, s.ID)
+	if _, err := os.Stat(filepath.Join(dir, "manifest.mpd")); err == nil {
+		t.Error("an MPEG-TS video has a DASH manifest")
+	}
 	m := parseMasterFile(t, filepath.Join(dir, "master.m3u8"))
 	want := countFrames(t, src)
 	for _, v := range m.Variants {
@@ -187,6 +195,7 @@ func TestChunkedCMAF(t *testing.T) {
 			}
 		}
 	}
+	checkMPD(t, dir, s)
 	// Past the first join (4 s) and into the second chunk.
 	playPast(t, dir, 6)
 }
@@ -277,5 +286,91 @@ func TestChunkedCMAFRefusesDifferentInit(t *testing.T) {
 		if bytes.Contains(b, []byte(segmentName(true, s.Source.Revision(), 1))) {
 			t.Errorf("%s lists chunk 1's segment after its init was refused:\n%s", k, b)
 		}
+	}
+}
+
+// checkMPD checks the DASH manifest of a downloaded CMAF video: status.json
+// names it, it parses, lists every rendition of the master with its
+// codecs, its segment template resolves to exactly the files the media
+// playlists list (all downloaded, so all in the bucket), and ffmpeg's
+// DASH demuxer reads it to the end without an error.
+func checkMPD(t *testing.T, dir string, s *catalog.Status) {
+	t.Helper()
+	if s.Segments != "cmaf" || s.DASH != catalog.DASHKey(s.ID) {
+		t.Fatalf("status segments %q, dash %q; want cmaf and %s", s.Segments, s.DASH, catalog.DASHKey(s.ID))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Type string `xml:"type,attr"`
+		Sets []struct {
+			ContentType string `xml:"contentType,attr"`
+			Reps        []struct {
+				ID       string `xml:"id,attr"`
+				Codecs   string `xml:"codecs,attr"`
+				Width    int    `xml:"width,attr"`
+				Template struct {
+					Init        string `xml:"initialization,attr"`
+					Media       string `xml:"media,attr"`
+					StartNumber int    `xml:"startNumber,attr"`
+					S           []struct {
+						R int `xml:"r,attr"`
+					} `xml:"SegmentTimeline>S"`
+				} `xml:"SegmentTemplate"`
+			} `xml:"Representation"`
+		} `xml:"Period>AdaptationSet"`
+	}
+	if err := xml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("manifest.mpd: %v\n%s", err, b)
+	}
+	master := parseMasterFile(t, filepath.Join(dir, "master.m3u8"))
+	want := map[string]string{} // rendition → its codecs
+	for _, v := range master.Variants {
+		want[filepath.Dir(v.URI)], _, _ = strings.Cut(v.Codecs, ",")
+	}
+	for _, md := range master.Media {
+		want[filepath.Dir(md.URI)] = ""
+	}
+	got := map[string]bool{}
+	for _, set := range m.Sets {
+		for _, r := range set.Reps {
+			got[r.ID] = true
+			if c, ok := want[r.ID]; !ok || (c != "" && c != r.Codecs) {
+				t.Errorf("MPD representation %s (codecs %q): the master has %q", r.ID, r.Codecs, c)
+			}
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(r.Template.Init))); err != nil {
+				t.Errorf("%s: initialization %s: %v", r.ID, r.Template.Init, err)
+			}
+			var files []string
+			n := r.Template.StartNumber
+			for _, s := range r.Template.S {
+				for range s.R + 1 {
+					files = append(files, strings.Replace(r.Template.Media, "$Number%05d$", fmt.Sprintf("%05d", n), 1))
+					n++
+				}
+			}
+			p := parseMediaFile(t, filepath.Join(dir, r.ID, media.PlaylistName(s.Source.Revision())))
+			if len(files) != len(p.Segments) {
+				t.Errorf("%s: %d segments in the MPD, %d in the playlist", r.ID, len(files), len(p.Segments))
+				continue
+			}
+			for i, f := range files {
+				if f != r.ID+"/"+p.Segments[i].URI {
+					t.Errorf("%s: MPD segment %d is %s, the playlist's %s", r.ID, i, f, p.Segments[i].URI)
+				}
+				if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
+					t.Errorf("%s: %v", r.ID, err)
+				}
+			}
+		}
+	}
+	if m.Type != "static" || len(got) != len(want) {
+		t.Errorf("MPD type %q with representations %v; the master has %v", m.Type, got, want)
+	}
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join(dir, "manifest.mpd"), "-map", "0", "-f", "null", "-").CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("ffmpeg reads manifest.mpd: %v %s", err, out)
 	}
 }

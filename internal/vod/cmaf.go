@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hlsflow/hlsflow/internal/dash"
 	"github.com/hlsflow/hlsflow/internal/encoder"
+	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 )
@@ -57,4 +59,32 @@ func segmentName(cmaf bool, rev string, n int) string {
 		return fmt.Sprintf(media.CMAFSegmentPattern(rev), n)
 	}
 	return media.SegmentName(rev, n)
+}
+
+// manifest is the MPEG-DASH manifest of a CMAF video's renditions (the
+// ladder the master lists, internal/dash), or nil, logged, should they not
+// make one: the HLS master plays either way.
+func (j *job) manifest(l media.Ladder, rev string, rends []rendition, rates map[string]hls.Rate, codecs map[string]string) []byte {
+	hl := ladderOf(l, rev, rates, codecs)
+	if a := l.Audio; a != nil && a.Language != "" && hl.Tracks[a.Name].Language == "" {
+		// The master names the language of a lone track nowhere; the
+		// MPD's audio adaptation set says it.
+		tracks := map[string]hls.TrackInfo{a.Name: {Language: a.Language}}
+		for k, v := range hl.Tracks {
+			if k != a.Name {
+				tracks[k] = v
+			}
+		}
+		hl.Tracks = tracks
+	}
+	lists := map[string]*hls.MediaPlaylist{}
+	for _, r := range rends {
+		lists[r.name] = r.p
+	}
+	b, err := dash.Build(hl, lists, j.timeline)
+	if err != nil {
+		j.log.Warn("no DASH manifest", "err", err)
+		return nil
+	}
+	return b
 }

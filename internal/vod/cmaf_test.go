@@ -88,6 +88,8 @@ func TestTranscodeCMAF(t *testing.T) {
 			if ts, _ := filepath.Glob(filepath.Join(dir, "*", "*.ts")); len(ts) > 0 {
 				t.Errorf("MPEG-TS segments in a CMAF output: %v", ts)
 			}
+			// One encode, two manifests: the DASH one over the same files.
+			checkMPD(t, dir, readStatus(t, env.Store, id))
 			if tt.play {
 				playInBrowser(t, dir)
 			}

@@ -51,6 +51,7 @@ type fanout struct {
 // ChunkEncoder, with bounded parallelism and retries; it publishes EVENT
 // playlists as the leading chunks arrive, and returns the renditions whole.
 func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *tracker) ([]rendition, map[string]string, error) {
+	j.timeline = chunk.TimeBase
 	chunks := chunk.Plan(ms.Duration, l.SegmentSeconds, j.chunkSeconds(l), cmp.Or(j.cfg.FirstChunkSeconds, l.SegmentSeconds))
 	base := chunk.Request{
 		ID: j.id, Bucket: j.src.Bucket, Key: j.src.Key, MediaBucket: j.cfg.MediaBucket, Prefix: catalog.Prefix(j.id),
