@@ -144,3 +144,17 @@ func TestSpanFollowsTheFrameGrid(t *testing.T) {
 		t.Errorf("Span without a frame rate = %g %g %g", first, seek, dur)
 	}
 }
+
+// A CMAF chunk writes .m4s segments whose fragments carry the timeline
+// (frag_discont), so every chunk's init segment is the same.
+func TestVideoJobCMAF(t *testing.T) {
+	src := &media.Source{Demuxer: "mov", Duration: 24, Video: &media.Video{Index: 0, FPS: 25, Width: 640, Height: 360, CodedWidth: 640, CodedHeight: 360}}
+	l := media.Ladder{SegmentSeconds: 4, Video: []media.Rung{{Name: "360p", Width: 640, Height: 360, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "main", Level: "3.0"}}}
+	j := VideoJob(src, l, Chunk{1, 8, 8, 2}, Options{Input: "/s.mp4", OutDir: "/w", Revision: "r1", CMAF: true})
+	joined := " " + strings.Join(encoder.Args(j), " ") + " "
+	for _, w := range []string{"-hls_segment_type fmp4", "-hls_segment_options movflags=+frag_discont", "/w/%v/seg_r1_%05d.m4s", "-output_ts_offset 18"} {
+		if !strings.Contains(joined, " "+w+" ") {
+			t.Errorf("args lack %q: %s", w, joined)
+		}
+	}
+}

@@ -374,3 +374,45 @@ func checkMPD(t *testing.T, dir string, s *catalog.Status) {
 		t.Errorf("ffmpeg reads manifest.mpd: %v %s", err, out)
 	}
 }
+
+// What a chunk encode returns for its init segments is checked before any
+// of it is kept: one per rendition for CMAF, bounded, the same bytes from
+// every chunk; none for MPEG-TS.
+func TestCheckInit(t *testing.T) {
+	init := bytes.Repeat([]byte{1}, 700)
+	other := bytes.Clone(init)
+	other[100] = 2
+	video := func(i int) chunk.Request {
+		return chunk.Request{Kind: chunk.KindVideo, Chunk: chunk.Chunk{Index: i}}
+	}
+	newFanout := func(cmaf bool) *fanout {
+		return &fanout{job: &job{id: "v"}, cmaf: cmaf, inits: map[string]initSeg{}}
+	}
+	f := newFanout(true)
+	if err := f.checkInit(video(1), "480p", init); err != nil {
+		t.Fatalf("first init refused: %v", err)
+	}
+	if err := f.checkInit(video(0), "480p", bytes.Clone(init)); err != nil {
+		t.Errorf("same bytes refused: %v", err)
+	}
+	err := f.checkInit(video(2), "480p", other)
+	if userMessage(err) == "" || !strings.Contains(err.Error(), "chunk 2's 480p init segment") || !strings.Contains(err.Error(), "chunk 1's") {
+		t.Errorf("differing init: %v (message %q), want a refusal naming both chunks", err, userMessage(err))
+	}
+	for name, c := range map[string]struct {
+		cmaf bool
+		init []byte
+	}{
+		"none for CMAF":   {true, nil},
+		"empty":           {true, []byte{}},
+		"too large":       {true, make([]byte, maxInitBytes+1)},
+		"one for MPEG-TS": {false, init},
+	} {
+		if err := newFanout(c.cmaf).checkInit(video(0), "480p", c.init); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := newFanout(false).checkInit(video(0), "480p", nil); err != nil {
+		t.Errorf("MPEG-TS without init: %v", err)
+	}
+}
