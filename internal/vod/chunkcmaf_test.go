@@ -107,6 +107,11 @@ func TestChunkedJoinsOffTheFrameGrid(t *testing.T) {
 	want := countFrames(t, src)
 	for _, v := range m.Variants {
 		path := filepath.Join(dir, filepath.FromSlash(v.URI))
+		// At -v error, where a repeated DTS shows. (ffmpeg's warning that
+		// each chunk's last packet is "corrupt" stays: every chunk's
+		// MPEG-TS continuity counters start at 0, which ffmpeg's HLS
+		// demuxer, reading the segments as one stream, reports; the
+		// packet is decoded, as the frame count shows.)
 		decodeAll(t, path)
 		if got := countFrames(t, path); got != want {
 			t.Errorf("%s: %d frames, the source has %d", v.URI, got, want)
@@ -188,7 +193,7 @@ func TestChunkedCMAF(t *testing.T) {
 			segs = append(segs, filepath.Join(dir, name, sg.URI))
 		}
 		checkTFDT(t, uri, segs)
-		decodeAll(t, path)
+		decodeClean(t, path)
 		if name != media.AudioName {
 			if got := countFrames(t, path); got != want {
 				t.Errorf("%s: %d frames, the source has %d", uri, got, want)
@@ -369,9 +374,16 @@ func checkMPD(t *testing.T, dir string, s *catalog.Status) {
 	if m.Type != "static" || len(got) != len(want) {
 		t.Errorf("MPD type %q with representations %v; the master has %v", m.Type, got, want)
 	}
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", filepath.Join(dir, "manifest.mpd"), "-map", "0", "-f", "null", "-").CombinedOutput()
+	decodeClean(t, filepath.Join(dir, "manifest.mpd"))
+}
+
+// decodeClean decodes every stream of path (a playlist or an MPD) with
+// ffmpeg; any warning (a non-monotonic DTS, a corrupt packet) fails.
+func decodeClean(t *testing.T, path string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "warning", "-protocol_whitelist", "file", "-i", path, "-map", "0", "-f", "null", "-").CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("ffmpeg reads manifest.mpd: %v %s", err, out)
+		t.Errorf("decode %s: %v %s", path, err, out)
 	}
 }
 
