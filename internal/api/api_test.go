@@ -252,6 +252,16 @@ func TestSingleUpload(t *testing.T) {
 	if v.DownloadURL != "/"+st.Download || v.Status.Download != st.Download {
 		t.Errorf("ready: download URL %q key %q, want /%s", v.DownloadURL, v.Status.Download, st.Download)
 	}
+	if v.DashURL != "" {
+		t.Errorf("ready MPEG-TS video: DASH URL %q", v.DashURL)
+	}
+	st.Segments, st.DASH = "cmaf", catalog.DASHKey(up.ID)
+	if err := catalog.Write(ctx, e.store, e.media, st); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.video(up.ID); v.DashURL != "/vod/"+up.ID+"/manifest.mpd" || v.Segments != "cmaf" {
+		t.Errorf("ready CMAF video: DASH URL %q, segments %q", v.DashURL, v.Segments)
+	}
 	st.State, st.Error, st.Poster = catalog.StateFailed, "the file is not a video", ""
 	if err := catalog.Write(ctx, e.store, e.media, st); err != nil {
 		t.Fatal(err)

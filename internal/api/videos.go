@@ -38,6 +38,8 @@ type Video struct {
 	// StoryboardURL the storyboard's WebVTT file ("storyboard").
 	DownloadURL   string `json:"downloadUrl,omitempty"`
 	StoryboardURL string `json:"storyboardUrl,omitempty"`
+	// DashURL is the MPEG-DASH manifest's of a CMAF video ("dash").
+	DashURL string `json:"dashUrl,omitempty"`
 }
 
 // VideoList is a page of GET /api/videos; Next, when set, is the cursor of
@@ -124,6 +126,7 @@ func (h *Handler) video(r *request, e entry, lookup, private bool) (*Video, erro
 		v.PosterURL = h.url(r, st.Poster)
 		if st.State == catalog.StateReady {
 			v.DownloadURL, v.StoryboardURL = h.url(r, st.Download), h.url(r, st.Storyboard)
+			v.DashURL = h.url(r, st.DASH)
 		}
 		return v, nil
 	}

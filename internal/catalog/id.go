@@ -76,6 +76,10 @@ func StatusKey(id string) string { return Prefix(id) + "status.json" }
 // MasterKey is the key of a video's master playlist in the media bucket.
 func MasterKey(id string) string { return Prefix(id) + "master.m3u8" }
 
+// DASHKey is the key of a CMAF video's MPEG-DASH manifest, next to its
+// master and over the same segments.
+func DASHKey(id string) string { return Prefix(id) + "manifest.mpd" }
+
 // LiveRoot is where live streams are in the media bucket: one folder per
 // stream name, holding its master and a sliding-window playlist per rung
 // whose segments are the recording's, under Prefix(recording id).

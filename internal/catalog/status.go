@@ -116,6 +116,12 @@ type Status struct {
 	// Ladder is the per-title plan of the ladder that plays (plan.go);
 	// absent for a fixed ladder.
 	Ladder *Plan `json:"ladder,omitempty"`
+	// Segments is the container of the segments that play: "ts" or
+	// "cmaf" (media.SegmentFormat); absent before it was recorded.
+	Segments string `json:"segments,omitempty"`
+	// DASH is the key of the MPEG-DASH manifest (DASHKey) of a CMAF
+	// video, when one was written.
+	DASH string `json:"dash,omitempty"`
 }
 
 // Write stores st as the video's status.json, stamping Updated.

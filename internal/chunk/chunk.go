@@ -2,7 +2,7 @@
 // defines the work order between internal/vod's fan-out and the Worker
 // that encodes one piece (the encode Lambda): the request, the response
 // and the encodes that make independently encoded chunks join seamlessly
-// in MPEG-TS.
+// in MPEG-TS or CMAF.
 package chunk
 
 import (

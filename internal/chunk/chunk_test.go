@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -70,10 +71,12 @@ func TestVideoJobContinuesTheTimeline(t *testing.T) {
 		want []string // consecutive argument pairs that must be present
 		not  []string
 	}{
-		{"first chunk", Chunk{0, 0, 8, 0}, []string{"-t 8", "-output_ts_offset 10", "-start_number 0"}, []string{"-ss"}},
-		{"middle chunk", Chunk{1, 8, 8, 2}, []string{"-ss 8", "-t 8", "-output_ts_offset 18", "-start_number 2"}, nil},
+		// Spans start and end a quarter frame (10 ms at 25 fps) before a
+		// chunk's first frame (see Span).
+		{"first chunk", Chunk{0, 0, 8, 0}, []string{"-t 7.99", "-output_ts_offset 10", "-start_number 0"}, []string{"-ss"}},
+		{"middle chunk", Chunk{1, 8, 8, 2}, []string{"-ss 7.99", "-t 8", "-output_ts_offset 18", "-start_number 2"}, nil},
 		// To the end, which is the probed 24 s plus media.DurationMargin at most.
-		{"last chunk runs to the end", Chunk{2, 16, 0, 4}, []string{"-ss 16", "-t 21", "-output_ts_offset 26", "-start_number 4"}, nil},
+		{"last chunk runs to the end", Chunk{2, 16, 0, 4}, []string{"-ss 15.99", "-t 21", "-output_ts_offset 26", "-start_number 4"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,5 +100,61 @@ func TestVideoJobContinuesTheTimeline(t *testing.T) {
 	}
 	if encoder.Args(VideoJob(&media.Source{}, l, Chunk{}, Options{})) != nil {
 		t.Error("the arguments of a chunk without a video stream are not nil")
+	}
+}
+
+// Chunks of a source whose frames do not fall on the chunk boundaries
+// (29.83 fps: 179/6) start at their first frame's real time, and every
+// frame is read by exactly one chunk.
+func TestSpanFollowsTheFrameGrid(t *testing.T) {
+	const fps = 179.0 / 6
+	src := &media.Source{Duration: 40, Video: &media.Video{FPS: fps}}
+	cs := Plan(src.Duration, 4, 8, 4)
+	frameAt := func(n int) float64 { return float64(n) / fps }
+	owner := map[int]int{} // frame → chunk
+	for _, c := range cs {
+		first, seek, dur := Span(src, c)
+		n := int(math.Round(first * fps))
+		if math.Abs(frameAt(n)-first) > 1e-9 || first < c.Start-1e-9 || first-c.Start >= 1/fps {
+			t.Errorf("chunk %d from %g: first frame at %g, want the first frame at or after it", c.Index, c.Start, first)
+		}
+		end := src.Duration + 1
+		if dur > 0 {
+			end = seek + dur
+		}
+		for f := 0; frameAt(f) < src.Duration; f++ {
+			if ft := frameAt(f); ft >= seek && ft < end {
+				if prev, ok := owner[f]; ok {
+					t.Errorf("frame %d read by chunks %d and %d", f, prev, c.Index)
+				}
+				owner[f] = c.Index
+				if ft-first < -1e-9 {
+					t.Errorf("chunk %d reads frame %d (%g) before its first frame %g", c.Index, f, ft, first)
+				}
+			}
+		}
+	}
+	for f := 0; frameAt(f) < src.Duration; f++ {
+		if _, ok := owner[f]; !ok {
+			t.Errorf("frame %d (%g s) read by no chunk", f, frameAt(f))
+		}
+	}
+	// Without a frame rate the span is the chunk's.
+	if first, seek, dur := Span(&media.Source{}, Chunk{Start: 8, Duration: 8}); first != 8 || seek != 8 || dur != 8 {
+		t.Errorf("Span without a frame rate = %g %g %g", first, seek, dur)
+	}
+}
+
+// A CMAF chunk writes .m4s segments whose fragments carry the timeline
+// (frag_discont), so every chunk's init segment is the same.
+func TestVideoJobCMAF(t *testing.T) {
+	src := &media.Source{Demuxer: "mov", Duration: 24, Video: &media.Video{Index: 0, FPS: 25, Width: 640, Height: 360, CodedWidth: 640, CodedHeight: 360}}
+	l := media.Ladder{SegmentSeconds: 4, Video: []media.Rung{{Name: "360p", Width: 640, Height: 360, FPS: 25, Bitrate: 1, MaxRate: 2, BufSize: 3, Profile: "main", Level: "3.0"}}}
+	j := VideoJob(src, l, Chunk{1, 8, 8, 2}, Options{Input: "/s.mp4", OutDir: "/w", Revision: "r1", CMAF: true})
+	joined := " " + strings.Join(encoder.Args(j), " ") + " "
+	for _, w := range []string{"-hls_segment_type fmp4", "-hls_segment_options movflags=+frag_discont", "/w/%v/seg_r1_%05d.m4s", "-output_ts_offset 18"} {
+		if !strings.Contains(joined, " "+w+" ") {
+			t.Errorf("args lack %q: %s", w, joined)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type Request struct {
 	MediaBucket string       `json:"mediaBucket"`
 	Prefix      string       `json:"prefix"` // segments go to Prefix + rung + "/" + media.SegmentName(Revision, n)
 	Revision    string       `json:"revision,omitempty"`
+	CMAF        bool         `json:"cmaf,omitempty"` // fragmented MP4 segments (Options.CMAF)
 	Source      media.Source `json:"source"`
 	Ladder      media.Ladder `json:"ladder"`
 	Chunk       Chunk        `json:"chunk"`
@@ -61,4 +62,8 @@ type Response struct {
 	// Thumbnails are the storyboard thumbnails of a video chunk asked for
 	// one, in order.
 	Thumbnails []Thumbnail `json:"thumbnails,omitempty"`
+	// Inits are each rendition's init segment (CMAF), by name: a few
+	// hundred bytes, which the fan-out compares across chunks (every
+	// chunk's must be the same bytes) and uploads once.
+	Inits map[string][]byte `json:"inits,omitempty"`
 }

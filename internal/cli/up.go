@@ -50,7 +50,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	var webhookAllow prefixList
 	fs.Var(&webhookAllow, "webhook-allow", "a non-public range (CIDR or address) webhook endpoints may be at, for development and tests; repeatable")
 	perTitle := fs.String("per-title", "", "per-title ladders: on (each upload's bitrates from a complexity pass on a few slices of it) or off (the fixed ladder); default: the environment's PER_TITLE, else on")
-	segments := fs.String("segments", "", "on-demand segment format: ts (MPEG-TS, every player) or cmaf (fragmented MP4 with EXT-X-MAP; sources long enough to be chunked stay ts for now); default: the environment's SEGMENT_FORMAT, else ts")
+	segments := fs.String("segments", "", "on-demand segment format: ts (MPEG-TS, every player) or cmaf (fragmented MP4 with EXT-X-MAP, and a DASH manifest over the same segments); default: the environment's SEGMENT_FORMAT, else ts")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {

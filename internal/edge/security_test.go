@@ -41,6 +41,10 @@ func TestMediaNeverActive(t *testing.T) {
 		{"json with charset", "s.json", "application/json; charset=utf-8", "application/json; charset=utf-8"},
 		{"segment stored as binary", "seg_2.ts", "binary/octet-stream", "video/mp2t"},
 		{"subtitles", "en.vtt", "text/vtt", "text/vtt"},
+		// XML a browser would render, so served with the sandboxing CSP
+		// (checked for every case above) under which none of it runs.
+		{"dash manifest", "manifest.mpd", "application/dash+xml", "application/dash+xml"},
+		{"dash manifest stored as binary", "manifest.mpd", "binary/octet-stream", "application/dash+xml"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

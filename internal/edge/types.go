@@ -10,12 +10,16 @@ import (
 // players, <img> and the page read, none of which a browser runs as a
 // document or a script. HTML, XML, SVG, JavaScript and the rest are not
 // here: anyone who can write to the bucket could otherwise publish a page
-// on the edge's origin, next to the page that keeps the API token.
+// on the edge's origin, next to the page that keeps the API token. The
+// DASH manifest is XML that browsers would render, so like every media
+// response it carries the sandboxing Content-Security-Policy (media.go),
+// under which no script of it runs.
 var playerTypes = map[string]bool{
 	"application/vnd.apple.mpegurl": true,
 	"application/x-mpegurl":         true,
 	"audio/mpegurl":                 true,
 	"audio/x-mpegurl":               true,
+	"application/dash+xml":          true,
 	"video/mp2t":                    true,
 	"video/mp4":                     true,
 	"video/iso.segment":             true,

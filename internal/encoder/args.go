@@ -263,7 +263,7 @@ func Args(j Job) []string {
 	pattern := media.SegmentPattern(j.Output.Revision)
 	if j.Output.CMAF && !live {
 		pattern = media.CMAFSegmentPattern(j.Output.Revision)
-		a = append(a, vodCMAFArgs(len(streamMap))...)
+		a = append(a, vodCMAFArgs(len(streamMap), j.Output.TimeOffset != 0)...)
 	} else {
 		a = append(a, "-hls_segment_type", "mpegts")
 	}

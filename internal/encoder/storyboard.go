@@ -36,16 +36,19 @@ type Storyboard struct {
 	Height   int     `json:"height"`
 	Cols     int     `json:"cols"`
 	Rows     int     `json:"rows"`
-	// From is how far into the source the encode starts (a chunk's
-	// start): its thumbnails stay on the whole video's grid, numbered
-	// from First(), and it writes only those at or after From.
+	// From is how far into the source the encode's input starts (a
+	// chunk's seek): its frames' times plus From are source times.
 	From float64 `json:"-"`
+	// Begin is the chunk's start (at or before its first frame, a little
+	// after From): its thumbnails stay on the whole video's grid, numbered
+	// from First(), and it writes only those at or after Begin.
+	Begin float64 `json:"-"`
 }
 
-// First is the number of the first thumbnail an encode starting From
-// seconds into the source writes: the first grid time at or after From.
+// First is the number of the first thumbnail an encode beginning Begin
+// seconds into the source writes: the first grid time at or after Begin.
 func (s *Storyboard) First() int {
-	return int(math.Ceil(s.From/s.Interval - 1e-9))
+	return int(math.Ceil(s.Begin/s.Interval - 1e-9))
 }
 
 // PlanStoryboard sizes the storyboard of seconds of ladder l; nil when
@@ -95,11 +98,12 @@ func storyboardGraph(graph string, rungs int, s *Storyboard) string {
 		return graph
 	}
 	// A frame is picked when it is the first in a new slot; the first
-	// frame is compared with the instant before From.
+	// frame is compared with the instant before Begin.
 	slot := func(t string) string {
 		return fmt.Sprintf("floor((%s+%s)/%s+1e-6)", t, fmtFloat(s.From), fmtFloat(s.Interval))
 	}
-	pick := fmt.Sprintf("select='gt(%s,%s)'", slot("t"), slot("if(isnan(prev_t),-0.001,prev_t)"))
+	before := fmtFloat(s.Begin - s.From - 0.001)
+	pick := fmt.Sprintf("select='gt(%s,%s)'", slot("t"), slot("if(isnan(prev_t),"+before+",prev_t)"))
 	return strings.TrimSuffix(graph, last) + fmt.Sprintf(",split=2%s[sbin];[sbin]%s,scale=w=%d:h=%d,setsar=1[sb]",
 		last, pick, s.Width, s.Height)
 }

@@ -14,12 +14,24 @@ import (
 // (ffmpeg refuses otherwise) and is taken literally when there is one; it
 // is written beside the playlist, which names it in EXT-X-MAP. InitFile
 // finds it from there, and the publisher renames it (media.InitName).
-func vodCMAFArgs(renditions int) []string {
+//
+// An encode that continues a timeline (a chunk: Output.TimeOffset) marks
+// its fragments discontinuous (frag_discont): each fragment's decode time
+// (tfdt) is then its first sample's time, offset included, and the init
+// segment's edit list keeps only the B-frame delay. Otherwise the MP4
+// muxer records the offset as an empty edit in the init segment and
+// starts every chunk's fragments at 0, so no two chunks could share an
+// init segment or join end to end.
+func vodCMAFArgs(renditions int, continued bool) []string {
 	name := "init.mp4"
 	if renditions > 1 {
 		name = "init_%v.mp4"
 	}
-	return []string{"-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", name}
+	a := []string{"-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", name}
+	if continued {
+		a = append(a, "-hls_segment_options", "movflags=+frag_discont")
+	}
+	return a
 }
 
 // InitFile returns the local path of the init segment that a CMAF

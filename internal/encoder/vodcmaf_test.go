@@ -31,6 +31,17 @@ func TestVODCMAFArgs(t *testing.T) {
 	if a := Args(audioOnly); !containsRun(a, []string{"-hls_fmp4_init_filename", "init.mp4"}) {
 		t.Errorf("audio-only args: %q", a)
 	}
+	// A chunk (a continued timeline) marks its fragments discontinuous,
+	// so the offset goes to tfdt rather than the init's edit list.
+	frag := []string{"-hls_segment_options", "movflags=+frag_discont"}
+	if containsRun(Args(job), frag) {
+		t.Errorf("a whole encode's args hold %q", frag)
+	}
+	chunk := job
+	chunk.Output.TimeOffset, chunk.Output.StartNumber = 18, 2
+	if a := Args(chunk); !containsRun(a, frag) {
+		t.Errorf("a chunk's args lack %q:\n%q", frag, a)
+	}
 	ts := job
 	ts.Output.CMAF = false
 	if a := Args(ts); slices.Contains(a, "fmp4") || !containsRun(a, []string{"-hls_segment_type", "mpegts"}) {

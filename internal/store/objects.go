@@ -22,6 +22,8 @@ func ContentType(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".m3u8":
 		return "application/vnd.apple.mpegurl"
+	case ".mpd":
+		return "application/dash+xml"
 	case ".ts":
 		return "video/mp2t"
 	case ".m4s":
@@ -44,7 +46,7 @@ func ContentType(name string) string {
 // CacheControlVOD returns the Cache-Control for a finished on-demand output.
 func CacheControlVOD(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
-	case ".m3u8":
+	case ".m3u8", ".mpd":
 		return CacheVODPlaylist
 	case ".json":
 		return CacheNoCache

@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
-	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/testenv"
 )
@@ -90,43 +88,11 @@ func TestTranscodeCMAF(t *testing.T) {
 			if ts, _ := filepath.Glob(filepath.Join(dir, "*", "*.ts")); len(ts) > 0 {
 				t.Errorf("MPEG-TS segments in a CMAF output: %v", ts)
 			}
+			// One encode, two manifests: the DASH one over the same files.
+			checkMPD(t, dir, readStatus(t, env.Store, id))
 			if tt.play {
 				playInBrowser(t, dir)
 			}
 		})
-	}
-}
-
-// A source the fan-out encodes stays MPEG-TS under a CMAF configuration
-// (chunk init segments are not yet joined): it is still published whole,
-// and not as a mix of the two.
-func TestChunkedSourceStaysTS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("encodes real media")
-	}
-	h := newTranscoder(t)
-	h.cfg.SegmentFormat = media.CMAF
-	var calls atomic.Int32
-	faults.set(func(chunk.Request) bool { calls.Add(1); return false })
-	defer faults.set(nil)
-	s := transcodeUpload(t, h, "cmaf/chunked.mp4")
-	if s.State != catalog.StateReady || calls.Load() < 2 {
-		t.Fatalf("status %s %q after %d chunk encodes, want a ready chunked encode", s.State, s.Error, calls.Load())
-	}
-	keys, err := st.List(context.Background(), "media", catalog.Prefix(s.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ts int
-	for _, k := range keys {
-		if strings.HasSuffix(k, ".m4s") || strings.Contains(k, "/init") {
-			t.Errorf("CMAF file %s in a chunked encode", k)
-		}
-		if strings.HasSuffix(k, ".ts") {
-			ts++
-		}
-	}
-	if ts == 0 {
-		t.Errorf("no MPEG-TS segments among %v", keys)
 	}
 }

@@ -31,8 +31,8 @@ type Config struct {
 	PerTitle bool
 	Threads  int // ffmpeg -threads; 0 is ffmpeg's choice
 	// SegmentFormat is the container of the segments: media.TS (the
-	// default) or media.CMAF (single-process encodes only; chunked
-	// sources stay MPEG-TS, cmaf.go).
+	// default) or media.CMAF (with a DASH manifest too; chunked encodes
+	// share one init segment per rung, cmaf.go).
 	SegmentFormat media.SegmentFormat
 
 	// SourceMinutesPerDay is the daily quota of source minutes (see

@@ -1,6 +1,7 @@
 package vod
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -40,16 +41,23 @@ type fanout struct {
 	sbPlan   *encoder.Storyboard
 	thumbs   map[int][]byte
 	duration float64
+	// CMAF: each rendition's init segment, the first one returned (every
+	// chunk's must be the same bytes), and whether it is uploaded.
+	cmaf     bool
+	inits    map[string]initSeg
+	uploaded map[string]bool
 }
 
 // fanOut plans chunks and has each encoded, video and audio apart, by the
 // ChunkEncoder, with bounded parallelism and retries; it publishes EVENT
 // playlists as the leading chunks arrive, and returns the renditions whole.
 func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *tracker) ([]rendition, map[string]string, error) {
+	j.timeline = chunk.TimeBase
 	chunks := chunk.Plan(ms.Duration, l.SegmentSeconds, j.chunkSeconds(l), cmp.Or(j.cfg.FirstChunkSeconds, l.SegmentSeconds))
 	base := chunk.Request{
 		ID: j.id, Bucket: j.src.Bucket, Key: j.src.Key, MediaBucket: j.cfg.MediaBucket, Prefix: catalog.Prefix(j.id),
 		Revision: j.src.Revision(), Source: *ms, Ladder: l, Preset: j.cfg.Preset, Threads: j.cfg.Threads,
+		CMAF: j.cfg.SegmentFormat == media.CMAF,
 	}
 	var reqs []chunk.Request
 	// The storyboard's interval is the one the single-process encode
@@ -69,7 +77,8 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 		r.Kind, r.Chunk, r.Storyboard = chunk.KindVideo, c, sb
 		reqs = append(reqs, r)
 	}
-	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks)), sbPlan: sb, thumbs: map[int][]byte{}, duration: ms.Duration, t: t}
+	f := &fanout{job: j, ladder: l, video: make([]*chunk.Response, len(chunks)), sbPlan: sb, thumbs: map[int][]byte{}, duration: ms.Duration, t: t,
+		cmaf: base.CMAF, inits: map[string]initSeg{}, uploaded: map[string]bool{}}
 	if l.Audio != nil {
 		f.audio = make([]*chunk.Response, len(chunks))
 	}
@@ -120,7 +129,11 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 		j.log.Warn("storyboard sheets", "err", err)
 		j.board = nil
 	}
-	return f.playlists(len(f.video), hls.TypeVOD), f.video[0].Codecs, nil
+	lists := f.playlists(len(f.video), hls.TypeVOD)
+	if err := f.uploadInits(ctx, lists); err != nil {
+		return nil, nil, err
+	}
+	return lists, f.video[0].Codecs, nil
 }
 
 // encodeWithRetry has a chunk encoded, again until it succeeds or the
@@ -203,8 +216,11 @@ func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 		if len(segs) == 0 {
 			return fmt.Errorf("encode %s %s: no %s segments returned", f.id, r.Kind, n)
 		}
-		if want := media.SegmentName(r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
-			return fmt.Errorf("encode %s chunk %d: %s starts at %s, want %s", f.id, r.Chunk.Index, n, segs[0].URI, want)
+		if want := segmentName(f.cmaf, r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
+			return fmt.Errorf("encode %s %s chunk %d: %s starts at %s, want %s", f.id, r.Kind, r.Chunk.Index, n, segs[0].URI, want)
+		}
+		if err := f.checkInit(r, n, res.Inits[n]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -224,6 +240,9 @@ func (f *fanout) publishLeading(ctx context.Context) error {
 	}
 	live := store.Object{ContentType: store.ContentType(".m3u8"), CacheControl: store.CacheNoCache}
 	lists := f.playlists(n, hls.TypeEvent)
+	if err := f.uploadInits(ctx, lists); err != nil {
+		return err
+	}
 	// Audio and the lowest rungs first: players start low.
 	for i := len(lists) - 1; i >= 0; i-- {
 		out, err := lists[i].p.Encode()
@@ -265,6 +284,14 @@ func (f *fanout) playlists(n int, typ string) []rendition {
 			r.p.Segments = append(r.p.Segments, hls.Segment{URI: s.URI, Duration: time.Duration(s.Duration * float64(time.Second))})
 			r.sizes[s.URI] = s.Size
 		}
+		if in, ok := f.inits[name]; ok && len(r.p.Segments) > 0 {
+			// EXT-X-MAP in a playlist without I-frames only: version 6
+			// (RFC 8216 section 7); ffmpeg writes 7.
+			r.p.Version = 7
+			uri := media.InitName(f.src.Revision())
+			r.p.Segments[0].Map = &hls.Map{URI: uri}
+			r.sizes[uri], r.init = int64(len(in.data)), in.data
+		}
 		out = append(out, r)
 	}
 	for _, r := range f.ladder.Video {
@@ -293,4 +320,55 @@ func moreAudioNames(l media.Ladder) []string {
 		names = append(names, a.Name)
 	}
 	return names
+}
+
+// initSeg is a CMAF rendition's init segment and the chunk it came from.
+type initSeg struct {
+	data  []byte
+	chunk string // "video chunk 3", "audio chunk 0"
+}
+
+// checkInit keeps the init segment a response returned for rendition
+// name, or refuses it: a CMAF encode must return one, and every chunk of
+// a rung must return the same bytes, since the joined playlist names one
+// init segment for all of its segments. A chunk whose init differs (an
+// encoder built otherwise, other settings) is never joined: the job fails
+// rather than publish segments that decode against another's parameters.
+func (f *fanout) checkInit(r chunk.Request, name string, init []byte) error {
+	what := fmt.Sprintf("%s chunk %d", r.Kind, r.Chunk.Index)
+	switch {
+	case !f.cmaf && init != nil:
+		return fmt.Errorf("encode %s %s: an init segment for %s in an MPEG-TS encode", f.id, what, name)
+	case !f.cmaf:
+		return nil
+	case len(init) == 0:
+		return fmt.Errorf("encode %s %s: no %s init segment returned", f.id, what, name)
+	case len(init) > maxInitBytes:
+		return fmt.Errorf("encode %s %s: %s init segment of %d bytes, more than %d", f.id, what, name, len(init), maxInitBytes)
+	}
+	first, ok := f.inits[name]
+	if !ok {
+		f.inits[name] = initSeg{data: init, chunk: what}
+		return nil
+	}
+	if !bytes.Equal(first.data, init) {
+		return refuse("the video could not be encoded: its chunks' CMAF init segments differ, so they cannot be joined",
+			fmt.Errorf("%s's %s init segment (%d bytes) differs from %s's (%d bytes)", what, name, len(init), first.chunk, len(first.data)))
+	}
+	return nil
+}
+
+// uploadInits uploads the init segment of every CMAF rendition of lists
+// not yet uploaded: before the first playlist that names it.
+func (f *fanout) uploadInits(ctx context.Context, lists []rendition) error {
+	for _, r := range lists {
+		if r.init == nil || f.uploaded[r.name] {
+			continue
+		}
+		if err := uploadInit(ctx, f.store, f.cfg.MediaBucket, catalog.Prefix(f.id), f.src.Revision(), r.name, r.init); err != nil {
+			return err
+		}
+		f.uploaded[r.name] = true // counted with the segments, by publish
+	}
+	return nil
 }

@@ -29,6 +29,9 @@ type job struct {
 	use       usage         // what the job used, for its cost and the metrics
 	board     *board        // the storyboard's sheets, when the encode made them
 	plan      *catalog.Plan // the per-title plan, when there is one
+	// timeline is the media time (seconds) the encode's timestamps start
+	// at: chunk.TimeBase for a fan-out, 0 for one ffmpeg here.
+	timeline float64
 }
 
 // encodeFunc encodes a planned source and returns its renditions, every
@@ -89,6 +92,10 @@ func (j *job) run(ctx context.Context) error {
 	j.st.Duration, j.st.Renditions, j.st.Playback = res.duration, res.renditions, catalog.MasterKey(j.id)
 	j.st.AudioTracks, j.st.Captions = res.tracks, res.captions
 	j.st.Ladder = j.plan
+	j.st.Segments, j.st.DASH = string(res.segments), ""
+	if res.mpd != nil {
+		j.st.DASH = catalog.DASHKey(j.id)
+	}
 	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
 	j.st.Cost = c
 	if err := j.save(ctx); err != nil {
@@ -186,7 +193,6 @@ func (j *job) transcode(ctx context.Context) (*result, error) {
 	encode, every, here := encodeFunc(j.encodeHere), j.cfg.ProgressEvery, true
 	if j.chunked(ms, l) {
 		encode, every, here = j.fanOut, 0, false
-		j.chunkedCMAF()
 	}
 	t := j.track(encCtx, every)
 	encodeStart := time.Now()

@@ -18,13 +18,22 @@ import (
 	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/edge"
 	"github.com/hlsflow/hlsflow/internal/hls"
+	"github.com/hlsflow/hlsflow/internal/media"
 )
 
 // While the third chunk (from 12 s) is still encoding, the first ones are playable: a
 // master whose every playlist exists, EVENT playlists without ENDLIST that
 // list only segments already in the bucket, and progress in status.json.
-// When the last chunk is in, the playlists become VOD with ENDLIST.
+// When the last chunk is in, the playlists become VOD with ENDLIST. With
+// CMAF, each early playlist's EXT-X-MAP names an init segment already in
+// the bucket.
 func TestProgressivePublishing(t *testing.T) {
+	for _, f := range []media.SegmentFormat{media.TS, media.CMAF} {
+		t.Run(string(f), func(t *testing.T) { progressivePublishing(t, f) })
+	}
+}
+
+func progressivePublishing(t *testing.T, format media.SegmentFormat) {
 	release := make(chan struct{})
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
@@ -37,7 +46,7 @@ func TestProgressivePublishing(t *testing.T) {
 	})
 	defer faults.setHold(nil)
 
-	key := "progressive.mp4"
+	key := "progressive-" + string(format) + ".mp4"
 	id := catalog.VideoID(key)
 	type outcome struct {
 		s   *catalog.Status
@@ -45,6 +54,7 @@ func TestProgressivePublishing(t *testing.T) {
 	}
 	done := make(chan outcome, 1)
 	h := newTranscoder(t)
+	h.cfg.SegmentFormat = format
 	go func() {
 		s, err := runTranscode(h, key)
 		done <- outcome{s, err}
@@ -81,6 +91,14 @@ func TestProgressivePublishing(t *testing.T) {
 		}
 		if len(p.Segments) == 0 {
 			t.Errorf("%s lists no segments", uri)
+			continue
+		}
+		if m := p.Segments[0].Map; format == media.CMAF {
+			if m == nil {
+				t.Errorf("%s while encoding: no EXT-X-MAP", uri)
+			} else if _, err := st.Head(ctx, "media", catalog.Prefix(id)+path.Dir(uri)+"/"+m.URI); err != nil {
+				t.Errorf("%s names init segment %s, which is not in the bucket: %v", uri, m.URI, err)
+			}
 		}
 		for _, s := range p.Segments {
 			if _, err := st.Head(ctx, "media", catalog.Prefix(id)+path.Dir(uri)+"/"+s.URI); err != nil {

@@ -17,7 +17,8 @@ import (
 type rendition struct {
 	name  string
 	p     *hls.MediaPlaylist
-	sizes map[string]int64 // by segment URI
+	sizes map[string]int64 // by segment URI (and a CMAF init segment's)
+	init  []byte           // CMAF: the init segment, which the encode's owner uploads
 }
 
 // result is an encoded video whose media playlists are written, ready for
@@ -31,7 +32,9 @@ type result struct {
 	// captionsVersion is subtitles.Store.Version when captions were
 	// published (see recaption).
 	captionsVersion string
-	master          []byte            // master.m3u8
+	master          []byte // master.m3u8
+	mpd             []byte // manifest.mpd (CMAF), written just before the master
+	segments        media.SegmentFormat
 	stable          map[string][]byte // each rendition's index.m3u8, written with the master
 	source          *media.Source     // as probed, for the poster
 	ladder          media.Ladder
@@ -79,7 +82,13 @@ func (j *job) publish(ctx context.Context, ms *media.Source, l media.Ladder, ren
 			res.stable[stable], res.keys[stable] = out, true
 		}
 	}
-	master, renditions := buildMaster(l, rev, measure(rends), codecs)
+	rates := measure(rends)
+	master, renditions := buildMaster(l, rev, rates, codecs)
+	res.segments = media.TS
+	if len(rends) > 0 && rends[0].init != nil {
+		res.segments = media.CMAF
+		res.mpd = j.manifest(l, rev, rends, rates, codecs)
+	}
 	if len(l.Video) > 0 {
 		j.captions(ctx, ms, master, res)
 	}
@@ -108,6 +117,13 @@ func measure(rends []rendition) map[string]hls.Rate {
 // (encoded, by rung name) when known. Every URI names revision rev's
 // playlists.
 func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
+	hl := ladderOf(l, rev, rates, encoded)
+	return hl.Master(), catalog.Renditions(hl)
+}
+
+// ladderOf is what the master (and the DASH manifest) say of ladder l:
+// see buildMaster.
+func ladderOf(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map[string]string) hls.Ladder {
 	hl := hls.Ladder{Playlist: media.PlaylistName(rev)}
 	if a := l.Audio; a != nil {
 		r := rates[a.Name]
@@ -123,5 +139,5 @@ func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded 
 		hl.Video = append(hl.Video, hls.Rendition{Name: v.Name, Width: v.Width, Height: v.Height, FrameRate: v.FPS,
 			Codecs: codecs, Bandwidth: r.Peak, AverageBandwidth: r.Average})
 	}
-	return hl.Master(), catalog.Renditions(hl)
+	return hl
 }

@@ -175,6 +175,15 @@ func (j *job) publishMaster(ctx context.Context, res *result) error {
 		}
 		j.use.wrote(1, int64(len(body)))
 	}
+	if res.mpd != nil {
+		// Like the master, after every media playlist it names.
+		key := catalog.DASHKey(j.id)
+		if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, res.mpd, store.For(key)); err != nil {
+			return err
+		}
+		j.use.wrote(1, int64(len(res.mpd)))
+		res.keys[key] = true
+	}
 	key := catalog.MasterKey(j.id)
 	if err := j.store.PutBytes(ctx, j.cfg.MediaBucket, key, res.master, store.For(key)); err != nil {
 		return err

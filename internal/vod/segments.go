@@ -44,6 +44,11 @@ func (j *job) encodeHere(ctx context.Context, ms *media.Source, l media.Ladder, 
 			}
 		},
 	}, j.cfg.Poll)
+	for _, r := range rends {
+		if err == nil && r.init != nil {
+			err = uploadInit(ctx, j.store, j.cfg.MediaBucket, catalog.Prefix(j.id), job.Output.Revision, r.name, r.init)
+		}
+	}
 	if err == nil && job.Storyboard != nil {
 		// A nicety, like the poster: a video without one is still whole.
 		if j.board, err = j.uploadSheets(ctx, work, job.Storyboard); err != nil {
@@ -60,7 +65,8 @@ func (j *job) encodeHere(ctx context.Context, ms *media.Source, l media.Ladder, 
 // those not yet uploaded; a failed upload stops ffmpeg. It returns each
 // rendition's playlist as ffmpeg wrote it, and the codecs of each video
 // rendition as encoded (read from its first segment; best effort: without
-// it the master names the codecs the ladder asked for). The job's
+// it the master names the codecs the ladder asked for); a CMAF
+// rendition's init segment is read, for the caller to upload. The job's
 // arguments and segment watch are set here, the rest of opt is the
 // caller's.
 func encodeInto(ctx context.Context, st *store.Store, bucket, prefix string, job encoder.Job, opt encoder.Options, poll time.Duration) ([]rendition, map[string]string, error) {
@@ -127,7 +133,7 @@ func encodeInto(ctx context.Context, st *store.Store, bucket, prefix string, job
 		}
 		r := rendition{name: name, p: p, sizes: map[string]int64{}}
 		if job.Output.CMAF {
-			if err := uploadInit(ctx, st, bucket, prefix, job, r, video[name], codecs); err != nil {
+			if err := readInit(job, &r, video[name], codecs); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -246,6 +246,9 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 	for _, k := range checkStoryboard(t, st, testenv.BucketMedia, s, wantVideo) {
 		referenced[k] = true
 	}
+	if s.DASH != "" {
+		referenced[s.DASH] = true // checked by checkMPD, over the same files
+	}
 	for _, k := range keys {
 		if !referenced[k] {
 			t.Errorf("object %s is not referenced by any playlist", k)

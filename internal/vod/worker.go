@@ -61,7 +61,7 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	}
 	defer os.RemoveAll(work)
 
-	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision, Storyboard: req.Storyboard}
+	opt := chunk.Options{Input: u, OutDir: work, Preset: req.Preset, Threads: req.Threads, Revision: req.Revision, CMAF: req.CMAF, Storyboard: req.Storyboard}
 	job := chunk.VideoJob(&req.Source, req.Ladder, req.Chunk, opt)
 	if req.Kind == chunk.KindAudio {
 		job = chunk.AudioJob(&req.Source, req.Ladder, req.Chunk, req.Chunk.Duration <= 0, opt)
@@ -80,6 +80,12 @@ func (w *Worker) EncodeChunk(ctx context.Context, req chunk.Request) (*chunk.Res
 	}
 	res := &chunk.Response{Renditions: map[string][]chunk.Segment{}, Seconds: time.Since(start).Seconds(), Codecs: codecs}
 	for _, r := range rends {
+		if r.init != nil {
+			if res.Inits == nil {
+				res.Inits = map[string][]byte{}
+			}
+			res.Inits[r.name] = r.init
+		}
 		for _, s := range r.p.Segments {
 			res.Renditions[r.name] = append(res.Renditions[r.name], chunk.Segment{URI: s.URI, Duration: s.Duration.Seconds(), Size: r.sizes[s.URI]})
 		}
