@@ -54,7 +54,7 @@ func VideoJob(src *media.Source, l media.Ladder, c Chunk, opt Options) encoder.J
 // is never chunked: AAC frames do not fall on segment boundaries and each
 // encode would restart with priming samples, which is audible.
 func AudioJob(src *media.Source, l media.Ladder, opt Options) encoder.Job {
-	l.Video = nil
+	l.Video, l.Extra = nil, nil
 	return job(src, l, opt, TimeBase)
 }
 

@@ -141,6 +141,11 @@ func check(req chunk.Request) error {
 		}
 		seen[r.Name] = true
 	}
+	if len(req.Ladder.Extra) > 0 {
+		// HEVC and AV1 need CMAF, which chunks do not write yet: the job
+		// encodes such a video in one process (encodeExtraHere).
+		bad("rungs in other codecs than H.264 are not encoded in chunks")
+	}
 	if a := req.Ladder.Audio; a != nil && a.Name != media.AudioName {
 		bad("audio rendition name %q is not %q", clip(a.Name), media.AudioName)
 	}

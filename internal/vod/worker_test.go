@@ -44,6 +44,7 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		{"rung name with a dot", func(r *chunk.Request) { r.Ladder.Video[0].Name = ".." }, "rung name"},
 		{"rung named like the audio", func(r *chunk.Request) { r.Ladder.Video[0].Name = "audio" }, "rung name"},
 		{"two rungs of one name", func(r *chunk.Request) { r.Ladder.Video = append(r.Ladder.Video, r.Ladder.Video[0]) }, "rung name"},
+		{"an hevc rung", func(r *chunk.Request) { r.Ladder = media.PlanCodecs(r.Ladder, []media.Codec{media.HEVC}) }, "other codecs"},
 		{"unknown kind", func(r *chunk.Request) { r.Kind = "subtitles" }, "unknown kind"},
 		{"preset that is not one", func(r *chunk.Request) { r.Preset = "-f" }, "preset"},
 		{"absurd threads", func(r *chunk.Request) { r.Threads = 100000 }, "threads"},
