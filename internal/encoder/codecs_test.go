@@ -40,14 +40,14 @@ func TestExtraArgs(t *testing.T) {
 		{"-c:v:3", "libx265", "-preset:v:3", hevcPreset, "-tag:v:3", "hvc1"},
 		{"-c:v:5", "libsvtav1", "-preset:v:5", av1Preset},
 		{"-g:v:5", "100"}, // a 4 s segment at 25 fps
-		{"-svtav1-params:v:5", "mbr=1815:scd=0"},
+		{"-svtav1-params:v:5", "mbr=1980:scd=0"},
 		{"-map", "[out3]", "-map", "[out4]", "-map", "[out5]", "-map", "[out6]", "-map", "0:1"},
 	} {
 		if !containsRun(a, want) {
 			t.Errorf("args lack %q:\n%q", want, a)
 		}
 	}
-	if l.Extra[2].MaxRate != 1815000 {
+	if l.Extra[2].MaxRate != 1980000 {
 		t.Errorf("720p-av1 maxrate %d: update the expected mbr", l.Extra[2].MaxRate)
 	}
 	// The extra rungs are split from their H.264 rung, after the storyboard's branch.
