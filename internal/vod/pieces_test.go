@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,8 +161,16 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Errorf("SEGMENT_FORMAT=%q: %q (%v), want %q", v, c.SegmentFormat, err, want)
 		}
 	}
+	// Extra video codecs: none unless VIDEO_CODECS names them.
+	for v, want := range map[string][]media.Codec{"": nil, "h264": nil, "h264,hevc,av1": {media.HEVC, media.AV1}, "av1": {media.AV1}} {
+		c, err := ConfigFromEnv(func(k string) string { return map[string]string{"VIDEO_CODECS": v}[k] })
+		if err != nil || !slices.Equal(c.Codecs, want) {
+			t.Errorf("VIDEO_CODECS=%q: %v (%v), want %v", v, c.Codecs, err, want)
+		}
+	}
 	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}, {"PER_TITLE": "yes"},
-		{"SEGMENT_FORMAT": "fmp4"}, {"SEGMENT_FORMAT": "CMAF"}, {"SEGMENT_FORMAT": "ts,cmaf"}} {
+		{"SEGMENT_FORMAT": "fmp4"}, {"SEGMENT_FORMAT": "CMAF"}, {"SEGMENT_FORMAT": "ts,cmaf"},
+		{"VIDEO_CODECS": "vp9"}, {"VIDEO_CODECS": "h264,"}, {"VIDEO_CODECS": "hevc av1"}} {
 		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("ConfigFromEnv accepted %v", bad)
 		}
