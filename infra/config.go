@@ -74,6 +74,10 @@ type Config struct {
 	// SegmentFormat is the on-demand segment container (SEGMENT_FORMAT):
 	// "ts" or "cmaf".
 	SegmentFormat string
+	// VideoCodecs are the video codecs of on-demand ladders
+	// (VIDEO_CODECS): h264, and optionally hevc and av1, which the
+	// transcoder writes as CMAF (README, "Video codecs").
+	VideoCodecs []string
 	// LowLatency serves live streams as Low-Latency HLS (LOW_LATENCY=on):
 	// the ingest serves the renditions' playlists and parts, CloudFront
 	// routes them there (livedelivery.go).
@@ -139,6 +143,7 @@ const (
 	ctxDailySourceMinutes = "dailySourceMinutes"
 	ctxPerTitle           = "perTitle"
 	ctxSegmentFormat      = "segmentFormat"
+	ctxVideoCodecs        = "videoCodecs"
 	ctxLowLatency         = "lowLatency"
 	ctxBudgetMonthlyUSD   = "budgetMonthlyUsd"
 	ctxBudgetEmail        = "budgetEmail"
@@ -208,6 +213,7 @@ var defaults = map[string]string{
 	ctxDailySourceMinutes: "600",
 	ctxPerTitle:           "true",
 	ctxSegmentFormat:      "ts",
+	ctxVideoCodecs:        "h264",
 	ctxLowLatency:         "true",
 	ctxBudgetMonthlyUSD:   "0",
 	ctxBudgetEmail:        "",
@@ -260,6 +266,7 @@ func LoadConfig(lookup ContextLookup, root string) (Config, error) {
 		DailySourceMinutes:   p.intIn(ctxDailySourceMinutes, 0, 1_000_000),
 		PerTitle:             p.boolean(ctxPerTitle),
 		SegmentFormat:        p.oneOf(ctxSegmentFormat, []string{"ts", "cmaf"}),
+		VideoCodecs:          p.subset(ctxVideoCodecs, []string{"h264", "hevc", "av1"}),
 		LowLatency:           p.boolean(ctxLowLatency),
 		BudgetMonthlyUSD:     p.intIn(ctxBudgetMonthlyUSD, 0, 1_000_000),
 		BudgetEmail:          strings.TrimSpace(p.str(ctxBudgetEmail)),

@@ -38,6 +38,7 @@ func TestBadContextFailsNamingKeyAndAllowed(t *testing.T) {
 		{"signed not a bool", map[string]any{ctxSignedPlayback: "1"}, ctxSignedPlayback, "one of true, false"},
 		{"per-title not a bool", map[string]any{ctxPerTitle: "on"}, ctxPerTitle, "one of true, false"},
 		{"segment format", map[string]any{ctxSegmentFormat: "fmp4"}, ctxSegmentFormat, "one of ts, cmaf"},
+		{"video codecs", map[string]any{ctxVideoCodecs: "h264,vp9"}, ctxVideoCodecs, "h264, hevc, av1"},
 		{"low latency not a bool", map[string]any{ctxLowLatency: "on"}, ctxLowLatency, "one of true, false"},
 		{"signed without key", map[string]any{ctxSignedPlayback: true}, ctxSigningPublicKey, "PEM public key"},
 		{"unknown function", map[string]any{ctxFunctions: "transcode,thumbnail"}, ctxFunctions, "transcode, encode, api"},
@@ -144,7 +145,7 @@ func TestUDPIngestCIDRsNormalised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle || d.SegmentFormat != "ts" || !d.LowLatency {
+	if d.UDPIngestCIDRs != nil || !d.WAF || d.TranscodeConcurrency != 2 || d.EncodeConcurrency != 20 || d.DailySourceMinutes != 600 || d.BudgetMonthlyUSD != 0 || !d.PerTitle || d.SegmentFormat != "ts" || !slices.Equal(d.VideoCodecs, []string{"h264"}) || !d.LowLatency {
 		t.Errorf("defaults %+v: want no UDP, WAF on, concurrency 2/20, 600 minutes a day, no budget, TS segments, low latency", d)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -114,6 +115,7 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 	ffmpegEnv["SOURCE_MINUTES_PER_DAY"] = strconv.Itoa(cfg.DailySourceMinutes)
 	ffmpegEnv[lambdaspec.PerTitle] = map[bool]string{true: "on", false: "off"}[cfg.PerTitle]
 	ffmpegEnv[lambdaspec.SegmentFormat] = cfg.SegmentFormat
+	ffmpegEnv[lambdaspec.VideoCodecs] = strings.Join(cfg.VideoCodecs, ",")
 
 	o.Transcode = newGoFunction(s, "Transcode", "transcode", cfg, goFunctionSpec{
 		memory: cfg.TranscodeMemory, tmp: cfg.EphemeralStorage, reserved: cfg.TranscodeConcurrency,

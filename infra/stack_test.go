@@ -343,7 +343,7 @@ func TestFunctions(t *testing.T) {
 		{"defaults", nil, "arm64", map[string]want{
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
 				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "10", "SOURCE_MINUTES_PER_DAY", "600",
-				"PER_TITLE", "on", "SEGMENT_FORMAT", "ts", "WEBHOOK_QUEUE_URL", queue), float64(2)},
+				"PER_TITLE", "on", "SEGMENT_FORMAT", "ts", "VIDEO_CODECS", "h264", "WEBHOOK_QUEUE_URL", queue), float64(2)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(20)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",
@@ -352,15 +352,15 @@ func TestFunctions(t *testing.T) {
 			"WebhooksSender": sender,
 		}},
 		{"x86 small transcode only", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
-			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0", ctxPerTitle: "false", ctxSegmentFormat: "cmaf"}, "x86_64", map[string]want{
-			"OnDemandTranscode": {3008, 900, 4096, true, with(ffmpegEnv("faster"), "SOURCE_MINUTES_PER_DAY", "0", "PER_TITLE", "off", "SEGMENT_FORMAT", "cmaf"), nil},
+			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0", ctxPerTitle: "false", ctxSegmentFormat: "cmaf", ctxVideoCodecs: "h264,av1"}, "x86_64", map[string]want{
+			"OnDemandTranscode": {3008, 900, 4096, true, with(ffmpegEnv("faster"), "SOURCE_MINUTES_PER_DAY", "0", "PER_TITLE", "off", "SEGMENT_FORMAT", "cmaf", "VIDEO_CODECS", "h264,av1"), nil},
 		}},
 		{"few encodes, public library, signed playback", map[string]any{ctxTranscodeConc: "3", ctxEncodeConc: "7", ctxDailySourceMinutes: "90",
 			ctxPublicLibrary: "true", ctxSignedPlayback: "true", ctxSigningPublicKey: testPublicKey}, "arm64", map[string]want{
 			// 7 encodes shared by 3 transcodes: 2 chunks each at once.
 			"OnDemandTranscode": {10240, 900, 2048, true, with(ffmpegEnv("veryfast"),
 				"ENCODE_FUNCTION", "OnDemandEncode", "ENCODE_MEMORY_MB", "10240", "PARALLELISM", "2", "SOURCE_MINUTES_PER_DAY", "90",
-				"PER_TITLE", "on", "SEGMENT_FORMAT", "ts", "WEBHOOK_QUEUE_URL", queue), float64(3)},
+				"PER_TITLE", "on", "SEGMENT_FORMAT", "ts", "VIDEO_CODECS", "h264", "WEBHOOK_QUEUE_URL", queue), float64(3)},
 			"OnDemandEncode": {10240, 900, 2048, true, ffmpegEnv("veryfast"), float64(7)},
 			"ApiFunction": {256, 10, 512, false, map[string]string{"UPLOADS_BUCKET": "StorageUploads", "MEDIA_BUCKET": "StorageMedia",
 				"STREAM_KEY_SECRET_ARN": "LiveStreamKeySecret", "RTMP_URL": "rtmp://LiveNlb.DNSName:1935/live", "SRT_URL": "srt://LiveNlb.DNSName:8890",

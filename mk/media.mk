@@ -27,3 +27,16 @@ BENCH_TARGETS += bench-pertitle
 
 bench-pertitle: setup-system ## media: per-title vs fixed ladder bytes at no worse SSIM, and the complexity pass's CPU
 	$(GO) test -run '^$$' -bench '^BenchmarkPerTitle$$' -benchtime 1x -count 1 -timeout 60m ./internal/encoder
+
+# `make bench-codecs` encodes the clips (first 6 s) and a synthetic
+# high-motion source with today's H.264 ladder and searches the HEVC and
+# AV1 rungs' CRF for the same SSIM (within 0.002), printing
+# hevc_bytes_vs_h264 (target <= 0.70) and av1_bytes_vs_h264 (target
+# <= 0.60) with both SSIMs per rung, and cost_per_source_minute_usd of the
+# H.264 and H.264+AV1 ladders next to MediaConvert's price.
+BENCH_TARGETS += bench-codecs
+
+.PHONY: bench-codecs
+
+bench-codecs: setup-system ## media: HEVC and AV1 bytes vs H.264 at equal SSIM, and the cost per source minute vs MediaConvert
+	$(GO) test -run '^$$' -bench '^BenchmarkCodecs$$' -benchtime 1x -count 1 -timeout 60m ./internal/encoder

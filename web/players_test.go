@@ -21,13 +21,11 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/browsertest"
 	"github.com/hlsflow/hlsflow/internal/catalog"
-	"github.com/hlsflow/hlsflow/internal/chunk"
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
-	"github.com/hlsflow/hlsflow/internal/vod"
 )
 
 // playerRow is one row of the matrix: a player on one of a video's
@@ -47,6 +45,7 @@ var playerMatrix = []playerRow{
 	{player: browsertest.HLSJS, manifest: "master.m3u8"},
 	{player: browsertest.Shaka, manifest: "master.m3u8"},
 	{player: browsertest.VideoJS, manifest: "master.m3u8"},
+	{player: browsertest.Shaka, manifest: "manifest.mpd", only: media.CMAF},
 }
 
 // matrixEnv is the transcoder's settings for the matrix beyond the
@@ -134,9 +133,7 @@ func (s *stack) playEverywhere(t *testing.T, players *browsertest.Players, forma
 // renditions reads the master and its media playlists (variants and
 // EXT-X-MEDIA renditions), checks that the longest lasts the video's
 // duration and that the segments are in the format asked for, and
-// returns the shortest and longest lengths in seconds. Sources the
-// system fans out in chunks stay MPEG-TS for now (internal/vod's
-// chunkedCMAF).
+// returns the shortest and longest lengths in seconds.
 func renditions(t *testing.T, master string, format media.SegmentFormat, duration float64) (shortest, longest float64) {
 	t.Helper()
 	m, err := hls.ParseMaster([]byte(get(t, master)))
@@ -153,7 +150,7 @@ func renditions(t *testing.T, master string, format media.SegmentFormat, duratio
 		}
 	}
 	base := master[:strings.LastIndex(master, "/")+1]
-	want := format == media.CMAF && !chunk.Worth(duration, vod.DefaultChunkSeconds, vod.DefaultMinChunks)
+	want := format == media.CMAF
 	shortest = math.Inf(1)
 	for _, u := range uris {
 		p, err := hls.ParseMedia([]byte(get(t, base+u)))

@@ -31,7 +31,7 @@ var VideoTypes = map[string]bool{
 // video to transcode). The edge serves only vod/ and live/, not this.
 const recordPrefix = "uploads-meta/"
 
-func recordKey(id string) string { return recordPrefix + id + ".json" }
+func recordKey(id string) string { return catalog.RecordKey(id) }
 
 // uploadRecord is what the API remembers of an upload: enough to tell
 // "uploading" from "queued" before the transcoder writes status.json, to
@@ -54,6 +54,9 @@ type uploadRecord struct {
 	SecretSHA256 string `json:"secretSha256,omitempty"`
 	// SourceURL is where an upload from a URL is fetched from.
 	SourceURL string `json:"sourceUrl,omitempty"`
+	// Options are what the upload asks of its encode; the transcode
+	// reads them from here (catalog.ReadOptions).
+	Options catalog.Options `json:"options,omitzero"`
 }
 
 // UploadRequest is the body of POST /api/uploads: a file's name, size and
@@ -63,6 +66,10 @@ type UploadRequest struct {
 	Size        int64  `json:"size"`
 	ContentType string `json:"contentType"`
 	URL         string `json:"url,omitempty"`
+	// Codecs are the video codecs to encode beside H.264, which every
+	// video has: "hevc", "av1" ("h264" alone: H.264 only). Empty is the
+	// deployment's VIDEO_CODECS.
+	Codecs []string `json:"codecs,omitempty"`
 }
 
 // Upload is the answer to POST /api/uploads: exactly one of Put and
@@ -111,8 +118,12 @@ func (h *Handler) createUpload(r *request) (*response, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
+	opts, err := catalog.NewOptions(in.Codecs)
+	if err != nil {
+		return nil, badField("codecs", "%s", err.Error())
+	}
 	if in.URL != "" {
-		return h.createFromURL(r, in)
+		return h.createFromURL(r, in, opts)
 	}
 	switch {
 	case strings.TrimSpace(in.Filename) == "":
@@ -145,7 +156,7 @@ func (h *Handler) createUpload(r *request) (*response, error) {
 		return nil, err
 	}
 	rec := uploadRecord{ID: id, Key: key, Filename: in.Filename, Size: in.Size, ContentType: ct,
-		Created: now, Expires: now.Add(h.cfg.URLTTL), SecretSHA256: secretHash(secret)}
+		Created: now, Expires: now.Add(h.cfg.URLTTL), SecretSHA256: secretHash(secret), Options: opts}
 	out := Upload{ID: id, Key: key, Secret: secret, StatusURL: "/api/videos/" + id, Expires: rec.Expires}
 
 	if in.Size <= h.cfg.MultipartThreshold {

@@ -35,7 +35,7 @@ type FetchStarted struct {
 // here (http or https, no user info, an IP address only in its standard
 // form); where it leads is checked by the fetch, after every resolution
 // and redirect, since only then is it known.
-func (h *Handler) createFromURL(r *request, in UploadRequest) (*response, error) {
+func (h *Handler) createFromURL(r *request, in UploadRequest, opts catalog.Options) (*response, error) {
 	if h.cfg.Fetches == nil {
 		return nil, &apiError{Status: http.StatusNotImplemented, Field: "url", Message: "uploads from a URL are not enabled here"}
 	}
@@ -64,7 +64,7 @@ func (h *Handler) createFromURL(r *request, in UploadRequest) (*response, error)
 	id := catalog.VideoID(key)
 	// The record (private) keeps the URL, which may hold a secret; the
 	// status (public) never does.
-	rec := uploadRecord{ID: id, Key: key, Filename: name, Created: now, Expires: now.Add(h.cfg.URLTTL), SourceURL: in.URL}
+	rec := uploadRecord{ID: id, Key: key, Filename: name, Created: now, Expires: now.Add(h.cfg.URLTTL), SourceURL: in.URL, Options: opts}
 	if err := h.putRecord(r, &rec); err != nil {
 		return nil, err
 	}

@@ -63,6 +63,8 @@ type Rendition struct {
 	Bandwidth int     `json:"bandwidth"`
 	Codecs    string  `json:"codecs"`
 	FrameRate float64 `json:"frameRate,omitempty"`
+	// Codec is a video rendition's codec: "h264", "hevc" or "av1".
+	Codec string `json:"codec,omitempty"`
 }
 
 // Renditions lists the renditions of ladder l as status.json tells them:

@@ -38,7 +38,7 @@ const AudioPreroll = 4
 // and of the priming, except in the first chunk, which starts the track
 // like a whole encode.
 func AudioJob(src *media.Source, l media.Ladder, c Chunk, last bool, opt Options) encoder.Job {
-	l.Video = nil
+	l.Video, l.Extra = nil, nil
 	if l.Audio == nil || l.Audio.SampleRate <= 0 {
 		return job(src, l, opt, TimeBase) // nothing to encode: no arguments
 	}

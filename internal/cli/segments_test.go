@@ -16,3 +16,18 @@ func TestSegmentsEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestCodecsEnv(t *testing.T) {
+	base := func(k string) string { return map[string]string{"VIDEO_CODECS": "h264", "PER_TITLE": "off"}[k] }
+	for flag, want := range map[string]string{"": "h264", "h264,hevc,av1": "h264,hevc,av1", "av1": "av1"} {
+		getenv, err := codecsEnv(base, flag)
+		if err != nil || getenv("VIDEO_CODECS") != want || getenv("PER_TITLE") != "off" {
+			t.Errorf("--codecs %q: VIDEO_CODECS %q (%v), want %q and the rest unchanged", flag, getenv("VIDEO_CODECS"), err, want)
+		}
+	}
+	for _, bad := range []string{"vp9", "h264,", "hevc;av1", "x265"} {
+		if _, err := codecsEnv(base, bad); err == nil {
+			t.Errorf("--codecs %q accepted", bad)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func runUp(ctx context.Context, env Env, args []string) error {
 	fs.Var(&webhookAllow, "webhook-allow", "a non-public range (CIDR or address) webhook endpoints may be at, for development and tests; repeatable")
 	perTitle := fs.String("per-title", "", "per-title ladders: on (each upload's bitrates from a complexity pass on a few slices of it) or off (the fixed ladder); default: the environment's PER_TITLE, else on")
 	segments := fs.String("segments", "", "on-demand segment format: ts (MPEG-TS, every player) or cmaf (fragmented MP4 with EXT-X-MAP, and a DASH manifest over the same segments); default: the environment's SEGMENT_FORMAT, else ts")
+	codecs := fs.String("codecs", "", "video codecs of on-demand ladders: h264, plus hevc and/or av1 on the top rungs (written as CMAF), e.g. h264,hevc,av1; an upload may choose its own; default: the environment's VIDEO_CODECS, else h264")
 	fs.Var(&allow, "allow-host", "another host name the edge and S3 answer to (a tunnel's or proxy's), repeatable or comma-separated; others get 421")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -65,6 +66,9 @@ func runUp(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if getenv, err = segmentsEnv(getenv, *segments); err != nil {
+		return err
+	}
+	if getenv, err = codecsEnv(getenv, *codecs); err != nil {
 		return err
 	}
 	if *cacheMB < 0 {

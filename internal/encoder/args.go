@@ -116,6 +116,9 @@ func (j Job) Renditions() []string {
 	for _, r := range j.Ladder.Video {
 		names = append(names, r.Name)
 	}
+	for _, r := range j.Ladder.Extra {
+		names = append(names, r.Name)
+	}
 	if a := j.Ladder.Audio; a != nil && (j.Output.Kind == VOD || len(names) == 0) {
 		names = append(names, a.Name)
 	}
@@ -138,6 +141,10 @@ func (j Job) Renditions() []string {
 // under a temporary name and renamed when complete (checked against ffmpeg
 // 5.1 by TestSegmentsAppearComplete), so any *.ts file is final.
 //
+// The extra rungs of other codecs (Ladder.Extra, on demand in CMAF only)
+// are encoded from their H.264 rung's scaled picture, after it in the
+// stream order (extraArgs).
+//
 // A VOD input is opened with media.InputArgs (only the protocols and the
 // demuxer the probe allowed, bounded by -max_pixels and -t). Args returns
 // nil when there is nothing to encode or the revision is not valid.
@@ -146,7 +153,7 @@ func Args(j Job) []string {
 	if live && src == nil {
 		src = &media.Source{} // a feed's streams are mapped by type
 	}
-	if src == nil || !media.ValidRevision(j.Output.Revision) || (len(l.Video) == 0 && l.Audio == nil) ||
+	if src == nil || !media.ValidRevision(j.Output.Revision) || (len(l.Video) == 0 && l.Audio == nil) || !extraOK(j) ||
 		(!live && ((len(l.Video) > 0 && src.Video == nil) || (l.Audio != nil && src.Audio == nil))) {
 		return nil
 	}
@@ -192,6 +199,7 @@ func Args(j Job) []string {
 		if sb != nil {
 			graph = storyboardGraph(graph, len(l.Video), sb)
 		}
+		graph = splitExtra(graph, l.Video, l.Extra)
 		a = append(a, "-filter_complex", graph)
 	}
 	if j.Output.Kind == LiveCMAF {
@@ -205,6 +213,10 @@ func Args(j Job) []string {
 		} else {
 			streamMap = append(streamMap, fmt.Sprintf("v:%d,name:%s", i, r.Name))
 		}
+	}
+	for k, r := range l.Extra { // VOD only (extraOK)
+		a = append(a, "-map", fmt.Sprintf("[out%d]", len(l.Video)+k))
+		streamMap = append(streamMap, fmt.Sprintf("v:%d,name:%s", len(l.Video)+k, r.Name))
 	}
 	if l.Audio != nil && (!live || len(l.Video) == 0) {
 		a = append(a, "-map", audio)
@@ -229,6 +241,9 @@ func Args(j Job) []string {
 		if threads != nil {
 			a = append(a, fmt.Sprintf("-threads:v:%d", i), strconv.Itoa(threads[i]))
 		}
+	}
+	for k, r := range l.Extra {
+		a = append(a, extraArgs(len(l.Video)+k, r, seg)...)
 	}
 	if l.Audio != nil {
 		if live {

@@ -71,7 +71,14 @@ func EncodeBudget(src *media.Source, l media.Ladder, seconds float64, preset str
 	if cost == 0 {
 		cost = presetCost[DefaultPreset]
 	}
-	perSecond := budgetCPUPerSecond + time.Duration(mpf*cost*float64(budgetCPUPerMPF))
+	mpf *= cost
+	for _, r := range l.Extra { // their own presets, at their cost relative to x264 veryfast
+		c := codecCost[r.Codec]
+		p := float64(r.Width*r.Height) / 1e6
+		mp += p * c.memory
+		mpf += p * math.Max(r.FPS, 1) * c.cpu
+	}
+	perSecond := budgetCPUPerSecond + time.Duration(mpf*float64(budgetCPUPerMPF))
 	return Budget{
 		Memory: budgetBaseMemory + int64(numCPU())*budgetMemoryPerCPU + int64(mp*budgetMemoryPerMP),
 		CPU:    budgetBaseCPU + time.Duration(math.Max(seconds, 0)*float64(perSecond)),

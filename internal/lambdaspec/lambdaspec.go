@@ -39,6 +39,7 @@ const (
 	EncodeMemory    = "ENCODE_MEMORY_MB" // what status.json charges chunk encodes at
 	PerTitle        = "PER_TITLE"        // "on" or "off": per-title ladders
 	SegmentFormat   = "SEGMENT_FORMAT"   // "ts" or "cmaf": on-demand segment container
+	VideoCodecs     = "VIDEO_CODECS"     // e.g. "h264,hevc,av1": the video codecs of on-demand ladders
 	APITokenARN     = "API_TOKEN_SECRET_ARN"
 	StreamSecretARN = "STREAM_KEY_SECRET_ARN"
 	RTMPURL         = "RTMP_URL"
@@ -81,7 +82,7 @@ const (
 
 var (
 	Transcode = Spec{Name: "transcode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
-		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory, PerTitle, SegmentFormat},
+		Env:      []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath, EncodeFunction, SourceMinutes, EncodeMemory, PerTitle, SegmentFormat, VideoCodecs},
 		Optional: []string{Parallelism, WebhookQueue}}
 	Encode = Spec{Name: "encode", Timeout: FFmpegTimeout, MemoryMB: 10240, TmpMB: 2048,
 		Env: []string{UploadsBucket, MediaBucket, X264Preset, FFmpegPath, FFprobePath}}

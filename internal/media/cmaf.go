@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"strings"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/av1"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -57,8 +58,9 @@ func InitName(rev string) string {
 }
 
 // InitCodecs is SegmentCodecs for a CMAF rendition: the RFC 6381 codec
-// string of the H.264 or HEVC video in an init segment, from the sequence
-// parameter set in its avcC or hvcC box.
+// string of the H.264, HEVC or AV1 video in an init segment, from the
+// sequence parameter set in its avcC or hvcC box or the sequence header
+// OBU in its av1C box.
 func InitCodecs(r io.ReadSeeker) (string, error) {
 	var in fmp4.Init
 	if err := in.Unmarshal(r); err != nil {
@@ -72,9 +74,11 @@ func InitCodecs(r io.ReadSeeker) (string, error) {
 			}
 		case *mp4codecs.H265:
 			return hvc1Codecs(c.SPS)
+		case *mp4codecs.AV1:
+			return av01Codecs(c.SequenceHeader)
 		}
 	}
-	return "", errors.New("no h264 or h265 sequence parameter set in the init segment")
+	return "", errors.New("no h264, h265 or av1 sequence header in the init segment")
 }
 
 // hvc1Codecs is the RFC 6381 string of HEVC in an hvc1 sample entry
@@ -103,4 +107,24 @@ func hvc1Codecs(sps []byte) (string, error) {
 		fmt.Fprintf(&s, ".%X", c)
 	}
 	return s.String(), nil
+}
+
+// av01Codecs is the RFC 6381 string of AV1 (the AV1 codec ISOBMFF
+// binding, "Codecs Parameter String"), e.g. "av01.0.08M.08", from a
+// sequence header OBU: profile, the first operating point's level and
+// tier, and the bit depth. The optional colour fields are left out, as
+// the binding allows, meaning their defaults.
+func av01Codecs(obu []byte) (string, error) {
+	var h av1.SequenceHeader
+	if err := h.Unmarshal(obu); err != nil {
+		return "", fmt.Errorf("read av1 sequence header: %w", err)
+	}
+	if len(h.SeqLevelIdx) == 0 || len(h.SeqTier) == 0 || h.ColorConfig.BitDepth == 0 {
+		return "", errors.New("av1 sequence header without level or bit depth")
+	}
+	tier := 'M'
+	if h.SeqTier[0] {
+		tier = 'H'
+	}
+	return fmt.Sprintf("av01.%d.%02d%c.%02d", h.SeqProfile, h.SeqLevelIdx[0], tier, h.ColorConfig.BitDepth), nil
 }

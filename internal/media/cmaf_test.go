@@ -2,9 +2,11 @@ package media
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -118,5 +120,45 @@ func TestInitCodecsHEVC(t *testing.T) {
 	t.Logf("InitCodecs: %s", got)
 	if want := "hvc1.1.6.L" + level + "."; !strings.HasPrefix(got, want) {
 		t.Errorf("InitCodecs = %q, want %s… (ffprobe: %s)", got, want, probe)
+	}
+}
+
+// InitCodecs of real SVT-AV1 output, against ffprobe's profile and level
+// (ffprobe prints seq_level_idx as the level).
+func TestInitCodecsAV1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes AV1")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(FFmpegPath(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:d=1:r=25",
+		"-c:v", "libsvtav1", "-preset", "12",
+		"-f", "hls", "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+		"-hls_segment_filename", filepath.Join(dir, CMAFSegmentPattern("")), filepath.Join(dir, "index.m3u8"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("no libsvtav1: %v %s", err, b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "init.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := InitCodecs(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := ffprobeOut(t, "-select_streams", "v:0", "-show_entries", "stream=profile,level,codec_tag_string", "-of", "csv=p=0", filepath.Join(dir, "index.m3u8"))
+	line, _, _ := strings.Cut(strings.TrimSpace(probe), "\n")
+	f := strings.Split(line, ",")
+	if len(f) != 3 || f[0] != "Main" || f[1] != "av01" {
+		t.Fatalf("ffprobe: %q, want Main, av01, level", probe)
+	}
+	level, _ := strconv.Atoi(f[2])
+	if want := fmt.Sprintf("av01.0.%02dM.08", level); got != want {
+		t.Errorf("InitCodecs = %q, want %s (ffprobe: %s)", got, want, probe)
+	}
+	// A damaged sequence header is an error, not a made-up string.
+	for name, obu := range map[string][]byte{"empty": nil, "not a sequence header": {0x32, 0}, "truncated": {0x0a, 0x0b, 0, 0}} {
+		if c, err := av01Codecs(obu); err == nil {
+			t.Errorf("%s: av01Codecs = %q, want an error", name, c)
+		}
 	}
 }

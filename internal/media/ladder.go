@@ -19,12 +19,19 @@ type Rung struct {
 	// MaxRate and BufSize instead of at Bitrate (a per-title ladder, see
 	// PlanPerTitle); Bitrate is then what it is expected to average.
 	CRF float64 `json:",omitempty"`
+	// Codec is the rung's codec when it is not H.264 (an extra rung of
+	// Ladder.Extra, see PlanCodecs); Profile and Level are then left to
+	// the encoder and read back from what it wrote.
+	Codec Codec `json:",omitempty"`
 }
 
 // Codecs returns the RFC 6381 codec string for the rung, e.g. "avc1.64001f".
 // The middle byte holds the constraint flags x264 writes: constraint_set1
 // for Main, none for High.
 func (r Rung) Codecs() string {
+	if r.Codec != "" && r.Codec != H264 {
+		return r.extraCodecs()
+	}
 	profile, constraints := 0x64, 0x00
 	switch r.Profile {
 	case "main":
@@ -66,8 +73,13 @@ const AudioName = "audio"
 // ValidRungName reports whether name is one PlanLadder gives a video rung:
 // the short side in pixels, from the smallest picture accepted up to the
 // top standard rung, then "p" ("1080p", "720p", "48p"). Names become
-// folders, keys and ffmpeg arguments, so nothing else is accepted.
+// folders, keys and ffmpeg arguments, so nothing else is accepted, but
+// an extra codec's rung named after one ("720p-hevc", see PlanCodecs).
 func ValidRungName(name string) bool {
+	return validH264RungName(name) || validExtraName(name)
+}
+
+func validH264RungName(name string) bool {
 	digits, ok := strings.CutSuffix(name, "p")
 	if !ok || digits == "" || digits[0] == '0' || len(digits) > 4 {
 		return false
@@ -84,6 +96,10 @@ type Ladder struct {
 	// MoreAudio are the further audio tracks of a source with video, each
 	// its own rendition beside Audio (the default track).
 	MoreAudio []AudioRung `json:",omitempty"`
+	// Extra are the rungs in other codecs than H.264 (HEVC, AV1), each
+	// the size and frame rate of a rung of Video and encoded from the same
+	// scaled picture (PlanCodecs); listed after Video in the master.
+	Extra []Rung `json:",omitempty"`
 }
 
 // LadderOptions tune PlanLadder.

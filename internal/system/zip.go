@@ -85,6 +85,7 @@ func (s *System) functions(concurrency int) (map[string]localcloud.Function, err
 		lambdaspec.PerTitle:      cfg.Getenv(lambdaspec.PerTitle),
 		lambdaspec.WebhookQueue:  localcloud.QueueURL(cfg.Region, webhookQueue),
 		lambdaspec.SegmentFormat: cfg.Getenv(lambdaspec.SegmentFormat),
+		lambdaspec.VideoCodecs:   cfg.Getenv(lambdaspec.VideoCodecs),
 	}
 	for k, v := range ffmpeg {
 		transcode[k] = v

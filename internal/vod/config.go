@@ -34,6 +34,10 @@ type Config struct {
 	// default) or media.CMAF (with a DASH manifest too; chunked encodes
 	// share one init segment per rung, cmaf.go).
 	SegmentFormat media.SegmentFormat
+	// Codecs are the extra video codecs (HEVC, AV1) of every upload that
+	// does not choose its own (codecs.go); a video with any is written as
+	// CMAF whatever SegmentFormat says.
+	Codecs []media.Codec
 
 	// SourceMinutesPerDay is the daily quota of source minutes (see
 	// quota.go); 0 is no quota.
@@ -156,6 +160,7 @@ func (d Deps) logger() *slog.Logger { return cmp.Or(d.Log, slog.Default()) }
 //	DOWNLOAD_MP4       "off" makes no MP4 download
 //	PER_TITLE          "off" gives every source the fixed ladder (default "on": per-title ladders)
 //	SEGMENT_FORMAT     "ts" (default) or "cmaf": fragmented MP4 segments with EXT-X-MAP
+//	VIDEO_CODECS       video codecs beside h264, e.g. "h264,hevc,av1" (default h264 only)
 //	AWS_LAMBDA_FUNCTION_MEMORY_SIZE  this function's memory in MB (Lambda sets it)
 //	ENCODE_MEMORY_MB   the encode function's memory in MB
 //
@@ -195,6 +200,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			e.Fail(lambdaspec.SegmentFormat, v, "want ts or cmaf")
 		}
 		c.SegmentFormat = f
+	}
+	if v := e.String(lambdaspec.VideoCodecs, ""); v != "" {
+		cs, err := media.ParseCodecList(v)
+		if err != nil {
+			e.Fail(lambdaspec.VideoCodecs, v, "want a comma-separated list of h264, hevc, av1")
+		}
+		c.Codecs = cs
 	}
 	if v := e.String("LADDER_RUNGS", ""); v != "" {
 		c.Ladder.Rungs = strings.Split(v, ",")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
@@ -57,7 +58,7 @@ func (j *job) fanOut(ctx context.Context, ms *media.Source, l media.Ladder, t *t
 	base := chunk.Request{
 		ID: j.id, Bucket: j.src.Bucket, Key: j.src.Key, MediaBucket: j.cfg.MediaBucket, Prefix: catalog.Prefix(j.id),
 		Revision: j.src.Revision(), Source: *ms, Ladder: l, Preset: j.cfg.Preset, Threads: j.cfg.Threads,
-		CMAF: j.cfg.SegmentFormat == media.CMAF,
+		CMAF: j.cfg.segmentsCMAF(l),
 	}
 	var reqs []chunk.Request
 	// The storyboard's interval is the one the single-process encode
@@ -207,7 +208,7 @@ func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 		names = append(names, f.ladder.Audio.Name)
 		names = append(names, moreAudioNames(f.ladder)...)
 	} else {
-		for _, v := range f.ladder.Video {
+		for _, v := range append(slices.Clone(f.ladder.Video), f.ladder.Extra...) {
 			names = append(names, v.Name)
 		}
 	}
@@ -294,7 +295,7 @@ func (f *fanout) playlists(n int, typ string) []rendition {
 		}
 		out = append(out, r)
 	}
-	for _, r := range f.ladder.Video {
+	for _, r := range append(slices.Clone(f.ladder.Video), f.ladder.Extra...) {
 		var segs []chunk.Segment
 		for _, c := range f.video[:n] {
 			segs = append(segs, c.Renditions[r.Name]...)

@@ -188,6 +188,9 @@ func (j *job) transcode(ctx context.Context) (*result, error) {
 	if l, err = j.perTitle(encCtx, ms, l); err != nil {
 		return nil, stopped(err)
 	}
+	if l, err = j.withCodecs(ctx, l); err != nil {
+		return nil, err
+	}
 	// Chunks finish a few dozen times per video, each worth telling;
 	// ffmpeg's progress comes several times a second.
 	encode, every, here := encodeFunc(j.encodeHere), j.cfg.ProgressEvery, true

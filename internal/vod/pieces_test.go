@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,13 @@ func TestBuildMasterGolden(t *testing.T) {
 		"720p":  {Peak: 3_300_000, Average: 2_950_000},
 		"360p":  {Peak: 900_000, Average: 780_000},
 		"audio": {Peak: 140_000, Average: 131_000},
+		// HEVC and AV1 rungs (media.PlanCodecs).
+		"720p-hevc": {Peak: 2_100_000, Average: 1_700_000},
+		"720p-av1":  {Peak: 1_800_000, Average: 1_400_000},
+		"360p-hevc": {Peak: 600_000, Average: 500_000},
+		"360p-av1":  {Peak: 500_000, Average: 420_000},
 	}
+	withCodecs := media.PlanCodecs(media.Ladder{Video: []media.Rung{r720, r360}, Audio: audio, SegmentSeconds: 4}, []media.Codec{media.HEVC, media.AV1})
 	tests := []struct {
 		name    string
 		ladder  media.Ladder
@@ -40,6 +47,9 @@ func TestBuildMasterGolden(t *testing.T) {
 		{"ultrafast_codecs", media.Ladder{Video: []media.Rung{r720, r360}, Audio: audio}, map[string]string{"720p": "avc1.42c01f", "360p": "avc1.42c01e"}},
 		{"portrait_no_audio", media.Ladder{Video: []media.Rung{portrait}}, nil},
 		{"audio_only", media.Ladder{Audio: audio}, nil},
+		// H.264 first; CODECS from the init segments; the HEVC rung's
+		// unread init segment falls back to the planned string.
+		{"hevc_av1", withCodecs, map[string]string{"720p": "avc1.64001f", "720p-av1": "av01.0.05M.08"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,8 +161,16 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Errorf("SEGMENT_FORMAT=%q: %q (%v), want %q", v, c.SegmentFormat, err, want)
 		}
 	}
+	// Extra video codecs: none unless VIDEO_CODECS names them.
+	for v, want := range map[string][]media.Codec{"": nil, "h264": nil, "h264,hevc,av1": {media.HEVC, media.AV1}, "av1": {media.AV1}} {
+		c, err := ConfigFromEnv(func(k string) string { return map[string]string{"VIDEO_CODECS": v}[k] })
+		if err != nil || !slices.Equal(c.Codecs, want) {
+			t.Errorf("VIDEO_CODECS=%q: %v (%v), want %v", v, c.Codecs, err, want)
+		}
+	}
 	for _, bad := range []map[string]string{{"FFMPEG_THREADS": "x"}, {"MAX_DURATION": "long"}, {"MAX_SIZE_MB": "-1"}, {"PER_TITLE": "yes"},
-		{"SEGMENT_FORMAT": "fmp4"}, {"SEGMENT_FORMAT": "CMAF"}, {"SEGMENT_FORMAT": "ts,cmaf"}} {
+		{"SEGMENT_FORMAT": "fmp4"}, {"SEGMENT_FORMAT": "CMAF"}, {"SEGMENT_FORMAT": "ts,cmaf"},
+		{"VIDEO_CODECS": "vp9"}, {"VIDEO_CODECS": "h264,"}, {"VIDEO_CODECS": "hevc av1"}} {
 		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("ConfigFromEnv accepted %v", bad)
 		}

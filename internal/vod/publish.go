@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
@@ -118,7 +119,15 @@ func measure(rends []rendition) map[string]hls.Rate {
 // playlists.
 func buildMaster(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map[string]string) (*hls.MasterPlaylist, []catalog.Rendition) {
 	hl := ladderOf(l, rev, rates, encoded)
-	return hl.Master(), catalog.Renditions(hl)
+	rs := catalog.Renditions(hl)
+	for i := range rs {
+		for _, v := range append(slices.Clone(l.Video), l.Extra...) {
+			if v.Name == rs[i].Name {
+				rs[i].Codec = string(v.VideoCodec())
+			}
+		}
+	}
+	return hl.Master(), rs
 }
 
 // ladderOf is what the master (and the DASH manifest) say of ladder l:
@@ -130,7 +139,10 @@ func ladderOf(l media.Ladder, rev string, rates map[string]hls.Rate, encoded map
 		hl.Audio = &hls.Rendition{Name: a.Name, Codecs: a.Codecs(), Channels: a.Channels, Bandwidth: r.Peak, AverageBandwidth: r.Average}
 		addMoreAudio(&hl, l, rates)
 	}
-	for _, v := range l.Video {
+	// H.264 first, then each extra codec's rungs (l.Extra): a player that
+	// cannot decode a variant's CODECS skips it, and one that picks the
+	// first listed to start with starts on H.264.
+	for _, v := range append(slices.Clone(l.Video), l.Extra...) {
 		codecs := v.Codecs()
 		if c := encoded[v.Name]; c != "" {
 			codecs = c

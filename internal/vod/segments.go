@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func (j *job) encodeHere(ctx context.Context, ms *media.Source, l media.Ladder, 
 	defer os.RemoveAll(work)
 	job := encoder.Job{
 		Input: encoder.Input{URL: j.url, Source: ms}, Ladder: l,
-		Output: encoder.Output{Kind: encoder.VOD, Dir: work, Revision: j.src.Revision(), CMAF: j.cfg.SegmentFormat == media.CMAF},
+		Output: encoder.Output{Kind: encoder.VOD, Dir: work, Revision: j.src.Revision(), CMAF: j.cfg.segmentsCMAF(l)},
 		Preset: j.cfg.Preset, Threads: j.cfg.Threads, ShareThreads: true, Progress: true,
 	}
 	// The storyboard's sheets come from the same decode (storyboard.go).
@@ -74,7 +75,7 @@ func encodeInto(ctx context.Context, st *store.Store, bucket, prefix string, job
 		return nil, nil, refuse("the file has nothing to encode", nil)
 	}
 	video := map[string]bool{}
-	for _, r := range job.Ladder.Video {
+	for _, r := range append(slices.Clone(job.Ladder.Video), job.Ladder.Extra...) {
 		video[r.Name] = true
 	}
 	sizes, codecs := map[string]int64{}, map[string]string{} // by "720p/seg_00000.ts", by rendition

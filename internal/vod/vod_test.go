@@ -269,7 +269,7 @@ func checkOutput(t *testing.T, st *store.Store, id, key, srcPath string, wantVid
 
 // playInBrowser serves a downloaded output (with CORS, as the edge does)
 // and plays its master in hls.js to past 4 s with no fatal error.
-func playInBrowser(t *testing.T, dir string) {
+func playInBrowser(t *testing.T, dir string) []browsertest.Level {
 	t.Helper()
 	files := http.FileServer(http.Dir(dir))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -286,4 +286,5 @@ func playInBrowser(t *testing.T, dir string) {
 		t.Errorf("hls.js saw levels %+v, fatal errors %+v", res.Levels, res.FatalErrors())
 	}
 	t.Logf("hls.js %s played to %.1f s, levels %v", res.Version, res.CurrentTime, res.Heights())
+	return res.Levels
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,11 +145,15 @@ func check(req chunk.Request) error {
 		bad("chunk bounds must be numbers, not negative")
 	}
 	seen := map[string]bool{}
-	for _, r := range req.Ladder.Video {
+	for _, r := range append(slices.Clone(req.Ladder.Video), req.Ladder.Extra...) {
 		if !media.ValidRungName(r.Name) || seen[r.Name] {
 			bad("rung name %q is not a video rendition name", clip(r.Name))
 		}
 		seen[r.Name] = true
+	}
+	if len(req.Ladder.Extra) > 0 && !req.CMAF {
+		// HLS carries HEVC and AV1 in fragmented MP4 only.
+		bad("rungs in other codecs than H.264 need CMAF chunks")
 	}
 	if a := req.Ladder.Audio; a != nil && a.Name != media.AudioName {
 		bad("audio rendition name %q is not %q", clip(a.Name), media.AudioName)
