@@ -44,7 +44,9 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		{"rung name with a dot", func(r *chunk.Request) { r.Ladder.Video[0].Name = ".." }, "rung name"},
 		{"rung named like the audio", func(r *chunk.Request) { r.Ladder.Video[0].Name = "audio" }, "rung name"},
 		{"two rungs of one name", func(r *chunk.Request) { r.Ladder.Video = append(r.Ladder.Video, r.Ladder.Video[0]) }, "rung name"},
-		{"an hevc rung in MPEG-TS", func(r *chunk.Request) { r.Ladder, r.CMAF = media.PlanCodecs(r.Ladder, []media.Codec{media.HEVC}), false }, "need CMAF"},
+		{"an hevc rung in MPEG-TS", func(r *chunk.Request) {
+			r.Ladder, r.CMAF = media.PlanCodecs(r.Ladder, []media.Codec{media.HEVC}), false
+		}, "need CMAF"},
 		{"an hevc rung named like an H.264 one", func(r *chunk.Request) {
 			r.Ladder, r.CMAF = media.PlanCodecs(r.Ladder, []media.Codec{media.HEVC}), true
 			r.Ladder.Extra[0].Name = r.Ladder.Video[0].Name
