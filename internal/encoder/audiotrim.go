@@ -30,10 +30,17 @@ func audioTrimArgs(t *AudioTrim) []string {
 	if t == nil {
 		return nil
 	}
-	var a []string
+	// asetpts: the packets' timestamps count samples from the piece's
+	// first. A source's own (WebM's are in milliseconds) jitter by up to
+	// half a frame, and the HLS muxer cuts segments on timestamps: a piece
+	// one frame long by packet count could look a jitter longer than its
+	// segments and end in a one-frame segment of its own, whose number
+	// the next piece's first segment also takes.
+	filters := "asetpts=STARTPTS+N/SR/TB"
 	if t.Pad > 0 {
-		a = append(a, "-af", "apad=whole_dur="+fmtFloat(t.Pad))
+		filters = "apad=whole_dur=" + fmtFloat(t.Pad) + "," + filters
 	}
+	a := []string{"-af", filters}
 	// The bitstream filter list is comma-separated: commas inside the
 	// expression are escaped.
 	drop := "lt(n\\," + strconv.Itoa(t.From) + ")"

@@ -9,16 +9,17 @@ import (
 )
 
 func TestAudioTrimArgs(t *testing.T) {
+	const pts = "asetpts=STARTPTS+N/SR/TB"
 	cases := []struct {
 		name string
 		trim *AudioTrim
 		want []string
 	}{
 		{"none", nil, nil},
-		{"keeps everything", &AudioTrim{}, nil},
-		{"pads only", &AudioTrim{Pad: 4.5}, []string{"-af", "apad=whole_dur=4.5"}},
-		{"drops the head", &AudioTrim{From: 5}, []string{"-bsf:a", `noise=drop=lt(n\,5)`}},
-		{"keeps a span", &AudioTrim{From: 5, To: 380, Pad: 8.1}, []string{"-af", "apad=whole_dur=8.1", "-bsf:a", `noise=drop=lt(n\,5)+gte(n\,380)`}},
+		{"keeps everything", &AudioTrim{}, []string{"-af", pts}},
+		{"pads only", &AudioTrim{Pad: 4.5}, []string{"-af", "apad=whole_dur=4.5," + pts}},
+		{"drops the head", &AudioTrim{From: 5}, []string{"-af", pts, "-bsf:a", `noise=drop=lt(n\,5)`}},
+		{"keeps a span", &AudioTrim{From: 5, To: 380, Pad: 8.1}, []string{"-af", "apad=whole_dur=8.1," + pts, "-bsf:a", `noise=drop=lt(n\,5)+gte(n\,380)`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -217,8 +217,16 @@ func (f *fanout) check(r chunk.Request, res *chunk.Response) error {
 		if len(segs) == 0 {
 			return fmt.Errorf("encode %s %s: no %s segments returned", f.id, r.Kind, n)
 		}
-		if want := segmentName(f.cmaf, r.Revision, r.Chunk.FirstSegment); segs[0].URI != want {
-			return fmt.Errorf("encode %s %s chunk %d: %s starts at %s, want %s", f.id, r.Kind, r.Chunk.Index, n, segs[0].URI, want)
+		// Numbered on from the chunk's first segment, and, but for the
+		// last chunk, no further than its span: a segment more would take
+		// the name of the next chunk's first and be overwritten by it.
+		for i, s := range segs {
+			if want := segmentName(f.cmaf, r.Revision, r.Chunk.FirstSegment+i); s.URI != want {
+				return fmt.Errorf("encode %s %s chunk %d: %s's segment %d is %s, want %s", f.id, r.Kind, r.Chunk.Index, n, i, s.URI, want)
+			}
+		}
+		if seg := f.ladder.SegmentSeconds; r.Chunk.Duration > 0 && seg > 0 && len(segs) > int(math.Ceil(r.Chunk.Duration/seg-1e-6)) {
+			return fmt.Errorf("encode %s %s chunk %d: %d %s segments for %g s", f.id, r.Kind, r.Chunk.Index, len(segs), n, r.Chunk.Duration)
 		}
 		if err := f.checkInit(r, n, res.Inits[n]); err != nil {
 			return err
