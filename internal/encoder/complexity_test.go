@@ -2,6 +2,9 @@ package encoder
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +86,57 @@ func TestMeasureComplexityNeedsEveryEncode(t *testing.T) {
 	} {
 		if got, err := MeasureComplexity(context.Background(), c); err != nil || got != nil {
 			t.Errorf("%s: %v, %v; want nothing measured and no run", name, got, err)
+		}
+	}
+}
+
+// A trial's bitrate is predicted for the encode: its keyframe weighs as
+// one in keyint frames, not as one in the few frames of the sample, and
+// the cropped picture stands for the whole.
+func TestTrialKbpsWeighsKeyframesAsTheEncode(t *testing.T) {
+	s := trialStats{
+		frames: map[string]float64{"I": 1, "P": 3, "B": 6},
+		size:   map[string]float64{"I": 10000, "P": 1200, "B": 100},
+	}
+	// Between keyframes a frame averages (3*1200+6*100)/9 bytes; one in
+	// 100 frames is a keyframe; 25 frames/s; a ninth of the picture.
+	rest := (3*1200 + 6*100) / 9.0
+	want := (10000 + 99*rest) / 100 * 8 * 25 / 1000 * 9
+	if got := s.kbps(100, 25, 1.0/9); math.Abs(got-want) > 1e-9 {
+		t.Errorf("kbps %g, want %g", got, want)
+	}
+	// The sample's own average would make the keyframe ten times heavier.
+	if raw := (10000 + 3*1200 + 6*100) / 10.0 * 8 * 25 / 1000 * 9; s.kbps(100, 25, 1.0/9) > raw/2 {
+		t.Errorf("kbps %g is near the sample's average %g", s.kbps(100, 25, 1.0/9), raw)
+	}
+	if got := (trialStats{frames: map[string]float64{}, size: map[string]float64{}}).kbps(100, 25, 1); got != 0 {
+		t.Errorf("no frames: %g kb/s", got)
+	}
+}
+
+// The pass encodes a mosaic of four tiles of each rung's picture (a
+// ninth of it) under its cap scaled to it, and starts each slice at a keyframe (no decoding up to the slice).
+func TestComplexityArgsCropsAndSeeksToKeyframes(t *testing.T) {
+	src := &media.Source{Duration: 60, Video: &media.Video{Width: 1280, Height: 720, FPS: 25}}
+	l, err := media.PlanLadder(src, media.LadderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := media.SampleSpans(src.Duration)
+	args := strings.Join(ComplexityArgs(Complexity{FFmpeg: "ffmpeg", Input: Input{URL: "/in.mp4", Source: src}, Ladder: l, Spans: spans}), " ")
+	if n := strings.Count(args, "-noaccurate_seek"); n != len(spans) || strings.Count(args, "setpts=PTS-STARTPTS") != len(spans) {
+		t.Errorf("%d of %d slices seek to a keyframe: %s", n, len(spans), args)
+	}
+	for i, r := range l.Video {
+		w, h, tw, th := trialSize(r)
+		if w*h*8 > r.Width*r.Height || tw%2 != 0 || th%2 != 0 || !strings.Contains(args, fmt.Sprintf("[out%d]split=4", i)) ||
+			strings.Count(args, fmt.Sprintf("crop=%d:%d:", tw, th)) < 4 {
+			t.Errorf("%s: trial picture %dx%d of %dx%d not a mosaic of four tiles in %s", r.Name, w, h, r.Width, r.Height, args)
+		}
+		for k, tr := range trials(r) {
+			if tr.MaxRate >= r.MaxRate/8 || tr.BufSize >= r.BufSize/8 || tr.CRF != media.TrialCRFs[k] {
+				t.Errorf("%s trial %d: cap %d/%d crf %g, want the rung's %d/%d scaled to the crop", r.Name, k, tr.MaxRate, tr.BufSize, tr.CRF, r.MaxRate, r.BufSize)
+			}
 		}
 	}
 }

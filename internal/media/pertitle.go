@@ -10,8 +10,10 @@ import (
 // CRF) that keeps the picture as good as the fixed rung's, from a fast
 // complexity pass on a few slices of the source (encoder.MeasureComplexity):
 //
-//   - each rung is encoded on the slices at TrialCRFs, under the rung's
-//     cap, giving for each the bitrate and x264's luma SSIM;
+//   - each rung is encoded on the slices at TrialCRFs, on the middle of
+//     its picture (a ninth of it) and under its cap scaled to it, giving for each x264's
+//     luma SSIM and the bitrate the whole picture would take (its
+//     keyframes as often as the encode forces them);
 //   - log(bitrate) and log(1-SSIM) are close to straight lines in the CRF,
 //     so the fixed rung's quality is read off them at its bitrate (a whole
 //     video's average bitrate buys about what constant quality gives at
@@ -33,7 +35,10 @@ import (
 
 // TrialCRFs are the constant qualities the complexity pass encodes, in
 // increasing order.
-var TrialCRFs = [3]float64{14, 20, 26}
+// Two points fit the planner's model (log bits and log(1-SSIM) straight
+// in the CRF), around the CRFs it chooses, for a third less CPU than
+// three.
+var TrialCRFs = [2]float64{16, 22}
 
 // Per-title rules; see the comment above.
 const (
@@ -54,7 +59,9 @@ const (
 
 // PlanVersion is the version of the per-title plan in status.json; it
 // changes when the meaning of a field does.
-const PlanVersion = 1
+// Version 2: two trials per rung, their bitrate predicted for the whole
+// picture and keyframe interval from a cropped sample (Complexity.Area).
+const PlanVersion = 2
 
 // Trial is one encode of the complexity pass: a CRF, the bitrate it gave
 // and x264's luma SSIM.
@@ -66,7 +73,9 @@ type Trial struct {
 
 // Complexity is what the complexity pass measured of one rung.
 type Complexity struct {
-	Rung   string                `json:"rung"`
+	Rung string `json:"rung"`
+	// Area is the share of the rung's picture the trials encoded.
+	Area   float64               `json:"area"`
 	Trials [len(TrialCRFs)]Trial `json:"trials"`
 }
 
@@ -104,13 +113,17 @@ type Span struct {
 	Duration float64 `json:"duration"`
 }
 
-// Sampling of the complexity pass: up to maxSlices slices of sliceSeconds,
-// together about sampleShare of the source (one slice at least), spread
-// evenly; a source shorter than one slice is sampled whole.
+// Sampling of the complexity pass: sampleShare of the source, at least
+// minSample seconds (a source no longer is sampled whole) and at most
+// maxSlices slices of sliceSeconds, in slices of at most sliceSeconds
+// spread evenly. A share rather than a fixed slice keeps the pass's CPU
+// a small part of the encode's whatever the length: a 2 s slice was
+// most of a 5 s clip.
 const (
 	sliceSeconds = 2.0
 	maxSlices    = 5
-	sampleShare  = 0.025
+	sampleShare  = 0.06
+	minSample    = 0.75
 )
 
 // SampleSpans returns the slices of a source of duration seconds that the
@@ -120,16 +133,17 @@ func SampleSpans(duration float64) []Span {
 	if !(duration > 0) || math.IsInf(duration, 0) {
 		return nil
 	}
-	if duration <= sliceSeconds {
+	if duration <= minSample {
 		return []Span{{0, duration}}
 	}
-	n := int(math.Round(duration * sampleShare / sliceSeconds))
-	n = min(max(n, 1), maxSlices)
+	total := min(max(duration*sampleShare, minSample), maxSlices*sliceSeconds)
+	n := int(math.Ceil(total/sliceSeconds - 1e-9))
+	each := math.Floor(total/float64(n)*1000) / 1000
 	spans := make([]Span, n)
 	for i := range spans {
 		mid := duration * (float64(i) + 0.5) / float64(n)
-		start := math.Max(0, math.Min(mid-sliceSeconds/2, duration-sliceSeconds))
-		spans[i] = Span{Start: math.Round(start*1000) / 1000, Duration: sliceSeconds}
+		start := math.Max(0, math.Min(mid-each/2, duration-each))
+		spans[i] = Span{Start: math.Round(start*1000) / 1000, Duration: each}
 	}
 	return spans
 }

@@ -92,7 +92,7 @@ func TestPlanPerTitleUnusableMeasuresKeepFixed(t *testing.T) {
 	l := fixedLadder(t)
 	good := trialsFor(l.Video[0].Name, 1000, 6, 0.004)
 	flat := good
-	flat.Trials[2].Kbps = flat.Trials[1].Kbps // bits that do not fall
+	flat.Trials[1].Kbps = flat.Trials[0].Kbps // bits that do not fall
 	perfect := good
 	perfect.Trials[0].SSIM = 1
 	for name, c := range map[string]Complexity{"flat": flat, "perfect": perfect, "missing": {Rung: l.Video[0].Name}} {
@@ -131,7 +131,7 @@ func TestPlanPerTitleDropsRungsThatAddTooLittle(t *testing.T) {
 }
 
 func TestSampleSpans(t *testing.T) {
-	for _, d := range []float64{0.5, 2, 5, 70, 600, 3600, 7200} {
+	for _, d := range []float64{0.5, 2, 5, 6.2, 12, 70, 600, 3600, 7200} {
 		spans := SampleSpans(d)
 		if len(spans) == 0 || len(spans) > maxSlices {
 			t.Fatalf("%g s: %d slices", d, len(spans))
@@ -143,9 +143,14 @@ func TestSampleSpans(t *testing.T) {
 			}
 			total += s.Duration
 		}
-		// A short sample of a long source: at most the share, or one slice.
-		if total > max(sliceSeconds, d*sampleShare*1.5) {
+		// A short sample whatever the length: the share, or minSample
+		// of a short source (a 2 s slice was most of a 5 s clip), or
+		// maxSlices slices of a long one.
+		if total > min(max(minSample, d*sampleShare), maxSlices*sliceSeconds)+1e-9 || (d >= 5 && total > d/5) {
 			t.Errorf("%g s: %g s sampled", d, total)
+		}
+		if d > minSample && total < min(minSample, d)-0.01 {
+			t.Errorf("%g s: only %g s sampled", d, total)
 		}
 	}
 	for _, d := range []float64{0, -1, math.NaN(), math.Inf(1)} {
