@@ -2,6 +2,7 @@ package encoder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -36,6 +37,9 @@ const (
 	trialTile     = 1.0 / 6
 	mosaicMinSide = 128
 )
+
+// sliceSlack is how much more than a slice the pass may read of it.
+const sliceSlack = 2.0
 
 // trialSize is the picture a trial of r encodes, and its tiles' size (0
 // for the whole picture).
@@ -127,13 +131,16 @@ func ComplexityArgs(c Complexity) []string {
 	var g strings.Builder
 	var in string
 	for i, s := range c.Spans {
+		// Read up to sliceSlack more than the slice: the first frame
+		// decoded may come later than the seek point (an MPEG-TS has no
+		// index), and a slice must not come out empty.
 		a = append(a, "-noaccurate_seek")
-		a = append(a, media.InputArgs(src, c.Input.URL, s.Start, s.Duration)...)
-		// Each slice from 0: without, the frames before the seek point
-		// come with negative times, which concat mangles (x264 measured
-		// an SSIM of 0.85 at CRF 16 on Tears of Steel) and which move the
-		// forced keyframes.
-		fmt.Fprintf(&g, "[%d:%d]setpts=PTS-STARTPTS[s%d];", i, src.Video.Index, i)
+		a = append(a, media.InputArgs(src, c.Input.URL, s.Start, s.Duration+sliceSlack)...)
+		// Each slice from 0 (without, the frames before the seek point
+		// come with negative times, which concat mangles: x264 measured
+		// an SSIM of 0.85 at CRF 16 on Tears of Steel) and as long as
+		// asked from its first frame.
+		fmt.Fprintf(&g, "[%d:%d]setpts=PTS-STARTPTS,trim=end=%s[s%d];", i, src.Video.Index, fmtFloat(s.Duration), i)
 		in += fmt.Sprintf("[s%d]", i)
 	}
 	if len(c.Spans) > 1 {
@@ -202,8 +209,28 @@ func (s trialStats) kbps(keyint, fps, area float64) float64 {
 	return perFrame * 8 * fps / 1000 / area
 }
 
-// MeasureComplexity runs the pass and returns each rung's measure.
-func MeasureComplexity(ctx context.Context, c Complexity) ([]media.Complexity, error) {
+// MeasureComplexity runs the pass and returns each rung's measure and
+// the slices measured: c.Spans, or, when seeking to them gave no frame
+// at all (an MPEG-TS sought past its last keyframe decodes nothing), as
+// many seconds from the start of the source, which always decode.
+func MeasureComplexity(ctx context.Context, c Complexity) ([]media.Complexity, []media.Span, error) {
+	m, err := measureComplexity(ctx, c)
+	if !errors.Is(err, errNoFrames) {
+		return m, c.Spans, err
+	}
+	var total float64
+	for _, s := range c.Spans {
+		total += s.Duration
+	}
+	c.Spans = []media.Span{{Start: 0, Duration: total}}
+	m, err = measureComplexity(ctx, c)
+	return m, c.Spans, err
+}
+
+// errNoFrames: x264 reported no encode, ffmpeg having decoded nothing.
+var errNoFrames = errors.New("no frames decoded")
+
+func measureComplexity(ctx context.Context, c Complexity) ([]media.Complexity, error) {
 	args := ComplexityArgs(c)
 	if args == nil {
 		return nil, nil
@@ -237,6 +264,9 @@ func MeasureComplexity(ctx context.Context, c Complexity) ([]media.Complexity, e
 	})
 	if err != nil {
 		return nil, fmt.Errorf("complexity pass: %w", err)
+	}
+	if len(order) == 0 && len(c.Spans) > 0 && c.Spans[0].Start > 0 {
+		return nil, fmt.Errorf("complexity pass: %w", errNoFrames)
 	}
 	if len(order) != len(tl.Video) {
 		return nil, fmt.Errorf("complexity pass: x264 reported %d encodes of %d", len(order), len(tl.Video))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,12 +32,12 @@ func TestMeasureComplexity(t *testing.T) {
 		t.Fatal(err)
 	}
 	spans := media.SampleSpans(src.Duration)
-	got, err := MeasureComplexity(ctx, Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: path, Source: src}, Ladder: l, Spans: spans})
+	got, measuredSpans, err := MeasureComplexity(ctx, Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: path, Source: src}, Ladder: l, Spans: spans})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(l.Video) {
-		t.Fatalf("%d measures for %d rungs", len(got), len(l.Video))
+	if len(got) != len(l.Video) || !reflect.DeepEqual(measuredSpans, spans) {
+		t.Fatalf("%d measures for %d rungs, of %v (asked %v)", len(got), len(l.Video), measuredSpans, spans)
 	}
 	for i, c := range got {
 		r := l.Video[i]
@@ -60,7 +61,7 @@ func TestMeasureComplexity(t *testing.T) {
 			t.Errorf("%s: crf %g gave %.0f kb/s over the cap's %.0f", r.Name, c.Trials[0].CRF, top, most)
 		}
 	}
-	pl, plan := media.PlanPerTitle(l, spans, got)
+	pl, plan := media.PlanPerTitle(l, measuredSpans, got)
 	for _, p := range plan.Rungs {
 		t.Logf("plan %s: %s crf %g predicted %.0f of %.0f kb/s", p.Name, p.Mode, p.CRF, p.PredictedKbps, p.FixedKbps)
 	}
@@ -77,14 +78,14 @@ func TestMeasureComplexityNeedsEveryEncode(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Complexity{FFmpeg: "/bin/true", Input: Input{URL: "/nonexistent.mp4", Source: src}, Ladder: l, Spans: media.SampleSpans(10)}
-	if got, err := MeasureComplexity(context.Background(), c); err == nil {
+	if got, _, err := MeasureComplexity(context.Background(), c); err == nil {
 		t.Errorf("measured %+v from a silent ffmpeg", got)
 	}
 	for name, c := range map[string]Complexity{
 		"no spans": {FFmpeg: "/bin/false", Input: c.Input, Ladder: l},
 		"no video": {FFmpeg: "/bin/false", Input: Input{URL: "x", Source: &media.Source{Duration: 10}}, Ladder: l, Spans: c.Spans},
 	} {
-		if got, err := MeasureComplexity(context.Background(), c); err != nil || got != nil {
+		if got, _, err := MeasureComplexity(context.Background(), c); err != nil || got != nil {
 			t.Errorf("%s: %v, %v; want nothing measured and no run", name, got, err)
 		}
 	}
@@ -138,5 +139,33 @@ func TestComplexityArgsCropsAndSeeksToKeyframes(t *testing.T) {
 				t.Errorf("%s trial %d: cap %d/%d crf %g, want the rung's %d/%d scaled to the crop", r.Name, k, tr.MaxRate, tr.BufSize, tr.CRF, r.MaxRate, r.BufSize)
 			}
 		}
+	}
+}
+
+// An MPEG-TS sought past its last keyframe decodes nothing (this clip's
+// are at 0 and 4.5 s): the pass measures as many seconds from the start
+// instead, and says so, rather than failing.
+func TestMeasureComplexityFallsBackToTheStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes")
+	}
+	path := testMedia(t, "09_bbb_720p60_h264_aac.ts")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, err := media.Probe(ctx, media.FFprobePath(), path, media.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := media.PlanLadder(src, media.LadderOptions{Rungs: []string{"360p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := []media.Span{{Start: 6, Duration: 1}}
+	got, spans, err := MeasureComplexity(ctx, Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: path, Source: src}, Ladder: l, Spans: asked})
+	if err != nil || len(got) != 1 || got[0].Trials[0].Kbps <= 0 {
+		t.Fatalf("measured %+v, %v", got, err)
+	}
+	if want := []media.Span{{Start: 0, Duration: 1}}; !reflect.DeepEqual(spans, want) {
+		t.Errorf("measured %v, want %v", spans, want)
 	}
 }

@@ -130,7 +130,7 @@ func perTitleVsFixed(b *testing.B, input string, seconds float64, out string) pe
 	spans := media.SampleSpans(src.Duration)
 	var measured []media.Complexity
 	passCPU := childCPU(func() {
-		measured, err = MeasureComplexity(context.Background(), Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: input, Source: src}, Ladder: fixed, Spans: spans})
+		measured, spans, err = MeasureComplexity(context.Background(), Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: input, Source: src}, Ladder: fixed, Spans: spans})
 	})
 	if err != nil {
 		b.Fatal(err)
