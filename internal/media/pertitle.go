@@ -10,15 +10,15 @@ import (
 // CRF) that keeps the picture as good as the fixed rung's, from a fast
 // complexity pass on a few slices of the source (encoder.MeasureComplexity):
 //
-//   - each rung is encoded on the slices at TrialCRFs, on the middle of
-//     its picture (a ninth of it) and under its cap scaled to it, giving for each x264's
-//     luma SSIM and the bitrate the whole picture would take (its
-//     keyframes as often as the encode forces them);
+//   - each rung is encoded on the slices at TrialCRFs, on a mosaic of a
+//     ninth of its picture and under its cap scaled to it, giving for
+//     each x264's luma SSIM and the bitrate the whole picture would take
+//     (its keyframes as often as the encode forces them);
 //   - log(bitrate) and log(1-SSIM) are close to straight lines in the CRF,
 //     so the fixed rung's quality is read off them at its bitrate (a whole
 //     video's average bitrate buys about what constant quality gives at
-//     the same bits; a fixed-bitrate encode of a 2 s slice would not show
-//     it), then the CRF whose SSIM is that minus SSIMTolerance, and its
+//     the same bits; a fixed-bitrate encode of a short slice would not
+//     show it), then the CRF whose SSIM is that minus SSIMTolerance, and its
 //     bitrate;
 //   - a rung whose predicted bitrate is more than CRFShare of its fixed
 //     bitrate keeps the fixed settings: complex content gains little and
@@ -38,8 +38,7 @@ import (
 // same decisions as a single ffmpeg.
 
 // TrialCRFs are the constant qualities the complexity pass encodes, in
-// increasing order.
-// Two points fit the planner's model (log bits and log(1-SSIM) straight
+// increasing order. Two points fit the planner's model (log bits and log(1-SSIM) straight
 // in the CRF), around the CRFs it chooses, for a third less CPU than
 // three.
 var TrialCRFs = [2]float64{16, 22}
@@ -64,9 +63,9 @@ const (
 )
 
 // PlanVersion is the version of the per-title plan in status.json; it
-// changes when the meaning of a field does.
-// Version 2: two trials per rung, their bitrate predicted for the whole
-// picture and keyframe interval from a cropped sample (Complexity.Area).
+// changes when the meaning of a field does. Version 2: two trials per
+// rung, their bitrate predicted for the whole picture and keyframe
+// interval from a part of it (Complexity.Area).
 const PlanVersion = 2
 
 // Trial is one encode of the complexity pass: a CRF, the bitrate it gave
@@ -80,7 +79,8 @@ type Trial struct {
 // Complexity is what the complexity pass measured of one rung.
 type Complexity struct {
 	Rung string `json:"rung"`
-	// Area is the share of the rung's picture the trials encoded.
+	// Area is the share of the rung's picture the trials encoded; their
+	// Kbps are predicted for the whole of it.
 	Area   float64               `json:"area"`
 	Trials [len(TrialCRFs)]Trial `json:"trials"`
 }
