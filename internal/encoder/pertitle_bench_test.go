@@ -39,6 +39,8 @@ import (
 // Tears of Steel whole (70 s: the overhead of a source longer than a
 // sample), and a synthetic high-motion source (testsrc2 with noise). Run:
 // go test -run '^$' -bench PerTitle -benchtime 1x ./internal/encoder/
+// (PERTITLE_CLIPS=flower,09_bbb runs only the clips whose paths contain
+// one of those).
 func BenchmarkPerTitle(b *testing.B) {
 	dir := b.TempDir()
 	synth := filepath.Join(dir, "synthetic_motion.mp4")
