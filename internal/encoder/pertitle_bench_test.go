@@ -39,6 +39,8 @@ import (
 // Tears of Steel whole (70 s: the overhead of a source longer than a
 // sample), and a synthetic high-motion source (testsrc2 with noise). Run:
 // go test -run '^$' -bench PerTitle -benchtime 1x ./internal/encoder/
+// (PERTITLE_CLIPS=flower,09_bbb runs only the clips whose paths contain
+// one of those).
 func BenchmarkPerTitle(b *testing.B) {
 	dir := b.TempDir()
 	synth := filepath.Join(dir, "synthetic_motion.mp4")
@@ -57,6 +59,18 @@ func BenchmarkPerTitle(b *testing.B) {
 		{testMedia(b, "12_his_girl_friday_audio_first.mp4"), 0},
 		{synth, 0},
 	}
+	if only := os.Getenv("PERTITLE_CLIPS"); only != "" {
+		var kept = clips[:0]
+		for _, c := range clips {
+			for _, o := range strings.Split(only, ",") {
+				if strings.Contains(c.path, o) {
+					kept = append(kept, c)
+					break
+				}
+			}
+		}
+		clips = kept
+	}
 	for i := 0; i < b.N; i++ {
 		var ratios []float64
 		// CPU of the pass and of the encode, for sources longer than
@@ -67,7 +81,7 @@ func BenchmarkPerTitle(b *testing.B) {
 			r := perTitleVsFixed(b, c.path, c.seconds, filepath.Join(dir, strconv.Itoa(len(ratios))))
 			name := strings.TrimSuffix(filepath.Base(c.path), filepath.Ext(c.path))
 			fmt.Printf("pertitle_bytes_vs_fixed_%s: %.3f\n", name, r.ratio)
-			fmt.Printf("pertitle_cpu_overhead_pct_%s: %.1f\n", name, 100*r.passCPU.Seconds()/r.encodeCPU.Seconds())
+			fmt.Printf("pertitle_cpu_overhead_pct_%s: %.1f (pass %.2f s, encode %.2f s of CPU)\n", name, 100*r.passCPU.Seconds()/r.encodeCPU.Seconds(), r.passCPU.Seconds(), r.encodeCPU.Seconds())
 			ratios = append(ratios, r.ratio)
 			if r.seconds >= longSource {
 				passCPU += r.passCPU
@@ -118,7 +132,7 @@ func perTitleVsFixed(b *testing.B, input string, seconds float64, out string) pe
 	spans := media.SampleSpans(src.Duration)
 	var measured []media.Complexity
 	passCPU := childCPU(func() {
-		measured, err = MeasureComplexity(context.Background(), Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: input, Source: src}, Ladder: fixed, Spans: spans})
+		measured, spans, err = MeasureComplexity(context.Background(), Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: input, Source: src}, Ladder: fixed, Spans: spans})
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -158,8 +172,14 @@ func perTitleVsFixed(b *testing.B, input string, seconds float64, out string) pe
 			pb = dirBytes(b, filepath.Join(ptDir, r.Name))
 		}
 		ps := rungSSIM(b, filepath.Join(ptDir, judged), input, src, r, seconds)
-		fmt.Printf("pertitle_%s_%s: fixed %d B ssim %.4f | per-title %s crf %g %d B ssim %.4f (%s) | trials %v\n",
-			name, r.Name, fb, fs, p.Mode, p.CRF, pb, ps, judged, p.Complexity.Trials)
+		// The fixed rung below shown at this size: what dropping this
+		// rung would give with today's bits below.
+		below := "-"
+		if i+1 < len(fixed.Video) && fixed.Video[i+1].FPS == r.FPS {
+			below = fmt.Sprintf("%.4f", rungSSIM(b, filepath.Join(fixedDir, fixed.Video[i+1].Name), input, src, r, seconds))
+		}
+		fmt.Printf("pertitle_%s_%s: fixed %d B ssim %.4f (rung below at this size %s) | per-title %s crf %g %d B ssim %.4f (%s) | trials %v\n",
+			name, r.Name, fb, fs, below, p.Mode, p.CRF, pb, ps, judged, p.Complexity.Trials)
 		fixedBytes += fb
 		ptBytes += pb
 		if ps < fs-0.002 {

@@ -10,30 +10,38 @@ import (
 // CRF) that keeps the picture as good as the fixed rung's, from a fast
 // complexity pass on a few slices of the source (encoder.MeasureComplexity):
 //
-//   - each rung is encoded on the slices at TrialCRFs, under the rung's
-//     cap, giving for each the bitrate and x264's luma SSIM;
+//   - each rung is encoded on the slices at TrialCRFs, on a mosaic of a
+//     ninth of its picture and under its cap scaled to it, giving for
+//     each x264's luma SSIM and the bitrate the whole picture would take
+//     (its keyframes as often as the encode forces them);
 //   - log(bitrate) and log(1-SSIM) are close to straight lines in the CRF,
 //     so the fixed rung's quality is read off them at its bitrate (a whole
 //     video's average bitrate buys about what constant quality gives at
-//     the same bits; a fixed-bitrate encode of a 2 s slice would not show
-//     it), then the CRF whose SSIM is that minus SSIMTolerance, and its
+//     the same bits; a fixed-bitrate encode of a short slice would not
+//     show it), then the CRF whose SSIM is that minus SSIMTolerance, and its
 //     bitrate;
 //   - a rung whose predicted bitrate is more than CRFShare of its fixed
 //     bitrate keeps the fixed settings: complex content gains little and
 //     must never cost more than today;
 //   - otherwise the rung is capped CRF: -crf N with today's maxrate and
 //     bufsize, so no rung ever exceeds today's peak rate;
-//   - a CRF rung that costs less than MinStep times the rung below it adds
-//     too little over it (the source has no more detail to show at that
-//     size) and is dropped; the lowest rung always stays.
+//   - a CRF rung that costs less than the kept rung below it times their
+//     ratio of pixel rates to the power MinStepExp (1.22 for 720p over
+//     480p) adds too little over it (the source has no more detail to
+//     show at that size) and is dropped; the lowest rung always stays.
+//     The step scales with the pixels: a flat 1.2 dropped the 540p rung
+//     of a 960x540 source over its 480p (1.26 times the pixels, 1.15 the
+//     bits), whose picture at 540p was 0.003 worse in SSIM.
 //
 // The plan is made once, before any encode, and travels in the ladder
 // (Rung.CRF) to every encode of it, so a chunked encode makes the very
 // same decisions as a single ffmpeg.
 
 // TrialCRFs are the constant qualities the complexity pass encodes, in
-// increasing order.
-var TrialCRFs = [3]float64{14, 20, 26}
+// increasing order. Two points fit the planner's model (log bits and log(1-SSIM) straight
+// in the CRF), around the CRFs it chooses, for a third less CPU than
+// three.
+var TrialCRFs = [2]float64{16, 22}
 
 // Per-title rules; see the comment above.
 const (
@@ -45,16 +53,20 @@ const (
 	// CRFShare: above this share of the fixed bitrate, the fixed settings
 	// are kept.
 	CRFShare = 0.9
-	// MinStep: a CRF rung must cost at least this many times the rung
-	// below it to be worth a rendition.
-	MinStep = 1.2
+	// MinStepExp: a CRF rung must cost at least the kept rung below it
+	// times their ratio of pixel rates to this power to be worth a
+	// rendition (bits grow about as the pixels to the power 0.5-0.8
+	// where there is detail to show).
+	MinStepExp = 0.25
 	// The CRF range PlanPerTitle chooses in.
 	minCRF, maxCRF = 10, 34
 )
 
 // PlanVersion is the version of the per-title plan in status.json; it
-// changes when the meaning of a field does.
-const PlanVersion = 1
+// changes when the meaning of a field does. Version 2: two trials per
+// rung, their bitrate predicted for the whole picture and keyframe
+// interval from a part of it (Complexity.Area).
+const PlanVersion = 2
 
 // Trial is one encode of the complexity pass: a CRF, the bitrate it gave
 // and x264's luma SSIM.
@@ -66,7 +78,10 @@ type Trial struct {
 
 // Complexity is what the complexity pass measured of one rung.
 type Complexity struct {
-	Rung   string                `json:"rung"`
+	Rung string `json:"rung"`
+	// Area is the share of the rung's picture the trials encoded; their
+	// Kbps are predicted for the whole of it.
+	Area   float64               `json:"area"`
 	Trials [len(TrialCRFs)]Trial `json:"trials"`
 }
 
@@ -104,13 +119,17 @@ type Span struct {
 	Duration float64 `json:"duration"`
 }
 
-// Sampling of the complexity pass: up to maxSlices slices of sliceSeconds,
-// together about sampleShare of the source (one slice at least), spread
-// evenly; a source shorter than one slice is sampled whole.
+// Sampling of the complexity pass: sampleShare of the source, at least
+// minSample seconds (a source no longer is sampled whole) and at most
+// maxSlices slices of sliceSeconds, in slices of at most sliceSeconds
+// spread evenly. A share rather than a fixed slice keeps the pass's CPU
+// a small part of the encode's whatever the length: a 2 s slice was
+// most of a 5 s clip.
 const (
 	sliceSeconds = 2.0
 	maxSlices    = 5
-	sampleShare  = 0.025
+	sampleShare  = 0.06
+	minSample    = 1.0
 )
 
 // SampleSpans returns the slices of a source of duration seconds that the
@@ -120,16 +139,17 @@ func SampleSpans(duration float64) []Span {
 	if !(duration > 0) || math.IsInf(duration, 0) {
 		return nil
 	}
-	if duration <= sliceSeconds {
+	if duration <= minSample {
 		return []Span{{0, duration}}
 	}
-	n := int(math.Round(duration * sampleShare / sliceSeconds))
-	n = min(max(n, 1), maxSlices)
+	total := min(max(duration*sampleShare, minSample), maxSlices*sliceSeconds)
+	n := int(math.Ceil(total/sliceSeconds - 1e-9))
+	each := math.Floor(total/float64(n)*1000) / 1000
 	spans := make([]Span, n)
 	for i := range spans {
 		mid := duration * (float64(i) + 0.5) / float64(n)
-		start := math.Max(0, math.Min(mid-sliceSeconds/2, duration-sliceSeconds))
-		spans[i] = Span{Start: math.Round(start*1000) / 1000, Duration: sliceSeconds}
+		start := math.Max(0, math.Min(mid-each/2, duration-each))
+		spans[i] = Span{Start: math.Round(start*1000) / 1000, Duration: each}
 	}
 	return spans
 }
@@ -154,7 +174,7 @@ func PlanPerTitle(l Ladder, spans []Span, measured []Complexity) (Ladder, TitleP
 	below := len(plans) - 1
 	for i := len(plans) - 2; i >= 0; i-- {
 		p, q := &plans[i], plans[below]
-		if p.Mode == ModeCRF && q.PredictedKbps > 0 && p.PredictedKbps < MinStep*q.PredictedKbps {
+		if p.Mode == ModeCRF && q.PredictedKbps > 0 && p.PredictedKbps < minStep(l.Video[i], l.Video[below])*q.PredictedKbps {
 			p.Mode = ModeDropped
 			continue
 		}
@@ -176,6 +196,16 @@ func PlanPerTitle(l Ladder, spans []Span, measured []Complexity) (Ladder, TitleP
 	}
 	plan.Rungs = plans
 	return out, plan
+}
+
+// minStep is how many times the bits of rung lo rung hi must cost to be
+// worth a rendition: their ratio of pixel rates to the power MinStepExp.
+func minStep(hi, lo Rung) float64 {
+	rate := func(r Rung) float64 { return float64(r.Width*r.Height) * math.Max(r.FPS, 1) }
+	if rate(lo) <= 0 || rate(hi) <= rate(lo) {
+		return 1
+	}
+	return math.Pow(rate(hi)/rate(lo), MinStepExp)
 }
 
 // planRung decides one rung from its measure.

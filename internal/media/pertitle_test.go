@@ -92,7 +92,7 @@ func TestPlanPerTitleUnusableMeasuresKeepFixed(t *testing.T) {
 	l := fixedLadder(t)
 	good := trialsFor(l.Video[0].Name, 1000, 6, 0.004)
 	flat := good
-	flat.Trials[2].Kbps = flat.Trials[1].Kbps // bits that do not fall
+	flat.Trials[1].Kbps = flat.Trials[0].Kbps // bits that do not fall
 	perfect := good
 	perfect.Trials[0].SSIM = 1
 	for name, c := range map[string]Complexity{"flat": flat, "perfect": perfect, "missing": {Rung: l.Video[0].Name}} {
@@ -131,7 +131,7 @@ func TestPlanPerTitleDropsRungsThatAddTooLittle(t *testing.T) {
 }
 
 func TestSampleSpans(t *testing.T) {
-	for _, d := range []float64{0.5, 2, 5, 70, 600, 3600, 7200} {
+	for _, d := range []float64{0.5, 2, 5, 6.2, 12, 70, 600, 3600, 7200} {
 		spans := SampleSpans(d)
 		if len(spans) == 0 || len(spans) > maxSlices {
 			t.Fatalf("%g s: %d slices", d, len(spans))
@@ -143,14 +143,68 @@ func TestSampleSpans(t *testing.T) {
 			}
 			total += s.Duration
 		}
-		// A short sample of a long source: at most the share, or one slice.
-		if total > max(sliceSeconds, d*sampleShare*1.5) {
+		// A short sample whatever the length: the share, or minSample
+		// of a short source (a 2 s slice was most of a 5 s clip), or
+		// maxSlices slices of a long one.
+		if total > min(max(minSample, d*sampleShare), maxSlices*sliceSeconds)+1e-9 || (d >= 5 && total > d/5) {
 			t.Errorf("%g s: %g s sampled", d, total)
+		}
+		if d > minSample && total < min(minSample, d)-0.01 {
+			t.Errorf("%g s: only %g s sampled", d, total)
 		}
 	}
 	for _, d := range []float64{0, -1, math.NaN(), math.Inf(1)} {
 		if s := SampleSpans(d); s != nil {
 			t.Errorf("%g: %v", d, s)
 		}
+	}
+}
+
+// The step a rung must make over the one below scales with their pixels:
+// a 540p rung over a 480p one (1.26 times the pixels) that costs 1.15
+// times its bits is kept (a flat 1.2 dropped it, and its picture at 540p
+// was 0.003 worse in SSIM); 720p over 480p must still cost about 1.2
+// times as much.
+func TestPlanPerTitleStepScalesWithPixels(t *testing.T) {
+	l, err := PlanLadder(&Source{Duration: 60, Video: &Video{Width: 960, Height: 540, FPS: 30}}, LadderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Video) != 3 || l.Video[0].Name != "540p" || l.Video[1].Name != "480p" {
+		t.Fatalf("ladder %+v, want 540p 480p 360p", l.Video)
+	}
+	// 540p at a range of costs over 480p: kept exactly when its predicted
+	// bits make the step, which for 1.26 times the pixels is about 1.06;
+	// steps between that and 1.2 occur, and are kept.
+	need := minStep(l.Video[0], l.Video[1])
+	if need < 1.04 || need > 1.08 {
+		t.Errorf("540p over 480p: step %g, want about 1.06", need)
+	}
+	var keptBelow12, dropped bool
+	for k := 0.5; k < 1.4; k += 0.01 {
+		m := []Complexity{
+			trialsFor("540p", k*600, 6, 0.004),
+			trialsFor("480p", 600, 6, 0.004),
+			trialsFor("360p", 300, 6, 0.004),
+		}
+		got, plan := PlanPerTitle(l, nil, m)
+		p, q := plan.Rungs[0], plan.Rungs[1]
+		if p.Complexity.Rung == "" || q.Mode != ModeCRF {
+			t.Fatalf("plan %+v", plan.Rungs)
+		}
+		step := p.PredictedKbps / q.PredictedKbps
+		if (p.Mode == ModeDropped) != (step < need) || (p.Mode == ModeDropped) != (len(got.Video) == 2) {
+			t.Errorf("540p at %.3gx the bits of 480p (step %.3g): %s", step, need, p.Mode)
+		}
+		keptBelow12 = keptBelow12 || (p.Mode == ModeCRF && step < 1.2)
+		dropped = dropped || p.Mode == ModeDropped
+	}
+	if !keptBelow12 || !dropped {
+		t.Errorf("kept a step under 1.2: %v, dropped one: %v; want both", keptBelow12, dropped)
+	}
+	// 720p over 480p: the old 1.2, about.
+	hd := fixedLadder(t)
+	if s := minStep(hd.Video[1], hd.Video[2]); s < 1.18 || s > 1.25 {
+		t.Errorf("720p over 480p: step %g, want about 1.2", s)
 	}
 }

@@ -22,7 +22,7 @@ func (j *job) perTitle(ctx context.Context, ms *media.Source, l media.Ladder) (m
 	}
 	start := time.Now()
 	spans := media.SampleSpans(ms.Duration)
-	measured, err := encoder.MeasureComplexity(ctx, encoder.Complexity{
+	measured, spans, err := encoder.MeasureComplexity(ctx, encoder.Complexity{
 		FFmpeg: j.cfg.FFmpeg, Input: encoder.Input{URL: j.url, Source: ms}, Ladder: l, Spans: spans, Preset: j.cfg.Preset,
 	})
 	if ctx.Err() != nil {
