@@ -212,12 +212,17 @@ x265_flags() {
 # SVT-AV1: the encoder library only. On x86_64 with its SSE2 to AVX2
 # kernels (nasm; AVX-512 is off by default); 1.4.1 has no arm64 SIMD, so
 # arm64 is plain C. HAVE_VALGRIND_H is fixed so that whether the build
-# machine has valgrind installed does not change the binary.
+# machine has valgrind installed does not change the binary. On arm64 it is
+# built as position-dependent code: its ~1700 function-pointer globals as
+# PIC (which its CMakeLists forces) or PIE (gcc's default) each take a GOT
+# entry, and with FFmpeg's, dav1d's and x264's the static link then passes
+# the 4096 entries that glibc's libm.a (built -fpic) can reach.
 svtav1_flags() {
 	printf '%s\n' -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DBUILD_APPS=OFF -DBUILD_DEC=OFF \
 		-DBUILD_TESTING=OFF -DEXCLUDE_HASH=ON -DREPRODUCIBLE_BUILDS=ON -DCMAKE_INSTALL_LIBDIR=lib -DHAVE_VALGRIND_H=OFF
 	if [ -n "$cross" ]; then
-		printf '%s\n' "-DCMAKE_TOOLCHAIN_FILE=$here/cmake-$ARCH.toolchain"
+		printf '%s\n' "-DCMAKE_TOOLCHAIN_FILE=$here/cmake-$ARCH.toolchain" \
+			-DCMAKE_POSITION_INDEPENDENT_CODE=OFF "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG -fno-pie"
 	else
 		printf '%s\n' -DENABLE_NASM=ON
 	fi
@@ -346,6 +351,8 @@ build_svtav1() {
 	rm -rf "$src" "$prefix"
 	mkdir -p "$src"
 	tar -xJf "$cache/src/$SVTAV1_TARBALL" -C "$src" --strip-components=1
+	# See svtav1_flags: no forced PIC on arm64.
+	[ -z "$cross" ] || sed -i '/^set(CMAKE_POSITION_INDEPENDENT_CODE ON)$/d' "$src/CMakeLists.txt"
 	say "building SVT-AV1 $SVTAV1_VERSION for $ARCH"
 	mapfile -t flags < <(svtav1_flags)
 	cmake_build svtav1 "$src" "$prefix" . "${flags[@]}"
