@@ -20,7 +20,7 @@ BENCH_TARGETS += bench-layer
 
 layer-deps: ## install what the layer build needs (apt-get) when missing
 	@pkgs=""; \
-	for t in make:make nasm:nasm meson:meson ninja:ninja-build patch:patch pkg-config:pkg-config xz:xz-utils zip:zip gcc:gcc curl:curl; do \
+	for t in make:make nasm:nasm meson:meson ninja:ninja-build cmake:cmake patch:patch pkg-config:pkg-config xz:xz-utils zip:zip gcc:gcc g++:g++ curl:curl; do \
 		command -v $${t%%:*} >/dev/null || pkgs="$$pkgs $${t#*:}"; \
 	done; \
 	[ -e /usr/lib/x86_64-linux-gnu/libmbedtls.a ] || pkgs="$$pkgs libmbedtls-dev"; \
@@ -28,6 +28,7 @@ layer-deps: ## install what the layer build needs (apt-get) when missing
 	if [ "$(LAYER_ARCH)" = arm64 ]; then \
 		dpkg --print-foreign-architectures | grep -qx arm64 || { $(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }; \
 		command -v aarch64-linux-gnu-gcc >/dev/null || pkgs="$$pkgs gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross"; \
+		command -v aarch64-linux-gnu-g++ >/dev/null || pkgs="$$pkgs g++-aarch64-linux-gnu"; \
 		[ -e /usr/lib/aarch64-linux-gnu/libmbedtls.a ] || pkgs="$$pkgs libmbedtls-dev:arm64"; \
 		[ -e /usr/lib/aarch64-linux-gnu/libz.a ] || pkgs="$$pkgs zlib1g-dev:arm64"; \
 		command -v qemu-aarch64-static >/dev/null || pkgs="$$pkgs qemu-user-static"; \

@@ -87,7 +87,9 @@ need_tools \
 	xz xz-utils \
 	zip zip \
 	sha256sum coreutils \
+	cmake cmake \
 	"${cross}gcc" "$([ -n "$cross" ] && echo gcc-aarch64-linux-gnu || echo gcc)" \
+	"${cross}g++" "$([ -n "$cross" ] && echo g++-aarch64-linux-gnu || echo g++)" \
 	"${cross}strip" "$([ -n "$cross" ] && echo binutils-aarch64-linux-gnu || echo binutils)" \
 	"/usr/lib/$triplet/libmbedtls.a" "libmbedtls-dev:$debarch" \
 	"/usr/lib/$triplet/libz.a" "zlib1g-dev:$debarch" \
@@ -129,6 +131,19 @@ toolchain() {
 	"${cross}ld" --version | head -1
 }
 
+# cxx_toolchain adds what the CMake builds (x265, SVT-AV1) use as well.
+cxx_toolchain() {
+	toolchain
+	dpkg-query -W -f '${Package} ${Version}\n' cmake 2>/dev/null || true
+	"${cross}g++" --version | head -1
+	[ -z "$cross" ] || cat "$here/cmake-$ARCH.toolchain"
+}
+
+# keyed drops this checkout's path from flags that name files in it, so
+# that every clone of the repository computes the same cache key (CI
+# builds in a fresh temporary clone each time).
+keyed() { sed "s|$here/||g"; }
+
 configure_flags() {
 	# Inputs people upload, and nothing that makes an input open other
 	# inputs (no hls/concat/image2 demuxers, no dash, no playlists).
@@ -145,7 +160,7 @@ configure_flags() {
 	local parsers=(h264 hevc vp8 vp9 mpegvideo mpeg4video vc1 dnxhd aac aac_latm ac3 mpegaudio opus vorbis flac png mjpeg dca mlp)
 	local muxers=(hls mp4 mov ipod mpegts image2 image2pipe mjpeg adts segment null)
 	# wrapped_avframe and pcm_s16le are what `-f null` encodes to.
-	local encoders=(libx264 aac mjpeg png wrapped_avframe pcm_s16le)
+	local encoders=(libx264 libx265 libsvtav1 aac mjpeg png wrapped_avframe pcm_s16le)
 	local filters=(
 		scale split fps format null setsar setdar setpts settb trim transpose hflip vflip pad tpad crop
 		yadif select thumbnail tile showinfo
@@ -158,7 +173,8 @@ configure_flags() {
 	local f=(
 		--disable-everything --disable-autodetect --disable-doc --disable-ffplay
 		--disable-debug --disable-shared --enable-static --disable-postproc
-		--enable-gpl --enable-version3 --enable-libx264 --enable-libdav1d --enable-mbedtls --enable-zlib
+		--enable-gpl --enable-version3 --enable-libx264 --enable-libx265 --enable-libsvtav1 --enable-libdav1d
+		--enable-mbedtls --enable-zlib
 		--enable-pthreads --enable-avdevice --enable-indev=lavfi
 		--pkg-config-flags=--static --extra-ldflags=-static --extra-version=hlsflow
 		--enable-protocol=file,pipe,http,https,tcp,tls
@@ -186,11 +202,39 @@ dav1d_flags() {
 	[ -z "$cross" ] || printf '%s\n' "--cross-file=$here/meson-$ARCH.cross"
 }
 
+# x265: the 8-bit library only (Main, Main Still Picture profiles; 10-bit
+# would be a second build linked in), no CLI, no libnuma, with assembly
+# (nasm on x86_64, NEON on arm64).
+x265_flags() {
+	printf '%s\n' -DCMAKE_BUILD_TYPE=Release -DENABLE_SHARED=OFF -DENABLE_CLI=OFF -DENABLE_LIBNUMA=OFF \
+		-DENABLE_PIC=ON -DENABLE_ASSEMBLY=ON -DHIGH_BIT_DEPTH=OFF -DENABLE_HDR10_PLUS=OFF -DENABLE_LIBVMAF=OFF
+	[ -z "$cross" ] || printf '%s\n' "-DCMAKE_TOOLCHAIN_FILE=$here/cmake-$ARCH.toolchain"
+}
+
+# SVT-AV1: the encoder library only. On x86_64 with its SSE2 to AVX2
+# kernels (nasm; AVX-512 is off by default); 1.4.1 has no arm64 SIMD, so
+# arm64 is plain C. HAVE_VALGRIND_H is fixed so that whether the build
+# machine has valgrind installed does not change the binary. On arm64 it is
+# built as position-dependent code: its ~1700 function-pointer globals as
+# PIC (which its CMakeLists forces) or PIE (gcc's default) each take a GOT
+# entry, and with FFmpeg's, dav1d's and x264's the static link then passes
+# the 4096 entries that glibc's libm.a (built -fpic) can reach.
+svtav1_flags() {
+	printf '%s\n' -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DBUILD_APPS=OFF -DBUILD_DEC=OFF \
+		-DBUILD_TESTING=OFF -DEXCLUDE_HASH=ON -DREPRODUCIBLE_BUILDS=ON -DCMAKE_INSTALL_LIBDIR=lib -DHAVE_VALGRIND_H=OFF
+	if [ -n "$cross" ]; then
+		printf '%s\n' "-DCMAKE_TOOLCHAIN_FILE=$here/cmake-$ARCH.toolchain" \
+			-DCMAKE_POSITION_INDEPENDENT_CODE=OFF "-DCMAKE_C_FLAGS_RELEASE=-O3 -DNDEBUG -fno-pie"
+	else
+		printf '%s\n' -DENABLE_NASM=ON
+	fi
+}
+
 # The cache key covers everything that goes into the binaries, and nothing
 # else: editing packaging or messages does not force a rebuild.
 dav1d_key=$( {
 	echo "$ARCH $DAV1D_VERSION $DAV1D_SHA256 $DAV1D_DEBIAN_SHA256"
-	dav1d_flags
+	dav1d_flags | keyed
 	[ -z "$cross" ] || cat "$here/meson-$ARCH.cross"
 	toolchain
 	dpkg-query -W -f '${Package} ${Version}\n' meson ninja-build 2>/dev/null || true
@@ -200,8 +244,18 @@ x264_key=$( {
 	x264_flags
 	toolchain
 } | sha256sum | cut -c1-16)
+x265_key=$( {
+	echo "$ARCH $X265_VERSION $X265_SHA256 $X265_DEBIAN_SHA256"
+	x265_flags | keyed
+	cxx_toolchain
+} | sha256sum | cut -c1-16)
+svtav1_key=$( {
+	echo "$ARCH $SVTAV1_VERSION $SVTAV1_SHA256"
+	svtav1_flags | keyed
+	cxx_toolchain
+} | sha256sum | cut -c1-16)
 key=$( {
-	echo "$x264_key $dav1d_key"
+	echo "$x264_key $dav1d_key $x265_key $svtav1_key"
 	grep -v '^#' "$here/versions.sh"
 	configure_flags
 } | sha256sum | cut -c1-16)
@@ -255,6 +309,58 @@ build_dav1d() {
 	touch "$prefix/.done-$dav1d_key"
 }
 
+# cmake_build configures, builds and installs one CMake library in its own
+# tree. Source paths in __FILE__ (SVT-AV1's allocation-failure messages)
+# are mapped to ".", so the work tree's location is not in the binaries.
+cmake_build() {
+	local name=$1 src=$2 prefix=$3 dir=$4
+	shift 4
+	(cd "$src" && cmake -S "$dir" -B build -DCMAKE_INSTALL_PREFIX="$prefix" \
+		-DCMAKE_C_FLAGS="-ffile-prefix-map=$src=." -DCMAKE_CXX_FLAGS="-ffile-prefix-map=$src=." \
+		"$@" >"$work/$name-configure.log" 2>&1) ||
+		die "$name configure failed, see $work/$name-configure.log"
+	(cd "$src" && cmake --build build -j "$JOBS" >"$work/$name-make.log" 2>&1 &&
+		cmake --install build >>"$work/$name-make.log" 2>&1) ||
+		die "$name build failed, see $work/$name-make.log"
+}
+
+build_x265() {
+	local src=$work/x265 prefix=$work/x265-prefix flags p
+	[ -f "$prefix/.done-$x265_key" ] && return
+	fetch x265 "$X265_TARBALL" "$X265_SHA256" "$X265_DEBIAN_VERSION" "$X265_URLS"
+	fetch x265 "$X265_DEBIAN_TARBALL" "$X265_DEBIAN_SHA256" "$X265_DEBIAN_VERSION" "$X265_DEBIAN_URLS"
+	rm -rf "$src" "$prefix"
+	mkdir -p "$src"
+	tar -xzf "$cache/src/$X265_TARBALL" -C "$src" --strip-components=1
+	tar -xJf "$cache/src/$X265_DEBIAN_TARBALL" -C "$src"
+	while read -r p; do
+		case $p in '' | '#'*) continue ;; esac
+		(cd "$src" && patch -p1 -s <"debian/patches/$p") || die "x265: patch $p does not apply"
+	done <"$src/debian/patches/series"
+	say "building x265 $X265_VERSION ($X265_DEBIAN_VERSION) for $ARCH"
+	mapfile -t flags < <(x265_flags)
+	cmake_build x265 "$src" "$prefix" source "${flags[@]}"
+	# CMake lists the compiler's implicit libraries, -lgcc_s among them;
+	# a static link has no libgcc_s (gcc -static brings libgcc_eh itself).
+	sed -i 's/ -lgcc_s//g' "$prefix/lib/pkgconfig/x265.pc"
+	touch "$prefix/.done-$x265_key"
+}
+
+build_svtav1() {
+	local src=$work/svt-av1 prefix=$work/svtav1-prefix flags
+	[ -f "$prefix/.done-$svtav1_key" ] && return
+	fetch svt-av1 "$SVTAV1_TARBALL" "$SVTAV1_SHA256" "$SVTAV1_DEBIAN_VERSION" "$SVTAV1_URLS"
+	rm -rf "$src" "$prefix"
+	mkdir -p "$src"
+	tar -xJf "$cache/src/$SVTAV1_TARBALL" -C "$src" --strip-components=1
+	# See svtav1_flags: no forced PIC on arm64.
+	[ -z "$cross" ] || sed -i '/^set(CMAKE_POSITION_INDEPENDENT_CODE ON)$/d' "$src/CMakeLists.txt"
+	say "building SVT-AV1 $SVTAV1_VERSION for $ARCH"
+	mapfile -t flags < <(svtav1_flags)
+	cmake_build svtav1 "$src" "$prefix" . "${flags[@]}"
+	touch "$prefix/.done-$svtav1_key"
+}
+
 build_ffmpeg() {
 	local src=$work/ffmpeg flags
 	[ -f "$src/.done-$key" ] && return
@@ -263,6 +369,7 @@ build_ffmpeg() {
 	# x264 and dav1d come in through pkg-config so their paths are not in
 	# the configuration string that `ffmpeg -version` prints.
 	local pc=$work/x264-prefix/lib/pkgconfig:$work/dav1d-prefix/lib/pkgconfig
+	pc=$pc:$work/x265-prefix/lib/pkgconfig:$work/svtav1-prefix/lib/pkgconfig
 	if [ -n "$cross" ]; then
 		export PKG_CONFIG_LIBDIR=$pc:/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig
 	else
@@ -289,27 +396,47 @@ licences() {
 	mkdir -p "$d"
 	cat >"$d/README" <<EOF
 This layer holds ffmpeg and ffprobe from FFmpeg $FFMPEG_VERSION, statically
-linked with x264 $X264_VERSION, dav1d $DAV1D_VERSION, Mbed TLS, zlib and the
-GNU C Library, built by hlsflow's layers/ffmpeg/build.sh.
+linked with x264 $X264_VERSION, x265 $X265_VERSION, SVT-AV1 $SVTAV1_VERSION,
+dav1d $DAV1D_VERSION, Mbed TLS, zlib, the GNU C Library and the GNU C++
+library (libstdc++, for x265), built by hlsflow's layers/ffmpeg/build.sh.
 
-Because it includes x264 (GPL-2.0-or-later) and Mbed TLS (Apache-2.0, which
-FFmpeg treats as needing --enable-version3), the binaries as a whole are
-distributed under the GNU General Public License version 3 or later
-(COPYING.GPLv3). The other licences apply to their parts.
+Because it includes x264 and x265 (GPL-2.0-or-later) and Mbed TLS
+(Apache-2.0, which FFmpeg treats as needing --enable-version3), the
+binaries as a whole are distributed under the GNU General Public License
+version 3 or later (COPYING.GPLv3). The other licences apply to their parts.
 
 Corresponding source: Debian bookworm source packages ffmpeg
 $FFMPEG_DEBIAN_VERSION (upstream tarball, sha256 $FFMPEG_SHA256),
-x264 $X264_DEBIAN_VERSION (sha256 $X264_SHA256) and dav1d
+x264 $X264_DEBIAN_VERSION (sha256 $X264_SHA256), x265
+$X265_DEBIAN_VERSION (upstream tarball, sha256 $X265_SHA256, with the
+package's debian/patches, sha256 $X265_DEBIAN_SHA256), svt-av1
+$SVTAV1_DEBIAN_VERSION (sha256 $SVTAV1_SHA256) and dav1d
 $DAV1D_DEBIAN_VERSION (upstream tarball, sha256 $DAV1D_SHA256, with the
 package's debian/patches, sha256 $DAV1D_DEBIAN_SHA256), and the Debian
-packages mbedtls, zlib and glibc; the build script is in the hlsflow
-repository. dav1d is under the BSD 2-Clause licence (dav1d-COPYING).
+packages mbedtls, zlib, glibc and gcc-12 (libstdc++); the build script is
+in the hlsflow repository.
+
+x265 is under the GPL version 2 or later (x265-COPYING). SVT-AV1 is under
+the BSD 3-Clause Clear licence (SVT-AV1-LICENSE.md) and the Alliance for
+Open Media Patent License 1.0 (SVT-AV1-PATENTS.md); the parts of it from
+third parties under their own (SVT-AV1-fastfeat-LICENSE,
+SVT-AV1-safestringlib-LICENSE, SVT-AV1-cpuinfo-LICENSE). dav1d is under
+the BSD 2-Clause licence (dav1d-COPYING). libstdc++ is under the GPL
+version 3 with the GCC Runtime Library Exception (libstdc++-copyright).
 EOF
 	cp "$src/ffmpeg/COPYING.GPLv3" "$d/COPYING.GPLv3"
 	cp "$src/ffmpeg/COPYING.GPLv2" "$d/COPYING.GPLv2"
 	cp "$src/ffmpeg/LICENSE.md" "$d/FFmpeg-LICENSE.md"
 	cp "$src/x264/COPYING" "$d/x264-COPYING"
 	cp "$src/dav1d/COPYING" "$d/dav1d-COPYING"
+	cp "$src/x265/COPYING" "$d/x265-COPYING"
+	cp "$src/svt-av1/LICENSE.md" "$d/SVT-AV1-LICENSE.md"
+	cp "$src/svt-av1/PATENTS.md" "$d/SVT-AV1-PATENTS.md"
+	local p
+	for p in fastfeat safestringlib cpuinfo; do
+		cp "$src/svt-av1/third_party/$p/LICENSE" "$d/SVT-AV1-$p-LICENSE"
+	done
+	cp /usr/share/doc/libstdc++6/copyright "$d/libstdc++-copyright"
 	cp /usr/share/doc/libmbedtls-dev/copyright "$d/mbedtls-copyright"
 	cp /usr/share/common-licenses/Apache-2.0 "$d/Apache-2.0"
 	cp /usr/share/doc/zlib1g-dev/copyright "$d/zlib-copyright"
@@ -346,18 +473,25 @@ fi
 if [ -x "$bins/ffmpeg" ] && [ -x "$bins/ffprobe" ]; then
 	say "reusing binaries from $bins"
 	# Licence texts come from the source trees.
-	if [ ! -f "$work/ffmpeg/COPYING.GPLv3" ] || [ ! -f "$work/x264/COPYING" ] || [ ! -f "$work/dav1d/COPYING" ]; then
+	if [ ! -f "$work/ffmpeg/COPYING.GPLv3" ] || [ ! -f "$work/x264/COPYING" ] || [ ! -f "$work/dav1d/COPYING" ] ||
+		[ ! -f "$work/x265/COPYING" ] || [ ! -f "$work/svt-av1/third_party/cpuinfo/LICENSE" ]; then
 		fetch ffmpeg "$FFMPEG_TARBALL" "$FFMPEG_SHA256" "$FFMPEG_DEBIAN_VERSION" "$FFMPEG_URLS"
 		fetch x264 "$X264_TARBALL" "$X264_SHA256" "$X264_DEBIAN_VERSION" "$X264_URLS"
 		fetch dav1d "$DAV1D_TARBALL" "$DAV1D_SHA256" "$DAV1D_DEBIAN_VERSION" "$DAV1D_URLS"
-		mkdir -p "$work/ffmpeg" "$work/x264" "$work/dav1d"
+		fetch x265 "$X265_TARBALL" "$X265_SHA256" "$X265_DEBIAN_VERSION" "$X265_URLS"
+		fetch svt-av1 "$SVTAV1_TARBALL" "$SVTAV1_SHA256" "$SVTAV1_DEBIAN_VERSION" "$SVTAV1_URLS"
+		mkdir -p "$work/ffmpeg" "$work/x264" "$work/dav1d" "$work/x265" "$work/svt-av1"
 		tar -xJf "$cache/src/$FFMPEG_TARBALL" -C "$work/ffmpeg" --strip-components=1
 		tar -xzf "$cache/src/$X264_TARBALL" -C "$work/x264" --strip-components=1
 		tar -xJf "$cache/src/$DAV1D_TARBALL" -C "$work/dav1d" --strip-components=1
+		tar -xzf "$cache/src/$X265_TARBALL" -C "$work/x265" --strip-components=1
+		tar -xJf "$cache/src/$SVTAV1_TARBALL" -C "$work/svt-av1" --strip-components=1
 	fi
 else
 	build_x264
 	build_dav1d
+	build_x265
+	build_svtav1
 	build_ffmpeg
 	mkdir -p "$bins.tmp"
 	for b in ffmpeg ffprobe; do

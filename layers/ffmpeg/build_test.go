@@ -49,7 +49,7 @@ func TestBuildRefuses(t *testing.T) {
 		{
 			name: "wrong checksum",
 			setup: func(t *testing.T, cache string) []string {
-				for _, tool := range []string{"gcc", "nasm", "meson", "ninja", "patch", "make", "pkg-config", "zip", "xz", "strip"} {
+				for _, tool := range []string{"gcc", "g++", "cmake", "nasm", "meson", "ninja", "patch", "make", "pkg-config", "zip", "xz", "strip"} {
 					if _, err := exec.LookPath(tool); err != nil {
 						t.Skipf("build tool %s missing: the build would stop there first", tool)
 					}
@@ -76,7 +76,7 @@ func TestBuildRefuses(t *testing.T) {
 				if err := os.MkdirAll(bin, 0o755); err != nil {
 					t.Fatal(err)
 				}
-				for _, tool := range []string{"bash", "dirname", "cat", "cut", "sha256sum", "make", "gcc", "strip", "meson", "ninja", "patch", "pkg-config", "xz", "zip", "head", "dpkg-query", "ld"} {
+				for _, tool := range []string{"bash", "dirname", "cat", "cut", "sed", "sha256sum", "make", "gcc", "g++", "cmake", "strip", "meson", "ninja", "patch", "pkg-config", "xz", "zip", "head", "dpkg-query", "ld"} {
 					p, err := exec.LookPath(tool)
 					if err != nil {
 						continue // reported as missing too, which is fine

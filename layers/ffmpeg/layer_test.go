@@ -25,7 +25,7 @@ func TestLayerVersion(t *testing.T) {
 			}
 			for _, want := range []string{
 				bin + " version " + version,
-				"--enable-gpl", "--enable-version3", "--enable-libx264", "--enable-libdav1d", "--enable-mbedtls",
+				"--enable-gpl", "--enable-version3", "--enable-libx264", "--enable-libx265", "--enable-libsvtav1", "--enable-libdav1d", "--enable-mbedtls",
 			} {
 				if !strings.Contains(out, want) {
 					t.Errorf("%s -version lacks %q:\n%s", bin, want, out)

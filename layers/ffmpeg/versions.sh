@@ -30,3 +30,26 @@ https://downloads.videolan.org/pub/videolan/dav1d/1.0.0/dav1d-1.0.0.tar.xz"
 DAV1D_DEBIAN_TARBALL=dav1d_1.0.0-2+deb12u1.debian.tar.xz
 DAV1D_DEBIAN_SHA256=ae53e2bda2a18275cc66570194fced9b9681df2b3b8e041586a26a59d69a727e
 DAV1D_DEBIAN_URLS="https://deb.debian.org/debian/pool/main/d/dav1d/dav1d_1.0.0-2+deb12u1.debian.tar.xz"
+
+# x265 (HEVC encoding), 8-bit only. The .orig is upstream's 3.5 release
+# tarball; Debian's debian/patches are build fixes (arm flags, x32) and
+# drop x265_api_get's dlopen of other bit depths, which a static binary
+# must not do; they are applied as dav1d's are. No security patches.
+X265_VERSION=3.5
+X265_DEBIAN_VERSION=3.5-2
+X265_TARBALL=x265_3.5.orig.tar.gz
+X265_SHA256=e70a3335cacacbba0b3a20ec6fecd6783932288ebc8163ad74bcc9606477cae8
+X265_URLS="https://deb.debian.org/debian/pool/main/x/x265/x265_3.5.orig.tar.gz
+https://bitbucket.org/multicoreware/x265_git/downloads/x265_3.5.tar.gz"
+X265_DEBIAN_TARBALL=x265_3.5-2.debian.tar.xz
+X265_DEBIAN_SHA256=47a111b9c3e7fd95e4e3e5db43aeb7019a4031820a80badc6dea5c5719de9264
+X265_DEBIAN_URLS="https://deb.debian.org/debian/pool/main/x/x265/x265_3.5-2.debian.tar.xz"
+
+# SVT-AV1 (AV1 encoding). Debian repacks upstream's 1.4.1 without
+# third_party/googletest (+dfsg), so only Debian's tarball has this sum;
+# the package has no patches.
+SVTAV1_VERSION=1.4.1
+SVTAV1_DEBIAN_VERSION=1.4.1+dfsg-1
+SVTAV1_TARBALL=svt-av1_1.4.1+dfsg.orig.tar.xz
+SVTAV1_SHA256=4ce800449365b6a4ead77b8ce4965ef20b4e54c2950fda52273ed1914ebfae78
+SVTAV1_URLS="https://deb.debian.org/debian/pool/main/s/svt-av1/svt-av1_1.4.1+dfsg.orig.tar.xz"
