@@ -113,8 +113,13 @@ func TestReplacementKeepsPlaying(t *testing.T) {
 
 	next := testClip(t, 12, 640, 360)
 	upload(t, env.Store, key, next)
-	done := make(chan error, 1)
-	go func() { done <- h.Handle(context.Background(), putEvent(t, key)) }()
+	done, finished := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- h.Handle(context.Background(), putEvent(t, key))
+	}()
+	// The handler logs through t: a failing check waits for it to end.
+	t.Cleanup(func() { <-finished })
 
 	rounds := 0
 	var readyAt time.Time
@@ -135,8 +140,9 @@ func TestReplacementKeepsPlaying(t *testing.T) {
 			}
 			if _, err := stillPlays(t, env.Store, old); err != nil {
 				// The switch may fall between reading status.json and the
-				// master: then status.json says so right after.
-				if now := readStatus(t, env.Store, id); now.Source == old.status.Source {
+				// master: the master is written first and status.json
+				// follows within a few requests (job.run), never later.
+				if !statusFollows(t, env.Store, id, old.status.Source) {
 					t.Fatal(err)
 				}
 				continue
@@ -171,6 +177,19 @@ func TestReplacementKeepsPlaying(t *testing.T) {
 	if now.Replacement != nil || now.Poster == old.status.Poster {
 		t.Errorf("after the switch: replacement %+v poster %q", now.Replacement, now.Poster)
 	}
+}
+
+// statusFollows says whether status.json stops naming src within a
+// few seconds: how long after the master's switch it may lag.
+func statusFollows(t *testing.T, st *store.Store, id string, src catalog.Upload) bool {
+	t.Helper()
+	for range 100 {
+		if readStatus(t, st, id).Source != src {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 func writeTemp(t *testing.T, data []byte) string {
@@ -331,8 +350,13 @@ func TestChunkedReplacement(t *testing.T) {
 		return nil
 	})
 	upload(t, env.Store, key, testClip(t, 16, 320, 180))
-	done := make(chan error, 1)
-	go func() { done <- h.Handle(context.Background(), putEvent(t, key)) }()
+	done, finished := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- h.Handle(context.Background(), putEvent(t, key))
+	}()
+	// The handler logs through t: a failing check waits for it to end.
+	t.Cleanup(func() { <-finished })
 	select {
 	case <-held:
 	case err := <-done:
