@@ -40,9 +40,7 @@ import (
 // Run: go test -run '^$' -bench Codecs -benchtime 1x ./internal/encoder/
 func BenchmarkCodecs(b *testing.B) {
 	dir := b.TempDir()
-	synth := filepath.Join(dir, "synthetic_motion.mp4")
-	ffmpegGen(b, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration="+fmtFloat(codecSeconds),
-		"-vf", "noise=alls=25:allf=t+u,hue=H=2*PI*t/3", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", synth)
+	synth := syntheticMotion(b, dir, codecSeconds)
 	clips := []string{
 		testMedia(b, "01_bbb_720p_h264_aac51.mp4"),
 		testMedia(b, "02_flower_960x540_h264_aac.mp4"),
@@ -142,15 +140,7 @@ type codecsResult struct {
 // codecsVsH264 measures one clip (see BenchmarkCodecs).
 func codecsVsH264(b *testing.B, input, out string) codecsResult {
 	b.Helper()
-	src := probe(b, input)
-	src.Audio = nil
-	if src.Duration > codecSeconds {
-		src.Duration = codecSeconds
-	}
-	fixed, err := media.PlanLadder(src, media.LadderOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	src, fixed := benchClip(b, input, codecSeconds)
 	name := strings.TrimSuffix(filepath.Base(input), filepath.Ext(input))
 	res := codecsResult{ratio: map[media.Codec]float64{}, seconds: src.Duration}
 

@@ -43,9 +43,7 @@ import (
 // one of those).
 func BenchmarkPerTitle(b *testing.B) {
 	dir := b.TempDir()
-	synth := filepath.Join(dir, "synthetic_motion.mp4")
-	ffmpegGen(b, "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10",
-		"-vf", "noise=alls=25:allf=t+u,hue=H=2*PI*t/3", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", synth)
+	synth := syntheticMotion(b, dir, 10)
 	clips := []struct {
 		path    string
 		seconds float64 // 0: whole
@@ -120,17 +118,10 @@ type perTitleResult struct {
 // perTitleVsFixed encodes the first seconds (0: all) of input both ways.
 func perTitleVsFixed(b *testing.B, input string, seconds float64, out string) perTitleResult {
 	b.Helper()
-	src := probe(b, input)
-	src.Audio = nil
-	if seconds > 0 && src.Duration > seconds {
-		src.Duration = seconds
-	}
-	fixed, err := media.PlanLadder(src, media.LadderOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	src, fixed := benchClip(b, input, seconds)
 	spans := media.SampleSpans(src.Duration)
 	var measured []media.Complexity
+	var err error
 	passCPU := childCPU(func() {
 		measured, spans, err = MeasureComplexity(context.Background(), Complexity{FFmpeg: media.FFmpegPath(), Input: Input{URL: input, Source: src}, Ladder: fixed, Spans: spans})
 	})

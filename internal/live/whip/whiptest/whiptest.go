@@ -189,13 +189,13 @@ func Publish(ctx context.Context, endpoint, token string, clip Clip, opt Options
 		case opt.Garbage:
 			p.wg.Go(func() { p.sendGarbage(video, deadline, opt.VP8, opt.GarbageKeyframes) })
 		case opt.VP8:
-			p.wg.Go(func() { p.sendVP8(video, clip, deadline) })
+			p.wg.Go(func() { p.sendLooped(video, clip.VP8, deadline, vp8Samples(time.Second/time.Duration(clip.FPS))) })
 		default:
-			p.wg.Go(func() { p.sendVideo(video, clip, deadline) })
+			p.wg.Go(func() { p.sendLooped(video, clip.H264, deadline, h264Samples(time.Second/time.Duration(clip.FPS))) })
 		}
 	}
 	if audio != nil {
-		p.wg.Go(func() { p.sendAudio(audio, clip, deadline) })
+		p.wg.Go(func() { p.sendLooped(audio, clip.Opus, deadline, opusSamples) })
 	}
 	go func() {
 		p.wg.Wait()
@@ -359,53 +359,6 @@ func (p *Publisher) pace(at time.Time) bool {
 	}
 }
 
-func (p *Publisher) sendVideo(track *webrtc.TrackLocalStaticSample, clip Clip, deadline time.Time) {
-	frame := time.Second / time.Duration(clip.FPS)
-	next := time.Now()
-	for {
-		f, err := os.Open(clip.H264)
-		if err != nil {
-			p.fail(err)
-			return
-		}
-		r, err := h264reader.NewReader(f)
-		if err != nil {
-			f.Close()
-			p.fail(err)
-			return
-		}
-		var au []byte
-		for {
-			nal, err := r.NextNAL()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				f.Close()
-				p.fail(err)
-				return
-			}
-			au = append(au, 0, 0, 0, 1)
-			au = append(au, nal.Data...)
-			if nal.UnitType != h264reader.NalUnitTypeCodedSliceNonIdr && nal.UnitType != h264reader.NalUnitTypeCodedSliceIdr {
-				continue // parameter sets go with the picture after them
-			}
-			if !p.pace(next) || time.Now().After(deadline) {
-				f.Close()
-				return
-			}
-			next = next.Add(frame)
-			if err := track.WriteSample(media.Sample{Data: au, Duration: frame}); err != nil {
-				f.Close()
-				p.fail(err)
-				return
-			}
-			au = nil
-		}
-		f.Close()
-	}
-}
-
 func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline time.Time, vp8, keyframes bool) {
 	const frame = 40 * time.Millisecond
 	next := time.Now()
@@ -427,89 +380,111 @@ func (p *Publisher) sendGarbage(track *webrtc.TrackLocalStaticSample, deadline t
 	}
 }
 
-// sendVP8 sends the clip's IVF frames at its rate, looping.
-func (p *Publisher) sendVP8(track *webrtc.TrackLocalStaticSample, clip Clip, deadline time.Time) {
-	frame := time.Second / time.Duration(clip.FPS)
+// samples reads one clip file's samples in order, and io.EOF at its end.
+type samples func() (data []byte, d time.Duration, err error)
+
+// sendLooped sends the samples of the file at path, read by open, each at
+// its time, looping the file, until deadline or Close.
+func (p *Publisher) sendLooped(track *webrtc.TrackLocalStaticSample, path string, deadline time.Time, open func(io.Reader) (samples, error)) {
 	next := time.Now()
-	for {
-		f, err := os.Open(clip.VP8)
-		if err != nil {
-			p.fail(err)
-			return
-		}
-		r, _, err := ivfreader.NewWith(f)
-		if err != nil {
-			f.Close()
-			p.fail(err)
-			return
-		}
-		for {
-			b, _, err := r.ParseNextFrame()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				f.Close()
-				p.fail(err)
-				return
-			}
-			if !p.pace(next) || time.Now().After(deadline) {
-				f.Close()
-				return
-			}
-			next = next.Add(frame)
-			if err := track.WriteSample(media.Sample{Data: b, Duration: frame}); err != nil {
-				f.Close()
-				p.fail(err)
-				return
-			}
-		}
-		f.Close()
+	for p.sendOnce(track, path, &next, deadline, open) {
 	}
 }
 
-func (p *Publisher) sendAudio(track *webrtc.TrackLocalStaticSample, clip Clip, deadline time.Time) {
-	next := time.Now()
+// sendOnce sends the file at path once through, pacing from *next; it
+// returns false when sending is over (deadline, Close, or an error, kept
+// for Err).
+func (p *Publisher) sendOnce(track *webrtc.TrackLocalStaticSample, path string, next *time.Time, deadline time.Time, open func(io.Reader) (samples, error)) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		p.fail(err)
+		return false
+	}
+	defer f.Close()
+	read, err := open(f)
+	if err != nil {
+		p.fail(err)
+		return false
+	}
 	for {
-		f, err := os.Open(clip.Opus)
+		b, d, err := read()
+		if errors.Is(err, io.EOF) {
+			return true
+		}
 		if err != nil {
 			p.fail(err)
-			return
+			return false
 		}
-		r, _, err := oggreader.NewWith(f)
-		if err != nil {
-			f.Close()
+		if !p.pace(*next) || time.Now().After(deadline) {
+			return false
+		}
+		*next = next.Add(d)
+		if err := track.WriteSample(media.Sample{Data: b, Duration: d}); err != nil {
 			p.fail(err)
-			return
+			return false
 		}
-		var lastGranule uint64
+	}
+}
+
+// h264Samples reads Annex-B access units, frame apart: each picture with
+// the parameter sets before it.
+func h264Samples(frame time.Duration) func(io.Reader) (samples, error) {
+	return func(f io.Reader) (samples, error) {
+		r, err := h264reader.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		return func() ([]byte, time.Duration, error) {
+			var au []byte
+			for {
+				nal, err := r.NextNAL()
+				if err != nil {
+					return nil, 0, err
+				}
+				au = append(au, 0, 0, 0, 1)
+				au = append(au, nal.Data...)
+				if nal.UnitType == h264reader.NalUnitTypeCodedSliceNonIdr || nal.UnitType == h264reader.NalUnitTypeCodedSliceIdr {
+					return au, frame, nil
+				}
+			}
+		}, nil
+	}
+}
+
+// vp8Samples reads IVF frames, frame apart.
+func vp8Samples(frame time.Duration) func(io.Reader) (samples, error) {
+	return func(f io.Reader) (samples, error) {
+		r, _, err := ivfreader.NewWith(f)
+		if err != nil {
+			return nil, err
+		}
+		return func() ([]byte, time.Duration, error) {
+			b, _, err := r.ParseNextFrame()
+			return b, frame, err
+		}, nil
+	}
+}
+
+// opusSamples reads Ogg Opus pages, each as long as its granule position
+// advanced; the header pages are skipped.
+func opusSamples(f io.Reader) (samples, error) {
+	r, _, err := oggreader.NewWith(f)
+	if err != nil {
+		return nil, err
+	}
+	var lastGranule uint64
+	return func() ([]byte, time.Duration, error) {
 		for {
 			page, hdr, err := r.ParseNextPage()
-			if errors.Is(err, io.EOF) {
-				break
-			}
 			if err != nil {
-				f.Close()
-				p.fail(err)
-				return
+				return nil, 0, err
 			}
-			samples := hdr.GranulePosition - lastGranule
+			n := hdr.GranulePosition - lastGranule
 			lastGranule = hdr.GranulePosition
-			if samples == 0 || samples > 48000 || len(page) == 0 || bytes.HasPrefix(page, []byte("OpusTags")) {
+			if n == 0 || n > 48000 || len(page) == 0 || bytes.HasPrefix(page, []byte("OpusTags")) {
 				continue
 			}
-			d := time.Duration(samples) * time.Second / 48000
-			if !p.pace(next) || time.Now().After(deadline) {
-				f.Close()
-				return
-			}
-			next = next.Add(d)
-			if err := track.WriteSample(media.Sample{Data: page, Duration: d}); err != nil {
-				f.Close()
-				p.fail(err)
-				return
-			}
+			return page, time.Duration(n) * time.Second / 48000, nil
 		}
-		f.Close()
-	}
+	}, nil
 }
