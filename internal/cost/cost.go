@@ -92,3 +92,46 @@ func (u *Usage) Price(p Prices) {
 	usd += float64(u.S3Puts)*p.S3Put + float64(u.S3Gets)*p.S3Get
 	u.USD, u.Prices = math.Round(usd*1e6)/1e6, p.Region+" "+p.Date
 }
+
+// VCPUMemoryMB is the memory at which Lambda gives a function one whole
+// vCPU: a CPU-bound encode's CPU seconds cost that many MB-seconds.
+const VCPUMemoryMB = 1769
+
+// VCPUSecond is what one fully used vCPU-second costs on Lambda.
+func (p Prices) VCPUSecond() float64 {
+	return GBSeconds(VCPUMemoryMB, 1) * p.LambdaGBSecond
+}
+
+// MediaConvertPrices are AWS Elemental MediaConvert's on-demand prices per
+// output minute that the benchmarks compare our cost with.
+type MediaConvertPrices struct {
+	Date, Source string
+	// SDMinute and HDMinute are per output minute under 720 lines and from
+	// 720 to 1080 lines, up to 30 fps; above 30 fps costs twice as much.
+	SDMinute, HDMinute float64
+}
+
+// MediaConvertBasicUSEast1 is MediaConvert's Basic tier (AVC, single
+// pass) in us-east-1, at its first volume tier (the discounts since
+// September 2024 start far above a small operator's volume). It is a
+// floor for our outputs: AV1 and HEVC need the Professional tier, which
+// costs more, so charging them at this rate can only flatter MediaConvert.
+var MediaConvertBasicUSEast1 = MediaConvertPrices{
+	Date:     "2026-12-07",
+	Source:   "AWS Elemental MediaConvert pricing (aws.amazon.com/mediaconvert/pricing), on-demand, Basic tier",
+	SDMinute: 0.0075,
+	HDMinute: 0.015,
+}
+
+// OutputMinute is the price of one minute of a width x height output at
+// fps frames per second (a portrait picture is classed by its width).
+func (m MediaConvertPrices) OutputMinute(width, height int, fps float64) float64 {
+	p := m.SDMinute
+	if min(width, height) >= 720 {
+		p = m.HDMinute
+	}
+	if fps > 30.01 {
+		p *= 2
+	}
+	return p
+}

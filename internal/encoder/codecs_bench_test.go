@@ -80,7 +80,7 @@ func BenchmarkCodecs(b *testing.B) {
 		}
 		minutes := seconds / 60
 		perMin := func(d time.Duration) float64 { return d.Seconds() / minutes }
-		usd := func(d time.Duration) float64 { return perMin(d) * lambdaVCPUSecondUSD() }
+		usd := func(d time.Duration) float64 { return perMin(d) * cost.USEast1.VCPUSecond() }
 		fmt.Printf("cpu_s_per_source_min_h264: %.1f\n", perMin(cpuH264))
 		fmt.Printf("cpu_s_per_source_min_h264_av1: %.1f\n", perMin(cpuAV1))
 		fmt.Printf("cost_per_source_minute_usd_h264: %.5f\n", usd(cpuH264))
@@ -96,39 +96,6 @@ func BenchmarkCodecs(b *testing.B) {
 // HEVC are several times x264's CPU, and the CRF search encodes each rung
 // a few times.
 const codecSeconds = 6
-
-// MediaConvert's on-demand prices that the cost is compared with:
-// aws.amazon.com/mediaconvert/pricing, us-east-1, per output minute,
-// Basic tier (AVC, single pass, up to 30 fps; above 30 fps doubles):
-// SD (under 720 lines) $0.0075, HD (720 to 1080) $0.015. AV1 outputs are
-// Professional tier only, at a higher rate with a codec multiplier; they
-// are charged here at the Basic AVC rate, a floor, so the comparison can
-// only flatter MediaConvert. Audio outputs are not counted.
-const (
-	mediaConvertSD = 0.0075
-	mediaConvertHD = 0.015
-)
-
-// mediaConvertMinute is MediaConvert's price of one output minute of r.
-func mediaConvertMinute(r media.Rung) float64 {
-	p := mediaConvertSD
-	if min(r.Width, r.Height) >= 720 {
-		p = mediaConvertHD
-	}
-	if r.FPS > 30.01 {
-		p *= 2
-	}
-	return p
-}
-
-// lambdaVCPUSecondUSD is what one CPU second costs on Lambda arm64:
-// Lambda gives a function one vCPU per 1769 MB, billed by GB-seconds, so a
-// fully used vCPU-second is 1769/1024 GB-seconds (cost.USEast1). The
-// measured CPU is this machine's (x86); Graviton's per-core speed for
-// these encoders differs by some tens of percent.
-func lambdaVCPUSecondUSD() float64 {
-	return 1769.0 / 1024 * cost.USEast1.LambdaGBSecond
-}
 
 type codecsResult struct {
 	ratio           map[media.Codec]float64
@@ -151,11 +118,11 @@ func codecsVsH264(b *testing.B, input, out string) codecsResult {
 	res.cpuAV1 = encodeCPU(b, codecJobArgs(input, src, withAV1, filepath.Join(out, "h264av1")))
 	minutes := src.Duration / 60
 	for _, r := range withAV1.Video {
-		res.mcH264 += minutes * mediaConvertMinute(r)
+		res.mcH264 += minutes * cost.MediaConvertBasicUSEast1.OutputMinute(r.Width, r.Height, r.FPS)
 	}
 	res.mcAV1 = res.mcH264
 	for _, r := range withAV1.Extra {
-		res.mcAV1 += minutes * mediaConvertMinute(r)
+		res.mcAV1 += minutes * cost.MediaConvertBasicUSEast1.OutputMinute(r.Width, r.Height, r.FPS)
 	}
 
 	for _, c := range []media.Codec{media.HEVC, media.AV1} {

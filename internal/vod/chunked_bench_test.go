@@ -13,18 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
+	"github.com/hlsflow/hlsflow/internal/cost"
 	"github.com/hlsflow/hlsflow/internal/encoder"
 	"github.com/hlsflow/hlsflow/internal/store"
 	"github.com/hlsflow/hlsflow/internal/testenv"
-)
-
-// Public prices used for cost_per_source_minute_usd (see README.md).
-const (
-	lambdaArmPerGBSecond = 0.0000133334 // USD, arm64, us-east-1, first tier
-	lambdaPerRequest     = 0.20 / 1e6
-	lambdaGBPerVCPU      = 1769.0 / 1024 // memory at which a function gets one full vCPU
-	mediaConvertSDMinute = 0.0075        // USD per output minute, Basic tier AVC, SD
-	mediaConvertHDMinute = 0.015         // USD per output minute, Basic tier AVC, HD (720p-1080p)
 )
 
 // BenchmarkChunked encodes one real source (01 looped to about a minute,
@@ -99,7 +91,7 @@ func BenchmarkChunked(b *testing.B) {
 	dur := probeDuration(b, src)
 	minutes := dur / 60
 	invocations := 2 * (int(dur/16) + 1) // per chunk, its video and its audio
-	cost := (par.cpu*lambdaGBPerVCPU*lambdaArmPerGBSecond + float64(invocations)*lambdaPerRequest) / minutes
+	usd := (par.cpu*cost.USEast1.VCPUSecond() + float64(invocations)*cost.USEast1.LambdaRequest) / minutes
 	fmt.Printf("source_s: %.1f\n", dur)
 	fmt.Printf("workers: %d\n", n)
 	fmt.Println("worker_model: one encoder thread per worker, as one 1-vCPU Lambda invocation")
@@ -111,12 +103,13 @@ func BenchmarkChunked(b *testing.B) {
 	fmt.Printf("parallel_wall_vs_ideal: %.2f\n", par.wall/(one.wall/float64(n)))
 	fmt.Printf("parallel_cpu_vs_single: %.2f\n", par.cpu/one.cpu)
 	fmt.Printf("first_playable_s: %.1f\n", par.first)
-	fmt.Printf("cost_per_source_minute_usd: %.5f\n", cost)
+	fmt.Printf("cost_per_source_minute_usd: %.5f\n", usd)
 	// 720p, 480p and 360p outputs: one HD and two SD minutes per source
 	// minute (audio is not billed separately when muxed; here it is its
 	// own output, which MediaConvert bills as SD audio-only minutes: not
 	// counted, in its favour).
-	fmt.Printf("mediaconvert_basic_per_source_minute_usd: %.5f\n", mediaConvertHDMinute+2*mediaConvertSDMinute)
+	mc := cost.MediaConvertBasicUSEast1
+	fmt.Printf("mediaconvert_basic_per_source_minute_usd: %.5f\n", mc.OutputMinute(1280, 720, 30)+2*mc.OutputMinute(854, 480, 30))
 }
 
 // childCPU is the user+system CPU seconds of this process's finished
