@@ -97,8 +97,8 @@ type synthesized struct {
 	outdir    string // the cloud assembly, kept until the tests end
 	resources map[string]resource
 	// nag holds cdk-nag's unsuppressed AwsSolutions errors and warnings,
-	// as "level path: message".
-	nag []string
+	// as "level path: message"; own, the stack's own ("hlsflow: ...").
+	nag, own []string
 }
 
 type resource struct {
@@ -150,15 +150,16 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	s := &synthesized{tmpl: tmpl, outdir: out, resources: doc.Resources, nag: nagFindings(stack.Stack)}
+	s := &synthesized{tmpl: tmpl, outdir: out, resources: doc.Resources, nag: findings(stack.Stack, "AwsSolutions-"), own: findings(stack.Stack, "^hlsflow: ")}
 	synthCache[string(key)] = s
 	return s
 }
 
-// nagFindings lists the AwsSolutions errors and warnings left on stack.
-func nagFindings(stack awscdk.Stack) []string {
+// findings lists the errors and warnings on stack whose message matches
+// the pattern.
+func findings(stack awscdk.Stack, pattern string) []string {
 	ann := assertions.Annotations_FromStack(stack)
-	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
+	rule := assertions.Match_StringLikeRegexp(jsii.String(pattern))
 	seen := map[string]bool{}
 	var out []string
 	for level, msgs := range map[string]any{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,13 @@ func NewOnDemand(scope constructs.Construct, cfg Config, st *Storage) *OnDemand 
 		layers = append(layers, o.Layer)
 		ffmpegEnv["FFMPEG_PATH"] = layerFFmpeg
 		ffmpegEnv["FFPROBE_PATH"] = layerFFprobe
+	}
+
+	if cfg.Arch == "arm64" && slices.Contains(cfg.VideoCodecs, "av1") {
+		// SVT-AV1 1.4.1 (the layer's, Debian's) has no arm64 SIMD code:
+		// AV1 rungs cost several times their x86_64 CPU there.
+		awscdk.Annotations_Of(s).AddWarningV2(jsii.String("hlsflow:av1-arm64"), jsii.String(
+			"hlsflow: videoCodecs has av1 on arm64 functions, where the layer's SVT-AV1 has no SIMD code and AV1 rungs cost several times their x86_64 CPU: deploy with -c arch=x86_64 for AV1"), nil)
 	}
 
 	if cfg.HasFunction("encode") {

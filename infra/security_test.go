@@ -37,7 +37,7 @@ func TestAwsSolutionsReportsFindings(t *testing.T) {
 	q := awssqs.NewQueue(stack, jsii.String("Plain"), nil)
 	nagSuppress(q, nagRule{id: "AwsSolutions-SQS3", reason: "control: this one is accepted on purpose"})
 	checkAwsSolutions(app)
-	got := strings.Join(nagFindings(stack), "\n")
+	got := strings.Join(findings(stack, "AwsSolutions-"), "\n")
 	if !strings.Contains(got, "AwsSolutions-SQS4") {
 		t.Errorf("a queue without enforced TLS is not reported; findings:\n%s", got)
 	}

@@ -851,3 +851,25 @@ func TestLocalSwitchDropsExactly(t *testing.T) {
 // testPublicKey is enough of a PEM public key for the stack's check and
 // CloudFront's key resource (CDK does not parse it).
 const testPublicKey = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----"
+
+// TestAV1OnArm64Warns: AV1 rungs on arm64 functions get a synth warning
+// that says to deploy x86_64; AV1 on x86_64 and H.264 on arm64 none.
+func TestAV1OnArm64Warns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ctx  map[string]any
+		warn bool
+	}{
+		{"av1 arm64", map[string]any{ctxSegmentFormat: "cmaf", ctxVideoCodecs: "h264,av1"}, true},
+		{"defaults", nil, false},
+		{"av1 x86_64", map[string]any{ctxArch: "x86_64", ctxFunctions: "transcode", ctxTranscodeMemory: float64(3008), ctxEphemeralStorage: "4096", ctxLadderPreset: "faster",
+			ctxTranscodeConc: "0", ctxDailySourceMinutes: "0", ctxPerTitle: "false", ctxSegmentFormat: "cmaf", ctxVideoCodecs: "h264,av1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := strings.Join(synth(t, tc.ctx).own, "\n")
+			if has := strings.Contains(got, "arch=x86_64 for AV1"); has != tc.warn {
+				t.Errorf("warnings %q, want the AV1 one: %v", got, tc.warn)
+			}
+		})
+	}
+}
