@@ -12,23 +12,42 @@ type Prices struct {
 	// were read from.
 	Date, Source string
 
-	LambdaGBSecond float64 // per GB-second, arm64
+	Arch           string  // the functions' CPU architecture: "arm64" or "x86_64"
+	LambdaGBSecond float64 // per GB-second, for Arch
 	LambdaRequest  float64 // per invocation
 	S3Put          float64 // per PUT, COPY, POST or LIST request (S3 Standard)
 	S3Get          float64 // per GET or HEAD request (S3 Standard)
 }
 
-// USEast1 are the prices in us-east-1 for arm64 functions (the stack
-// deploys arm64).
+// USEast1 are the prices in us-east-1 for arm64 functions (the stack's
+// default architecture).
 var USEast1 = Prices{
 	Region: "us-east-1",
 	Date:   "2026-12-07",
 	Source: "AWS Lambda pricing (aws.amazon.com/lambda/pricing), Amazon S3 pricing (aws.amazon.com/s3/pricing), requests & data retrievals",
 
+	Arch:           "arm64",
 	LambdaGBSecond: 0.0000133334,
 	LambdaRequest:  0.20 / 1e6,
 	S3Put:          0.005 / 1000,
 	S3Get:          0.0004 / 1000,
+}
+
+// USEast1X86 are the same prices for x86_64 functions (-c arch=x86_64):
+// a GB-second costs 25 % more.
+var USEast1X86 = func() Prices {
+	p := USEast1
+	p.Arch, p.LambdaGBSecond = "x86_64", 0.0000166667
+	return p
+}()
+
+// USEast1For returns the us-east-1 prices for functions built for goarch
+// (runtime.GOARCH: a function is charged at its own architecture's rate).
+func USEast1For(goarch string) Prices {
+	if goarch == "amd64" {
+		return USEast1X86
+	}
+	return USEast1
 }
 
 // Function is what one function used for a job.
@@ -90,7 +109,7 @@ func (u *Usage) Price(p Prices) {
 		usd += f.GBSeconds*p.LambdaGBSecond + float64(f.Invocations)*p.LambdaRequest
 	}
 	usd += float64(u.S3Puts)*p.S3Put + float64(u.S3Gets)*p.S3Get
-	u.USD, u.Prices = math.Round(usd*1e6)/1e6, p.Region+" "+p.Date
+	u.USD, u.Prices = math.Round(usd*1e6)/1e6, p.Region+" "+p.Arch+" "+p.Date
 }
 
 // VCPUMemoryMB is the memory at which Lambda gives a function one whole

@@ -22,7 +22,7 @@ func TestPrice(t *testing.T) {
 	if math.Abs(u.USD-want) > 5e-7 {
 		t.Errorf("USD = %v, want %v", u.USD, want)
 	}
-	if u.Prices != "us-east-1 "+USEast1.Date {
+	if u.Prices != "us-east-1 arm64 "+USEast1.Date {
 		t.Errorf("Prices = %q", u.Prices)
 	}
 }
@@ -53,5 +53,23 @@ func TestMediaConvertOutputMinute(t *testing.T) {
 	p := Prices{LambdaGBSecond: 1024}
 	if got := p.VCPUSecond(); got != VCPUMemoryMB {
 		t.Errorf("VCPUSecond %g, want %d", got, VCPUMemoryMB)
+	}
+}
+
+// TestPricesForArch: a function is charged at its architecture's rate
+// (x86_64's GB-second 25 % over arm64's), and says which in "prices".
+func TestPricesForArch(t *testing.T) {
+	arm, x86 := USEast1For("arm64"), USEast1For("amd64")
+	if arm.Arch != "arm64" || x86.Arch != "x86_64" || math.Abs(x86.LambdaGBSecond/arm.LambdaGBSecond-1.25) > 0.001 {
+		t.Errorf("arm64 %+v, x86_64 %+v", arm, x86)
+	}
+	if x86.LambdaRequest != arm.LambdaRequest || x86.S3Put != arm.S3Put || x86.S3Get != arm.S3Get {
+		t.Errorf("only the GB-second differs: arm64 %+v, x86_64 %+v", arm, x86)
+	}
+	u := Usage{}
+	u.Invocation("transcode", 1024, 100)
+	u.Price(x86)
+	if want := 100*x86.LambdaGBSecond + x86.LambdaRequest; math.Abs(u.USD-want) > 5e-7 || u.Prices != "us-east-1 x86_64 "+x86.Date {
+		t.Errorf("x86_64: USD %v (want %v), prices %q", u.USD, want, u.Prices)
 	}
 }

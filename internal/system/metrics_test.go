@@ -3,6 +3,7 @@ package system_test
 import (
 	"math"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,7 @@ func checkMetrics(t *testing.T, edge, emf string, st *catalog.Status) {
 		t.Errorf("%d EMF lines of a ready job, want 1:\n%s", ready, emf)
 	}
 	// The cost is the GB-seconds and requests at the published prices.
-	p := cost.USEast1
+	p := cost.USEast1For(runtime.GOARCH) // the rate of the architecture the system runs on
 	usd := float64(st.Cost.S3Puts)*p.S3Put + float64(st.Cost.S3Gets)*p.S3Get
 	for _, f := range st.Cost.Functions {
 		usd += f.GBSeconds*p.LambdaGBSecond + float64(f.Invocations)*p.LambdaRequest

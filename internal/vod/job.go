@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
@@ -96,7 +97,8 @@ func (j *job) run(ctx context.Context) error {
 	if res.mpd != nil {
 		j.st.DASH = catalog.DASHKey(j.id)
 	}
-	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1)
+	// Charged at the rate of the architecture the function runs on.
+	c, encodeSeconds := j.use.bill(j.cfg.MemoryMB, j.cfg.EncodeMemoryMB, cost.USEast1For(runtime.GOARCH))
 	j.st.Cost = c
 	if err := j.save(ctx); err != nil {
 		return fmt.Errorf("transcode %s: %w", j.id, err)
