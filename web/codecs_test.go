@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/web"
@@ -126,8 +128,10 @@ func TestPagePlaysAV1(t *testing.T) {
 	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
 	page.Wait("video ready in the library", webtest.CardState(name)+` === 'ready'`, 3*time.Minute)
 	page.PlayCard(name)
-	// To the end: hls.js switching codecs by bitrate would have moved
-	// to H.264's higher one by then.
+	// To the end (at 4×): hls.js switching codecs by bitrate would have
+	// moved to H.264's higher one by then.
+	page.Wait("playback", `document.getElementById('player').currentTime > 0`, 60*time.Second)
+	page.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('player').playbackRate = 4`))
 	page.Wait("playback to the end", `document.getElementById('player').ended`, 60*time.Second)
 	if br := page.String(`document.getElementById('bitrate').textContent`); !strings.HasPrefix(br, "AV1 · ") {
 		t.Errorf("player bar shows %q, want AV1 first", br)
