@@ -6,11 +6,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/hlsflow/hlsflow/internal/lambdaspec"
+	"github.com/hlsflow/hlsflow/internal/media"
 	"github.com/hlsflow/hlsflow/web"
 	"github.com/hlsflow/hlsflow/web/webtest"
 )
@@ -59,6 +66,78 @@ func TestCodecNames(t *testing.T) {
 		if got := page.String(fmt.Sprintf("hlsflowCodecs.describe(%s)", b)); got != tt.want {
 			t.Errorf("describe(%s) = %q, want %q", b, got, tt.want)
 		}
+	}
+}
+
+// TestPreferredVideo: the page asks hls.js for AV1, then HEVC, before
+// H.264, among the levels whose codec the browser's MSE accepts.
+func TestPreferredVideo(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	page := webtest.Open(t, srv.URL+"/")
+	h264 := `{videoCodec: "avc1.64001f"}`
+	hevc := `{videoCodec: "hvc1.1.6.L93.90"}`
+	av1 := `{videoCodec: "av01.0.05M.08"}`
+	for _, tt := range []struct {
+		levels, denied, want string
+	}{
+		{h264 + "," + hevc + "," + av1, "", "av01"},
+		{av1 + "," + h264, "", "av01"},
+		{h264 + "," + hevc + "," + av1, "av01", "hvc1"},
+		{h264 + "," + av1, "av01", ""},
+		{h264 + "," + hevc, "", "hvc1"},
+		{h264 + "," + hevc, "hvc1", ""},
+		{h264, "", ""},
+		{`{audioCodec: "mp4a.40.2"}`, "", ""},
+	} {
+		expr := fmt.Sprintf(`hlsflowCodecs.preferredVideo([%s], (t) => !%q || !t.includes(%q))`, tt.levels, tt.denied, tt.denied)
+		if got := page.String(expr); got != tt.want {
+			t.Errorf("levels %s, MSE denying %q: preferred %q, want %q", tt.levels, tt.denied, got, tt.want)
+		}
+	}
+	// What MSE is asked is the level's own CODECS in an MP4 type.
+	if got := page.String(`(() => { let asked = []; hlsflowCodecs.preferredVideo([{videoCodec: "av01.0.05M.08"}], (t) => { asked.push(t); return true; }); return asked.join(";"); })()`); got != `video/mp4; codecs="av01.0.05M.08"` {
+		t.Errorf("asked MSE %q", got)
+	}
+}
+
+// TestPagePlaysAV1: on a stack that adds AV1 rungs, the page plays the
+// AV1 variant where Chromium decodes it (the codec preference it gives
+// hls.js matches hls.js's own codec sets: else hls.js would choose
+// between the codecs by bitrate and take H.264) and names it in the bar.
+func TestPagePlaysAV1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes AV1")
+	}
+	sys := newStack(t, options{env: map[string]string{lambdaspec.SegmentFormat: string(media.CMAF), lambdaspec.VideoCodecs: "h264,av1"}})
+	page := webtest.Open(t, sys.url+"/")
+	page.SignIn(browserToken)
+	if page.String(`String(MediaSource.isTypeSupported('video/mp4; codecs="av01.0.04M.08"'))`) != "true" {
+		t.Fatal("this Chromium's MSE does not decode AV1")
+	}
+	// 480p at 25 fps: a rung with whole frames per segment, so AV1 too.
+	clip := filepath.Join(t.TempDir(), "av1 clip.mp4")
+	out, err := exec.Command(media.FFmpegPath(), "-v", "error", "-nostdin", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=8", "-f", "lavfi", "-i", "sine=frequency=440:duration=8",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make the clip: %v\n%s", err, out)
+	}
+	page.Choose(clip)
+	name := filepath.Base(clip)
+	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
+	page.Wait("video ready in the library", webtest.CardState(name)+` === 'ready'`, 3*time.Minute)
+	page.PlayCard(name)
+	// To the end (at 4×): hls.js switching codecs by bitrate would have
+	// moved to H.264's higher one by then.
+	page.Wait("playback", `document.getElementById('player').currentTime > 0`, 60*time.Second)
+	page.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('player').playbackRate = 4`))
+	page.Wait("playback to the end", `document.getElementById('player').ended`, 60*time.Second)
+	if br := page.String(`document.getElementById('bitrate').textContent`); !strings.HasPrefix(br, "AV1 · ") {
+		t.Errorf("player bar shows %q, want AV1 first", br)
+	}
+	if m := get(t, page.String(`document.getElementById('player').dataset.src`)); !strings.Contains(m, `CODECS="avc1.`) || !strings.Contains(m, `CODECS="av01.`) {
+		t.Errorf("master without both H.264 and AV1 variants:\n%s", m)
 	}
 }
 

@@ -95,6 +95,10 @@ type EndOptions struct {
 	// Artifacts is where a failed playback leaves its screenshot and
 	// state (see Options.Artifacts).
 	Artifacts string
+	// Hide are codec prefixes ("av01") that the page's Media Source
+	// Extensions deny before the player loads, as a browser that cannot
+	// decode them would.
+	Hide []string
 }
 
 // Players is one headless Chromium in which PlayToEnd plays streams in
@@ -245,7 +249,7 @@ func (p *Players) PlayToEnd(t testing.TB, player Player, src string, opts EndOpt
 	if err := chromedp.Listen(tab, console.add); err != nil {
 		return Ending{}, fmt.Errorf("open a tab: %w", err)
 	}
-	q := url.Values{"player": {string(player)}, "src": {src}, "rate": {strconv.FormatFloat(opts.Rate, 'f', -1, 64)}}
+	q := url.Values{"player": {string(player)}, "src": {src}, "rate": {strconv.FormatFloat(opts.Rate, 'f', -1, 64)}, "hide": opts.Hide}
 	start := time.Now()
 	if err := chromedp.Do(tab, chromedp.Navigate(fmt.Sprintf("%s/play/%d?%s", p.url, n, q.Encode()))); err != nil {
 		return Ending{}, fmt.Errorf("open the %s page: %w", player, err)

@@ -606,6 +606,12 @@
         if (window.hlsflowTracks) window.hlsflowTracks.attach(hls);
         if (live) this.showLatency();
         hls.on(window.Hls.Events.MANIFEST_PARSED, (_, data) => {
+          // AV1, then HEVC, before H.264 where this browser decodes them
+          // (hls.js alone ranks HEVC first). hls.js picks its first level
+          // right after this event, reading its config then.
+          const MS = window.MediaSource || window.ManagedMediaSource;
+          const codec = window.hlsflowCodecs && MS ? window.hlsflowCodecs.preferredVideo(data.levels, (t) => MS.isTypeSupported(t)) : '';
+          if (codec) hls.config.videoPreference = Object.assign({}, hls.config.videoPreference, { videoCodec: codec });
           for (const [i, l] of data.levels.entries()) {
             sel.append(el('option', { value: i }, (l.height ? l.height + 'p · ' : '') + mbps(l.bitrate)));
           }

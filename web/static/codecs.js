@@ -1,6 +1,7 @@
 // Names for what the player plays: the CODECS strings of the master
 // playlist (RFC 6381: "avc1.64001f", "mp4a.40.2") as people know them
-// (H.264, AAC), and a level's codec and picture size for the player bar.
+// (H.264, AAC), and a level's codec and picture size for the player bar;
+// and which video codec of a master the page prefers.
 (function () {
   'use strict';
 
@@ -33,5 +34,23 @@
     return parts.join(' · ');
   }
 
-  window.hlsflowCodecs = { name, describe };
+  // PREFERRED are the video codecs (sample entries) the page plays before
+  // H.264 where the browser decodes them, fewest bytes first.
+  const PREFERRED = ['av01', 'hvc1', 'hev1'];
+
+  // preferredVideo gives the first of PREFERRED that one of hls.js's
+  // levels has and supports (MediaSource.isTypeSupported) accepts, or ''
+  // when none: hls.js then keeps its own choice (H.264).
+  function preferredVideo(levels, supports) {
+    for (const want of PREFERRED) {
+      const ok = levels.some((l) => {
+        const c = String(l.videoCodec || '').trim();
+        return c.toLowerCase().startsWith(want) && supports('video/mp4; codecs="' + c + '"');
+      });
+      if (ok) return want;
+    }
+    return '';
+  }
+
+  window.hlsflowCodecs = { name, describe, preferredVideo };
 })();

@@ -10,6 +10,27 @@
 window.VIDEOJS_NO_DYNAMIC_STYLE = true;
 window.hlsflowPlayers = {};
 
+// hide=CODEC (repeatable, such as av01): the page's Media Source
+// Extensions and Media Capabilities deny that codec, as a browser that
+// cannot decode it would. Set here, before the player's library loads.
+(function () {
+  const hide = new URLSearchParams(location.search).getAll('hide').filter(Boolean);
+  if (!hide.length) return;
+  const hidden = (type) => hide.some((c) => String(type).includes(c));
+  for (const MS of [window.MediaSource, window.ManagedMediaSource]) {
+    if (!MS || !MS.isTypeSupported) continue;
+    const can = MS.isTypeSupported.bind(MS);
+    MS.isTypeSupported = (type) => !hidden(type) && can(type);
+  }
+  const mc = navigator.mediaCapabilities;
+  if (mc && mc.decodingInfo) {
+    const info = mc.decodingInfo.bind(mc);
+    mc.decodingInfo = (config) => (config && config.video && hidden(config.video.contentType) ?
+      Promise.resolve({ supported: false, smooth: false, powerEfficient: false, configuration: config }) :
+      info(config));
+  }
+})();
+
 (function () {
   const maxErrors = 100;
   const s = {

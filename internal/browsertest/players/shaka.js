@@ -14,6 +14,12 @@ window.hlsflowPlayers.shaka = {
         fatal: e.severity === shaka.util.Error.Severity.CRITICAL, reason: JSON.stringify(e.data),
       });
     });
+    // The README's setting for Shaka: without it, Shaka probes the first
+    // HLS variant's segments for CEA-608 captions, which labels that
+    // variant SDR and the others nothing; its choice of one codec per
+    // picture size then groups them apart and keeps H.264 next to AV1,
+    // and its ABR takes H.264's higher BANDWIDTH. DASH needs nothing.
+    player.configure({ manifest: { hls: { disableClosedCaptionsDetection: true } } });
     await player.attach(video);
     await player.load(src);
     return {
