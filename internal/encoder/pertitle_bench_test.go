@@ -21,7 +21,7 @@ import (
 // BenchmarkPerTitle encodes each source with today's fixed ladder and
 // with its per-title ladder (the complexity pass, media.PlanPerTitle,
 // then the same encode) and prints, per clip and rung, the bytes and the
-// SSIM of each against the source scaled to the rung (a dropped rung is
+// SSIM of each against the source (referenceOf) at the rung's size (a dropped rung is
 // judged by the kept rung below it, scaled up: what a player at that
 // bandwidth shows), then
 //
