@@ -125,13 +125,14 @@ func codecsVsH264(b *testing.B, input, out string) codecsResult {
 		res.mcAV1 += minutes * cost.MediaConvertBasicUSEast1.OutputMinute(r.Width, r.Height, r.FPS)
 	}
 
+	ref := referenceOf(b, input, codecSeconds, filepath.Join(out, "reference.mkv"))
 	for _, c := range []media.Codec{media.HEVC, media.AV1} {
 		var h264Bytes, extraBytes int64
 		for k, x := range withExtra(fixed, c).Extra {
 			base := fixed.Video[baseRung(fixed.Video, x)]
 			hb := cmafBytes(b, filepath.Join(h264Dir, base.Name))
-			hs := rungSSIM(b, filepath.Join(h264Dir, base.Name), input, src, base, codecSeconds)
-			crf, xb, xs := searchCRF(b, input, src, base, x, hs-0.002, filepath.Join(out, fmt.Sprintf("%s%d", c, k)))
+			hs := rungSSIM(b, filepath.Join(h264Dir, base.Name), ref, src, base)
+			crf, xb, xs := searchCRF(b, input, ref, src, base, x, hs-0.002, filepath.Join(out, fmt.Sprintf("%s%d", c, k)))
 			fmt.Printf("codecs_%s_%s: h264 %d B ssim %.4f | %s crf %g %d B ssim %.4f | ratio %.3f (planned crf %g, cap %.2f of h264's)\n",
 				name, x.Name, hb, hs, c, crf, xb, xs, float64(xb)/float64(hb), x.CRF, float64(x.MaxRate)/float64(base.MaxRate))
 			h264Bytes += hb
@@ -174,7 +175,7 @@ func withExtra(l media.Ladder, c media.Codec) media.Ladder {
 // H.264 rung) whose SSIM is at least target: steps of 2 (HEVC) or 4
 // (AV1) from the planned CRF, then one step between. It returns the CRF,
 // the rung's bytes and SSIM there.
-func searchCRF(b *testing.B, input string, src *media.Source, base, x media.Rung, target float64, out string) (float64, int64, float64) {
+func searchCRF(b *testing.B, input, ref string, src *media.Source, base, x media.Rung, target float64, out string) (float64, int64, float64) {
 	b.Helper()
 	x.MaxRate, x.BufSize = base.MaxRate, base.BufSize
 	step, lo := 2.0, 10.0
@@ -194,7 +195,7 @@ func searchCRF(b *testing.B, input string, src *media.Source, base, x media.Rung
 		dir := filepath.Join(out, fmtFloat(crf))
 		l := media.Ladder{Video: []media.Rung{base}, Extra: []media.Rung{x}, SegmentSeconds: media.DefaultSegmentSeconds}
 		encodeCPU(b, codecJobArgs(input, src, l, dir))
-		t := trial{cmafBytes(b, filepath.Join(dir, x.Name)), rungSSIM(b, filepath.Join(dir, x.Name), input, src, x, codecSeconds)}
+		t := trial{cmafBytes(b, filepath.Join(dir, x.Name)), rungSSIM(b, filepath.Join(dir, x.Name), ref, src, x)}
 		tried[crf] = t
 		return t
 	}

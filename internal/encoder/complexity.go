@@ -112,7 +112,11 @@ func (c Complexity) trialLadder() media.Ladder {
 // slices joined (concat), each rung scaled as in the ladder (LadderGraph),
 // cut down to its trial mosaic and encoded by its trials with the ladder's x264 settings (keyframes,
 // preset, cap), x264 reporting each encode's SSIM and bitrate in the log;
-// nothing is written. It returns nil when there is nothing to measure.
+// nothing is written. Decoders and filters run on one thread each (as the
+// trials do, rungThreads): for a second of source, starting and syncing
+// more cost more CPU than they save (5-15 % of the pass on the short
+// clips of BenchmarkPerTitle, its wall time no longer). It returns nil
+// when there is nothing to measure.
 func ComplexityArgs(c Complexity) []string {
 	src := c.Input.Source
 	if src == nil || src.Video == nil || len(c.Ladder.Video) == 0 || len(c.Spans) == 0 {
@@ -134,7 +138,7 @@ func ComplexityArgs(c Complexity) []string {
 		// Read up to sliceSlack more than the slice: the first frame
 		// decoded may come later than the seek point (an MPEG-TS has no
 		// index), and a slice must not come out empty.
-		a = append(a, "-noaccurate_seek")
+		a = append(a, "-noaccurate_seek", "-threads", "1")
 		a = append(a, media.InputArgs(src, c.Input.URL, s.Start, s.Duration+sliceSlack)...)
 		// Each slice from 0 (without, the frames before the seek point
 		// come with negative times, which concat mangles: x264 measured
@@ -157,7 +161,7 @@ func ComplexityArgs(c Complexity) []string {
 			maps = append(maps, "-map", fmt.Sprintf("[t%d_%d]", i, t))
 		}
 	}
-	a = append(a, "-filter_complex", g.String())
+	a = append(a, "-filter_complex_threads", "1", "-filter_complex", g.String())
 	a = append(a, maps...)
 	tl := c.trialLadder()
 	a = append(a, x264Args(tl.Video, seg, preset, false)...)
