@@ -3,6 +3,7 @@ package vod
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"log/slog"
 	"math"
 	"os"
@@ -254,8 +255,9 @@ func TestChunkedSourceWithCodecs(t *testing.T) {
 // rendition's segments 4.004 s (120 frames, the whole-frame segment of
 // media.PlanCodecs) index by index on both paths, every keyframe the
 // first frame of a segment (SVT-AV1's GOP counted in frames, x264's
-// forced by time), and each joined rendition decodes. The fan-out
-// checks itself that the chunks' init segments are the same bytes.
+// forced by time), the DASH manifest's timelines agree, and each joined
+// rendition decodes. The fan-out checks itself that the chunks' init
+// segments are the same bytes.
 func TestChunkedNTSCWithAV1(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes AV1")
@@ -331,6 +333,12 @@ func TestChunkedNTSCWithAV1(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d chunk encodes, segments %v", p.name, calls.Load()-before, segments[p.name])
+		// The DASH manifest over the same segments says the same.
+		for rep, d := range mpdVideoDurations(t, filepath.Join(out, "manifest.mpd")) {
+			if len(d) != 5 || slices.ContainsFunc(d[:4], func(d int64) bool { return d != 4004 }) {
+				t.Errorf("%s: MPD representation %s segments %v ms, want 4004 ms ones", p.name, rep, d)
+			}
+		}
 		if !av1 {
 			t.Errorf("%s: no AV1 variant in %+v", p.name, m.Variants)
 		}
@@ -372,4 +380,46 @@ func keyframesOf(t *testing.T, playlist string) []float64 {
 		keys[i] -= first
 	}
 	return keys
+}
+
+// mpdVideoDurations are the segment durations (in the MPD's timescale)
+// of each video representation of the DASH manifest at path.
+func mpdVideoDurations(t *testing.T, path string) map[string][]int64 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mpd struct {
+		Sets []struct {
+			ContentType string `xml:"contentType,attr"`
+			Reps        []struct {
+				ID string `xml:"id,attr"`
+				S  []struct {
+					D int64 `xml:"d,attr"`
+					R int   `xml:"r,attr"`
+				} `xml:"SegmentTemplate>SegmentTimeline>S"`
+			} `xml:"Representation"`
+		} `xml:"Period>AdaptationSet"`
+	}
+	if err := xml.Unmarshal(raw, &mpd); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := map[string][]int64{}
+	for _, set := range mpd.Sets {
+		for _, rep := range set.Reps {
+			if set.ContentType != "video" {
+				continue
+			}
+			for _, s := range rep.S {
+				for range s.R + 1 {
+					out[rep.ID] = append(out[rep.ID], s.D)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no video representations", path)
+	}
+	return out
 }
