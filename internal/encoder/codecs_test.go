@@ -109,26 +109,29 @@ func TestExtraEncode(t *testing.T) {
 		t.Skip("encodes HEVC and AV1")
 	}
 	for _, c := range []struct {
-		name, rate string
-		dur, seg   float64
-		codecs     []media.Codec
-		wantSeg    float64
+		name, size, rate string
+		dur, seg         float64
+		codecs           []media.Codec
+		extra            int
+		wantSeg          float64
 	}{
-		{"25fps", "25", 5, 2, []media.Codec{media.HEVC, media.AV1}, 2},
-		{"29.97fps", "30000/1001", 9, 4, []media.Codec{media.AV1}, 4.004},
+		{"25fps", "640x360", "25", 5, 2, []media.Codec{media.HEVC, media.AV1}, 2, 2},
+		{"29.97fps", "640x360", "30000/1001", 9, 4, []media.Codec{media.AV1}, 1, 4.004},
 		// 119 frames, 3.98883 s, which no double holds exactly: the
 		// forced keyframes need their tolerance (keyframeExpr).
-		{"29.83fps", "179/6", 9, 4, []media.Codec{media.AV1}, 119 / (179.0 / 6)},
+		{"29.83fps", "640x360", "179/6", 9, 4, []media.Codec{media.AV1}, 1, 119 / (179.0 / 6)},
+		// 540p at 59.94 fps (240 frames a segment), 480p at 29.97 (120).
+		{"59.94fps", "960x540", "60000/1001", 9, 4, []media.Codec{media.AV1}, 2, 4.004},
 	} {
-		t.Run(c.name, func(t *testing.T) { extraEncode(t, c.rate, c.dur, c.seg, c.codecs, c.wantSeg) })
+		t.Run(c.name, func(t *testing.T) { extraEncode(t, c.size, c.rate, c.dur, c.seg, c.codecs, c.extra, c.wantSeg) })
 	}
 }
 
-func extraEncode(t *testing.T, rate string, dur, seg float64, codecs []media.Codec, wantSeg float64) {
+func extraEncode(t *testing.T, size, rate string, dur, seg float64, codecs []media.Codec, extra int, wantSeg float64) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.mp4")
 	d := strconv.FormatFloat(dur, 'f', -1, 64)
-	ffmpegGen(t, "-f", "lavfi", "-i", "testsrc2=s=640x360:r="+rate+":d="+d, "-f", "lavfi", "-i", "sine=d="+d,
+	ffmpegGen(t, "-f", "lavfi", "-i", "testsrc2=s="+size+":r="+rate+":d="+d, "-f", "lavfi", "-i", "sine=d="+d,
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "7", "-c:a", "aac", "-shortest", in)
 	src := probe(t, in)
 	l, err := media.PlanLadder(src, media.LadderOptions{SegmentSeconds: seg})
@@ -136,8 +139,8 @@ func extraEncode(t *testing.T, rate string, dur, seg float64, codecs []media.Cod
 		t.Fatal(err)
 	}
 	l = media.PlanCodecs(l, codecs)
-	if len(l.Extra) != len(codecs) || math.Abs(l.SegmentSeconds-wantSeg) > 1e-9 {
-		t.Fatalf("extra rungs %+v, segment %v s; want %d rungs, %v s", l.Extra, l.SegmentSeconds, len(codecs), wantSeg)
+	if len(l.Extra) != extra || math.Abs(l.SegmentSeconds-wantSeg) > 1e-9 {
+		t.Fatalf("extra rungs %+v, segment %v s; want %d rungs, %v s", l.Extra, l.SegmentSeconds, extra, wantSeg)
 	}
 	out := filepath.Join(dir, "out")
 	job := Job{Input: Input{URL: in, Source: src}, Ladder: l, Output: Output{Kind: VOD, Dir: out, CMAF: true}, Preset: "ultrafast"}
