@@ -399,12 +399,34 @@ func x264Args(rungs []media.Rung, seg float64, preset string, live bool) []strin
 		a = append(a, "-tune", "zerolatency")
 	}
 	return append(a,
-		"-force_key_frames", "expr:gte(t,n_forced*"+fmtFloat(seg)+")",
+		"-force_key_frames", keyframeExpr(seg),
 		"-forced-idr", "1",
 		"-g", strconv.Itoa(int(topFPS*seg*2)+1),
 		"-sc_threshold", "0",
 		"-flags", "+cgop",
 	)
+}
+
+// keyframeTolerance is how much earlier than its multiple of a segment a
+// frame may be and still be forced a keyframe, for a segment that is not
+// whole seconds: a whole-frame segment (media.PlanCodecs: 4.004 s at
+// 29.97 fps, 119 frames at 179/6 fps) ends on a frame whose time and the
+// segment multiple ffmpeg compares it with are both rounded doubles, so
+// the boundary frame can come out a hair early and the keyframe land a
+// frame late, off the AV1 rung's (at 179/6 fps, without it, the first
+// H.264 segment was 4.022 s, AV1's 3.989 s; TestExtraEncode). 10 µs is
+// far more than that rounding and far less than a frame at any rung's
+// rate (16.7 ms at 60 fps). Whole-second segments keep the plain
+// comparison, exact at 24-60 fps.
+const keyframeTolerance = "0.00001"
+
+// keyframeExpr is the -force_key_frames expression of segments of seg
+// seconds: a keyframe at the first frame at or after each multiple.
+func keyframeExpr(seg float64) string {
+	if seg == math.Trunc(seg) {
+		return "expr:gte(t,n_forced*" + fmtFloat(seg) + ")"
+	}
+	return "expr:gte(t,n_forced*" + fmtFloat(seg) + "-" + keyframeTolerance + ")"
 }
 
 // numCPU is runtime.NumCPU, replaced by tests that need stable arguments.

@@ -88,6 +88,8 @@ func TestLadderArgsOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ntsc := l // a whole-frame segment, as media.PlanCodecs gives 29.97 fps with AV1
+	ntsc.SegmentSeconds = 4.004
 	tests := []struct {
 		name string
 		src  *media.Source
@@ -105,6 +107,7 @@ func TestLadderArgsOptions(t *testing.T) {
 		{"progress", src, l, encodeOptions{Input: "i", OutDir: "o", Progress: true}, []string{"-progress", "pipe:1"}, false},
 		{"segment length", src, l, encodeOptions{Input: "i", OutDir: "o"}, []string{"-hls_time", "6"}, false},
 		{"keyframes follow segment length", src, l, encodeOptions{Input: "i", OutDir: "o"}, []string{"-force_key_frames", "expr:gte(t,n_forced*6)"}, false},
+		{"whole-frame segment keyframes", src, ntsc, encodeOptions{Input: "i", OutDir: "o"}, []string{"-force_key_frames", "expr:gte(t,n_forced*4.004-0.00001)", "-forced-idr"}, false},
 		{"layout", src, l, encodeOptions{Input: "i", OutDir: "o"}, []string{"-hls_segment_filename", "o/%v/seg_%05d.ts", "-var_stream_map", "v:0,name:360p a:0,name:audio", "o/%v/index.m3u8"}, false},
 		{"revision in segment names", src, l, encodeOptions{Input: "i", OutDir: "o", Revision: "3fa9c2d1"}, []string{"-hls_segment_filename", "o/%v/seg_3fa9c2d1_%05d.ts"}, false},
 		{"revision that is not a name", src, l, encodeOptions{Input: "i", OutDir: "o", Revision: "../%d"}, nil, true},

@@ -35,8 +35,8 @@ var codecCost = map[media.Codec]struct{ cpu, memory float64 }{
 // option last. Keyframes: x265 takes the forced keyframes as IDR
 // (-forced-idr, set for every stream) with its scene cuts off and closed
 // GOPs; SVT-AV1 is given a closed GOP of exactly one segment (ffmpeg 5.1
-// does not pass it forced keyframes; media.PlanCodecs plans AV1 rungs only
-// where a segment is a whole number of frames). Both are capped constant
+// does not pass it forced keyframes; media.PlanCodecs makes the segment
+// of a ladder with AV1 rungs a whole number of frames). Both are capped constant
 // quality: the rung's CRF under its maxrate (SVT-AV1's mbr, in kb/s).
 func extraArgs(i int, r media.Rung, seg float64) []string {
 	s := ":v:" + strconv.Itoa(i)

@@ -145,30 +145,11 @@ func codecsVsH264(b *testing.B, input, out string) codecsResult {
 	return res
 }
 
-// withExtra is l with the extra rungs of codec c (media.PlanCodecs). The
-// benchmark measures AV1 also where the product plans none (a frame rate
-// whose segments are not whole frames, such as 29.97): as planned for the
-// nearest whole frame rate, at the rung's own.
+// withExtra is l with the extra rungs of codec c, as the product plans
+// them (media.PlanCodecs: with AV1, a 29.97 fps clip's segment is made
+// 4.004 s, a whole number of frames).
 func withExtra(l media.Ladder, c media.Codec) media.Ladder {
-	x := media.PlanCodecs(l, []media.Codec{c})
-	if len(x.Extra) > 0 || c != media.AV1 {
-		return x
-	}
-	whole := l
-	whole.Video = slices.Clone(l.Video)
-	for i := range whole.Video {
-		whole.Video[i].FPS = math.Round(whole.Video[i].FPS)
-	}
-	x = media.PlanCodecs(whole, []media.Codec{c})
-	x.Video = l.Video
-	for i, e := range x.Extra {
-		for _, r := range l.Video {
-			if e.Width == r.Width && e.Height == r.Height {
-				x.Extra[i].FPS = r.FPS
-			}
-		}
-	}
-	return x
+	return media.PlanCodecs(l, []media.Codec{c})
 }
 
 // searchCRF finds the highest CRF of extra rung x (on its own, beside its

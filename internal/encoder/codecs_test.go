@@ -2,10 +2,12 @@ package encoder
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,21 +98,49 @@ func TestExtraArgs(t *testing.T) {
 
 // TestExtraEncode encodes a tiny clip into H.264, HEVC and AV1 rungs with
 // one ffmpeg and checks what players depend on: every rendition decodes,
-// HEVC is tagged hvc1, every rendition's segments start at the same
-// times (keyframes aligned), and the codec strings read from the init
-// segments match ffprobe's profile and level.
+// HEVC is tagged hvc1, every rendition's segments have the same lengths
+// and every keyframe is a segment's first frame (keyframes aligned), and
+// the codec strings read from the init segments match ffprobe's profile
+// and level. A 29.97 fps source gets AV1 rungs too, with a segment of a
+// whole number of frames (120 at 4.004 s) that the forced H.264
+// keyframes and SVT-AV1's frame-counted GOP both follow.
 func TestExtraEncode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes HEVC and AV1")
 	}
+	for _, c := range []struct {
+		name, size, rate string
+		dur, seg         float64
+		codecs           []media.Codec
+		extra            int
+		wantSeg          float64
+	}{
+		{"25fps", "640x360", "25", 5, 2, []media.Codec{media.HEVC, media.AV1}, 2, 2},
+		{"29.97fps", "640x360", "30000/1001", 9, 4, []media.Codec{media.AV1}, 1, 4.004},
+		// 119 frames, 3.98883 s, which no double holds exactly: the
+		// forced keyframes need their tolerance (keyframeExpr).
+		{"29.83fps", "640x360", "179/6", 9, 4, []media.Codec{media.AV1}, 1, 119 / (179.0 / 6)},
+		// 540p at 59.94 fps (240 frames a segment), 480p at 29.97 (120).
+		{"59.94fps", "960x540", "60000/1001", 9, 4, []media.Codec{media.AV1}, 2, 4.004},
+	} {
+		t.Run(c.name, func(t *testing.T) { extraEncode(t, c.size, c.rate, c.dur, c.seg, c.codecs, c.extra, c.wantSeg) })
+	}
+}
+
+func extraEncode(t *testing.T, size, rate string, dur, seg float64, codecs []media.Codec, extra int, wantSeg float64) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.mp4")
-	ffmpegGen(t, "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=5", "-f", "lavfi", "-i", "sine=d=5",
+	d := strconv.FormatFloat(dur, 'f', -1, 64)
+	ffmpegGen(t, "-f", "lavfi", "-i", "testsrc2=s="+size+":r="+rate+":d="+d, "-f", "lavfi", "-i", "sine=d="+d,
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "7", "-c:a", "aac", "-shortest", in)
 	src := probe(t, in)
-	l := extraLadder(t, src, 2)
-	if len(l.Extra) != 2 {
-		t.Fatalf("extra rungs: %+v", l.Extra)
+	l, err := media.PlanLadder(src, media.LadderOptions{SegmentSeconds: seg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = media.PlanCodecs(l, codecs)
+	if len(l.Extra) != extra || math.Abs(l.SegmentSeconds-wantSeg) > 1e-9 {
+		t.Fatalf("extra rungs %+v, segment %v s; want %d rungs, %v s", l.Extra, l.SegmentSeconds, extra, wantSeg)
 	}
 	out := filepath.Join(dir, "out")
 	job := Job{Input: Input{URL: in, Source: src}, Ladder: l, Output: Output{Kind: VOD, Dir: out, CMAF: true}, Preset: "ultrafast"}
@@ -134,10 +164,17 @@ func TestExtraEncode(t *testing.T) {
 			t.Fatal(err)
 		}
 		var durs []string
+		var at []float64 // each segment's start, from the first
+		var sum float64
 		for _, s := range p.Segments {
 			durs = append(durs, s.Duration.String())
+			at = append(at, sum)
+			sum += s.Duration.Seconds()
 		}
 		starts = append(starts, durs)
+		if n := len(p.Segments); n < 2 || math.Abs(p.Segments[0].Duration.Seconds()-l.SegmentSeconds) > 1e-3 {
+			t.Errorf("%s: segments %v, want %v s ones", r.Name, durs, l.SegmentSeconds)
+		}
 		init, err := InitFile(rdir, p)
 		if err != nil {
 			t.Fatal(err)
@@ -169,6 +206,9 @@ func TestExtraEncode(t *testing.T) {
 				t.Errorf("%s: CODECS %s, ffprobe %s", r.Name, codecs, probed)
 			}
 		}
+		if keys := keyframeTimes(t, filepath.Join(rdir, "index.m3u8")); !sameTimes(keys, at, 0.5/r.FPS) {
+			t.Errorf("%s: keyframes at %v, segments start at %v", r.Name, keys, at)
+		}
 		// Decodes to the end without an error.
 		cmd := exec.Command(media.FFmpegPath(), "-v", "error", "-xerror", "-i", filepath.Join(rdir, "index.m3u8"), "-f", "null", "-")
 		if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
@@ -180,6 +220,40 @@ func TestExtraEncode(t *testing.T) {
 			t.Errorf("rendition %d's segments %v differ from the first's %v: keyframes not aligned", i+1, s, starts[0])
 		}
 	}
+}
+
+// keyframeTimes are the presentation times of the keyframes of the
+// playlist's video, from the first frame's, in order.
+func keyframeTimes(t *testing.T, playlist string) []float64 {
+	t.Helper()
+	b, err := exec.Command(media.FFprobePath(), "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+		"-of", "csv=p=0", playlist).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", playlist, err)
+	}
+	var keys []float64
+	first := math.Inf(1)
+	for line := range strings.Lines(string(b)) {
+		pts, flags, _ := strings.Cut(strings.TrimSpace(line), ",")
+		v, err := strconv.ParseFloat(pts, 64)
+		if err != nil {
+			continue
+		}
+		first = min(first, v)
+		if strings.HasPrefix(flags, "K") {
+			keys = append(keys, v)
+		}
+	}
+	slices.Sort(keys)
+	for i := range keys {
+		keys[i] -= first
+	}
+	return keys
+}
+
+// sameTimes reports whether a and b are as many times, each within tol.
+func sameTimes(a, b []float64, tol float64) bool {
+	return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Abs(x-y) <= tol })
 }
 
 func twoDigits(s string) string {

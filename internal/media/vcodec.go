@@ -109,11 +109,16 @@ var codecRules = map[Codec]codecRule{
 // it is made from, encoded from the same scaled picture with the same
 // keyframes, named after it ("720p-hevc", "720p-av1"). SVT-AV1 places
 // keyframes by frame count only (ffmpeg 5.1 does not pass it forced
-// keyframes), so AV1 rungs are planned only where a segment is a whole
-// number of frames; elsewhere its keyframes would drift from the H.264
-// rungs' segment boundaries.
+// keyframes), so a ladder with AV1 rungs needs segments of a whole number
+// of frames: where they are not (29.97, 23.976, 59.94 fps), its segment is
+// made so (wholeFrameSegment), which every rung's keyframes then follow.
+// A rung whose segment still is not (a rate no whole-frame segment fits)
+// gets no AV1 rung; its keyframes would drift from the segment boundaries.
 func PlanCodecs(l Ladder, codecs []Codec) Ladder {
 	l.Extra = nil
+	if slices.Contains(codecs, AV1) {
+		l.SegmentSeconds = wholeFrameSegment(l.SegmentSeconds, l.Video)
+	}
 	for _, c := range codecs {
 		rule, ok := codecRules[c]
 		if !ok {
@@ -132,6 +137,42 @@ func PlanCodecs(l Ladder, codecs []Codec) Ladder {
 		}
 	}
 	return l
+}
+
+// wholeFrameSegment returns seg, or where seg is not a whole number of
+// frames at every rung's rate, the nearest length that is a whole number
+// of frames at the lowest: rungs run at the source's rate or its halves
+// (PlanLadder), so that length is whole at the others too (4 s at 29.97
+// and 59.94 fps becomes 4.004 s, 120 and 240 frames; 23.976 fps 4.004 s,
+// 96 frames). Like every segment length it stays within 1..60 s. The
+// length is rounded to the microsecond (ffmpeg's unit for times) when
+// that keeps it whole, as it does for the NTSC rates (N/1001 fps).
+func wholeFrameSegment(seg float64, rungs []Rung) float64 {
+	low := 0.0
+	whole := true
+	for _, r := range rungs {
+		if r.FPS > 0 && (low == 0 || r.FPS < low) {
+			low = r.FPS
+		}
+		whole = whole && (r.FPS <= 0 || wholeFrames(seg, r.FPS))
+	}
+	if whole || low == 0 || seg <= 0 {
+		return seg
+	}
+	n := math.Round(seg * low)
+	if n/low > 60 {
+		n--
+	} else if n/low < 1 {
+		n++
+	}
+	out := n / low
+	if n < 1 || out < 1 || out > 60 {
+		return seg // a rate too low for any whole-frame segment
+	}
+	if us := math.Round(out*1e6) / 1e6; math.Abs(us*low-n) < 1e-9 {
+		out = us
+	}
+	return out
 }
 
 // wholeFrames reports whether a segment of seg seconds at fps is a whole

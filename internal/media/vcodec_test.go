@@ -2,6 +2,8 @@ package media
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -88,21 +90,70 @@ func TestPlanCodecs(t *testing.T) {
 		t.Errorf("ladder JSON round trip: %v\n%s", err, b)
 	}
 
-	// A small source keeps one rung per codec; a 29.97 fps source has no
-	// AV1 rungs (its keyframes could not follow the segments).
+	// A small source keeps one rung per codec.
 	small, _ := PlanLadder(&Source{Video: &Video{Width: 640, Height: 360, FPS: 25}}, LadderOptions{})
-	if got := PlanCodecs(small, []Codec{HEVC, AV1}); len(got.Extra) != 2 {
-		t.Errorf("360p: %d extra rungs, want 2", len(got.Extra))
-	}
-	ntsc, _ := PlanLadder(&Source{Video: &Video{Width: 1280, Height: 720, FPS: 30000.0 / 1001}}, LadderOptions{})
-	for _, r := range PlanCodecs(ntsc, []Codec{HEVC, AV1}).Extra {
-		if r.Codec == AV1 {
-			t.Errorf("29.97 fps: AV1 rung %s planned", r.Name)
-		}
+	if got := PlanCodecs(small, []Codec{HEVC, AV1}); len(got.Extra) != 2 || got.SegmentSeconds != 4 {
+		t.Errorf("360p: %d extra rungs, segment %g s; want 2, 4 s", len(got.Extra), got.SegmentSeconds)
 	}
 	tiny, _ := PlanLadder(&Source{Video: &Video{Width: 320, Height: 240, FPS: 25}}, LadderOptions{})
 	if got := PlanCodecs(tiny, []Codec{HEVC, AV1}); len(got.Extra) != 0 {
 		t.Errorf("240p: extra rungs %v", got.Extra)
+	}
+}
+
+// TestPlanCodecsWholeFrames: a source whose 4 s segment is not a whole
+// number of frames (the NTSC rates) gets its AV1 rungs, with a segment of
+// a whole number of frames at every rung's rate; a ladder without AV1, or
+// at a rate 4 s fits, keeps its segment.
+func TestPlanCodecsWholeFrames(t *testing.T) {
+	for _, c := range []struct {
+		w, h    int
+		fps     float64
+		codecs  []Codec
+		seg     float64
+		av1     int
+		options LadderOptions
+	}{
+		{1280, 720, 30000.0 / 1001, []Codec{HEVC, AV1}, 4.004, 2, LadderOptions{}},
+		{1280, 720, 24000.0 / 1001, []Codec{AV1}, 4.004, 2, LadderOptions{}},
+		{1920, 1080, 60000.0 / 1001, []Codec{AV1}, 4.004, 2, LadderOptions{}}, // 59.94 top rungs, 29.97 below
+		{640, 360, 30000.0 / 1001, []Codec{AV1}, 6.006, 1, LadderOptions{SegmentSeconds: 6}},
+		{1280, 720, 30000.0 / 1001, []Codec{HEVC}, 4, 0, LadderOptions{}},
+		{1280, 720, 30000.0 / 1001, nil, 4, 0, LadderOptions{}},
+		{1920, 1080, 30, []Codec{HEVC, AV1}, 4, 2, LadderOptions{}},
+		{1920, 1080, 25, []Codec{AV1}, 4, 2, LadderOptions{}},
+		{1920, 1080, 50, []Codec{AV1}, 4, 2, LadderOptions{}},
+		{1280, 720, 24, []Codec{AV1}, 4, 2, LadderOptions{}},
+		{1280, 720, 30, []Codec{AV1}, 2.5, 2, LadderOptions{SegmentSeconds: 2.5}},
+		{1280, 720, 30000.0 / 1001, []Codec{AV1}, 2.5025, 2, LadderOptions{SegmentSeconds: 2.5}}, // 75 frames
+		{1280, 720, 23.976, []Codec{AV1}, 96 / 23.976, 2, LadderOptions{}},                       // not N/1001: not rounded to the µs
+	} {
+		name := fmt.Sprintf("%dx%d@%.3f %v seg %g", c.w, c.h, c.fps, c.codecs, c.options.SegmentSeconds)
+		l, err := PlanLadder(&Source{Video: &Video{Width: c.w, Height: c.h, FPS: c.fps}}, c.options)
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		got := PlanCodecs(l, c.codecs)
+		if got.SegmentSeconds != c.seg {
+			t.Errorf("%s: segment %v s, want %v", name, got.SegmentSeconds, c.seg)
+		}
+		av1 := 0
+		for _, r := range got.Extra {
+			if r.Codec == AV1 {
+				av1++
+			}
+		}
+		if av1 != c.av1 {
+			t.Errorf("%s: %d AV1 rungs, want %d", name, av1, c.av1)
+		}
+		for _, r := range got.Video {
+			if n := got.SegmentSeconds * r.FPS; av1 > 0 && math.Abs(n-math.Round(n)) > 1e-6 {
+				t.Errorf("%s: %s: a segment is %v frames", name, r.Name, n)
+			}
+		}
+		if !reflect.DeepEqual(got.Video, l.Video) {
+			t.Errorf("%s: the H.264 rungs changed", name)
+		}
 	}
 }
 

@@ -3,15 +3,19 @@ package vod
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hlsflow/hlsflow/internal/catalog"
 	"github.com/hlsflow/hlsflow/internal/chunk"
@@ -244,4 +248,178 @@ func TestChunkedSourceWithCodecs(t *testing.T) {
 			t.Errorf("MPEG-TS segment %s in a video with HEVC rungs", k)
 		}
 	}
+}
+
+// A 29.97 fps source with AV1 asked for gets its AV1 rung on the chunked
+// path as on the single-process one: the same renditions, every
+// rendition's segments 4.004 s (120 frames, the whole-frame segment of
+// media.PlanCodecs) index by index on both paths, every keyframe the
+// first frame of a segment (SVT-AV1's GOP counted in frames, x264's
+// forced by time), the DASH manifest's timelines agree, and each joined
+// rendition decodes. The fan-out checks itself that the chunks' init
+// segments are the same bytes.
+func TestChunkedNTSCWithAV1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes AV1")
+	}
+	src := filepath.Join(t.TempDir(), "ntsc.mp4")
+	gen := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30000/1001:d=17", "-f", "lavfi", "-i", "sine=d=17",
+		"-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", src)
+	if b, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("make source: %v %s", err, b)
+	}
+	var calls atomic.Int32
+	faults.set(func(chunk.Request) bool { calls.Add(1); return false })
+	defer faults.set(nil)
+	chunked := newTranscoder(t)
+	chunked.cfg.Codecs = []media.Codec{media.AV1}
+	// Chunks of whole segments up to 8.1 s: two 4.004 s segments each
+	// after the first, so AV1's second keyframe of a chunk is its GOP's.
+	chunked.cfg.ChunkSeconds = 8.1
+	single := newTranscoder(t)
+	single.cfg.Codecs = []media.Codec{media.AV1}
+	single.chunks = nil                        // one ffmpeg in this process
+	segments := map[string][][]time.Duration{} // path: each rendition's
+	var renditions [][]catalog.Rendition
+	for _, p := range []struct {
+		name string
+		h    *Pipeline
+	}{{"chunked", chunked}, {"single", single}} {
+		before := calls.Load()
+		s, err := runTranscodeFile(p.h, "ntsc/"+p.name+".mp4", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.State != catalog.StateReady {
+			t.Fatalf("%s: status %s %q", p.name, s.State, s.Error)
+		}
+		if n := calls.Load() - before; (p.name == "chunked") != (n >= 2) {
+			t.Fatalf("%s: %d chunk encodes", p.name, n)
+		}
+		var rs []catalog.Rendition
+		for _, r := range s.Renditions {
+			r.Bandwidth = 0 // measured: the joins' bytes may differ a little
+			rs = append(rs, r)
+		}
+		renditions = append(renditions, rs)
+		out := download(t, st, s.ID)
+		m := parseMasterFile(t, filepath.Join(out, "master.m3u8"))
+		var av1 bool
+		for _, v := range m.Variants {
+			playlist := filepath.Join(out, filepath.FromSlash(v.URI))
+			av1 = av1 || strings.HasPrefix(v.Codecs, "av01.")
+			pl := parseMediaFile(t, playlist)
+			var durs []time.Duration
+			var starts []float64
+			var at float64
+			for _, sg := range pl.Segments {
+				durs = append(durs, sg.Duration)
+				starts = append(starts, at)
+				at += sg.Duration.Seconds()
+			}
+			segments[p.name] = append(segments[p.name], durs)
+			if len(durs) != 5 || slices.ContainsFunc(durs[:4], func(d time.Duration) bool { return d != 4004*time.Millisecond }) {
+				t.Errorf("%s %s: segments %v, want 4.004 s ones", p.name, v.URI, durs)
+			}
+			if keys := keyframesOf(t, playlist); !slices.EqualFunc(keys, starts, func(a, b float64) bool { return math.Abs(a-b) < 0.5/29.97 }) {
+				t.Errorf("%s %s: keyframes at %v, segments start at %v", p.name, v.URI, keys, starts)
+			}
+			args := []string{"-v", "warning", "-nostdin", "-protocol_whitelist", "file"}
+			if strings.HasPrefix(v.Codecs, "av01.") {
+				args = append(args, "-c:v", "libdav1d")
+			}
+			if b, err := exec.Command("ffmpeg", append(args, "-i", playlist, "-f", "null", "-")...).CombinedOutput(); err != nil || len(bytes.TrimSpace(b)) > 0 {
+				t.Errorf("%s %s does not decode cleanly: %v %s", p.name, v.URI, err, b)
+			}
+		}
+		t.Logf("%s: %d chunk encodes, segments %v", p.name, calls.Load()-before, segments[p.name])
+		// The DASH manifest over the same segments says the same.
+		for rep, d := range mpdVideoDurations(t, filepath.Join(out, "manifest.mpd")) {
+			if len(d) != 5 || slices.ContainsFunc(d[:4], func(d int64) bool { return d != 4004 }) {
+				t.Errorf("%s: MPD representation %s segments %v ms, want 4004 ms ones", p.name, rep, d)
+			}
+		}
+		if !av1 {
+			t.Errorf("%s: no AV1 variant in %+v", p.name, m.Variants)
+		}
+	}
+	if !reflect.DeepEqual(renditions[0], renditions[1]) {
+		t.Errorf("renditions chunked %+v, single-process %+v", renditions[0], renditions[1])
+	}
+	for i, d := range segments["chunked"] {
+		if i >= len(segments["single"]) || !slices.Equal(d, segments["chunked"][0]) || !slices.Equal(d, segments["single"][i]) {
+			t.Errorf("rendition %d's segments chunked %v, single-process %v, the first's %v", i, d, segments["single"], segments["chunked"][0])
+		}
+	}
+}
+
+// keyframesOf are the presentation times of the keyframes of a media
+// playlist's video, from its first frame's.
+func keyframesOf(t *testing.T, playlist string) []float64 {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-protocol_whitelist", "file", "-select_streams", "v:0",
+		"-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", playlist).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", playlist, err)
+	}
+	var keys []float64
+	first := math.Inf(1)
+	for line := range strings.Lines(string(b)) {
+		pts, flags, _ := strings.Cut(strings.TrimSpace(line), ",")
+		v, err := strconv.ParseFloat(pts, 64)
+		if err != nil {
+			continue
+		}
+		first = min(first, v)
+		if strings.HasPrefix(flags, "K") {
+			keys = append(keys, v)
+		}
+	}
+	slices.Sort(keys)
+	for i := range keys {
+		keys[i] -= first
+	}
+	return keys
+}
+
+// mpdVideoDurations are the segment durations (in the MPD's timescale)
+// of each video representation of the DASH manifest at path.
+func mpdVideoDurations(t *testing.T, path string) map[string][]int64 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mpd struct {
+		Sets []struct {
+			ContentType string `xml:"contentType,attr"`
+			Reps        []struct {
+				ID string `xml:"id,attr"`
+				S  []struct {
+					D int64 `xml:"d,attr"`
+					R int   `xml:"r,attr"`
+				} `xml:"SegmentTemplate>SegmentTimeline>S"`
+			} `xml:"Representation"`
+		} `xml:"Period>AdaptationSet"`
+	}
+	if err := xml.Unmarshal(raw, &mpd); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := map[string][]int64{}
+	for _, set := range mpd.Sets {
+		for _, rep := range set.Reps {
+			if set.ContentType != "video" {
+				continue
+			}
+			for _, s := range rep.S {
+				for range s.R + 1 {
+					out[rep.ID] = append(out[rep.ID], s.D)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no video representations", path)
+	}
+	return out
 }
