@@ -236,10 +236,7 @@ func TestPageUploadAndPlay(t *testing.T) {
 
 	// A real camera clip: small enough for one presigned PUT.
 	clip := testenv.Media(t, "02_flower_960x540_h264_aac.mp4")
-	page.Choose(clip)
-	name := filepath.Base(clip)
-	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
-	page.Wait("video ready in the library", webtest.CardState(name)+` === 'ready'`, 3*time.Minute)
+	name := page.UploadReady(clip)
 
 	// Play it: hls.js loads the ladder, the picker lists the renditions
 	// and the bitrate being played is shown.

@@ -123,10 +123,7 @@ func TestPagePlaysAV1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make the clip: %v\n%s", err, out)
 	}
-	page.Choose(clip)
-	name := filepath.Base(clip)
-	page.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
-	page.Wait("video ready in the library", webtest.CardState(name)+` === 'ready'`, 3*time.Minute)
+	name := page.UploadReady(clip)
 	page.PlayCard(name)
 	// To the end (at 4×): hls.js switching codecs by bitrate would have
 	// moved to H.264's higher one by then.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hlsflow/hlsflow/internal/hls"
 	"github.com/hlsflow/hlsflow/internal/media"
+	"github.com/hlsflow/hlsflow/internal/testenv"
 )
 
 // extraLadder is a two-rung ladder of src with HEVC and AV1 rungs.
@@ -206,7 +207,7 @@ func extraEncode(t *testing.T, size, rate string, dur, seg float64, codecs []med
 				t.Errorf("%s: CODECS %s, ffprobe %s", r.Name, codecs, probed)
 			}
 		}
-		if keys := keyframeTimes(t, filepath.Join(rdir, "index.m3u8")); !sameTimes(keys, at, 0.5/r.FPS) {
+		if keys := testenv.KeyframeTimes(t, filepath.Join(rdir, "index.m3u8")); !sameTimes(keys, at, 0.5/r.FPS) {
 			t.Errorf("%s: keyframes at %v, segments start at %v", r.Name, keys, at)
 		}
 		// Decodes to the end without an error.
@@ -220,35 +221,6 @@ func extraEncode(t *testing.T, size, rate string, dur, seg float64, codecs []med
 			t.Errorf("rendition %d's segments %v differ from the first's %v: keyframes not aligned", i+1, s, starts[0])
 		}
 	}
-}
-
-// keyframeTimes are the presentation times of the keyframes of the
-// playlist's video, from the first frame's, in order.
-func keyframeTimes(t *testing.T, playlist string) []float64 {
-	t.Helper()
-	b, err := exec.Command(media.FFprobePath(), "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
-		"-of", "csv=p=0", playlist).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", playlist, err)
-	}
-	var keys []float64
-	first := math.Inf(1)
-	for line := range strings.Lines(string(b)) {
-		pts, flags, _ := strings.Cut(strings.TrimSpace(line), ",")
-		v, err := strconv.ParseFloat(pts, 64)
-		if err != nil {
-			continue
-		}
-		first = min(first, v)
-		if strings.HasPrefix(flags, "K") {
-			keys = append(keys, v)
-		}
-	}
-	slices.Sort(keys)
-	for i := range keys {
-		keys[i] -= first
-	}
-	return keys
 }
 
 // sameTimes reports whether a and b are as many times, each within tol.

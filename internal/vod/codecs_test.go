@@ -321,7 +321,7 @@ func TestChunkedNTSCWithAV1(t *testing.T) {
 			if len(durs) != 5 || slices.ContainsFunc(durs[:4], func(d time.Duration) bool { return d != 4004*time.Millisecond }) {
 				t.Errorf("%s %s: segments %v, want 4.004 s ones", p.name, v.URI, durs)
 			}
-			if keys := keyframesOf(t, playlist); !slices.EqualFunc(keys, starts, func(a, b float64) bool { return math.Abs(a-b) < 0.5/29.97 }) {
+			if keys := testenv.KeyframeTimes(t, playlist); !slices.EqualFunc(keys, starts, func(a, b float64) bool { return math.Abs(a-b) < 0.5/29.97 }) {
 				t.Errorf("%s %s: keyframes at %v, segments start at %v", p.name, v.URI, keys, starts)
 			}
 			args := []string{"-v", "warning", "-nostdin", "-protocol_whitelist", "file"}
@@ -351,35 +351,6 @@ func TestChunkedNTSCWithAV1(t *testing.T) {
 			t.Errorf("rendition %d's segments chunked %v, single-process %v, the first's %v", i, d, segments["single"], segments["chunked"][0])
 		}
 	}
-}
-
-// keyframesOf are the presentation times of the keyframes of a media
-// playlist's video, from its first frame's.
-func keyframesOf(t *testing.T, playlist string) []float64 {
-	t.Helper()
-	b, err := exec.Command("ffprobe", "-v", "error", "-protocol_whitelist", "file", "-select_streams", "v:0",
-		"-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", playlist).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", playlist, err)
-	}
-	var keys []float64
-	first := math.Inf(1)
-	for line := range strings.Lines(string(b)) {
-		pts, flags, _ := strings.Cut(strings.TrimSpace(line), ",")
-		v, err := strconv.ParseFloat(pts, 64)
-		if err != nil {
-			continue
-		}
-		first = min(first, v)
-		if strings.HasPrefix(flags, "K") {
-			keys = append(keys, v)
-		}
-	}
-	slices.Sort(keys)
-	for i := range keys {
-		keys[i] -= first
-	}
-	return keys
 }
 
 // mpdVideoDurations are the segment durations (in the MPD's timescale)

@@ -76,6 +76,17 @@ func (p *Page) Choose(path string) {
 	}
 }
 
+// UploadReady uploads the file at path from the page and waits for it to
+// be uploaded and then ready in the library; it returns the card's name.
+func (p *Page) UploadReady(path string) string {
+	p.t.Helper()
+	p.Choose(path)
+	name := filepath.Base(path)
+	p.Wait("upload finished", `document.querySelector('[data-testid=upload].done') !== null`, 30*time.Second)
+	p.Wait("video ready in the library", CardState(name)+` === 'ready'`, 3*time.Minute)
+	return name
+}
+
 // Click clicks the first element matching the CSS selector from script, so
 // an element off screen on a phone-sized window is clicked all the same.
 func (p *Page) Click(selector string) {
