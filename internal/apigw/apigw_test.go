@@ -7,17 +7,21 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -235,4 +239,35 @@ func TestResponse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentRequests: requests at once each get their own response,
+// through aws-lambda-go's handler made once per instance
+// (lambdas.Instances, as the local system runs its functions).
+// With one lambda.NewHandler shared by every request, responses cross
+// (and -race reports the shared buffer).
+func TestConcurrentRequests(t *testing.T) {
+	a := New(lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(echo) }))
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			for j := range 20 {
+				path := fmt.Sprintf("/r%d-%d-%s", i, j, strings.Repeat("x", 64*i))
+				resp, err := http.Get(srv.URL + path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.Contains(string(body), `"rawPath":"`+path+`"`) {
+					t.Errorf("GET %s answered with another request's response: %.200s", path, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

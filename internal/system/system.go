@@ -33,6 +33,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/live/ingest"
 	"github.com/hlsflow/hlsflow/internal/live/keys"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
 	"github.com/hlsflow/hlsflow/internal/metrics"
 	"github.com/hlsflow/hlsflow/internal/playsign"
 	"github.com/hlsflow/hlsflow/internal/safefetch"
@@ -209,7 +210,8 @@ func New(cfg Config) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configure api: %w", err)
 	}
-	s.api = lambda.NewHandler(apigw.Serve(apiH))
+	// An instance per concurrent request, as Lambda runs it.
+	s.api = lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(apigw.Serve(apiH)) })
 	if cfg.Zip != nil {
 		if s.api, err = s.zipAPI(); err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/hlsflow/hlsflow/internal/lambdarie"
 	"github.com/hlsflow/hlsflow/internal/lambdaspec"
 	"github.com/hlsflow/hlsflow/internal/localcloud"
+	"github.com/hlsflow/hlsflow/internal/localcloud/lambdas"
 )
 
 // Zip runs the Lambda functions from what deploys (`hlsflow up --functions
@@ -64,10 +65,12 @@ func (s *System) queues() map[string]func(string) {
 func (s *System) functions(concurrency int) (map[string]localcloud.Function, error) {
 	if s.cfg.Zip == nil {
 		return map[string]localcloud.Function{
-			"transcode": {Handler: lambda.NewHandler(s.transcode.Handle), Timeout: 15 * time.Minute},
+			// An instance per concurrent invocation (lambdas.Instances):
+			// the chunk encodes of a fan-out run at once.
+			"transcode": {Handler: lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(s.transcode.Handle) }), Timeout: 15 * time.Minute},
 			"api":       {Handler: s.api, Timeout: 30 * time.Second},
-			"encode":    {Handler: lambda.NewHandler(s.encode.EncodeChunk), Timeout: 15 * time.Minute},
-			"fetch":     {Handler: lambda.NewHandler(s.fetch.Handle), Timeout: lambdaspec.Fetch.Timeout},
+			"encode":    {Handler: lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(s.encode.EncodeChunk) }), Timeout: 15 * time.Minute},
+			"fetch":     {Handler: lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(s.fetch.Handle) }), Timeout: lambdaspec.Fetch.Timeout},
 		}, nil
 	}
 	cfg := &s.cfg
