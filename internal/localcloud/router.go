@@ -27,7 +27,10 @@ import (
 // of its own, which SDKs and people do not expect); so do requests that
 // wait for 100 Continue and whose signature does not match, with
 // SignatureDoesNotMatch, so the client never sends the body (the gateway
-// says 100 Continue before it checks). Every object the proxy sees
+// says 100 Continue before it checks), and those that send a body
+// without waiting: the front door drains it before answering
+// (drainUnasked), where the gateway would answer mid-body and close, and
+// a client still writing could lose the answer to the reset. Every object the proxy sees
 // created goes to observe, which makes the bucket event.
 func newRouter(s3 http.RoundTripper, lambda http.Handler, services map[string]http.Handler, accessKey, secretKey string, hosts *hostguard.Guard, origins []string, observe func(events.Created)) http.Handler {
 	proxy := &httputil.ReverseProxy{
@@ -78,7 +81,7 @@ func newRouter(s3 http.RoundTripper, lambda http.Handler, services map[string]ht
 			s3Error(w, r, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", key)
 			return
 		}
-		if waitsForContinue(r) && errors.Is(sigv4.CheckS3(r, accessKey, secretKey), sigv4.ErrBadSignature) {
+		if (waitsForContinue(r) || r.ContentLength != 0) && errors.Is(sigv4.CheckS3(r, accessKey, secretKey), sigv4.ErrBadSignature) {
 			s3Error(w, r, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", accessKey)
 			return
 		}
