@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,4 +238,55 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// endless is a body that never ends; n counts what was read of it.
+type endless struct{ n atomic.Int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'v'
+	}
+	e.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestWrongSecretEndlessBodyIsBounded: a PUT signed with a wrong secret
+// that sends a body without end, not waiting for 100 Continue, is read
+// for at most the front door's drain limit (32 MiB) and then answered or
+// cut off: the server never takes an endless body.
+func TestWrongSecretEndlessBodyIsBounded(t *testing.T) {
+	c := shared(t)
+	ctx := context.Background()
+	body := &endless{}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.Endpoint()+"/uploads/denied/endless", io.NopCloser(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1 // chunked: no length to refuse it by
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	creds := aws.Credentials{AccessKeyID: c.AccessKey(), SecretAccessKey: "wrong-secret"}
+	if err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).
+		SignHTTP(ctx, creds, req, "UNSIGNED-PAYLOAD", "s3", c.Region(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: time.Minute}).Do(req)
+	if err == nil {
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(msg, []byte("<Code>SignatureDoesNotMatch</Code>")) {
+			t.Errorf("endless wrong-secret PUT: %d %s", resp.StatusCode, msg)
+		}
+	} else if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+		t.Fatalf("the server kept reading an endless body: %v after %d bytes", err, body.n.Load())
+	}
+	// The drain's 32 MiB, plus what socket buffers and the transport hold.
+	if n := body.n.Load(); n > 48<<20 {
+		t.Errorf("the client got to send %d MiB of a refused body", n>>20)
+	}
+	if _, err := store.New(awsConfig(c, c.SecretKey())).Head(ctx, "uploads", "denied/endless"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("object exists after a refused endless put: %v", err)
+	}
 }
