@@ -315,7 +315,7 @@ func StartLocalWith(ctx context.Context, repoRoot, dir string, o LocalOptions) (
 	if err != nil {
 		return nil, err
 	}
-	whip, err := freeUDPPort() // ICE: UDP, and TCP on the same number
+	whip, err := freeUDPTCPPort() // ICE: UDP, and TCP on the same number
 	if err != nil {
 		return nil, err
 	}
@@ -428,4 +428,24 @@ func freeUDPPort() (string, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().String(), nil
+}
+
+// freeUDPTCPPort finds a port free for both UDP and TCP (WHIP's ICE
+// listens on both with one number): a port only checked for UDP was
+// once taken for TCP by another test process, and hlsflow up failed.
+func freeUDPTCPPort() (string, error) {
+	for range 20 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("find a free udp port: %w", err)
+		}
+		addr := c.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		c.Close()
+		if err == nil {
+			l.Close()
+			return addr, nil
+		}
+	}
+	return "", errors.New("no port free for both udp and tcp in 20 tries")
 }

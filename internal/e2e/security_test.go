@@ -283,7 +283,7 @@ func startUp(t *testing.T, data string, env []string, args ...string) *upRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whip, err := freeUDPPort() // ICE: UDP, and TCP on the same number
+	whip, err := freeUDPTCPPort() // ICE: UDP, and TCP on the same number
 	if err != nil {
 		t.Fatal(err)
 	}
