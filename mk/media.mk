@@ -28,6 +28,18 @@ BENCH_TARGETS += bench-pertitle
 bench-pertitle: setup-system ## media: per-title vs fixed ladder bytes at no worse SSIM, and the complexity pass's CPU
 	$(GO) test -run '^$$' -bench '^BenchmarkPerTitle$$' -benchtime 1x -count 1 -timeout 60m ./internal/encoder
 
+# `make bench-pertitle-bound` encodes the same sources' top rungs whole at
+# a sweep of capped CRFs (veryfast and fast) and prints the bytes a
+# planner that knew each source exactly would need at the fixed rung's
+# SSIM minus 0.0015 and 0.002: the bound pertitle_bytes_vs_fixed is read
+# against (pertitle_bound_<preset>_<tolerance>).
+BENCH_TARGETS += bench-pertitle-bound
+
+.PHONY: bench-pertitle-bound
+
+bench-pertitle-bound: setup-system ## media: what a per-title planner that knew each source exactly could save (top rungs, CRF sweeps)
+	$(GO) test -run '^$$' -bench '^BenchmarkPerTitleBound$$' -benchtime 1x -count 1 -timeout 60m ./internal/encoder
+
 # `make bench-codecs` encodes the clips (first 6 s) and a synthetic
 # high-motion source with today's H.264 ladder and searches the HEVC and
 # AV1 rungs' CRF for the same SSIM (within 0.002), printing

@@ -43,32 +43,7 @@ import (
 // one of those).
 func BenchmarkPerTitle(b *testing.B) {
 	dir := b.TempDir()
-	synth := syntheticMotion(b, dir, 10)
-	clips := []struct {
-		path    string
-		seconds float64 // 0: whole
-	}{
-		{testMedia(b, "01_bbb_720p_h264_aac51.mp4"), 0},
-		{testMedia(b, "02_flower_960x540_h264_aac.mp4"), 0},
-		{testMedia(b, "08_tears_of_steel_vp8_vorbis.webm"), 0},
-		{testMedia(b, "09_bbb_720p60_h264_aac.ts"), 0},
-		{testMedia(b, "10_bbb_trailer_h264_aac.flv"), benchSeconds},
-		{testMedia(b, "11_bottles_640x360_noaudio.mp4"), benchSeconds},
-		{testMedia(b, "12_his_girl_friday_audio_first.mp4"), 0},
-		{synth, 0},
-	}
-	if only := os.Getenv("PERTITLE_CLIPS"); only != "" {
-		var kept = clips[:0]
-		for _, c := range clips {
-			for _, o := range strings.Split(only, ",") {
-				if strings.Contains(c.path, o) {
-					kept = append(kept, c)
-					break
-				}
-			}
-		}
-		clips = kept
-	}
+	clips := perTitleClips(b, dir)
 	for i := 0; i < b.N; i++ {
 		var ratios []float64
 		// CPU of the pass and of the encode, for sources longer than
@@ -108,6 +83,45 @@ func BenchmarkPerTitle(b *testing.B) {
 // benchSeconds is how much of the longer clips the benchmark encodes;
 // sources of longSource or more count in the headline CPU overhead.
 const benchSeconds, longSource = 12, 60
+
+// perTitleClip is a source of the per-title benchmarks and how much of
+// it they encode.
+type perTitleClip struct {
+	path    string
+	seconds float64 // 0: whole
+}
+
+// perTitleClips are the per-title benchmarks' sources (see
+// BenchmarkPerTitle), the synthetic one made in dir, kept to those whose
+// paths contain one of PERTITLE_CLIPS' comma-separated names when it is
+// set.
+func perTitleClips(b *testing.B, dir string) []perTitleClip {
+	b.Helper()
+	clips := []perTitleClip{
+		{testMedia(b, "01_bbb_720p_h264_aac51.mp4"), 0},
+		{testMedia(b, "02_flower_960x540_h264_aac.mp4"), 0},
+		{testMedia(b, "08_tears_of_steel_vp8_vorbis.webm"), 0},
+		{testMedia(b, "09_bbb_720p60_h264_aac.ts"), 0},
+		{testMedia(b, "10_bbb_trailer_h264_aac.flv"), benchSeconds},
+		{testMedia(b, "11_bottles_640x360_noaudio.mp4"), benchSeconds},
+		{testMedia(b, "12_his_girl_friday_audio_first.mp4"), 0},
+		{syntheticMotion(b, dir, 10), 0},
+	}
+	only := os.Getenv("PERTITLE_CLIPS")
+	if only == "" {
+		return clips
+	}
+	var kept []perTitleClip
+	for _, c := range clips {
+		for _, o := range strings.Split(only, ",") {
+			if strings.Contains(c.path, o) {
+				kept = append(kept, c)
+				break
+			}
+		}
+	}
+	return kept
+}
 
 type perTitleResult struct {
 	ratio, seconds     float64
