@@ -137,6 +137,11 @@ func TestBytesAt(t *testing.T) {
 	if !ok || math.Abs(got-want) > 0.01 {
 		t.Errorf("bytes at 0.985 = %v, %v; want %v", got, ok, want)
 	}
+	// On the capped encodes' SSIM: the last of them, not the 0/0 between
+	// two of them.
+	if got, ok := bytesAt(sweep, 0.990); !ok || got != 4000 {
+		t.Errorf("bytes at 0.990 = %v, %v; want 4000", got, ok)
+	}
 	if got, ok := bytesAt(sweep, 0.970); !ok || !(got < 2000 && got > 1000) {
 		t.Errorf("bytes at 0.970 = %v, %v; want between 1000 and 2000", got, ok)
 	}
