@@ -41,7 +41,7 @@ func echo(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGat
 }
 
 func TestEvent(t *testing.T) {
-	srv := httptest.NewServer(New(lambda.NewHandler(echo)))
+	srv := httptest.NewServer(New(lambdas.NewHandler(echo)))
 	defer srv.Close()
 	binary := []byte{0, 1, 2, 0xff, 0xfe}
 	tests := []struct {
@@ -243,11 +243,11 @@ func TestResponse(t *testing.T) {
 
 // TestConcurrentRequests: requests at once each get their own response,
 // through aws-lambda-go's handler made once per instance
-// (lambdas.Instances, as the local system runs its functions).
+// (lambdas.NewHandler, as the local system runs its functions).
 // With one lambda.NewHandler shared by every request, responses cross
 // (and -race reports the shared buffer).
 func TestConcurrentRequests(t *testing.T) {
-	a := New(lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(echo) }))
+	a := New(lambdas.NewHandler(echo))
 	srv := httptest.NewServer(a)
 	defer srv.Close()
 	var wg sync.WaitGroup

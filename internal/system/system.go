@@ -211,7 +211,7 @@ func New(cfg Config) (*System, error) {
 		return nil, fmt.Errorf("configure api: %w", err)
 	}
 	// An instance per concurrent request, as Lambda runs it.
-	s.api = lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(apigw.Serve(apiH)) })
+	s.api = lambdas.NewHandler(apigw.Serve(apiH))
 	if cfg.Zip != nil {
 		if s.api, err = s.zipAPI(); err != nil {
 			return nil, err

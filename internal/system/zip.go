@@ -65,12 +65,12 @@ func (s *System) queues() map[string]func(string) {
 func (s *System) functions(concurrency int) (map[string]localcloud.Function, error) {
 	if s.cfg.Zip == nil {
 		return map[string]localcloud.Function{
-			// An instance per concurrent invocation (lambdas.Instances):
+			// An instance per concurrent invocation (lambdas.NewHandler):
 			// the chunk encodes of a fan-out run at once.
-			"transcode": {Handler: lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(s.transcode.Handle) }), Timeout: 15 * time.Minute},
+			"transcode": {Handler: lambdas.NewHandler(s.transcode.Handle), Timeout: 15 * time.Minute},
 			"api":       {Handler: s.api, Timeout: 30 * time.Second},
-			"encode":    {Handler: lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(s.encode.EncodeChunk) }), Timeout: 15 * time.Minute},
-			"fetch":     {Handler: lambdas.Instances(func() lambda.Handler { return lambda.NewHandler(s.fetch.Handle) }), Timeout: lambdaspec.Fetch.Timeout},
+			"encode":    {Handler: lambdas.NewHandler(s.encode.EncodeChunk), Timeout: 15 * time.Minute},
+			"fetch":     {Handler: lambdas.NewHandler(s.fetch.Handle), Timeout: lambdaspec.Fetch.Timeout},
 		}, nil
 	}
 	cfg := &s.cfg

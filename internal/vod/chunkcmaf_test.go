@@ -304,32 +304,7 @@ func checkMPD(t *testing.T, dir string, s *catalog.Status) {
 	if s.Segments != "cmaf" || s.DASH != catalog.DASHKey(s.ID) {
 		t.Fatalf("status segments %q, dash %q; want cmaf and %s", s.Segments, s.DASH, catalog.DASHKey(s.ID))
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Type string `xml:"type,attr"`
-		Sets []struct {
-			ContentType string `xml:"contentType,attr"`
-			Reps        []struct {
-				ID       string `xml:"id,attr"`
-				Codecs   string `xml:"codecs,attr"`
-				Width    int    `xml:"width,attr"`
-				Template struct {
-					Init        string `xml:"initialization,attr"`
-					Media       string `xml:"media,attr"`
-					StartNumber int    `xml:"startNumber,attr"`
-					S           []struct {
-						R int `xml:"r,attr"`
-					} `xml:"SegmentTimeline>S"`
-				} `xml:"SegmentTemplate"`
-			} `xml:"Representation"`
-		} `xml:"Period>AdaptationSet"`
-	}
-	if err := xml.Unmarshal(b, &m); err != nil {
-		t.Fatalf("manifest.mpd: %v\n%s", err, b)
-	}
+	m := readMPD(t, filepath.Join(dir, "manifest.mpd"))
 	master := parseMasterFile(t, filepath.Join(dir, "master.m3u8"))
 	want := map[string]string{} // rendition → its codecs
 	for _, v := range master.Variants {
@@ -375,6 +350,42 @@ func checkMPD(t *testing.T, dir string, s *catalog.Status) {
 		t.Errorf("MPD type %q with representations %v; the master has %v", m.Type, got, want)
 	}
 	decodeClean(t, filepath.Join(dir, "manifest.mpd"))
+}
+
+// testMPD is what the tests read of a DASH manifest.
+type testMPD struct {
+	Type string `xml:"type,attr"`
+	Sets []struct {
+		ContentType string `xml:"contentType,attr"`
+		Reps        []struct {
+			ID       string `xml:"id,attr"`
+			Codecs   string `xml:"codecs,attr"`
+			Width    int    `xml:"width,attr"`
+			Template struct {
+				Init        string `xml:"initialization,attr"`
+				Media       string `xml:"media,attr"`
+				StartNumber int    `xml:"startNumber,attr"`
+				S           []struct {
+					D int64 `xml:"d,attr"`
+					R int   `xml:"r,attr"`
+				} `xml:"SegmentTimeline>S"`
+			} `xml:"SegmentTemplate"`
+		} `xml:"Representation"`
+	} `xml:"Period>AdaptationSet"`
+}
+
+// readMPD reads the DASH manifest at path.
+func readMPD(t *testing.T, path string) testMPD {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m testMPD
+	if err := xml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+	return m
 }
 
 // decodeClean decodes every stream of path (a playlist or an MPD) with

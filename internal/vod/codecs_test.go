@@ -3,7 +3,6 @@ package vod
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"log/slog"
 	"math"
 	"os"
@@ -357,32 +356,14 @@ func TestChunkedNTSCWithAV1(t *testing.T) {
 // of each video representation of the DASH manifest at path.
 func mpdVideoDurations(t *testing.T, path string) map[string][]int64 {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mpd struct {
-		Sets []struct {
-			ContentType string `xml:"contentType,attr"`
-			Reps        []struct {
-				ID string `xml:"id,attr"`
-				S  []struct {
-					D int64 `xml:"d,attr"`
-					R int   `xml:"r,attr"`
-				} `xml:"SegmentTemplate>SegmentTimeline>S"`
-			} `xml:"Representation"`
-		} `xml:"Period>AdaptationSet"`
-	}
-	if err := xml.Unmarshal(raw, &mpd); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	mpd := readMPD(t, path)
 	out := map[string][]int64{}
 	for _, set := range mpd.Sets {
 		for _, rep := range set.Reps {
 			if set.ContentType != "video" {
 				continue
 			}
-			for _, s := range rep.S {
+			for _, s := range rep.Template.S {
 				for range s.R + 1 {
 					out[rep.ID] = append(out[rep.ID], s.D)
 				}

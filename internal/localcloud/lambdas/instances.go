@@ -8,14 +8,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
-// Instances runs a function as Lambda scales it: each invocation gets an
-// instance of its own (an idle one, or one newInstance makes), as many at
-// once as requests come. An aws-lambda-go handler (lambda.NewHandler)
+// NewHandler is lambda.NewHandler(handler) run as Lambda scales a
+// function: each invocation gets an instance of its own (an idle one, or
+// a new one), as many at once as requests come. One aws-lambda-go handler
 // must not be invoked twice at once: the bytes its Invoke returns are its
 // pooled response buffer, which its next invocation writes over, so two
-// requests at once read each other's responses.
-func Instances(newInstance func() lambda.Handler) lambda.Handler {
-	return &instances{idle: sync.Pool{New: func() any { return newInstance() }}}
+// requests at once would read each other's responses.
+func NewHandler(handler any) lambda.Handler {
+	return &instances{idle: sync.Pool{New: func() any { return lambda.NewHandler(handler) }}}
 }
 
 type instances struct {
